@@ -1,0 +1,69 @@
+// Karma in Debian's Chromium with WebGPU on SwiftShader. The flags are the verified set from
+// ../shared/ENVIRONMENT.md: without the Vulkan/SwiftShader ones the first frame loses the device.
+// The launcher is based on "Chrome" (not "ChromeHeadless", which adds --disable-gpu).
+const path = require("node:path");
+
+process.env.CHROME_BIN = process.env.CHROME_BIN || "/usr/bin/chromium";
+const sharedAssets = path.resolve(__dirname, "../shared/assets");
+
+const chromiumFlags = [
+    "--headless=new",
+    "--no-sandbox",
+    "--enable-unsafe-webgpu",
+    "--enable-features=Vulkan",
+    "--use-vulkan=swiftshader",
+    "--use-angle=swiftshader",
+    "--disable-vulkan-surface",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+];
+
+/** Ends the run with one plain summary line, "karma: N passed, N failed, N skipped", that CI reads. */
+function SummaryReporter(baseReporterDecorator) {
+    baseReporterDecorator(this);
+    let passed = 0, failed = 0, skipped = 0;
+    this.onSpecComplete = (_browser, result) => {
+        if (result.skipped || result.pending) skipped++;
+        else if (result.success) passed++;
+        else failed++;
+    };
+    this.onRunComplete = (_browsers, results) => {
+        if (results.error && failed === 0) failed = 1; // a load error or disconnect is a failure too
+        this.write(`\nkarma: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+    };
+}
+SummaryReporter.$inject = ["baseReporterDecorator"];
+
+module.exports = function (config) {
+    config.set({
+        basePath: __dirname,
+        frameworks: ["jasmine"],
+        files: [
+            { pattern: "build/test/specs.js", type: "module", watched: false },
+            { pattern: "build/test/**/*.*", included: false, served: true, watched: false },
+            { pattern: "models/**/*.*", included: false, served: true, watched: false },
+            { pattern: "test/fixtures/**/*.*", included: false, served: true, watched: false },
+            { pattern: "test/golden/**/*.*", included: false, served: true, watched: false },
+            { pattern: path.join(sharedAssets, "splats/**/*.*"), included: false, served: true, watched: false },
+        ],
+        // Specs fetch shared assets as /assets/..., whatever the checkout's absolute path is.
+        proxies: { "/assets/": `/absolute${sharedAssets}/` },
+        // Cross-origin isolation: multi-threaded wasm (onnxruntime-web) needs SharedArrayBuffer.
+        customHeaders: [
+            { match: ".*", name: "Cross-Origin-Opener-Policy", value: "same-origin" },
+            { match: ".*", name: "Cross-Origin-Embedder-Policy", value: "require-corp" },
+        ],
+        browsers: ["ChromiumWebGPU"],
+        customLaunchers: { ChromiumWebGPU: { base: "Chrome", flags: chromiumFlags } },
+        client: { jasmine: { random: false, timeoutInterval: 120000 } },
+        browserNoActivityTimeout: 600000,
+        browserDisconnectTimeout: 60000,
+        captureTimeout: 120000,
+        plugins: ["karma-jasmine", "karma-chrome-launcher", { "reporter:summary": ["type", SummaryReporter] }],
+        reporters: ["dots", "summary"],
+        singleRun: true,
+        concurrency: 1,
+    });
+};

@@ -1,0 +1,2 @@
+// Public entry point of babylon-semantic-splatting.
+export const VERSION = "0.1.0";
