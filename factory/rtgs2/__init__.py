@@ -1,0 +1,1 @@
+"""RT-GS2 model factory: SynthRooms data, reference splatting renderer, metrics, training and export."""
