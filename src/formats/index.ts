@@ -1,0 +1,27 @@
+// Scene-file formats of the runtime: PLY reading and writing with semantic attributes, the feature sidecar.
+// Pure TypeScript, no Babylon imports (shared by the mesh, the worker and Node tools). See docs/FORMATS.md.
+export {
+    parsePlyHeader,
+    readVertexProperties,
+    isPly,
+    asBytes,
+    PLY_TYPE_SIZE,
+    PLY_CLASSIC_TYPE_NAME,
+    MAX_PLY_HEADER_BYTES,
+    type PlyEncoding,
+    type PlyScalarType,
+    type PlyProperty,
+    type PlyElement,
+    type PlyHeader,
+    type ParsePlyHeaderOptions,
+    type VertexPropertyTarget,
+} from "./ply";
+export {
+    readSemanticAttributes,
+    findSemanticProperties,
+    LABEL_NONE,
+    INSTANCE_NONE,
+    MAX_FEATURE_DIM,
+    type SemanticAttributes,
+    type SemanticPropertyLayout,
+} from "./semanticAttributes";
