@@ -2,3 +2,4 @@
 export const VERSION = "0.1.0";
 export { SemanticSplatError, isSemanticError, type SemanticErrorCode } from "./errors";
 export * from "./formats";
+export * from "./mesh";

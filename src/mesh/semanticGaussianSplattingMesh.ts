@@ -1,0 +1,313 @@
+// SemanticGaussianSplattingMesh: Babylon's GaussianSplattingMesh plus per-Gaussian semantic features
+// (ARCHITECTURE.md contract 1) kept on the GPU in the layout of Babylon's own per-splat textures, so the feature
+// splat pass (src/rendering) can read them beside the splat data with the same index.
+import { GaussianSplattingMesh } from "@babylonjs/core/Meshes/GaussianSplatting/gaussianSplattingMesh";
+import { RawTexture2DArray } from "@babylonjs/core/Materials/Textures/rawTexture2DArray";
+import { Observable } from "@babylonjs/core/Misc/observable";
+import { Constants } from "@babylonjs/core/Engines/constants";
+import type { Vector2 } from "@babylonjs/core/Maths/math.vector";
+import type { Scene } from "@babylonjs/core/scene";
+import type { Nullable } from "@babylonjs/core/types";
+import "@babylonjs/core/Engines/WebGPU/Extensions/engine.rawTexture";
+import { SemanticSplatError } from "../errors";
+import { featureLayerCount, featuresToFloat16, packFeatureLayers, type FeatureArray } from "./featureLayout";
+import { loadSceneInto, type SceneSource, type SemanticLoadOptions } from "./loading";
+
+/** Per-Gaussian label arrays the mesh accepts (ARCHITECTURE.md contract 1: 255 / 65535 = none in files). */
+export type LabelArray = Uint8Array | Uint16Array | Uint32Array | Int32Array;
+
+/** Options of a {@link SemanticGaussianSplattingMesh}. Every field is optional. */
+export interface SemanticGaussianSplattingMeshOptions {
+    /**
+     * Keep Babylon's decoded splat data (32-byte rows) and SH bytes in CPU memory after upload, as Babylon's
+     * `keepInRam` does. Needed to write a scene that was NOT loaded from a PLY back out with
+     * {@link SemanticGaussianSplattingMesh.saveSemanticPly}, and by the Gaussian encoder, which reads positions,
+     * colours and scales on the CPU. Costs 32 bytes per Gaussian (plus SH). Default: `true`.
+     */
+    keepInRam?: boolean;
+    /**
+     * Ask Babylon for its rotation/scale matrix textures (needed only for voxel IBL shadows). Default: `false`.
+     */
+    needsRotationScaleTextures?: boolean;
+}
+
+/** Options of {@link SemanticGaussianSplattingMesh.LoadAsync}: the mesh options plus the load options. */
+export interface SemanticMeshLoadOptions extends SemanticGaussianSplattingMeshOptions, SemanticLoadOptions {
+    /** Name of the created mesh. Default: the file name. */
+    name?: string;
+}
+
+/**
+ * A Gaussian Splatting mesh that also carries K semantic feature channels (and optionally a label) per Gaussian.
+ *
+ * - Load any scene Babylon's splat loader reads (.ply, .splat, .spz v2/v3 gzip or raw, .sog, SOG `meta.json`)
+ *   with {@link SemanticGaussianSplattingMesh.LoadAsync} or {@link loadAsync}; PLY `f_sem_*` / `sem_label`
+ *   properties and feature sidecars are read too. A failed load throws a {@link SemanticSplatError} and leaves
+ *   nothing behind on the scene.
+ * - Features can also be set by the caller ({@link setFeatures}). Values are stored as given (no
+ *   normalisation), as fp16, in {@link featureTexture}.
+ * - `getClassName()` stays `"GaussianSplattingMesh"` so Babylon treats it like its own mesh everywhere.
+ */
+export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
+    /** Fires after the features (or labels) changed: set, cleared, or dropped because the splat data changed. */
+    readonly onFeaturesChangedObservable = new Observable<SemanticGaussianSplattingMesh>();
+
+    private _featureDimension = 0;
+    /** The features as the caller or the file gave them (fp32 values, or fp16 bits), [count x K]. */
+    private _featureValues: FeatureArray | null = null;
+    /** fp16 bits of the features, [count x K]: what the texture holds. */
+    private _featureHalf: Uint16Array | null = null;
+    private _featureTexture: RawTexture2DArray | null = null;
+    private _featureCount = 0;
+    private _featureEncoderId = "";
+    private _labels: LabelArray | null = null;
+    private _lastTextureSize: { x: number; y: number } | null = null;
+    /** Bytes of the PLY this mesh was loaded from (kept so that saving rewrites only the semantic properties). */
+    private _sourcePly: Uint8Array | null = null;
+    private _sourceFileName = "";
+    private _semanticDisposed = false;
+
+    /**
+     * @param name name of the mesh in the scene
+     * @param scene the scene it belongs to (default: the last created scene)
+     * @param options see {@link SemanticGaussianSplattingMeshOptions}
+     */
+    constructor(name: string, scene: Nullable<Scene> = null, options: SemanticGaussianSplattingMeshOptions = {}) {
+        super(name, null, scene, options.keepInRam ?? true, options.needsRotationScaleTextures ?? false);
+    }
+
+    /**
+     * Creates a mesh and loads a scene into it. On failure the mesh is disposed (nothing stays on the scene)
+     * and the error, a {@link SemanticSplatError}, names the file and the problem.
+     * @param source a URL, or `{ data, fileName }` for bytes already in memory (the file name picks the format)
+     * @param scene the scene to add the mesh to
+     * @param options mesh and load options
+     */
+    static async LoadAsync(source: SceneSource, scene: Scene, options: SemanticMeshLoadOptions = {}): Promise<SemanticGaussianSplattingMesh> {
+        const fileName = typeof source === "string" ? source : source.fileName;
+        const name = options.name ?? fileName.split("/").pop() ?? "semanticSplats";
+        const mesh = new SemanticGaussianSplattingMesh(name, scene, options);
+        try {
+            await mesh.loadAsync(source, options);
+        } catch (error) {
+            mesh.dispose();
+            throw error;
+        }
+        return mesh;
+    }
+
+    /**
+     * Loads a scene into this mesh through Babylon's splat loader, replacing its splat data, features and labels.
+     * Features come from the PLY's `f_sem_*` properties or from `options.sidecar`. On failure the error is a
+     * {@link SemanticSplatError}; the mesh stays on the scene (the caller owns it) but may have lost its old data:
+     * use {@link LoadAsync} for an all-or-nothing load.
+     */
+    async loadAsync(source: SceneSource, options: SemanticLoadOptions = {}): Promise<void> {
+        this._throwIfDisposed();
+        const loaded = await loadSceneInto(this, source, options);
+        this._sourcePly = loaded.sourcePly;
+        this._sourceFileName = loaded.fileName;
+        if (loaded.features) {
+            this.setFeatures(loaded.features.values, loaded.features.featureDimension, {
+                encoderId: loaded.features.encoderId,
+                source: loaded.features.source,
+            });
+        } else {
+            this.clearFeatures();
+        }
+        this.setLabels(loaded.labels, loaded.fileName);
+    }
+
+    /** Keeps Babylon's class name so its renderers, serializers and tools treat this like their own mesh. */
+    override getClassName(): string {
+        return "GaussianSplattingMesh";
+    }
+
+    /** Number of Gaussians whose data is loaded (0 before a load). */
+    get gaussianCount(): number {
+        return this._vertexCount;
+    }
+
+    /** K, the number of feature channels per Gaussian (0 when no features are set). */
+    get featureDimension(): number {
+        return this._featureDimension;
+    }
+
+    /** Number of RGBA layers of {@link featureTexture}: ceil(K / 4). */
+    get featureLayerCount(): number {
+        return featureLayerCount(this._featureDimension);
+    }
+
+    /**
+     * The features on the GPU: ONE RGBA16F 2D texture array with {@link featureLayerCount} layers; layer l holds
+     * channels 4l..4l+3 (unused channels 0). Gaussian i is at texel (i % width, floor(i / width)), with the same
+     * width and height as Babylon's splat data textures, so a shader uses the splat index it already has:
+     * `textureLoad(featureTexture, vec2i(i % w, i / w), layer, 0)`. Null when no features are set.
+     * Rebuilt (a new texture object) whenever the features or the splat data change: re-read it after
+     * {@link onFeaturesChangedObservable} fires rather than caching it.
+     */
+    get featureTexture(): RawTexture2DArray | null {
+        return this._featureTexture;
+    }
+
+    /** The features as they were set (fp32 values, or fp16 bit patterns), [count x K]; null when none. */
+    get featureValues(): FeatureArray | null {
+        return this._featureValues;
+    }
+
+    /** fp16 bit patterns of the features, [count x K], exactly what {@link featureTexture} holds; null when none. */
+    get featureHalfBits(): Uint16Array | null {
+        return this._featureHalf;
+    }
+
+    /** Identifier of the encoder that made the features (from a sidecar or the caller); "" when unknown. */
+    get featureEncoderId(): string {
+        return this._featureEncoderId;
+    }
+
+    /** Per-Gaussian labels (class ids; 255 / 65535 = none), or null when the scene has none. */
+    get labels(): LabelArray | null {
+        return this._labels;
+    }
+
+    /** Bytes of the PLY the mesh was loaded from, or null when it came from another format. */
+    get sourcePly(): Uint8Array | null {
+        return this._sourcePly;
+    }
+
+    /** File name or URL of the last successful load ("" before one). */
+    get sourceFileName(): string {
+        return this._sourceFileName;
+    }
+
+    /**
+     * Sets the per-Gaussian features: `data` is [count x K] row-major, as fp32 values (Float32Array) or fp16 bit
+     * patterns (Uint16Array). Values are kept as given (not normalised). Throws SemanticSplatError when the
+     * count or K do not match the loaded scene or a value is NaN/Inf or outside the fp16 range.
+     */
+    setFeatures(data: FeatureArray, featureDimension: number, options: { encoderId?: string; source?: string } = {}): void {
+        this._throwIfDisposed();
+        const source = options.source ?? "setFeatures";
+        const count = this._vertexCount;
+        if (count === 0) {
+            throw new SemanticSplatError("EMPTY_SCENE", "the mesh holds no Gaussians yet: load a scene before setting features", source);
+        }
+        // WebGPU's default limit is 256 layers (K <= 1024); WebGL2 guarantees 256 too.
+        const device = (this.getEngine() as { _device?: GPUDevice })._device;
+        const maxLayers = device?.limits.maxTextureArrayLayers ?? 256;
+        if (featureLayerCount(featureDimension) > maxLayers) {
+            throw new SemanticSplatError("GPU_LIMITS", `K=${featureDimension} needs more than the device's ${maxLayers} texture array layers`, source);
+        }
+        const half = featuresToFloat16(data, count, featureDimension, source);
+        this._featureValues = data.slice();
+        this._featureHalf = half;
+        this._featureDimension = featureDimension;
+        this._featureCount = count;
+        this._featureEncoderId = options.encoderId ?? "";
+        this._rebuildFeatureTexture();
+        this.onFeaturesChangedObservable.notifyObservers(this);
+    }
+
+    /** Removes the features (and frees their texture). */
+    clearFeatures(): void {
+        const had = this._featureHalf !== null;
+        this._dropFeatures();
+        if (had) this.onFeaturesChangedObservable.notifyObservers(this);
+    }
+
+    /** Sets (or clears, with null) the per-Gaussian labels; their count must match the scene's. */
+    setLabels(labels: LabelArray | null, source = "setLabels"): void {
+        this._throwIfDisposed();
+        if (labels && labels.length !== this._vertexCount) {
+            throw new SemanticSplatError("FEATURE_MISMATCH", `${labels.length} labels for ${this._vertexCount} Gaussians`, source);
+        }
+        const changed = labels !== this._labels;
+        this._labels = labels ? labels.slice() : null;
+        if (changed) this.onFeaturesChangedObservable.notifyObservers(this);
+    }
+
+    /** Babylon calls this whenever it (re)builds its splat textures: keep the feature texture in step. */
+    protected override _onUpdateTextures(textureSize: Vector2): void {
+        super._onUpdateTextures(textureSize);
+        this._lastTextureSize = { x: textureSize.x, y: textureSize.y };
+        if (!this._featureHalf) return;
+        if (this._vertexCount !== this._featureCount) {
+            // The splat data was replaced by a scene with a different number of Gaussians: the features no
+            // longer belong to it. Labels go with them.
+            this._dropFeatures();
+            this._labels = null;
+            this.onFeaturesChangedObservable.notifyObservers(this);
+            return;
+        }
+        this._rebuildFeatureTexture();
+        this.onFeaturesChangedObservable.notifyObservers(this);
+    }
+
+    /** Frees the feature texture and everything else this class made, then Babylon's own resources. */
+    override dispose(doNotRecurse?: boolean): void {
+        if (!this._semanticDisposed) {
+            this._semanticDisposed = true;
+            this._featureTexture?.dispose();
+            this._featureTexture = null;
+            this._featureValues = null;
+            this._featureHalf = null;
+            this._labels = null;
+            this._sourcePly = null;
+            this.onFeaturesChangedObservable.clear();
+        }
+        super.dispose(doNotRecurse);
+    }
+
+    /** The width and height Babylon uses for its per-splat textures at the current splat count. */
+    get splatTextureSize(): { width: number; height: number } {
+        const size = this._lastTextureSize ?? this._getTextureSize(this._vertexCount);
+        return { width: size.x, height: size.y };
+    }
+
+    private _rebuildFeatureTexture(): void {
+        const half = this._featureHalf;
+        if (!half) return;
+        const { width, height } = this.splatTextureSize;
+        const layers = featureLayerCount(this._featureDimension);
+        const packed = packFeatureLayers(half, this._featureCount, this._featureDimension, width, height);
+        const old = this._featureTexture;
+        const internal = old?.getInternalTexture();
+        if (old && internal && internal.width === width && internal.height === height && internal.depth === layers) {
+            old.update(packed);
+            return;
+        }
+        old?.dispose();
+        const texture = new RawTexture2DArray(
+            packed,
+            width,
+            height,
+            layers,
+            Constants.TEXTUREFORMAT_RGBA,
+            this.getScene(),
+            false, // no mipmaps: one texel per Gaussian
+            false, // rows as given: texel (x, y) is Gaussian y * width + x
+            Constants.TEXTURE_NEAREST_SAMPLINGMODE,
+            Constants.TEXTURETYPE_HALF_FLOAT
+        );
+        texture.name = `${this.name}_semanticFeatures`;
+        texture.wrapU = Constants.TEXTURE_CLAMP_ADDRESSMODE;
+        texture.wrapV = Constants.TEXTURE_CLAMP_ADDRESSMODE;
+        this._featureTexture = texture;
+    }
+
+    private _dropFeatures(): void {
+        this._featureTexture?.dispose();
+        this._featureTexture = null;
+        this._featureValues = null;
+        this._featureHalf = null;
+        this._featureDimension = 0;
+        this._featureCount = 0;
+        this._featureEncoderId = "";
+    }
+
+    private _throwIfDisposed(): void {
+        if (this._semanticDisposed || this.isDisposed()) {
+            throw new SemanticSplatError("DISPOSED", `mesh "${this.name}" was disposed`);
+        }
+    }
+}

@@ -1,0 +1,194 @@
+// Per-Gaussian features of SemanticGaussianSplattingMesh: validation, fp16 storage, and the texture array
+// layout the feature splat pass reads (texel of Gaussian i at (i % width, floor(i / width)), layer l = channels
+// 4l..4l+3, same size as Babylon's splat textures).
+import { Scene } from "@babylonjs/core/scene";
+import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
+import { Vector3 } from "@babylonjs/core/Maths/math.vector";
+import { createTestEngine, expectNoWebGPUErrors, stepFrames, type TestEngine } from "../support/webgpu";
+import { createTinySplatMesh, encodeSplatRows, readFeatureTextureLayer, type TinyGaussian } from "../support/tinyScene";
+import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
+import { float16BitsToFloat32, float32ToFloat16Bits } from "../../src/mesh/half";
+import { isSemanticError } from "../../src/errors";
+
+/** Chromium's own binary16 conversion, an independent reference for ours. */
+const NativeFloat16Array = (globalThis as unknown as { Float16Array?: { new (values: number[]): { buffer: ArrayBuffer } } }).Float16Array;
+function nativeHalfBits(values: number[]): Uint16Array {
+    if (!NativeFloat16Array) throw new Error("this browser has no Float16Array");
+    return new Uint16Array(new NativeFloat16Array(values).buffer);
+}
+
+function tinyGaussians(count: number, featureDimension: number): TinyGaussian[] {
+    return Array.from({ length: count }, (_, i) => ({
+        position: [(i % 5) * 0.1 - 0.2, Math.floor(i / 5) * 0.1, 0] as [number, number, number],
+        color: [((i * 37) % 256) / 255, ((i * 91) % 256) / 255, 0.5] as [number, number, number],
+        opacity: 0.9,
+        scale: 0.05,
+        features: Array.from({ length: featureDimension }, (_, c) => Math.sin(i * 1.3 + c * 0.7) * (c + 1)),
+    }));
+}
+
+async function expectThrowsCode(fn: () => unknown, code: string, messagePart: string): Promise<void> {
+    let caught: unknown;
+    try {
+        await fn();
+    } catch (e) {
+        caught = e;
+    }
+    expect(isSemanticError(caught)).withContext(`expected a SemanticSplatError, got ${String(caught)}`).toBeTrue();
+    if (isSemanticError(caught)) {
+        expect(caught.code).toBe(code as typeof caught.code);
+        expect(caught.message).toContain(messagePart);
+    }
+}
+
+describe("fp16 conversion", () => {
+    it("matches Chromium's Float16Array bit for bit, rounding and edge cases included", () => {
+        const values = [0, -0, 1, -1, 0.1, 1 / 3, 65504, 65519, 65520, 1e-5, 6.1e-5, 5.96e-8, 2.98e-8, 2.99e-8, 1e-9, -123.456, 2049, 2051, Infinity, -Infinity];
+        for (let i = 0; i < 2000; i++) values.push((Math.random() - 0.5) * 10 ** (Math.random() * 12 - 7));
+        const ours = values.map(float32ToFloat16Bits);
+        // Float16Array rounds from float64; we round from float32 (the features' type), so compare on fp32 values.
+        expect(ours).toEqual(Array.from(nativeHalfBits(values.map(Math.fround))));
+        for (const bits of [0x0001, 0x03ff, 0x0400, 0x3c00, 0x7bff, 0xfbff, 0x8001]) {
+            expect(float32ToFloat16Bits(float16BitsToFloat32(bits))).toBe(bits);
+        }
+    });
+});
+
+describe("SemanticGaussianSplattingMesh features", () => {
+    let t: TestEngine;
+    let scene: Scene;
+    beforeEach(async () => {
+        t = await createTestEngine({ width: 64, height: 48 });
+        scene = new Scene(t.engine);
+        new FreeCamera("camera", new Vector3(0, 0.1, -2), scene);
+    });
+    afterEach(() => {
+        scene.dispose();
+        t.dispose();
+    });
+
+    it("keeps Babylon's class name and stays a GaussianSplattingMesh", () => {
+        const mesh = new SemanticGaussianSplattingMesh("m", scene);
+        expect(mesh.getClassName()).toBe("GaussianSplattingMesh");
+        expect(mesh.featureDimension).toBe(0);
+        expect(mesh.featureTexture).toBeNull();
+        mesh.dispose();
+    });
+
+    for (const featureDimension of [3, 4, 6, 16]) {
+        it(`stores K=${featureDimension} features as fp16 at the right texels and layers`, async () => {
+            const gaussians = tinyGaussians(23, featureDimension);
+            const mesh = createTinySplatMesh(scene, gaussians);
+            expect(mesh.featureDimension).toBe(featureDimension);
+            expect(mesh.featureLayerCount).toBe(Math.ceil(featureDimension / 4));
+            const texture = mesh.featureTexture!;
+            expect(texture).not.toBeNull();
+            // Same width/height as Babylon's own per-splat textures.
+            const splatSize = mesh.centersTexture!.getSize();
+            expect(texture.getSize()).toEqual(splatSize);
+            expect(texture.depth).toBe(mesh.featureLayerCount);
+            const width = splatSize.width;
+            for (let layer = 0; layer < mesh.featureLayerCount; layer++) {
+                const texels = await readFeatureTextureLayer(mesh, layer);
+                expect(texels.length).toBe(width * splatSize.height * 4);
+                for (let i = 0; i < gaussians.length; i++) {
+                    const texel = ((Math.floor(i / width) * width) + (i % width)) * 4;
+                    const expected = [0, 1, 2, 3].map((c) => {
+                        const channel = layer * 4 + c;
+                        return channel < featureDimension ? nativeHalfBits([Math.fround(gaussians[i].features![channel])])[0] : 0;
+                    });
+                    expect(Array.from(texels.subarray(texel, texel + 4))).withContext(`Gaussian ${i} layer ${layer}`).toEqual(expected);
+                }
+                // Texels past the last Gaussian stay zero.
+                expect(texels.subarray(gaussians.length * 4).every((v) => v === 0)).toBeTrue();
+            }
+            await stepFrames(scene, 1);
+            expectNoWebGPUErrors(t);
+            mesh.dispose();
+        });
+    }
+
+    it("takes fp16 bit patterns as given and keeps values un-normalised", async () => {
+        const gaussians = tinyGaussians(5, 0);
+        const mesh = createTinySplatMesh(scene, gaussians);
+        const bits = new Uint16Array(5 * 2);
+        for (let i = 0; i < bits.length; i++) bits[i] = float32ToFloat16Bits(i * 3.5 - 7);
+        mesh.setFeatures(bits, 2);
+        expect(Array.from(mesh.featureHalfBits!)).toEqual(Array.from(bits));
+        const texels = await readFeatureTextureLayer(mesh, 0);
+        for (let i = 0; i < 5; i++) {
+            expect(float16BitsToFloat32(texels[i * 4])).toBe(i * 7 - 7);
+            expect(float16BitsToFloat32(texels[i * 4 + 1])).toBe(i * 7 + 3.5 - 7);
+            expect(texels[i * 4 + 2]).toBe(0);
+        }
+        mesh.dispose();
+    });
+
+    it("refuses bad features with a clear SemanticSplatError and keeps the old ones", async () => {
+        const mesh = createTinySplatMesh(scene, tinyGaussians(4, 2));
+        const before = mesh.featureTexture;
+        await expectThrowsCode(() => mesh.setFeatures(new Float32Array(7), 2), "FEATURE_MISMATCH", "4 Gaussians");
+        await expectThrowsCode(() => mesh.setFeatures(new Float32Array(8), 0), "INVALID_ARGUMENT", "positive integer");
+        await expectThrowsCode(() => mesh.setFeatures(new Float32Array(8), 2.5), "INVALID_ARGUMENT", "positive integer");
+        const withNaN = new Float32Array(8);
+        withNaN[5] = NaN;
+        await expectThrowsCode(() => mesh.setFeatures(withNaN, 2), "INVALID_FEATURES", "feature 1 of Gaussian 2 is NaN");
+        const withInf = new Float32Array(8);
+        withInf[0] = -Infinity;
+        await expectThrowsCode(() => mesh.setFeatures(withInf, 2), "INVALID_FEATURES", "-Infinity");
+        const tooLarge = new Float32Array(8);
+        tooLarge[3] = 70000;
+        await expectThrowsCode(() => mesh.setFeatures(tooLarge, 2), "INVALID_FEATURES", "fp16 range");
+        const halfNaN = new Uint16Array(8);
+        halfNaN[2] = 0x7e00;
+        await expectThrowsCode(() => mesh.setFeatures(halfNaN, 2), "INVALID_FEATURES", "Gaussian 1");
+        await expectThrowsCode(() => mesh.setFeatures(new Float64Array(8) as unknown as Float32Array, 2), "INVALID_ARGUMENT", "Float32Array");
+        expect(mesh.featureTexture).toBe(before);
+        expect(mesh.featureDimension).toBe(2);
+        const empty = new SemanticGaussianSplattingMesh("empty", scene);
+        await expectThrowsCode(() => empty.setFeatures(new Float32Array(4), 4), "EMPTY_SCENE", "load a scene");
+        empty.dispose();
+        mesh.dispose();
+    });
+
+    it("rebuilds the feature texture when the splat data changes, and drops features that no longer fit", async () => {
+        const gaussians = tinyGaussians(6, 4);
+        const mesh = createTinySplatMesh(scene, gaussians);
+        let notified = 0;
+        mesh.onFeaturesChangedObservable.add(() => notified++);
+        // Same count: features kept and re-uploaded.
+        mesh.updateData(encodeSplatRows(gaussians.map((g) => ({ ...g, position: [g.position[0], g.position[1], 0.5] }))), undefined, { flipY: false });
+        expect(notified).toBe(1);
+        expect(mesh.featureDimension).toBe(4);
+        const texels = await readFeatureTextureLayer(mesh, 0);
+        expect(texels[4 * 5 + 3]).toBe(float32ToFloat16Bits(gaussians[5].features![3]));
+        // Different count: the features belonged to the old scene.
+        mesh.updateData(encodeSplatRows(tinyGaussians(9, 0)), undefined, { flipY: false });
+        expect(notified).toBe(2);
+        expect(mesh.featureDimension).toBe(0);
+        expect(mesh.featureTexture).toBeNull();
+        await stepFrames(scene, 1);
+        expectNoWebGPUErrors(t);
+        mesh.dispose();
+    });
+
+    it("labels must match the Gaussian count", async () => {
+        const mesh = createTinySplatMesh(scene, tinyGaussians(3, 1));
+        mesh.setLabels(new Uint8Array([1, 2, 255]));
+        expect(Array.from(mesh.labels!)).toEqual([1, 2, 255]);
+        await expectThrowsCode(() => mesh.setLabels(new Uint8Array(4)), "FEATURE_MISMATCH", "4 labels for 3");
+        mesh.dispose();
+    });
+
+    it("dispose frees the feature texture and refuses further use", async () => {
+        const texturesBefore = scene.textures.length;
+        const mesh = createTinySplatMesh(scene, tinyGaussians(3, 8));
+        const texture = mesh.featureTexture!;
+        expect(scene.textures).toContain(texture);
+        mesh.dispose();
+        expect(scene.textures).not.toContain(texture);
+        expect(texture.getInternalTexture()).toBeNull();
+        expect(scene.textures.length).toBe(texturesBefore);
+        await expectThrowsCode(() => mesh.setFeatures(new Float32Array(3), 1), "DISPOSED", "disposed");
+    });
+});
