@@ -25,3 +25,23 @@ export {
     type SemanticAttributes,
     type SemanticPropertyLayout,
 } from "./semanticAttributes";
+export {
+    writeSemanticPly,
+    writeSplatAsSemanticPly,
+    BABYLON_SPLAT_ROW_BYTES,
+    SPLAT_PLY_PROPERTIES,
+    type SemanticPayload,
+} from "./plyWriter";
+export {
+    encodeFeatureSidecar,
+    decodeFeatureSidecar,
+    checkFeatureShape,
+    featureSidecarFileName,
+    FEATURE_SIDECAR_MAGIC,
+    FEATURE_SIDECAR_VERSION,
+    FEATURE_SIDECAR_EXTENSION,
+    type FeatureSidecar,
+    type FeatureSidecarInput,
+    type FeatureShapeExpectation,
+} from "./featureSidecar";
+export { float32ToHalfBits, halfBitsToFloat32, float32ArrayToHalf, halfArrayToFloat32 } from "../util/half";
