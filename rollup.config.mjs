@@ -1,6 +1,6 @@
 // Builds the library (dist/) and, with `--environment BUILD:test`, one browser bundle of every
 // spec under test/ (build/test/specs.js) that karma serves to Debian's Chromium.
-import { readdirSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import nodeResolve from "@rollup/plugin-node-resolve";
 import typescript from "@rollup/plugin-typescript";
@@ -38,7 +38,8 @@ function allSpecs(dir) {
 const isExternal = (id) => /^(@babylonjs\/|onnxruntime-web|comlink)/.test(id);
 
 const library = {
-    input: { index: "src/index.ts" },
+    // worker.js keeps a stable name: the client creates it with new URL("./worker.js", import.meta.url).
+    input: { index: "src/index.ts", worker: "src/worker/worker.ts" },
     external: isExternal,
     output: { dir: "dist", format: "es", sourcemap: true, entryFileNames: "[name].js", chunkFileNames: "chunks/[name].js" },
     plugins: [wgsl(), typescript({ tsconfig: "tsconfig.json" })],
@@ -54,4 +55,31 @@ const tests = {
     },
 };
 
-export default process.env.BUILD === "test" ? tests : library;
+/** Copies onnxruntime-web's asyncify .wasm (what `onnxruntime-web/webgpu` loads) next to the bundled worker, where
+ *  onnxruntime's default lookup (relative to its own module, i.e. the worker) finds it. */
+function copyOrtWasm(toDir) {
+    const name = "ort-wasm-simd-threaded.asyncify.wasm";
+    return {
+        name: "copy-ort-wasm",
+        writeBundle() {
+            const from = resolve("node_modules/onnxruntime-web/dist", name);
+            const to = resolve(toDir, name);
+            if (existsSync(to) && statSync(to).size === statSync(from).size && statSync(to).mtimeMs >= statSync(from).mtimeMs) return;
+            mkdirSync(toDir, { recursive: true });
+            copyFileSync(from, to);
+        },
+    };
+}
+
+/** The inference worker for the specs: build/test/worker.js, next to specs.js, so the client's default URL finds it. */
+const testWorker = {
+    input: "src/worker/worker.ts",
+    output: { file: "build/test/worker.js", format: "es", sourcemap: true, inlineDynamicImports: true },
+    plugins: [
+        nodeResolve({ browser: true }),
+        typescript({ tsconfig: "tsconfig.test.json", sourceMap: true, include: ["src/**/*.ts"] }),
+        copyOrtWasm("build/test"),
+    ],
+};
+
+export default process.env.BUILD === "test" ? [tests, testWorker] : library;

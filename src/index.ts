@@ -3,3 +3,19 @@ export const VERSION = "0.1.0";
 export { SemanticSplatError, isSemanticError, type SemanticErrorCode } from "./errors";
 export * from "./formats";
 export * from "./mesh";
+export { ClassTable, type SemanticClass } from "./classes";
+export { InferenceClient, type InferenceClientOptions } from "./inference/InferenceClient";
+export type {
+    DebugFault,
+    ExecutionProviderChoice,
+    LoadModelRequest,
+    LoadProgress,
+    ModelExpectations,
+    ModelInfo,
+    ModelKind,
+    SegmentResult,
+    SegmentTimings,
+    TensorData,
+    TensorElementType,
+    WorkerInitInfo,
+} from "./worker/protocol";

@@ -1,0 +1,247 @@
+// The main-thread side of the inference worker: creates the module worker, wraps it with comlink, turns every
+// failure into a typed SemanticSplatError, and replaces a worker that failed to load or died. Rendering code
+// never waits on it: every method is async and the heavy work happens in the worker.
+import * as Comlink from "comlink";
+import { SemanticSplatError } from "../errors";
+import {
+    decodeError,
+    type DebugFault,
+    type ExecutionProviderChoice,
+    type InferenceWorkerApi,
+    type LoadModelRequest,
+    type LoadProgress,
+    type ModelInfo,
+    type ModelKind,
+    type SegmentResult,
+    type TensorData,
+    type WorkerInitInfo,
+} from "../worker/protocol";
+
+export interface InferenceClientOptions {
+    /** The worker script; default `worker.js` next to this bundle (dist/worker.js in the published package). */
+    workerUrl?: string | URL;
+    /** How long the worker may take to start and answer init(); then WORKER_TIMEOUT. Default 30000 ms. */
+    initTimeoutMs?: number;
+    /** How long any later call may take before the worker is presumed stuck, replaced, and the call rejected with
+     *  WORKER_TIMEOUT; 0 disables. Default 300000 ms (the WebGPU EP on a software GPU is very slow). */
+    callTimeoutMs?: number;
+    /** Default execution provider for loadModel() requests that do not name one. Default "auto". */
+    executionProvider?: ExecutionProviderChoice;
+    /** URL of onnxruntime-web's asyncify .wasm; default: onnxruntime-web's own lookup (docs/MODELS.md). */
+    wasmUrl?: string;
+    /** wasm threads; default 2 when cross-origin isolated, else 1. */
+    numThreads?: number;
+}
+
+/** One worker instance and the calls waiting on it. */
+interface WorkerHandle {
+    worker: Worker;
+    remote: Comlink.Remote<InferenceWorkerApi>;
+    /** Rejecters of the calls in flight, so a death or dispose() can reject them all. */
+    pending: Set<(error: SemanticSplatError) => void>;
+    ready: Promise<WorkerInitInfo>;
+    /** The models this worker has loaded (or is loading), by kind. */
+    models: Map<ModelKind, Promise<ModelInfo>>;
+    deathError: SemanticSplatError | null;
+}
+
+const DEFAULT_INIT_TIMEOUT_MS = 30000;
+const DEFAULT_CALL_TIMEOUT_MS = 300000;
+
+export class InferenceClient {
+    private handle: WorkerHandle | null = null;
+    /** The last successful load request per kind: replayed on a replacement worker. */
+    private readonly requests = new Map<ModelKind, LoadModelRequest>();
+    private disposed = false;
+    private readonly workerUrl: string | URL;
+    private readonly initTimeoutMs: number;
+    private readonly callTimeoutMs: number;
+
+    constructor(private readonly options: InferenceClientOptions = {}) {
+        this.workerUrl = options.workerUrl ?? new URL("./worker.js", import.meta.url);
+        this.initTimeoutMs = options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS;
+        this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+        for (const [name, value] of [["initTimeoutMs", this.initTimeoutMs], ["callTimeoutMs", this.callTimeoutMs]] as const) {
+            if (!Number.isFinite(value) || value < 0) {
+                throw new SemanticSplatError("INVALID_ARGUMENT", `InferenceClient: ${name} must be a non-negative number, got ${value}`);
+            }
+        }
+    }
+
+    /** Starts the worker if none is running and returns what it found (threads, WebGPU adapter). */
+    async init(): Promise<WorkerInitInfo> {
+        return this.ensureWorker().ready;
+    }
+
+    /**
+     * Loads (or replaces) the model of `request.kind`: fetched in the worker with `onProgress` byte events,
+     * checked against the manifest checksum and the model contract. A later replacement worker reloads it.
+     * An ArrayBuffer source is copied to the worker, not transferred: the client keeps it for such reloads.
+     */
+    async loadModel(request: LoadModelRequest, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
+        const handle = this.ensureWorker();
+        const full: LoadModelRequest = { ...request, executionProvider: request.executionProvider ?? this.options.executionProvider };
+        // The worker keeps its previous model of this kind when a load fails: so does the client.
+        const previous = handle.models.get(request.kind);
+        const loading = this.loadOn(handle, full, onProgress);
+        handle.models.set(request.kind, loading);
+        try {
+            const info = await loading;
+            this.requests.set(request.kind, full);
+            return info;
+        } catch (e) {
+            if (handle.models.get(request.kind) === loading) {
+                if (previous) handle.models.set(request.kind, previous);
+                else handle.models.delete(request.kind);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Runs the VDVI model on one frame. `rgb` [3 x H x W] and `features` [K x H x W] (planar, row-major) are
+     * TRANSFERRED to the worker: their buffers are detached on return. The result's arrays are transferred back.
+     */
+    async segment(rgb: Float32Array, features: Float32Array, width: number, height: number): Promise<SegmentResult> {
+        if (!(rgb instanceof Float32Array) || !(features instanceof Float32Array)) {
+            throw new SemanticSplatError("INVALID_ARGUMENT", "segment(): rgb and features must be Float32Arrays");
+        }
+        const handle = this.ensureWorker();
+        await this.modelOn(handle, "vdvi");
+        return this.call(handle, "segment()", this.callTimeoutMs, (remote) =>
+            remote.segment(Comlink.transfer(rgb, [rgb.buffer]), Comlink.transfer(features, [features.buffer]), width, height)
+        );
+    }
+
+    /** Runs any loaded model (the Gaussian encoder, for instance) on named tensors; their buffers are transferred. */
+    async run(kind: ModelKind, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>> {
+        const handle = this.ensureWorker();
+        await this.modelOn(handle, kind);
+        const transfers = Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer);
+        return this.call(handle, "run()", this.callTimeoutMs, (remote) => remote.run(kind, Comlink.transfer(feeds, transfers)));
+    }
+
+    /** Test hook: the worker raises `fault` inside its next segment() or run(). */
+    async debugFailNext(fault: DebugFault): Promise<void> {
+        const handle = this.ensureWorker();
+        await handle.ready;
+        return this.call(handle, "debugFailNext()", this.callTimeoutMs, (remote) => remote.debugFailNext(fault));
+    }
+
+    /** The model info of `kind` on the current worker, or null. */
+    async modelInfo(kind: ModelKind): Promise<ModelInfo | null> {
+        const loading = this.handle?.models.get(kind);
+        return loading ? loading.catch(() => null) : null;
+    }
+
+    /** Terminates the worker and releases the comlink proxy; calls in flight reject with CANCELLED, later calls
+     *  with DISPOSED. Safe to call twice. */
+    dispose(): void {
+        if (this.disposed) return;
+        this.disposed = true;
+        if (this.handle) this.kill(this.handle, new SemanticSplatError("CANCELLED", "the inference client was disposed while a call was in flight"));
+        this.requests.clear();
+    }
+
+    get isDisposed(): boolean {
+        return this.disposed;
+    }
+
+    private ensureWorker(): WorkerHandle {
+        if (this.disposed) throw new SemanticSplatError("DISPOSED", "the inference client was disposed");
+        if (this.handle && !this.handle.deathError) return this.handle;
+        const url = String(this.workerUrl);
+        // The name keeps the main API from starting in onnxruntime's own thread workers (see worker.ts).
+        const worker = new Worker(this.workerUrl, { type: "module", name: "semantic-inference" });
+        const handle: WorkerHandle = {
+            worker,
+            remote: Comlink.wrap<InferenceWorkerApi>(worker),
+            pending: new Set(),
+            ready: Promise.resolve(null as unknown as WorkerInitInfo),
+            models: new Map(),
+            deathError: null,
+        };
+        // comlink does not notice a worker that failed to load or died: its calls would hang forever.
+        worker.addEventListener("error", (event: ErrorEvent | Event) => {
+            event.preventDefault();
+            const detail = "message" in event && event.message ? event.message : `the script failed to load or threw (${url})`;
+            this.kill(handle, new SemanticSplatError("WORKER_FAILED", `inference worker failed: ${detail}`));
+        });
+        worker.addEventListener("messageerror", () => {
+            this.kill(handle, new SemanticSplatError("WORKER_FAILED", "inference worker sent a message that could not be read"));
+        });
+        const { wasmUrl, numThreads } = this.options;
+        handle.ready = this.call(handle, "worker start (init)", this.initTimeoutMs, (remote) => remote.init({ wasmUrl, numThreads }));
+        handle.ready.catch(() => {}); // observed by every caller; avoid an unhandled rejection when none comes
+        this.handle = handle;
+        return handle;
+    }
+
+    /** The model of `kind` on `handle`, reloading the last successful request on a replacement worker. */
+    private modelOn(handle: WorkerHandle, kind: ModelKind): Promise<ModelInfo> {
+        let loading = handle.models.get(kind);
+        if (!loading) {
+            const request = this.requests.get(kind);
+            if (!request) return Promise.reject(new SemanticSplatError("MODEL_NOT_FOUND", `no ${kind} model is loaded (call loadModel first)`));
+            loading = this.loadOn(handle, request);
+            handle.models.set(kind, loading);
+            loading.catch(() => {
+                if (handle.models.get(kind) === loading) handle.models.delete(kind);
+            });
+        }
+        return loading;
+    }
+
+    private async loadOn(handle: WorkerHandle, request: LoadModelRequest, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
+        await handle.ready;
+        const progressProxy = onProgress ? Comlink.proxy(onProgress) : undefined;
+        return this.call(handle, "loadModel()", this.callTimeoutMs, (remote) => remote.loadModel(request, progressProxy));
+    }
+
+    /** One call to the worker that settles however the worker ends: answer, error, death, timeout or dispose. */
+    private call<T>(handle: WorkerHandle, what: string, timeoutMs: number, start: (remote: Comlink.Remote<InferenceWorkerApi>) => Promise<T>): Promise<T> {
+        return new Promise<T>((resolve, reject) => {
+            if (handle.deathError) return reject(handle.deathError);
+            let timer: ReturnType<typeof setTimeout> | undefined;
+            const rejecter = (error: SemanticSplatError) => finish(() => reject(error));
+            const finish = (settle: () => void) => {
+                if (!handle.pending.delete(rejecter)) return; // already settled
+                clearTimeout(timer);
+                settle();
+            };
+            handle.pending.add(rejecter);
+            if (timeoutMs > 0) {
+                timer = setTimeout(() => {
+                    // A worker that stops answering cannot be trusted with the next call: replace it.
+                    this.kill(handle, new SemanticSplatError("WORKER_TIMEOUT", `${what} got no answer from the inference worker within ${timeoutMs} ms`));
+                }, timeoutMs);
+            }
+            let started: Promise<T>;
+            try {
+                started = start(handle.remote);
+            } catch (e) {
+                return rejecter(decodeError(e, "WORKER_FAILED"));
+            }
+            started.then(
+                (value) => finish(() => resolve(value)),
+                (e) => rejecter(decodeError(e, "WORKER_FAILED"))
+            );
+        });
+    }
+
+    /** Ends a worker: rejects its pending calls with `error`, releases the proxy, terminates the thread. The next
+     *  use of the client starts a new worker. */
+    private kill(handle: WorkerHandle, error: SemanticSplatError): void {
+        if (handle.deathError) return;
+        handle.deathError = error;
+        for (const reject of [...handle.pending]) reject(error);
+        handle.pending.clear();
+        try {
+            handle.remote[Comlink.releaseProxy]();
+        } catch {
+            // releasing an already-closed endpoint: nothing left to free
+        }
+        handle.worker.terminate();
+        if (this.handle === handle) this.handle = null;
+    }
+}

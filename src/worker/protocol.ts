@@ -1,0 +1,160 @@
+// What crosses between the main thread (src/inference/) and the inference worker (src/worker/worker.ts): the
+// worker's comlink API, its argument and result types, and the encoding that lets a SemanticSplatError keep its
+// stable code across postMessage. Pure types and functions: no onnxruntime, no Babylon.
+import { SemanticSplatError, type SemanticErrorCode } from "../errors";
+
+/**
+ * The models one worker can hold at once, one session each:
+ * - "vdvi": the fusion model (ARCHITECTURE.md contract 3), run every segmentation tick by `segment()`.
+ * - "encoder": the Gaussian encoder (contract 2), run once per scene through the generic `run()`.
+ */
+export type ModelKind = "vdvi" | "encoder";
+
+/** "auto" picks WebGPU when the worker sees a GPU adapter, wasm otherwise. */
+export type ExecutionProviderChoice = "auto" | "webgpu" | "wasm";
+
+export interface WorkerInitOptions {
+    /** URL of onnxruntime-web's `ort-wasm-simd-threaded.asyncify.wasm`; default: onnxruntime-web's own lookup,
+     *  next to the module that bundles it (see docs/MODELS.md). */
+    wasmUrl?: string;
+    /** wasm threads; default 2 when the page is cross-origin isolated (SharedArrayBuffer available), else 1. */
+    numThreads?: number;
+}
+
+export interface WorkerInitInfo {
+    crossOriginIsolated: boolean;
+    numThreads: number;
+    /** True when `navigator.gpu.requestAdapter()` inside the worker returned an adapter. */
+    webgpuAdapter: boolean;
+}
+
+/** What a model must satisfy besides the contract itself; each mismatch is a typed error. */
+export interface ModelExpectations {
+    /** Feature channels the caller will feed (the mesh's K). Mismatch: FEATURE_MISMATCH. */
+    k?: number;
+    /** The loaded class table's `version`. Mismatch: CLASS_TABLE_MISMATCH. */
+    classTableVersion?: string;
+    /** The loaded class table's class count. Mismatch: CLASS_TABLE_MISMATCH. */
+    numClasses?: number;
+}
+
+export interface LoadModelRequest {
+    kind: ModelKind;
+    /** A URL (fetched inside the worker, with progress) or the model's bytes (copied, not transferred). */
+    source: string | ArrayBuffer;
+    /** Models manifest (docs/MODELS.md) holding this model's SHA-256; checked before the model is used. */
+    manifestUrl?: string;
+    /** The manifest entry's `file`; default: the last path segment of `source` when it is a URL. */
+    manifestName?: string;
+    /** An expected SHA-256 (hex) given directly, checked like a manifest entry. */
+    sha256?: string;
+    expect?: ModelExpectations;
+    executionProvider?: ExecutionProviderChoice;
+}
+
+export interface LoadProgress {
+    /** Bytes received so far. */
+    loaded: number;
+    /** Total bytes when the server says (Content-Length) or the source is a buffer; otherwise null. */
+    total: number | null;
+}
+
+export type ProgressCallback = (progress: LoadProgress) => void;
+
+/** ONNX metadata props of a model, as read from its bytes (docs/MODELS.md lists the keys). */
+export type ModelMetadataProps = Record<string, string>;
+
+export interface ModelInfo {
+    kind: ModelKind;
+    /** The URL, the manifest name, or "(buffer)". */
+    name: string;
+    executionProvider: "webgpu" | "wasm";
+    bytes: number;
+    sha256: string;
+    /** Feature channels K from the metadata. */
+    k: number;
+    classTableVersion: string | null;
+    numClasses: number | null;
+    /** H and W must be multiples of this (metadata `size_multiple`, 1 when absent). */
+    sizeMultiple: number;
+    inputNames: string[];
+    outputNames: string[];
+    metadata: ModelMetadataProps;
+}
+
+export interface SegmentTimings {
+    /** Building the input tensors. */
+    inputMs: number;
+    /** `session.run`. */
+    inferenceMs: number;
+    /** Reading the outputs into transferable arrays. */
+    outputMs: number;
+}
+
+export interface SegmentResult {
+    /** Class id per pixel, row-major [height x width], row 0 = the first row of the input. */
+    labels: Uint8Array;
+    /** Max softmax probability per pixel, same layout. */
+    confidence: Float32Array;
+    width: number;
+    height: number;
+    timings: SegmentTimings;
+}
+
+export type TensorElementType = "float32" | "uint8" | "int32" | "int64";
+
+/** A plain tensor for the generic `run()`; `data` crosses the boundary transferred. */
+export interface TensorData {
+    type: TensorElementType;
+    dims: number[];
+    data: Float32Array | Uint8Array | Int32Array | BigInt64Array;
+}
+
+/** Test-only faults the worker can be told to raise inside its next `segment()` or `run()`. */
+export type DebugFault =
+    | "uncaught" // an exception escapes to the worker's global scope (the Worker's 'error' event fires)
+    | "close" // the worker closes itself mid-call: no event reaches the main thread, only a timeout notices
+    | "reject"; // onnxruntime-like failure inside the call: INFERENCE_FAILED
+
+/** The API the worker exposes with comlink. Every method rejects with an error encoded by `encodeError`. */
+export interface InferenceWorkerApi {
+    init(options: WorkerInitOptions): Promise<WorkerInitInfo>;
+    loadModel(request: LoadModelRequest, onProgress?: ProgressCallback): Promise<ModelInfo>;
+    unloadModel(kind: ModelKind): Promise<void>;
+    segment(rgb: Float32Array, features: Float32Array, width: number, height: number): Promise<SegmentResult>;
+    run(kind: ModelKind, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>>;
+    debugFailNext(fault: DebugFault): Promise<void>;
+}
+
+const ENCODED_NAME = "SemanticSplatError";
+
+/**
+ * Turns any error into a plain Error that survives comlink (which keeps only name, message and stack): the name
+ * marks it, the message is JSON with the stable code. Errors that are not SemanticSplatErrors get `fallback`.
+ */
+export function encodeError(e: unknown, fallback: SemanticErrorCode): Error {
+    const semantic =
+        e instanceof SemanticSplatError
+            ? e
+            : new SemanticSplatError(fallback, e instanceof Error ? e.message : String(e));
+    const encoded = new Error(JSON.stringify({ code: semantic.code, message: semantic.message, fileName: semantic.fileName }));
+    encoded.name = ENCODED_NAME;
+    return encoded;
+}
+
+/** Rebuilds the SemanticSplatError that `encodeError` sent; other errors become `fallback` with their text. */
+export function decodeError(e: unknown, fallback: SemanticErrorCode): SemanticSplatError {
+    if (e instanceof SemanticSplatError) return e;
+    if (e instanceof Error && e.name === ENCODED_NAME) {
+        try {
+            const { code, message, fileName } = JSON.parse(e.message) as { code: SemanticErrorCode; message: string; fileName?: string };
+            // `message` already carries the file name prefix: rebuild without re-prefixing, then restore the field.
+            const rebuilt = new SemanticSplatError(code, message);
+            if (fileName !== undefined) Object.defineProperty(rebuilt, "fileName", { value: fileName });
+            return rebuilt;
+        } catch {
+            // not our encoding after all: fall through
+        }
+    }
+    return new SemanticSplatError(fallback, e instanceof Error ? e.message : String(e), undefined, { cause: e });
+}

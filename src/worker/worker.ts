@@ -1,0 +1,285 @@
+// The inference worker: a module worker that holds onnxruntime-web sessions (one per ModelKind) and answers the
+// main thread through comlink. It imports comlink, onnxruntime-web and our pure TypeScript only, never Babylon.
+// Every method rejects with an error encoded by encodeError (protocol.ts), so codes survive the boundary.
+import * as Comlink from "comlink";
+import * as ort from "onnxruntime-web/webgpu";
+import { SemanticSplatError, type SemanticErrorCode } from "../errors";
+import { checkModelMetadata, checkSegmentInputs, checkVdviInputsOutputs, type ValueDescription } from "./modelContract";
+import { checkChecksum, fetchManifest, fetchWithProgress, fileNameOf, findManifestEntry, sha256Hex, type ManifestEntry } from "./modelSource";
+import { readOnnxModelHeader } from "./onnxProto";
+import {
+    encodeError,
+    type DebugFault,
+    type InferenceWorkerApi,
+    type LoadModelRequest,
+    type ModelInfo,
+    type ModelKind,
+    type ProgressCallback,
+    type SegmentResult,
+    type TensorData,
+    type WorkerInitInfo,
+    type WorkerInitOptions,
+} from "./protocol";
+
+interface LoadedModel {
+    session: ort.InferenceSession;
+    info: ModelInfo;
+}
+
+const models = new Map<ModelKind, LoadedModel>();
+let initInfo: WorkerInitInfo | null = null;
+let pendingFault: DebugFault | null = null;
+
+/** Runs `body`, re-throwing any failure encoded, with `fallback` as the code of errors that carry none. */
+async function guarded<T>(fallback: SemanticErrorCode, body: () => Promise<T>): Promise<T> {
+    try {
+        return await body();
+    } catch (e) {
+        throw encodeError(e, fallback);
+    }
+}
+
+async function hasWebGpuAdapter(): Promise<boolean> {
+    const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+    if (!gpu) return false;
+    try {
+        return (await gpu.requestAdapter()) !== null;
+    } catch {
+        return false;
+    }
+}
+
+function requireInit(): WorkerInitInfo {
+    if (!initInfo) throw new SemanticSplatError("WORKER_FAILED", "the inference worker was used before init()");
+    return initInfo;
+}
+
+/** Raises the fault a spec asked for with debugFailNext(), once. */
+async function raisePendingFault(): Promise<void> {
+    const fault = pendingFault;
+    pendingFault = null;
+    if (fault === null) return;
+    if (fault === "reject") throw new Error("debug fault: the model run failed");
+    if (fault === "uncaught") {
+        setTimeout(() => {
+            throw new Error("debug fault: the inference worker crashed mid-inference");
+        });
+    } else {
+        self.close();
+    }
+    await new Promise<never>(() => {}); // the call never answers: the main thread must notice on its own
+}
+
+function valueDescriptions(list: readonly ort.InferenceSession.ValueMetadata[]): ValueDescription[] {
+    return list.map((v) =>
+        v.isTensor ? { name: v.name, isTensor: true, type: v.type, shape: v.shape } : { name: v.name, isTensor: false }
+    );
+}
+
+/** A copy that owns a whole ArrayBuffer, so it can be transferred (onnxruntime's outputs may be views). */
+function ownedCopy<T extends Float32Array | Uint8Array | Int32Array | BigInt64Array>(data: T): T {
+    return data.slice() as T;
+}
+
+const api: InferenceWorkerApi = {
+    init(options: WorkerInitOptions): Promise<WorkerInitInfo> {
+        return guarded("WORKER_FAILED", async () => {
+            const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
+            // Threads need SharedArrayBuffer, which exists only when the page is cross-origin isolated.
+            const numThreads = options.numThreads ?? (isolated ? 2 : 1);
+            if (!Number.isInteger(numThreads) || numThreads < 1) {
+                throw new SemanticSplatError("INVALID_ARGUMENT", `numThreads must be a positive integer, got ${numThreads}`);
+            }
+            if (!initInfo) {
+                // onnxruntime reads these once, when its first session starts the wasm runtime.
+                ort.env.wasm.numThreads = numThreads;
+                // An object, not a prefix string: a prefix would also redirect the glue .mjs that the bundle embeds.
+                if (options.wasmUrl) ort.env.wasm.wasmPaths = { wasm: options.wasmUrl };
+                initInfo = { crossOriginIsolated: isolated, numThreads, webgpuAdapter: await hasWebGpuAdapter() };
+            }
+            return initInfo;
+        });
+    },
+
+    loadModel(request: LoadModelRequest, onProgress?: ProgressCallback): Promise<ModelInfo> {
+        return guarded("MODEL_INVALID", async () => {
+            try {
+                return await loadModel(request, onProgress);
+            } finally {
+                // The callback is a comlink proxy: release its port now that no more progress will come.
+                (onProgress as Comlink.Remote<ProgressCallback> | undefined)?.[Comlink.releaseProxy]?.();
+            }
+        });
+    },
+
+    unloadModel(kind: ModelKind): Promise<void> {
+        return guarded("INFERENCE_FAILED", async () => {
+            const loaded = models.get(kind);
+            models.delete(kind);
+            await loaded?.session.release();
+        });
+    },
+
+    segment(rgb: Float32Array, features: Float32Array, width: number, height: number): Promise<SegmentResult> {
+        return guarded("INFERENCE_FAILED", async () => {
+            const model = models.get("vdvi");
+            if (!model) throw new SemanticSplatError("MODEL_NOT_FOUND", "segment(): no vdvi model is loaded (call loadModel first)");
+            const { k, sizeMultiple } = model.info;
+            checkSegmentInputs(rgb.length, features.length, width, height, k, sizeMultiple);
+
+            const t0 = performance.now();
+            const feeds = {
+                rgb: new ort.Tensor("float32", rgb, [1, 3, height, width]),
+                features: new ort.Tensor("float32", features, [1, k, height, width]),
+            };
+            const t1 = performance.now();
+            await raisePendingFault();
+            const outputs = await model.session.run(feeds, ["labels", "confidence"]);
+            const t2 = performance.now();
+            const labelsTensor = outputs.labels;
+            const confidenceTensor = outputs.confidence;
+            const pixels = width * height;
+            if (labelsTensor.size !== pixels || confidenceTensor.size !== pixels) {
+                throw new SemanticSplatError(
+                    "MODEL_CONTRACT",
+                    `outputs have ${labelsTensor.size} labels and ${confidenceTensor.size} confidences for ${width} x ${height} pixels`,
+                    model.info.name
+                );
+            }
+            const labelData = await labelsTensor.getData();
+            // int32 labels (allowed by contract 3) are narrowed: class ids and `none` (255) fit a byte.
+            const labels = labelData instanceof Uint8Array ? ownedCopy(labelData) : Uint8Array.from(labelData as Int32Array);
+            const confidence = ownedCopy((await confidenceTensor.getData()) as Float32Array);
+            for (const tensor of [labelsTensor, confidenceTensor, ...Object.values(outputs)]) tensor.dispose();
+            const t3 = performance.now();
+            const result: SegmentResult = {
+                labels,
+                confidence,
+                width,
+                height,
+                timings: { inputMs: t1 - t0, inferenceMs: t2 - t1, outputMs: t3 - t2 },
+            };
+            return Comlink.transfer(result, [labels.buffer, confidence.buffer]);
+        });
+    },
+
+    run(kind: ModelKind, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>> {
+        return guarded("INFERENCE_FAILED", async () => {
+            const model = models.get(kind);
+            if (!model) throw new SemanticSplatError("MODEL_NOT_FOUND", `run(): no ${kind} model is loaded (call loadModel first)`);
+            const ortFeeds: Record<string, ort.Tensor> = {};
+            for (const [name, t] of Object.entries(feeds)) {
+                if (!model.info.inputNames.includes(name)) {
+                    throw new SemanticSplatError("INVALID_ARGUMENT", `run(): the ${kind} model has no input "${name}" (inputs: ${model.info.inputNames.join(", ")})`);
+                }
+                ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+            }
+            await raisePendingFault();
+            const outputs = await model.session.run(ortFeeds);
+            const result: Record<string, TensorData> = {};
+            const transfers: ArrayBuffer[] = [];
+            for (const [name, tensor] of Object.entries(outputs)) {
+                const data = ownedCopy((await tensor.getData()) as TensorData["data"]);
+                result[name] = { type: tensor.type as TensorData["type"], dims: [...tensor.dims], data };
+                transfers.push(data.buffer as ArrayBuffer);
+                tensor.dispose();
+            }
+            return Comlink.transfer(result, transfers);
+        });
+    },
+
+    debugFailNext(fault: DebugFault): Promise<void> {
+        return guarded("INVALID_ARGUMENT", async () => {
+            if (fault !== "uncaught" && fault !== "close" && fault !== "reject") {
+                throw new SemanticSplatError("INVALID_ARGUMENT", `unknown debug fault "${String(fault)}"`);
+            }
+            pendingFault = fault;
+        });
+    },
+};
+
+async function loadModel(request: LoadModelRequest, onProgress?: ProgressCallback): Promise<ModelInfo> {
+    const init = requireInit();
+    const { kind, source } = request;
+    if (kind !== "vdvi" && kind !== "encoder") throw new SemanticSplatError("INVALID_ARGUMENT", `unknown model kind "${String(kind)}"`);
+    const name = typeof source === "string" ? source : (request.manifestName ?? "(buffer)");
+
+    // 1. the manifest entry, if any (its size is the download's total when the server does not say)
+    let entry: ManifestEntry | null = null;
+    if (request.manifestUrl) {
+        const manifestName = request.manifestName ?? (typeof source === "string" ? fileNameOf(source) : undefined);
+        if (!manifestName) throw new SemanticSplatError("INVALID_ARGUMENT", "loadModel(): a buffer checked against a manifest needs manifestName");
+        entry = findManifestEntry(await fetchManifest(request.manifestUrl), manifestName, kind, request.manifestUrl);
+    }
+
+    // 2. bytes
+    let bytes: ArrayBuffer;
+    if (typeof source === "string") {
+        bytes = await fetchWithProgress(source, onProgress ? (p) => void onProgress(p) : undefined, entry?.bytes);
+    } else if (source instanceof ArrayBuffer) {
+        bytes = source;
+        onProgress?.({ loaded: bytes.byteLength, total: bytes.byteLength });
+    } else {
+        throw new SemanticSplatError("INVALID_ARGUMENT", "loadModel(): source must be a URL string or an ArrayBuffer");
+    }
+
+    // 3. checksum, against the manifest entry and/or a digest given directly
+    const sha256 = await sha256Hex(bytes);
+    if (entry && request.manifestUrl) {
+        checkChecksum(sha256, bytes.byteLength, { sha256: entry.sha256, bytes: entry.bytes, source: request.manifestUrl }, name);
+    }
+    if (request.sha256) checkChecksum(sha256, bytes.byteLength, { sha256: request.sha256, source: "the sha256 option" }, name);
+
+    // 4. metadata props (onnxruntime-web does not expose them): read from the bytes, checked before a session exists
+    const header = readOnnxModelHeader(bytes, name);
+    const opset = header.opsets[""] ?? header.opsets["ai.onnx"] ?? 0;
+    if (opset < 17) throw new SemanticSplatError("MODEL_CONTRACT", `opset ${opset}: the runtime needs opset >= 17`, name);
+    const checked = checkModelMetadata(kind, header.metadata, request.expect ?? {}, name);
+
+    // 5. session
+    const choice = request.executionProvider ?? "auto";
+    if (choice !== "auto" && choice !== "webgpu" && choice !== "wasm") {
+        throw new SemanticSplatError("INVALID_ARGUMENT", `executionProvider must be "auto", "webgpu" or "wasm", got "${String(choice)}"`);
+    }
+    if (choice === "webgpu" && !init.webgpuAdapter) {
+        throw new SemanticSplatError("NO_WEBGPU", "executionProvider \"webgpu\" was forced, but the worker sees no WebGPU adapter");
+    }
+    const executionProvider = choice === "wasm" || !init.webgpuAdapter ? "wasm" : "webgpu";
+    let session: ort.InferenceSession;
+    try {
+        // onnxruntime copies the bytes into its heap, so the caller's buffer stays usable.
+        session = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: [executionProvider] });
+    } catch (e) {
+        throw new SemanticSplatError("MODEL_INVALID", `onnxruntime could not create a session: ${e instanceof Error ? e.message : String(e)}`, name);
+    }
+
+    // 6. inputs and outputs
+    try {
+        if (kind === "vdvi") {
+            checkVdviInputsOutputs(valueDescriptions(session.inputMetadata), valueDescriptions(session.outputMetadata), checked.k, name);
+        }
+    } catch (e) {
+        await session.release();
+        throw e;
+    }
+
+    const previous = models.get(kind);
+    const info: ModelInfo = {
+        kind,
+        name,
+        executionProvider,
+        bytes: bytes.byteLength,
+        sha256,
+        ...checked,
+        inputNames: [...session.inputNames],
+        outputNames: [...session.outputNames],
+        metadata: header.metadata,
+    };
+    models.set(kind, { session, info });
+    await previous?.session.release();
+    return info;
+}
+
+// onnxruntime's multi-threaded wasm starts its helper threads from this same script (named "em-pthread"); those
+// must run onnxruntime's own thread code only, not expose the API.
+if (!(globalThis as { name?: string }).name?.startsWith("em-pthread")) Comlink.expose(api);
