@@ -11,6 +11,7 @@
 // - A PLY without the Gaussian properties becomes a point cloud or a triangle mesh of its own instead of
 //   loading into the given mesh: such files are refused.
 import { ImportMeshAsync } from "@babylonjs/core/Loading/sceneLoader";
+import type { Scene } from "@babylonjs/core/scene";
 import { RegisterSPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoader.pure";
 import { SemanticSplatError } from "../errors";
 import { unzipArchive } from "./zip";
@@ -77,6 +78,7 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
         case "ply":
             ply = readPlySemantics(bytes, fileName);
             expectedCount = ply.count;
+            loaderBytes = ply.babylonBytes;
             pluginExtension = ".ply";
             break;
         case "splat":
@@ -202,7 +204,7 @@ async function runBabylonLoader(
 }
 
 /** Disposes meshes the loader added to the scene besides `keep` (a point cloud or mesh PLY, for instance). */
-function disposeStrayMeshes(scene: SemanticGaussianSplattingMesh["_scene"], before: Set<unknown>, keep: unknown): void {
+function disposeStrayMeshes(scene: Scene, before: Set<unknown>, keep: unknown): void {
     for (const m of scene.meshes.slice()) {
         if (m !== keep && !before.has(m)) m.dispose(false, true);
     }

@@ -255,7 +255,15 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
             this._sourcePly = null;
             this.onFeaturesChangedObservable.clear();
         }
+        // Babylon 9.35's GaussianSplattingMaterial makes a shadow-depth ShaderMaterial ("gaussianSplattingDepth")
+        // for each mesh and never disposes it: one material (and its uniform buffer) per mesh would stay on the
+        // scene. It belongs to this mesh's material alone, so it is freed here.
+        const depthWrapper = this.material?.shadowDepthWrapper ?? null;
         super.dispose(doNotRecurse);
+        if (depthWrapper) {
+            depthWrapper.dispose();
+            depthWrapper.baseMaterial.dispose(true, true);
+        }
     }
 
     /** The width and height Babylon uses for its per-splat textures at the current splat count. */
