@@ -50,7 +50,11 @@ class Camera:
         # clip.x = m0 x + m8 z (+ m12), clip.w = z for Babylon's perspective matrices (m11 = 1, m15 = 0).
         fx, fy = 0.5 * width * p[0, 0], 0.5 * height * p[1, 1]
         cx, cy = 0.5 * width * (1.0 + p[2, 0]), 0.5 * height * (1.0 - p[2, 1])
-        return Camera(width, height, fx, fy, cx, cy, v)
+        # The depths where clip z = 0 and clip z = w (clip.z = m10 z + m14): what the splat shader culls
+        # (pos2d.z < 0) and what the rasterizer clips; with WebGPU's [0, 1] depth range, Babylon's near and far.
+        near = -p[3, 2] / p[2, 2] if p[2, 2] != 0 else 0.0
+        far = p[3, 2] / (1.0 - p[2, 2]) if p[2, 2] > 1.0 else float("inf")
+        return Camera(width, height, fx, fy, cx, cy, v, near, far)
 
     @property
     def position(self) -> np.ndarray:
