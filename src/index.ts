@@ -19,3 +19,14 @@ export type {
     TensorElementType,
     WorkerInitInfo,
 } from "./worker/protocol";
+export {
+    FeatureSplatPass,
+    segmentationResolution,
+    type FeatureFrame,
+    type FeatureSplatMesh,
+    type FeatureSplatPassOptions,
+    type FeatureTextureProvider,
+} from "./rendering/featureSplatPass";
+export { planFeaturePasses, maxAttachmentsPerPass, type FeaturePassPlan, type DeviceLimitsForPlan } from "./rendering/attachmentPlan";
+export { decodeSplatRows, projectSplat, renderReference, type ReferenceCamera, type ReferenceImage, type ReferenceSplat } from "./rendering/cpuReference";
+export { drawFeatureView, featureViewPixels, principalComponentScores, type FeatureImageLike, type FeatureViewOptions } from "./rendering/featureView";

@@ -1,0 +1,89 @@
+// Feature splat pass, fragment stage (babylon-semantic-splatting).
+// Babylon's splat falloff (gaussianSplattingFragmentDeclaration): alpha = exp(-|vPosition|^2) * opacity,
+// cut off where |vPosition|^2 >= 4. Every attachment gets PREMULTIPLIED output (a * channels, a); the
+// pass blends with ALPHA_PREMULTIPLIED_PORTERDUFF (out = src + dst * (1 - src.a)) over a (0,0,0,0)
+// clear, back to front, so each channel ends as sum_i c_i a_i prod_{j<i} (1 - a_j)  (RT-GS2 Eq. 3).
+varying vPosition: vec2f;
+varying vColor: vec4f;
+#if CHANNEL_ATTACHMENTS > 0
+varying vChannels0: vec3f;
+#endif
+#if CHANNEL_ATTACHMENTS > 1
+varying vChannels1: vec3f;
+#endif
+#if CHANNEL_ATTACHMENTS > 2
+varying vChannels2: vec3f;
+#endif
+#if CHANNEL_ATTACHMENTS > 3
+varying vChannels3: vec3f;
+#endif
+#if CHANNEL_ATTACHMENTS > 4
+varying vChannels4: vec3f;
+#endif
+#if CHANNEL_ATTACHMENTS > 5
+varying vChannels5: vec3f;
+#endif
+#if CHANNEL_ATTACHMENTS > 6
+varying vChannels6: vec3f;
+#endif
+#if CHANNEL_ATTACHMENTS > 7
+varying vChannels7: vec3f;
+#endif
+
+@fragment
+fn main(input: FragmentInputs) -> FragmentOutputs {
+    let A: f32 = -dot(fragmentInputs.vPosition, fragmentInputs.vPosition);
+    if (A <= -4.0) {
+        discard;
+    }
+    let a: f32 = exp(A) * fragmentInputs.vColor.a;
+#ifdef WRITE_COLOR
+    fragmentOutputs.fragData0 = vec4f(fragmentInputs.vColor.rgb * a, a);
+#if CHANNEL_ATTACHMENTS > 0
+    fragmentOutputs.fragData1 = vec4f(fragmentInputs.vChannels0 * a, a);
+#endif
+#if CHANNEL_ATTACHMENTS > 1
+    fragmentOutputs.fragData2 = vec4f(fragmentInputs.vChannels1 * a, a);
+#endif
+#if CHANNEL_ATTACHMENTS > 2
+    fragmentOutputs.fragData3 = vec4f(fragmentInputs.vChannels2 * a, a);
+#endif
+#if CHANNEL_ATTACHMENTS > 3
+    fragmentOutputs.fragData4 = vec4f(fragmentInputs.vChannels3 * a, a);
+#endif
+#if CHANNEL_ATTACHMENTS > 4
+    fragmentOutputs.fragData5 = vec4f(fragmentInputs.vChannels4 * a, a);
+#endif
+#if CHANNEL_ATTACHMENTS > 5
+    fragmentOutputs.fragData6 = vec4f(fragmentInputs.vChannels5 * a, a);
+#endif
+#if CHANNEL_ATTACHMENTS > 6
+    fragmentOutputs.fragData7 = vec4f(fragmentInputs.vChannels6 * a, a);
+#endif
+#else
+#if CHANNEL_ATTACHMENTS > 0
+    fragmentOutputs.fragData0 = vec4f(fragmentInputs.vChannels0 * a, a);
+#endif
+#if CHANNEL_ATTACHMENTS > 1
+    fragmentOutputs.fragData1 = vec4f(fragmentInputs.vChannels1 * a, a);
+#endif
+#if CHANNEL_ATTACHMENTS > 2
+    fragmentOutputs.fragData2 = vec4f(fragmentInputs.vChannels2 * a, a);
+#endif
+#if CHANNEL_ATTACHMENTS > 3
+    fragmentOutputs.fragData3 = vec4f(fragmentInputs.vChannels3 * a, a);
+#endif
+#if CHANNEL_ATTACHMENTS > 4
+    fragmentOutputs.fragData4 = vec4f(fragmentInputs.vChannels4 * a, a);
+#endif
+#if CHANNEL_ATTACHMENTS > 5
+    fragmentOutputs.fragData5 = vec4f(fragmentInputs.vChannels5 * a, a);
+#endif
+#if CHANNEL_ATTACHMENTS > 6
+    fragmentOutputs.fragData6 = vec4f(fragmentInputs.vChannels6 * a, a);
+#endif
+#if CHANNEL_ATTACHMENTS > 7
+    fragmentOutputs.fragData7 = vec4f(fragmentInputs.vChannels7 * a, a);
+#endif
+#endif
+}

@@ -1,0 +1,159 @@
+// Feature splat pass, vertex stage (babylon-semantic-splatting).
+// Same projection as Babylon's own splat shaders (gaussianSplattingDepth.vertex): it reuses the
+// `gaussianSplatting` include (readSplat, getSplatIndex, gaussianSplatting(): EWA projection with the
+// `kernelSize` 0.3 dilation and the same culling), and the mesh's sorted `splatIndex` instance buffer.
+// Besides colour it forwards up to 8 groups of 3 "stream" channels: channel 0 is view depth,
+// channel 1 + f is feature f read from the per-splat feature texture array
+// (layer l holds features 4l..4l+3, texel of splat i at (i % width, i / width)).
+#include<sceneUboDeclaration>
+#include<meshUboDeclaration>
+
+attribute splatIndex0: vec4f;
+attribute splatIndex1: vec4f;
+attribute splatIndex2: vec4f;
+attribute splatIndex3: vec4f;
+attribute position: vec3f;
+
+uniform invViewport: vec2f;
+uniform dataTextureSize: vec2f;
+uniform focal: vec2f;
+uniform kernelSize: f32;
+uniform minPixelSize: f32;
+uniform eyePosition: vec3f;
+uniform alpha: f32;
+// First stream channel of this pass (0 = depth, 1 + f = feature f).
+uniform firstChannel: f32;
+// K, the number of features per splat; stream channels past K are written as 0.
+uniform featureDimension: f32;
+// +1 for left-handed scenes, -1 for right-handed ones: depth is positive in front of the camera.
+uniform depthSign: f32;
+
+var covariancesATexture: texture_2d<f32>;
+var covariancesBTexture: texture_2d<f32>;
+var centersTexture: texture_2d<f32>;
+var colorsTexture: texture_2d<f32>;
+#ifdef USE_SOG
+var sogQuatsTexture: texture_2d<f32>;
+uniform sogMeansMin: vec3f;
+uniform sogMeansMax: vec3f;
+#ifdef USE_SOG_V2
+var sogCodebookTexture: texture_2d<f32>;
+#else
+uniform sogScalesMin: vec3f;
+uniform sogScalesMax: vec3f;
+uniform sogSh0Min: vec4f;
+uniform sogSh0Max: vec4f;
+uniform sogShnMin: f32;
+uniform sogShnMax: f32;
+#endif
+#endif
+#if CHANNEL_ATTACHMENTS > 0
+var featureTexture: texture_2d_array<f32>;
+#endif
+
+varying vPosition: vec2f;
+varying vColor: vec4f;
+#if CHANNEL_ATTACHMENTS > 0
+varying vChannels0: vec3f;
+#endif
+#if CHANNEL_ATTACHMENTS > 1
+varying vChannels1: vec3f;
+#endif
+#if CHANNEL_ATTACHMENTS > 2
+varying vChannels2: vec3f;
+#endif
+#if CHANNEL_ATTACHMENTS > 3
+varying vChannels3: vec3f;
+#endif
+#if CHANNEL_ATTACHMENTS > 4
+varying vChannels4: vec3f;
+#endif
+#if CHANNEL_ATTACHMENTS > 5
+varying vChannels5: vec3f;
+#endif
+#if CHANNEL_ATTACHMENTS > 6
+varying vChannels6: vec3f;
+#endif
+#if CHANNEL_ATTACHMENTS > 7
+varying vChannels7: vec3f;
+#endif
+
+#include<gaussianSplatting>
+
+#if CHANNEL_ATTACHMENTS > 0
+// One pass reads at most 8 attachments x 3 channels = 24 consecutive channels, which span at most
+// 7 texture layers; they are loaded once per vertex, not once per channel.
+const MAX_PASS_LAYERS: i32 = 8;
+
+fn streamChannel(c: i32, depth: f32, layers: ptr<function, array<vec4f, 8>>, firstLayer: i32) -> f32 {
+    if (c == 0) {
+        return depth;
+    }
+    let f = c - 1;
+    if (f >= i32(uniforms.featureDimension + 0.5)) {
+        return 0.0;
+    }
+    return (*layers)[f / 4 - firstLayer][f % 4];
+}
+
+fn streamChannels3(c: i32, depth: f32, layers: ptr<function, array<vec4f, 8>>, firstLayer: i32) -> vec3f {
+    return vec3f(streamChannel(c, depth, layers, firstLayer),
+                 streamChannel(c + 1, depth, layers, firstLayer),
+                 streamChannel(c + 2, depth, layers, firstLayer));
+}
+#endif
+
+@vertex
+fn main(input : VertexInputs) -> FragmentInputs {
+    let splatIndex: f32 = getSplatIndex(i32(vertexInputs.position.z + 0.5), vertexInputs.splatIndex0, vertexInputs.splatIndex1, vertexInputs.splatIndex2, vertexInputs.splatIndex3);
+    var splat: Splat = readSplat(splatIndex, uniforms.dataTextureSize);
+    var covA: vec3f = splat.covA.xyz;
+    var covB: vec3f = vec3f(splat.covA.w, splat.covB.xy);
+    let splatWorld: mat4x4f = mesh.world;
+    let worldPos: vec4f = splatWorld * vec4f(splat.center.xyz, 1.0);
+
+    vertexOutputs.vPosition = vertexInputs.position.xy;
+    // DC colour only (no view-dependent SH): the factory's reference renderer does the same.
+    vertexOutputs.vColor = vec4f(splat.color.xyz, splat.color.w * uniforms.alpha);
+    vertexOutputs.position = gaussianSplatting(vertexInputs.position.xy, worldPos.xyz, vec2f(1.0, 1.0), covA, covB, splatWorld, scene.view, scene.projection, uniforms.focal, uniforms.invViewport, uniforms.kernelSize, uniforms.minPixelSize);
+
+#if CHANNEL_ATTACHMENTS > 0
+    let depth: f32 = (scene.view * worldPos).z * uniforms.depthSign;
+    let first: i32 = i32(uniforms.firstChannel + 0.5);
+    let K: i32 = i32(uniforms.featureDimension + 0.5);
+    // Features touched by this pass: first - 1 .. first - 2 + 3 * CHANNEL_ATTACHMENTS, clamped to 0..K-1.
+    let firstFeature: i32 = max(first - 1, 0);
+    let lastFeature: i32 = min(first - 2 + 3 * CHANNEL_ATTACHMENTS, K - 1);
+    let firstLayer: i32 = firstFeature / 4;
+    var layers: array<vec4f, 8>;
+    let uv = vec2<i32>(i32(splatIndex - floor(splatIndex / uniforms.dataTextureSize.x) * uniforms.dataTextureSize.x), i32(floor(splatIndex / uniforms.dataTextureSize.x)));
+    for (var l: i32 = 0; l < MAX_PASS_LAYERS; l++) {
+        if (firstLayer + l > lastFeature / 4 || lastFeature < firstFeature) {
+            break;
+        }
+        layers[l] = textureLoad(featureTexture, uv, firstLayer + l, 0);
+    }
+    vertexOutputs.vChannels0 = streamChannels3(first, depth, &layers, firstLayer);
+#endif
+#if CHANNEL_ATTACHMENTS > 1
+    vertexOutputs.vChannels1 = streamChannels3(first + 3, depth, &layers, firstLayer);
+#endif
+#if CHANNEL_ATTACHMENTS > 2
+    vertexOutputs.vChannels2 = streamChannels3(first + 6, depth, &layers, firstLayer);
+#endif
+#if CHANNEL_ATTACHMENTS > 3
+    vertexOutputs.vChannels3 = streamChannels3(first + 9, depth, &layers, firstLayer);
+#endif
+#if CHANNEL_ATTACHMENTS > 4
+    vertexOutputs.vChannels4 = streamChannels3(first + 12, depth, &layers, firstLayer);
+#endif
+#if CHANNEL_ATTACHMENTS > 5
+    vertexOutputs.vChannels5 = streamChannels3(first + 15, depth, &layers, firstLayer);
+#endif
+#if CHANNEL_ATTACHMENTS > 6
+    vertexOutputs.vChannels6 = streamChannels3(first + 18, depth, &layers, firstLayer);
+#endif
+#if CHANNEL_ATTACHMENTS > 7
+    vertexOutputs.vChannels7 = streamChannels3(first + 21, depth, &layers, firstLayer);
+#endif
+}

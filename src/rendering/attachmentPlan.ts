@@ -1,0 +1,91 @@
+// How the feature splat pass splits its outputs over render passes so that every pass fits the
+// WebGPU device's limits. All passes draw the same mesh with the same sorted index buffer, so
+// splitting changes nothing in the result, only the cost (each pass re-runs the vertex stage).
+//
+// Why 3 channels per attachment and not 4: exact back-to-front "over" compositing needs, on every
+// attachment, out = src + dst * (1 - src.a) where src.a is the splat's coverage alpha. A WebGPU blend
+// state reads the blend factor from the SAME attachment's alpha output (there is no dual-source
+// blending on our devices), so every attachment must carry (a*c0, a*c1, a*c2, a) and holds 3 channels.
+
+/** One colour attachment is RGBA16F: 8 bytes per sample, alignment 2 (WebGPU spec, "Plain color formats"). */
+export const ATTACHMENT_BYTES = 8;
+const ATTACHMENT_ALIGNMENT = 2;
+/** Channels a blendable RGBA attachment can carry besides the alpha used for blending. */
+export const CHANNELS_PER_ATTACHMENT = 3;
+/** Babylon's WGSL processor declares at most 8 `fragDataN` outputs (webgpuShaderProcessorsWGSL). */
+const BABYLON_MAX_FRAG_OUTPUTS = 8;
+
+/**
+ * The "stream" of composited channels besides rgb: channel 0 is view depth, channels 1..K are the K
+ * features. Pass 0 also writes the rgb+alpha attachment first.
+ */
+export interface FeaturePassPlan {
+    /** Index of this pass, 0 first. */
+    index: number;
+    /** Whether this pass writes the rgb+alpha attachment (only pass 0). */
+    writesColor: boolean;
+    /** First stream channel written by this pass (0 = depth, 1 + f = feature f). */
+    firstChannel: number;
+    /** Number of 3-channel attachments after the optional colour attachment. */
+    channelAttachments: number;
+    /** Total attachments of the pass (colour + channel attachments). */
+    attachmentCount: number;
+}
+
+export interface DeviceLimitsForPlan {
+    maxColorAttachments: number;
+    maxColorAttachmentBytesPerSample: number;
+}
+
+/** Bytes per sample of `count` RGBA16F attachments, per the WebGPU spec's running-sum-with-alignment rule. */
+export function bytesPerSample(count: number): number {
+    let total = 0;
+    for (let i = 0; i < count; i++) {
+        total = Math.ceil(total / ATTACHMENT_ALIGNMENT) * ATTACHMENT_ALIGNMENT + ATTACHMENT_BYTES;
+    }
+    return total;
+}
+
+/** The most RGBA16F attachments one pass can have under `limits`. */
+export function maxAttachmentsPerPass(limits: DeviceLimitsForPlan): number {
+    let count = Math.min(limits.maxColorAttachments, BABYLON_MAX_FRAG_OUTPUTS);
+    while (count > 0 && bytesPerSample(count) > limits.maxColorAttachmentBytesPerSample) count--;
+    return count;
+}
+
+/**
+ * Splits depth + K features (plus rgb+alpha in pass 0) into as few passes as `limits` allow.
+ * Throws when not even two attachments fit (WebGPU guarantees 8 attachments and 32 bytes, so this
+ * only happens with a hand-made limits object).
+ */
+export function planFeaturePasses(featureDimension: number, limits: DeviceLimitsForPlan): FeaturePassPlan[] {
+    if (!Number.isInteger(featureDimension) || featureDimension < 1) {
+        throw new RangeError(`planFeaturePasses: featureDimension must be a positive integer, got ${featureDimension}`);
+    }
+    const perPass = maxAttachmentsPerPass(limits);
+    if (perPass < 2) {
+        throw new RangeError(
+            `planFeaturePasses: the device allows ${perPass} RGBA16F colour attachment(s) per pass ` +
+                `(maxColorAttachments ${limits.maxColorAttachments}, maxColorAttachmentBytesPerSample ` +
+                `${limits.maxColorAttachmentBytesPerSample}); the feature pass needs at least 2`
+        );
+    }
+    const streamChannels = featureDimension + 1; // depth + features
+    const channelAttachmentsNeeded = Math.ceil(streamChannels / CHANNELS_PER_ATTACHMENT);
+    const plans: FeaturePassPlan[] = [];
+    let done = 0;
+    while (done < channelAttachmentsNeeded) {
+        const writesColor = plans.length === 0;
+        const room = perPass - (writesColor ? 1 : 0);
+        const channelAttachments = Math.min(room, channelAttachmentsNeeded - done);
+        plans.push({
+            index: plans.length,
+            writesColor,
+            firstChannel: done * CHANNELS_PER_ATTACHMENT,
+            channelAttachments,
+            attachmentCount: channelAttachments + (writesColor ? 1 : 0),
+        });
+        done += channelAttachments;
+    }
+    return plans;
+}

@@ -1,0 +1,423 @@
+// The feature splat pass: renders, for the main camera, rgb + coverage alpha + expected depth + K
+// per-Gaussian feature channels, composited exactly like colour (RT-GS2 Eq. 3):
+//     F(p) = sum_i f_i a_i(p) prod_{j<i} (1 - a_j(p))      (back to front, background 0, NOT divided by alpha)
+// inside Babylon's own splat renderer: the same mesh draw, the same sorted `splatIndex` instance buffer
+// (the one the main camera's colour pass uses), Babylon's projection include, drawn into
+// MultiRenderTargets with a splat material of our own (like Babylon's makeDepthRenderingMaterial).
+import { Constants } from "@babylonjs/core/Engines/constants";
+import type { WebGPUEngine } from "@babylonjs/core/Engines/webgpuEngine";
+import "@babylonjs/core/Engines/WebGPU/Extensions/engine.multiRender";
+import "@babylonjs/core/Engines/WebGPU/Extensions/engine.readTexture";
+import { ShaderStore } from "@babylonjs/core/Engines/shaderStore";
+import { ShaderLanguage } from "@babylonjs/core/Materials/shaderLanguage";
+import { ShaderMaterial } from "@babylonjs/core/Materials/shaderMaterial";
+import { MultiRenderTarget } from "@babylonjs/core/Materials/Textures/multiRenderTarget";
+import type { BaseTexture } from "@babylonjs/core/Materials/Textures/baseTexture";
+import { GaussianSplattingMaterial } from "@babylonjs/core/Materials/GaussianSplatting/gaussianSplattingMaterial";
+import type { GaussianSplattingMesh } from "@babylonjs/core/Meshes/GaussianSplatting/gaussianSplattingMesh";
+import type { AbstractMesh } from "@babylonjs/core/Meshes/abstractMesh";
+import type { Mesh } from "@babylonjs/core/Meshes/mesh";
+import { Color4 } from "@babylonjs/core/Maths/math.color";
+import type { Observer } from "@babylonjs/core/Misc/observable";
+import type { AbstractEngine } from "@babylonjs/core/Engines/abstractEngine";
+import type { Scene } from "@babylonjs/core/scene";
+import type { Nullable } from "@babylonjs/core/types";
+// Registers Babylon's WGSL splat includes (gaussianSplatting, gaussianSplattingShared, scene/mesh UBOs).
+import "@babylonjs/core/ShadersWGSL/gaussianSplatting.vertex";
+import "@babylonjs/core/ShadersWGSL/gaussianSplattingDepth.vertex";
+import featureSplatVertex from "../../shaders/featureSplat.vertex.wgsl";
+import featureSplatFragment from "../../shaders/featureSplat.fragment.wgsl";
+import { SemanticSplatError } from "../errors";
+import { CHANNELS_PER_ATTACHMENT, planFeaturePasses, type DeviceLimitsForPlan, type FeaturePassPlan } from "./attachmentPlan";
+
+const SHADER_NAME = "semanticFeatureSplat";
+ShaderStore.ShadersStoreWGSL[`${SHADER_NAME}VertexShader`] = featureSplatVertex;
+ShaderStore.ShadersStoreWGSL[`${SHADER_NAME}FragmentShader`] = featureSplatFragment;
+
+/** What the pass needs from a splat mesh besides Babylon's own splat textures. */
+export interface FeatureTextureProvider {
+    /** RGBA16F 2D texture array, layer l = feature channels 4l..4l+3, texel of splat i at (i % w, floor(i / w)). */
+    readonly featureTexture: Nullable<BaseTexture>;
+    /** K, features per Gaussian. */
+    readonly featureDimension: number;
+    /** ceil(K / 4), layers of `featureTexture`. */
+    readonly featureLayerCount: number;
+}
+
+export type FeatureSplatMesh = GaussianSplattingMesh & FeatureTextureProvider;
+
+export interface FeatureSplatPassOptions {
+    /** Target width in pixels (multiple of 32). Default: from `longSide` and the canvas's aspect. */
+    width?: number;
+    /** Target height in pixels (multiple of 32). Default: from `longSide` and the canvas's aspect. */
+    height?: number;
+    /** Long side when width/height are not given (default 320); both sides are rounded to multiples of 32. */
+    longSide?: number;
+    /**
+     * Device limits to plan the passes with (default: the engine's `GPUDevice.limits`, read at construction).
+     * Only useful to force the multi-pass path on a device with raised limits; never pass limits the
+     * device does not have.
+     */
+    limits?: DeviceLimitsForPlan;
+}
+
+/**
+ * One feature image, read back from the GPU. Every array is row-major with rows TOP TO BOTTOM (row 0 is the
+ * top of the image, WebGPU's texture convention; no Y flip is needed to show it), columns left to right.
+ * All channels are premultiplied composites over a zero background: divide by `alpha` to get per-pixel
+ * averages (where alpha > 0). The buffers are plain ArrayBuffers, transferable to a worker.
+ */
+export interface FeatureFrame {
+    width: number;
+    height: number;
+    /** K. */
+    featureDimension: number;
+    /** [3, H, W] planar (the VDVI model's `rgb` input layout): sum_i c_i a_i T_i, DC colour in [0, 1]. */
+    rgb: Float32Array;
+    /** [H, W]: coverage alpha, sum_i a_i T_i = 1 - prod_i (1 - a_i). */
+    alpha: Float32Array;
+    /**
+     * [H, W]: expected depth NOT divided by alpha, sum_i z_i a_i T_i, with z_i the view-space depth of splat i's
+     * centre (positive in front of the camera, scene units). Depth of a pixel = depth / alpha.
+     */
+    depth: Float32Array;
+    /** [K, H, W] planar (the model's `features` input layout): sum_i f_i a_i T_i, not divided by alpha. */
+    features: Float32Array;
+    /** View matrix used for this frame (Babylon Matrix.m order). */
+    viewMatrix: Float32Array;
+    /** Projection matrix used for this frame (Babylon Matrix.m order). */
+    projectionMatrix: Float32Array;
+    /** Number of GPU passes the image took (1 when the device limits allow all attachments at once). */
+    passCount: number;
+}
+
+/** Default segmentation resolution: long side `longSide`, the canvas's aspect, both sides multiples of 32. */
+export function segmentationResolution(canvasWidth: number, canvasHeight: number, longSide = 320): { width: number; height: number } {
+    if (!(canvasWidth > 0 && canvasHeight > 0)) {
+        throw new SemanticSplatError("INVALID_ARGUMENT", `segmentationResolution: canvas size must be positive, got ${canvasWidth}x${canvasHeight}`);
+    }
+    if (!(longSide >= 32) || longSide % 32 !== 0) {
+        throw new SemanticSplatError("INVALID_ARGUMENT", `segmentationResolution: longSide must be a multiple of 32 (>= 32), got ${longSide}`);
+    }
+    const roundTo32 = (v: number) => Math.max(32, Math.round(v / 32) * 32);
+    return canvasWidth >= canvasHeight
+        ? { width: longSide, height: roundTo32((longSide * canvasHeight) / canvasWidth) }
+        : { width: roundTo32((longSide * canvasWidth) / canvasHeight), height: longSide };
+}
+
+interface PassResources {
+    plan: FeaturePassPlan;
+    target: MultiRenderTarget;
+    material: ShaderMaterial;
+    /** Draws of this pass's material since the last `renderPasses()` call. */
+    draws: number;
+}
+
+/** How many frames `requestFrame` waits for shaders and the first sort before it gives up. */
+const MAX_WAIT_FRAMES = 600;
+
+/**
+ * Renders the feature image of a splat mesh for the scene's active camera, reusing that camera's sorted order.
+ *
+ * Limits: a WebGPU device gets `maxColorAttachmentBytesPerSample` 32 unless more is requested when it is created.
+ * Create the engine with `new WebGPUEngine(canvas, { setMaximumLimits: true })` (or
+ * `deviceDescriptor: { requiredLimits: { maxColorAttachmentBytesPerSample: 128 } }`) so that K = 16 fits one
+ * pass. On a default-limits device the pass splits its attachments over several passes over the same sorted
+ * index buffer (same result, more vertex work). The plan is read from `engine._device.limits`.
+ *
+ * Usage: `const frame = await pass.requestFrame()` while the app renders frames; the passes are drawn right
+ * after the next frame's scene render (after the colour pass, with the sort it used) and read back after
+ * that frame is submitted. Rendering never waits for the readback.
+ */
+export class FeatureSplatPass {
+    readonly plans: readonly FeaturePassPlan[];
+    private readonly _passes: PassResources[] = [];
+    private _width: number;
+    private _height: number;
+    private _viewMatrix = new Float32Array(16);
+    private _projectionMatrix = new Float32Array(16);
+    private _pending: { resolve: (f: FeatureFrame) => void; reject: (e: unknown) => void; framesWaited: number }[] = [];
+    private _renderedThisFrame = false;
+    private _afterRenderObserver: Nullable<Observer<Scene>> = null;
+    private _endFrameObserver: Nullable<Observer<AbstractEngine>> = null;
+    private _disposed = false;
+
+    constructor(
+        readonly scene: Scene,
+        readonly mesh: FeatureSplatMesh,
+        options: FeatureSplatPassOptions = {}
+    ) {
+        const engine = scene.getEngine() as WebGPUEngine;
+        if (!engine.isWebGPU || !engine._device) {
+            throw new SemanticSplatError("NO_WEBGPU", "FeatureSplatPass: the scene's engine must be a WebGPUEngine (the pass is written in WGSL)");
+        }
+        const K = mesh.featureDimension;
+        if (!Number.isInteger(K) || K < 1) {
+            throw new SemanticSplatError("INVALID_ARGUMENT", `FeatureSplatPass: mesh "${mesh.name}" has featureDimension ${K}; set features first`);
+        }
+        if (options.width !== undefined || options.height !== undefined) {
+            const { width, height } = options;
+            if (!width || !height || width % 32 !== 0 || height % 32 !== 0) {
+                throw new SemanticSplatError("INVALID_ARGUMENT", `FeatureSplatPass: width and height must both be given as multiples of 32, got ${width}x${height}`);
+            }
+            this._width = width;
+            this._height = height;
+        } else {
+            const r = segmentationResolution(engine.getRenderWidth(), engine.getRenderHeight(), options.longSide ?? 320);
+            this._width = r.width;
+            this._height = r.height;
+        }
+        const limits = options.limits ?? {
+            maxColorAttachments: engine._device.limits.maxColorAttachments,
+            maxColorAttachmentBytesPerSample: engine._device.limits.maxColorAttachmentBytesPerSample,
+        };
+        try {
+            this.plans = planFeaturePasses(K, limits);
+        } catch (e) {
+            throw new SemanticSplatError("GPU_LIMITS", `FeatureSplatPass: ${(e as Error).message}`, undefined, { cause: e });
+        }
+        for (const plan of this.plans) this._passes.push(this._createPass(plan));
+        this._afterRenderObserver = scene.onAfterRenderObservable.add(() => this._onAfterSceneRender());
+        this._endFrameObserver = engine.onEndFrameObservable.add(() => this._onEndFrame());
+    }
+
+    get width(): number {
+        return this._width;
+    }
+    get height(): number {
+        return this._height;
+    }
+    get featureDimension(): number {
+        return this.mesh.featureDimension;
+    }
+    /** The render targets, pass by pass (for debugging and for showing the textures directly). */
+    get targets(): readonly MultiRenderTarget[] {
+        return this._passes.map((p) => p.target);
+    }
+
+    /**
+     * Resolves with the feature image of the next frame the app renders in which the mesh is sorted and the
+     * shaders are compiled. Rejects with CANCELLED if the pass is disposed first, or with GPU_LIMITS /
+     * INVALID_ARGUMENT if it cannot draw (no feature texture) for MAX_WAIT_FRAMES frames.
+     */
+    requestFrame(): Promise<FeatureFrame> {
+        if (this._disposed) return Promise.reject(new SemanticSplatError("DISPOSED", "FeatureSplatPass.requestFrame: the pass was disposed"));
+        return new Promise((resolve, reject) => this._pending.push({ resolve, reject, framesWaited: 0 }));
+    }
+
+    /**
+     * Draws every pass now, into the current frame (call between engine.beginFrame() and endFrame(), e.g. from
+     * scene.onAfterRenderObservable). Returns true when every pass drew the mesh (false while shaders compile,
+     * the first sort is pending or the feature texture is missing). The benchmark uses it to time the pass alone.
+     */
+    renderPasses(): boolean {
+        if (this._disposed) return false;
+        if (!this.mesh.featureTexture || this.mesh.featureDimension !== this.featureDimension) return false;
+        if (!this.mesh.isReady(true)) return false;
+        for (const pass of this._passes) {
+            pass.draws = 0;
+            pass.target.render(false);
+        }
+        return this._passes.every((p) => p.draws > 0);
+    }
+
+    /**
+     * Reads the render targets back (after the frame that drew them was submitted). Prefer requestFrame().
+     */
+    async readbackAsync(): Promise<FeatureFrame> {
+        const engine = this.scene.getEngine() as WebGPUEngine;
+        const W = this._width;
+        const H = this._height;
+        const K = this.featureDimension;
+        const viewMatrix = this._viewMatrix.slice();
+        const projectionMatrix = this._projectionMatrix.slice();
+        const reads = this._passes.map((pass) =>
+            Promise.all(
+                pass.target.textures.map(
+                    (tex) => engine._readTexturePixels(tex.getInternalTexture()!, W, H, -1, 0, null, true, false) as Promise<ArrayBufferView>
+                )
+            )
+        );
+        const passData = await Promise.all(reads);
+        const N = W * H;
+        // Babylon's WebGPU render targets hold the image bottom row first (it flips Y for render targets so
+        // that they sample like WebGL ones); the frame is returned top row first.
+        const sourceTexel = (p: number) => (H - 1 - Math.floor(p / W)) * W + (p % W);
+        const rgb = new Float32Array(3 * N);
+        const alpha = new Float32Array(N);
+        const depth = new Float32Array(N);
+        const features = new Float32Array(K * N);
+        passData.forEach((attachments, passIndex) => {
+            const plan = this._passes[passIndex].plan;
+            let attachmentIndex = 0;
+            if (plan.writesColor) {
+                const rgba = attachments[0] as Float32Array;
+                for (let p = 0; p < N; p++) {
+                    const q = sourceTexel(p);
+                    rgb[p] = rgba[4 * q];
+                    rgb[N + p] = rgba[4 * q + 1];
+                    rgb[2 * N + p] = rgba[4 * q + 2];
+                    alpha[p] = rgba[4 * q + 3];
+                }
+                attachmentIndex = 1;
+            }
+            for (let s = 0; s < plan.channelAttachments; s++, attachmentIndex++) {
+                const rgba = attachments[attachmentIndex] as Float32Array;
+                for (let k = 0; k < CHANNELS_PER_ATTACHMENT; k++) {
+                    const channel = plan.firstChannel + CHANNELS_PER_ATTACHMENT * s + k;
+                    if (channel > K) break; // padding past the last feature
+                    const out = channel === 0 ? depth : features.subarray((channel - 1) * N, channel * N);
+                    for (let p = 0; p < N; p++) out[p] = rgba[4 * sourceTexel(p) + k];
+                }
+            }
+        });
+        return { width: W, height: H, featureDimension: K, rgb, alpha, depth, features, viewMatrix, projectionMatrix, passCount: this._passes.length };
+    }
+
+    dispose(): void {
+        if (this._disposed) return;
+        this._disposed = true;
+        this.scene.onAfterRenderObservable.remove(this._afterRenderObserver);
+        this.scene.getEngine().onEndFrameObservable.remove(this._endFrameObserver);
+        for (const pass of this._passes) {
+            pass.target.dispose();
+            pass.material.dispose(true);
+        }
+        this._passes.length = 0;
+        const pending = this._pending.splice(0);
+        for (const p of pending) p.reject(new SemanticSplatError("CANCELLED", "FeatureSplatPass was disposed before the frame was read back"));
+    }
+
+    private _onAfterSceneRender(): void {
+        this._renderedThisFrame = false;
+        if (this._pending.length === 0) return;
+        this._renderedThisFrame = this.renderPasses();
+        if (!this._renderedThisFrame) {
+            for (const p of this._pending) p.framesWaited++;
+            const expired = this._pending.filter((p) => p.framesWaited >= MAX_WAIT_FRAMES);
+            if (expired.length) {
+                this._pending = this._pending.filter((p) => p.framesWaited < MAX_WAIT_FRAMES);
+                const reason = this.mesh.featureTexture ? "the mesh never became ready (sort or shader compilation)" : "the mesh has no feature texture";
+                for (const p of expired) p.reject(new SemanticSplatError("GPU_LIMITS", `FeatureSplatPass: no feature image after ${MAX_WAIT_FRAMES} frames: ${reason}`));
+            }
+        }
+    }
+
+    private _onEndFrame(): void {
+        if (!this._renderedThisFrame) return;
+        this._renderedThisFrame = false;
+        const waiting = this._pending.splice(0);
+        this.readbackAsync().then(
+            (frame) => waiting.forEach((p, i) => p.resolve(i === 0 ? frame : cloneFrame(frame))),
+            (e) => waiting.forEach((p) => p.reject(e))
+        );
+    }
+
+    private _createPass(plan: FeaturePassPlan): PassResources {
+        const scene = this.scene;
+        const count = plan.attachmentCount;
+        const target = new MultiRenderTarget(
+            `featureSplat_pass${plan.index}`,
+            { width: this._width, height: this._height },
+            count,
+            scene,
+            {
+                types: new Array(count).fill(Constants.TEXTURETYPE_HALF_FLOAT),
+                formats: new Array(count).fill(Constants.TEXTUREFORMAT_RGBA),
+                samplingModes: new Array(count).fill(Constants.TEXTURE_NEAREST_SAMPLINGMODE),
+                generateMipMaps: false,
+                generateDepthBuffer: false,
+                generateStencilBuffer: false,
+                doNotChangeAspectRatio: true,
+            }
+        );
+        target.clearColor = new Color4(0, 0, 0, 0);
+        target.renderList = [this.mesh];
+        target.renderParticles = false;
+        target.renderSprites = false;
+        target.skipInitialClear = false;
+
+        const defines = [`#define CHANNEL_ATTACHMENTS ${plan.channelAttachments}`];
+        if (plan.writesColor) defines.push("#define WRITE_COLOR");
+        if (this.mesh.useSog) defines.push("#define USE_SOG");
+        if (this.mesh.useSog && this.mesh.sogParams?.version === 2) defines.push("#define USE_SOG_V2");
+        const material = new ShaderMaterial(
+            `featureSplat_material${plan.index}`,
+            scene,
+            { vertex: SHADER_NAME, fragment: SHADER_NAME },
+            {
+                attributes: ["position", "splatIndex0", "splatIndex1", "splatIndex2", "splatIndex3"],
+                uniforms: [
+                    "world",
+                    "view",
+                    "projection",
+                    "invViewport",
+                    "dataTextureSize",
+                    "focal",
+                    "eyePosition",
+                    "kernelSize",
+                    "minPixelSize",
+                    "alpha",
+                    "firstChannel",
+                    "featureDimension",
+                    "depthSign",
+                    "sogMeansMin",
+                    "sogMeansMax",
+                    "sogScalesMin",
+                    "sogScalesMax",
+                    "sogSh0Min",
+                    "sogSh0Max",
+                    "sogShnMin",
+                    "sogShnMax",
+                ],
+                samplers: ["covariancesATexture", "covariancesBTexture", "centersTexture", "colorsTexture", "sogQuatsTexture", "sogCodebookTexture", "featureTexture"],
+                uniformBuffers: ["Scene", "Mesh"],
+                shaderLanguage: ShaderLanguage.WGSL,
+                defines,
+                needAlphaBlending: true,
+            }
+        );
+        material.doNotSerialize = true;
+        material.backFaceCulling = false;
+        material.disableDepthWrite = true;
+        material.depthFunction = Constants.ALWAYS;
+        // out = src * 1 + dst * (1 - src.a) on colour and alpha, every attachment: exact "over" for premultiplied input.
+        material.alphaMode = Constants.ALPHA_PREMULTIPLIED_PORTERDUFF;
+
+        const pass: PassResources = { plan, target, material, draws: 0 };
+        material.onBindObservable.add((boundMesh: AbstractMesh) => {
+            const effect = material.getEffect();
+            if (!effect) return;
+            // `boundMesh` is the per-camera mesh that carries the sorted splatIndex buffer; its material is the
+            // splat mesh's GaussianSplattingMaterial, whose BindEffect binds the splat textures and viewport/focal
+            // uniforms exactly as for the colour pass (focal uses the bound target's size).
+            this.mesh.getMeshUniformBuffer().bindToEffect(effect, "Mesh");
+            material.bindView(effect);
+            material.bindViewProjection(effect);
+            GaussianSplattingMaterial.BindEffect(boundMesh as Mesh, effect, scene);
+            effect.setFloat("firstChannel", plan.firstChannel);
+            effect.setFloat("featureDimension", this.mesh.featureDimension);
+            effect.setFloat("depthSign", scene.useRightHandedSystem ? -1 : 1);
+            if (plan.channelAttachments > 0 && this.mesh.featureTexture) effect.setTexture("featureTexture", this.mesh.featureTexture);
+            if (plan.index === 0) {
+                this._viewMatrix.set(scene.getViewMatrix().m);
+                this._projectionMatrix.set(scene.getProjectionMatrix().m);
+            }
+            pass.draws++;
+        });
+        target.setMaterialForRendering(this.mesh, material);
+        return pass;
+    }
+}
+
+function cloneFrame(f: FeatureFrame): FeatureFrame {
+    return {
+        ...f,
+        rgb: f.rgb.slice(),
+        alpha: f.alpha.slice(),
+        depth: f.depth.slice(),
+        features: f.features.slice(),
+        viewMatrix: f.viewMatrix.slice(),
+        projectionMatrix: f.projectionMatrix.slice(),
+    };
+}
