@@ -4,8 +4,8 @@
         [--fp16] [--parity-ply cache/synthrooms/.../scene.ply]
 
 fp32 by default; --fp16 stores weights and computes in float16 inside the graph, with float32 inputs and outputs
-(the contract does not change). Metadata props (docs/ENCODER.md, "Metadata"): rtgs2.kind = gaussian-encoder,
-rtgs2.encoder.* (id, version, K, grid size, patch size, levels, orders, input channels, the full config as JSON).
+(the contract does not change). Metadata props (docs/ENCODER.md, "Metadata"): kind = encoder, k, encoder_id,
+encoder_version, grid_size, patch_size, levels, orders, input_channels, precision, encoder_config (JSON).
 """
 from __future__ import annotations
 
@@ -41,17 +41,17 @@ class _HalfInside(torch.nn.Module):
 
 def metadata(config: EncoderConfig, extra: dict | None = None) -> dict[str, str]:
     s = config.serialization
-    props = {
-        "rtgs2.kind": "gaussian-encoder",
-        "rtgs2.encoder.id": ENCODER_ID,
-        "rtgs2.encoder.version": str(ENCODER_VERSION),
-        "rtgs2.encoder.k": str(config.out_dim),
-        "rtgs2.encoder.grid_size": repr(float(s.grid_size)),
-        "rtgs2.encoder.patch_size": str(s.patch_size),
-        "rtgs2.encoder.levels": str(s.levels),
-        "rtgs2.encoder.orders": ",".join(s.orders),
-        "rtgs2.encoder.input_channels": INPUT_CONVENTION,
-        "rtgs2.encoder.config": json.dumps(config.to_json(), sort_keys=True),
+    props = {  # "kind" and "k" are the keys the runtime's worker checks for every model (src/worker/modelContract.ts)
+        "kind": "encoder",
+        "k": str(config.out_dim),
+        "encoder_id": ENCODER_ID,
+        "encoder_version": str(ENCODER_VERSION),
+        "grid_size": repr(float(s.grid_size)),
+        "patch_size": str(s.patch_size),
+        "levels": str(s.levels),
+        "orders": ",".join(s.orders),
+        "input_channels": INPUT_CONVENTION,
+        "encoder_config": json.dumps(config.to_json(), sort_keys=True),
     }
     props.update(extra or {})
     return props
@@ -80,7 +80,7 @@ def export_onnx(model: GaussianEncoder, out: Path, example_channels: np.ndarray,
         torch.onnx.export(module, args, buffer, input_names=names, output_names=[OUTPUT_NAME], dynamic_axes=dynamic,
                           opset_version=OPSET, do_constant_folding=True, dynamo=False)
     proto = onnx.load_from_string(buffer.getvalue())
-    props = metadata(config, {**(extra_metadata or {}), "rtgs2.encoder.precision": "fp16" if fp16 else "fp32"})
+    props = metadata(config, {**(extra_metadata or {}), "precision": "fp16" if fp16 else "fp32"})
     del proto.metadata_props[:]
     for k, v in props.items():
         entry = proto.metadata_props.add()
