@@ -583,41 +583,58 @@ export function readVertexProperties<T extends VertexPropertyTarget>(
         offsets[j] = properties[j].property.offset;
         codes[j] = TYPE_CODE[properties[j].property.type];
     }
-    // One pass over the rows; the switch on a small integer code keeps the hot loop free of closures.
+    // One pass over the rows, in chunks: the hot loop always writes the same array type (a Float64Array scratch,
+    // which holds every PLY scalar exactly), so it stays monomorphic whatever the caller's target type is; the
+    // native TypedArray.set then converts a whole chunk into the target.
+    const chunkRows = Math.max(1, Math.floor(CHUNK_VALUES / width));
+    const scratch = new Float64Array(chunkRows * width);
+    for (let first = 0; first < count; first += chunkRows) {
+        const rows = Math.min(chunkRows, count - first);
+        readBinaryRows(view, littleEndian, base + first * stride, stride, rows, offsets, codes, scratch);
+        target.set(rows === chunkRows ? scratch : scratch.subarray(0, rows * width), first * width);
+    }
+    return target;
+}
+
+/** Values per chunk of {@link readVertexProperties} (512 KiB of Float64 scratch). */
+const CHUNK_VALUES = 65536;
+
+/** Decodes `rows` binary rows starting at byte `start` into `out` (row-major, `offsets.length` values a row). */
+function readBinaryRows(view: DataView, littleEndian: boolean, start: number, stride: number, rows: number, offsets: Int32Array, codes: Uint8Array, out: Float64Array): void {
+    const width = offsets.length;
     let o = 0;
-    for (let v = 0, row = base; v < count; v++, row += stride) {
+    for (let v = 0, row = start; v < rows; v++, row += stride) {
         for (let j = 0; j < width; j++, o++) {
             const at = row + offsets[j];
             switch (codes[j]) {
                 case 0:
-                    target[o] = view.getInt8(at);
+                    out[o] = view.getInt8(at);
                     break;
                 case 1:
-                    target[o] = view.getUint8(at);
+                    out[o] = view.getUint8(at);
                     break;
                 case 2:
-                    target[o] = view.getInt16(at, littleEndian);
+                    out[o] = view.getInt16(at, littleEndian);
                     break;
                 case 3:
-                    target[o] = view.getUint16(at, littleEndian);
+                    out[o] = view.getUint16(at, littleEndian);
                     break;
                 case 4:
-                    target[o] = view.getInt32(at, littleEndian);
+                    out[o] = view.getInt32(at, littleEndian);
                     break;
                 case 5:
-                    target[o] = view.getUint32(at, littleEndian);
+                    out[o] = view.getUint32(at, littleEndian);
                     break;
                 case 6:
-                    target[o] = view.getFloat32(at, littleEndian);
+                    out[o] = view.getFloat32(at, littleEndian);
                     break;
                 case 7:
-                    target[o] = view.getFloat64(at, littleEndian);
+                    out[o] = view.getFloat64(at, littleEndian);
                     break;
                 default:
-                    target[o] = halfBitsToFloat32(view.getUint16(at, littleEndian));
+                    out[o] = halfBitsToFloat32(view.getUint16(at, littleEndian));
                     break;
             }
         }
     }
-    return target;
 }

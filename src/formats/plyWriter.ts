@@ -375,8 +375,26 @@ function writeBinaryVertices(
     const count = header.vertexCount;
     let source = header.vertexDataOffset as number;
     let target = 0;
+    if (!littleEndian) {
+        for (let v = 0; v < count; v++, source += stride, target += rowByteSize) {
+            for (let b = 0; b < keptByteSize; b++) out[target + b] = bytes[source + sourceByte[b]];
+            if (tail.byteSize) writeSemanticTail(view, target + keptByteSize, v, tail);
+        }
+        return;
+    }
+    // Little endian: the kept bytes are a few contiguous runs of the source row (usually one); copy each run
+    // with the native TypedArray.set, which is several times faster than a byte loop on 200+ byte rows.
+    const runs: number[] = []; // triples: source offset in row, target offset in row, length
+    for (let b = 0; b < keptByteSize; b++) {
+        const last = runs.length - 3;
+        if (last >= 0 && runs[last] + runs[last + 2] === sourceByte[b] && runs[last + 1] + runs[last + 2] === b) runs[last + 2]++;
+        else runs.push(sourceByte[b], b, 1);
+    }
     for (let v = 0; v < count; v++, source += stride, target += rowByteSize) {
-        for (let b = 0; b < keptByteSize; b++) out[target + b] = bytes[source + sourceByte[b]];
+        for (let r = 0; r < runs.length; r += 3) {
+            const from = source + runs[r];
+            out.set(bytes.subarray(from, from + runs[r + 2]), target + runs[r + 1]);
+        }
         if (tail.byteSize) writeSemanticTail(view, target + keptByteSize, v, tail);
     }
 }
