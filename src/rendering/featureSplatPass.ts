@@ -131,6 +131,8 @@ const MAX_WAIT_FRAMES = 600;
  */
 export class FeatureSplatPass {
     readonly plans: readonly FeaturePassPlan[];
+    /** K, fixed at construction; a mesh whose K changes needs a new pass. */
+    readonly featureDimension: number;
     private readonly _passes: PassResources[] = [];
     private _width: number;
     private _height: number;
@@ -155,6 +157,10 @@ export class FeatureSplatPass {
         if (!Number.isInteger(K) || K < 1) {
             throw new SemanticSplatError("INVALID_ARGUMENT", `FeatureSplatPass: mesh "${mesh.name}" has featureDimension ${K}; set features first`);
         }
+        if (mesh.isCompound) {
+            throw new SemanticSplatError("INVALID_ARGUMENT", `FeatureSplatPass: mesh "${mesh.name}" is a compound splat mesh, which the feature pass does not support`);
+        }
+        this.featureDimension = K;
         if (options.width !== undefined || options.height !== undefined) {
             const { width, height } = options;
             if (!width || !height || width % 32 !== 0 || height % 32 !== 0) {
@@ -186,9 +192,6 @@ export class FeatureSplatPass {
     }
     get height(): number {
         return this._height;
-    }
-    get featureDimension(): number {
-        return this.mesh.featureDimension;
     }
     /** The render targets, pass by pass (for debugging and for showing the textures directly). */
     get targets(): readonly MultiRenderTarget[] {
@@ -291,6 +294,11 @@ export class FeatureSplatPass {
     private _onAfterSceneRender(): void {
         this._renderedThisFrame = false;
         if (this._pending.length === 0) return;
+        if (this.mesh.featureDimension !== this.featureDimension) {
+            const message = `FeatureSplatPass: mesh "${this.mesh.name}" now has K=${this.mesh.featureDimension}, the pass was made for K=${this.featureDimension}: create a new pass`;
+            for (const p of this._pending.splice(0)) p.reject(new SemanticSplatError("FEATURE_MISMATCH", message));
+            return;
+        }
         this._renderedThisFrame = this.renderPasses();
         if (!this._renderedThisFrame) {
             for (const p of this._pending) p.framesWaited++;

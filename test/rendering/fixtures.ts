@@ -62,6 +62,19 @@ export function createTinySetup(t: TestEngine, gaussians: TinyGaussian[]): TinyS
     return { scene, camera, mesh, gaussians };
 }
 
+/** Steps frames until the splat mesh has its first sorted order for the active camera (the sort worker answers asynchronously). */
+export async function waitForSorted(scene: Scene, mesh: SemanticGaussianSplattingMesh, maxFrames = 300): Promise<void> {
+    for (let i = 0; i < maxFrames; i++) {
+        await stepFrames(scene, 1);
+        if (mesh.isReady(true)) {
+            await stepFrames(scene, 2);
+            return;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error(`the splat mesh was not sorted after ${maxFrames} frames`);
+}
+
 /** Steps frames until the pass's requested frame is read back. */
 export async function captureFrame(scene: Scene, pass: FeatureSplatPass, maxFrames = 300): Promise<FeatureFrame> {
     let settled = false;

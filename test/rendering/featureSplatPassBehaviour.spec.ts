@@ -1,0 +1,133 @@
+// The feature pass's behaviour besides per-pixel maths: features equal to colour give the rgb image, Babylon's
+// own colour rendering is untouched, bad arguments are refused, the pass plan follows the device limits.
+import { createTestEngine, expectNoWebGPUErrors, renderAndReadCanvas, stepFrames, type TestEngine } from "../support/webgpu";
+import { FeatureSplatPass, segmentationResolution } from "../../src/rendering/featureSplatPass";
+import { bytesPerSample, maxAttachmentsPerPass, planFeaturePasses } from "../../src/rendering/attachmentPlan";
+import { isSemanticError } from "../../src/errors";
+import { captureFrame, coverage, createTinySetup, maxAbsDiff, tinyGaussians, waitForSorted } from "./fixtures";
+
+describe("feature splat pass behaviour", () => {
+    let t: TestEngine;
+    afterEach(() => t?.dispose());
+
+    it("gives the rgb image as the feature image when each Gaussian's features are its own colour", async () => {
+        t = await createTestEngine();
+        const gaussians = tinyGaussians(40, 3, 99).map((g) => {
+            // Features = the colour exactly as stored (u8 / 255), so both images composite the same numbers.
+            const stored = g.color.map((c) => Math.round(c * 255) / 255) as [number, number, number];
+            return { ...g, color: stored, features: [...stored] };
+        });
+        const setup = createTinySetup(t, gaussians);
+        const pass = new FeatureSplatPass(setup.scene, setup.mesh, { width: 96, height: 64 });
+        const frame = await captureFrame(setup.scene, pass);
+        expect(coverage(frame.alpha)).toBeGreaterThan(0.2);
+        // Same [3, H, W] planar layout: the whole arrays must agree (fp16 features vs u8 colours: <= 0.01).
+        expect(maxAbsDiff(frame.features, frame.rgb)).toBeLessThanOrEqual(0.01);
+        pass.dispose();
+        setup.scene.dispose();
+        expectNoWebGPUErrors(t);
+    });
+
+    for (const raisedLimits of [false, true]) {
+        it(`leaves Babylon's colour rendering of the mesh unchanged (${raisedLimits ? "raised" : "default"} limits, K = 16)`, async () => {
+            t = await createTestEngine({ raisedLimits });
+            const setup = createTinySetup(t, tinyGaussians(40, 16, 5));
+            await waitForSorted(setup.scene, setup.mesh);
+            const before = await renderAndReadCanvas(setup.scene);
+            let lit = 0;
+            for (let i = 0; i < before.length; i += 4) if (before[i] + before[i + 1] + before[i + 2] > 30) lit++;
+            expect(lit / (before.length / 4)).withContext("canvas shows the splats").toBeGreaterThan(0.1);
+
+            const pass = new FeatureSplatPass(setup.scene, setup.mesh);
+            await captureFrame(setup.scene, pass); // shaders compiled, pass known to draw
+            const request = pass.requestFrame();
+            const during = await renderAndReadCanvas(setup.scene); // this frame draws the feature passes too
+            const frame = await request;
+            expect(coverage(frame.alpha)).toBeGreaterThan(0.1);
+            expect(maxAbsDiff(during, before)).withContext("canvas bytes with vs without the pass").toBe(0);
+            pass.dispose();
+            await stepFrames(setup.scene, 1);
+            const after = await renderAndReadCanvas(setup.scene);
+            expect(maxAbsDiff(after, before)).withContext("canvas bytes after dispose").toBe(0);
+            setup.scene.dispose();
+            expectNoWebGPUErrors(t);
+        });
+    }
+
+    it("picks the default segmentation resolution from the canvas (long side 320, multiples of 32)", async () => {
+        expect(segmentationResolution(640, 480)).toEqual({ width: 320, height: 256 });
+        expect(segmentationResolution(1920, 1080)).toEqual({ width: 320, height: 192 });
+        expect(segmentationResolution(480, 640)).toEqual({ width: 256, height: 320 });
+        expect(segmentationResolution(1000, 10)).toEqual({ width: 320, height: 32 });
+        expect(() => segmentationResolution(640, 480, 300)).toThrowError(/multiple of 32/);
+        t = await createTestEngine({ width: 320, height: 240 });
+        const setup = createTinySetup(t, tinyGaussians(4, 8));
+        const pass = new FeatureSplatPass(setup.scene, setup.mesh);
+        expect([pass.width, pass.height]).toEqual([320, 256]);
+        pass.dispose();
+        setup.scene.dispose();
+    });
+
+    it("refuses odd sizes, meshes without features and a K that changed", async () => {
+        t = await createTestEngine();
+        const setup = createTinySetup(t, tinyGaussians(4, 8));
+        expect(() => new FeatureSplatPass(setup.scene, setup.mesh, { width: 100, height: 64 })).toThrowMatching((e) => isSemanticError(e, "INVALID_ARGUMENT") && /multiples of 32/.test(e.message));
+        setup.mesh.clearFeatures();
+        expect(() => new FeatureSplatPass(setup.scene, setup.mesh)).toThrowMatching((e) => isSemanticError(e, "INVALID_ARGUMENT") && /set features first/.test(e.message));
+        setup.mesh.setFeatures(new Float32Array(4 * 8), 8);
+        const pass = new FeatureSplatPass(setup.scene, setup.mesh, { width: 64, height: 64 });
+        setup.mesh.setFeatures(new Float32Array(4 * 4), 4);
+        const outcome = pass.requestFrame().then(
+            () => "resolved",
+            (e: unknown) => e
+        );
+        await stepFrames(setup.scene, 1);
+        expect(await outcome).toEqual(jasmine.objectContaining({ code: "FEATURE_MISMATCH" }));
+        pass.dispose();
+        await expectAsync(pass.requestFrame()).toBeRejectedWith(jasmine.objectContaining({ code: "DISPOSED" }));
+        setup.scene.dispose();
+        expectNoWebGPUErrors(t);
+    });
+
+    it("rejects a pending request when disposed", async () => {
+        t = await createTestEngine();
+        const setup = createTinySetup(t, tinyGaussians(4, 8));
+        const pass = new FeatureSplatPass(setup.scene, setup.mesh, { width: 64, height: 64 });
+        const outcome = pass.requestFrame().then(
+            () => "resolved",
+            (e: unknown) => e
+        );
+        pass.dispose();
+        expect(await outcome).toEqual(jasmine.objectContaining({ code: "CANCELLED" }));
+        setup.scene.dispose();
+    });
+
+    it("plans passes from the device limits (3 channels + alpha per RGBA16F attachment)", async () => {
+        expect(bytesPerSample(4)).toBe(32);
+        const defaults = { maxColorAttachments: 8, maxColorAttachmentBytesPerSample: 32 };
+        const raised = { maxColorAttachments: 8, maxColorAttachmentBytesPerSample: 128 };
+        expect(maxAttachmentsPerPass(defaults)).toBe(4);
+        expect(maxAttachmentsPerPass(raised)).toBe(8);
+        // K = 8: depth + 8 features = 9 channels = 3 attachments, + rgba = 4: one pass even with default limits.
+        expect(planFeaturePasses(8, defaults).map((p) => p.attachmentCount)).toEqual([4]);
+        expect(planFeaturePasses(16, defaults).map((p) => p.attachmentCount)).toEqual([4, 3]);
+        expect(planFeaturePasses(32, defaults).map((p) => p.attachmentCount)).toEqual([4, 4, 4]);
+        expect(planFeaturePasses(16, raised).map((p) => p.attachmentCount)).toEqual([7]);
+        expect(planFeaturePasses(32, raised).map((p) => p.attachmentCount)).toEqual([8, 4]);
+        const second = planFeaturePasses(32, defaults)[1];
+        expect([second.writesColor, second.firstChannel]).toEqual([false, 9]);
+        expect(() => planFeaturePasses(0, defaults)).toThrowError(/positive integer/);
+        expect(() => planFeaturePasses(8, { maxColorAttachments: 1, maxColorAttachmentBytesPerSample: 32 })).toThrowError(/at least 2/);
+
+        // The engine-level plan follows the real device: 2 passes for K = 16 by default, 1 with raised limits.
+        for (const raisedLimits of [false, true]) {
+            t = await createTestEngine({ raisedLimits });
+            const setup = createTinySetup(t, tinyGaussians(4, 16));
+            const pass = new FeatureSplatPass(setup.scene, setup.mesh, { width: 64, height: 64 });
+            expect(pass.plans.length).toBe(raisedLimits ? 1 : 2);
+            pass.dispose();
+            setup.scene.dispose();
+            t.dispose();
+        }
+    });
+});
