@@ -16,7 +16,7 @@ import { RegisterSPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoade
 import { SemanticSplatError } from "../errors";
 import { unzipArchive } from "./zip";
 import type { FeatureArray } from "./featureLayout";
-import type { LabelArray, SemanticGaussianSplattingMesh } from "./semanticGaussianSplattingMesh";
+import type { SemanticGaussianSplattingMesh } from "./semanticGaussianSplattingMesh";
 import { readPlySemantics, readSidecar, type SemanticPlyContent } from "./semanticFiles";
 
 /** A scene to load: a URL, or bytes already in memory with the file name they came from. */
@@ -52,7 +52,7 @@ export interface LoadedScene {
     fileName: string;
     sourcePly: Uint8Array | null;
     features: { values: FeatureArray; featureDimension: number; encoderId: string; source: string } | null;
-    labels: LabelArray | null;
+    labels: Uint16Array | null;
 }
 
 type SceneFormat = "ply" | "splat" | "spz" | "spz-raw" | "spz-v4" | "sog" | "sog-meta";
@@ -132,17 +132,7 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
     }
     if (options.sidecar) {
         const sidecar = await readSource(options.sidecar, "sidecar");
-        const parsed = readSidecar(sidecar.bytes, sidecar.fileName);
-        if (parsed.count !== expectedCount) {
-            throw new SemanticSplatError("FEATURE_MISMATCH", `sidecar holds features for ${parsed.count} Gaussians but ${fileName} has ${expectedCount}`, sidecar.fileName);
-        }
-        if (features && parsed.featureDimension !== features.featureDimension) {
-            throw new SemanticSplatError(
-                "FEATURE_MISMATCH",
-                `sidecar has K=${parsed.featureDimension} but ${fileName} has K=${features.featureDimension} f_sem_* properties`,
-                sidecar.fileName
-            );
-        }
+        const parsed = readSidecar(sidecar.bytes, sidecar.fileName, { count: expectedCount, featureDimension: features?.featureDimension });
         features = { values: parsed.features, featureDimension: parsed.featureDimension, encoderId: parsed.encoderId, source: sidecar.fileName };
     }
 

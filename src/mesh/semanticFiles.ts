@@ -7,8 +7,7 @@
 // misreads silently or throws inside an un-awaited promise. The formats module reads every valid PLY, so a file
 // Babylon cannot read is transcoded here into the standard 3DGS properties as a plain float PLY first.
 import { SemanticSplatError } from "../errors";
-import { parsePlyHeader, readSemanticAttributes, readVertexProperties, type PlyHeader } from "../formats";
-import type { LabelArray } from "./semanticGaussianSplattingMesh";
+import { decodeFeatureSidecar, parsePlyHeader, readSemanticAttributes, readVertexProperties, type PlyHeader } from "../formats";
 
 export interface SemanticPlyContent {
     count: number;
@@ -16,7 +15,7 @@ export interface SemanticPlyContent {
     /** f_sem_* values (fp32; half properties decoded exactly), [count x K], or null. */
     features: Float32Array | null;
     /** sem_label per Gaussian (none = 65535, whatever the stored type), or null. */
-    labels: LabelArray | null;
+    labels: Uint16Array | null;
     /** The bytes to hand Babylon's loader: the file itself, or a transcoded copy it can read. */
     babylonBytes: Uint8Array;
     header: PlyHeader;
@@ -104,6 +103,15 @@ function transcodeForBabylon(bytes: Uint8Array, header: PlyHeader): Uint8Array {
     return out;
 }
 
-export function readSidecar(_bytes: Uint8Array, fileName: string): { count: number; featureDimension: number; features: Float32Array | Uint16Array; encoderId: string } {
-    throw new SemanticSplatError("UNSUPPORTED_FORMAT", "sidecar reading waits for the formats module", fileName);
+/**
+ * Reads a feature sidecar (ARCHITECTURE.md contract 1) and checks it covers `count` Gaussians (and has
+ * `featureDimension` channels when given). Throws SemanticSplatError naming `fileName`.
+ */
+export function readSidecar(
+    bytes: Uint8Array,
+    fileName: string,
+    expected: { count: number; featureDimension?: number }
+): { count: number; featureDimension: number; features: Uint16Array; encoderId: string } {
+    const sidecar = decodeFeatureSidecar(bytes, fileName, { count: expected.count, featureDim: expected.featureDimension });
+    return { count: sidecar.count, featureDimension: sidecar.featureDim, features: sidecar.halfFeatures, encoderId: sidecar.encoderId };
 }

@@ -12,9 +12,16 @@ import "@babylonjs/core/Engines/WebGPU/Extensions/engine.rawTexture";
 import { SemanticSplatError } from "../errors";
 import { featureLayerCount, featuresToFloat16, packFeatureLayers, type FeatureArray } from "./featureLayout";
 import { loadSceneInto, type SceneSource, type SemanticLoadOptions } from "./loading";
+import { encodeFeatureSidecar, halfArrayToFloat32, LABEL_NONE, parsePlyHeader, writeSemanticPly, writeSplatAsSemanticPly } from "../formats";
 
-/** Per-Gaussian label arrays the mesh accepts (ARCHITECTURE.md contract 1: 255 / 65535 = none in files). */
-export type LabelArray = Uint8Array | Uint16Array | Uint32Array | Int32Array;
+/**
+ * Per-Gaussian class ids as {@link SemanticGaussianSplattingMesh.setLabels} takes them: a Uint8Array (255 = none)
+ * or a Uint16Array (65535 = none), as in PLY `sem_label` (ARCHITECTURE.md contract 1).
+ */
+export type LabelArray = Uint8Array | Uint16Array;
+
+/** The label value of a Gaussian without a class, in {@link SemanticGaussianSplattingMesh.labels}. */
+export const NO_LABEL = LABEL_NONE;
 
 /** Options of a {@link SemanticGaussianSplattingMesh}. Every field is optional. */
 export interface SemanticGaussianSplattingMeshOptions {
@@ -60,7 +67,9 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
     private _featureTexture: RawTexture2DArray | null = null;
     private _featureCount = 0;
     private _featureEncoderId = "";
-    private _labels: LabelArray | null = null;
+    private _labels: Uint16Array | null = null;
+    /** True while {@link loadAsync} runs: splat data changes then come from the load, not from the caller. */
+    private _loading = false;
     private _lastTextureSize: { x: number; y: number } | null = null;
     /** Bytes of the PLY this mesh was loaded from (kept so that saving rewrites only the semantic properties). */
     private _sourcePly: Uint8Array | null = null;
@@ -104,7 +113,13 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
      */
     async loadAsync(source: SceneSource, options: SemanticLoadOptions = {}): Promise<void> {
         this._throwIfDisposed();
-        const loaded = await loadSceneInto(this, source, options);
+        this._loading = true;
+        let loaded;
+        try {
+            loaded = await loadSceneInto(this, source, options);
+        } finally {
+            this._loading = false;
+        }
         this._sourcePly = loaded.sourcePly;
         this._sourceFileName = loaded.fileName;
         if (loaded.features) {
@@ -165,8 +180,8 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         return this._featureEncoderId;
     }
 
-    /** Per-Gaussian labels (class ids; 255 / 65535 = none), or null when the scene has none. */
-    get labels(): LabelArray | null {
+    /** Per-Gaussian class ids ({@link NO_LABEL} = 65535 = none), or null when the scene has none. */
+    get labels(): Uint16Array | null {
         return this._labels;
     }
 
@@ -215,21 +230,74 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         if (had) this.onFeaturesChangedObservable.notifyObservers(this);
     }
 
-    /** Sets (or clears, with null) the per-Gaussian labels; their count must match the scene's. */
+    /**
+     * Sets (or clears, with null) the per-Gaussian class ids: a Uint8Array (255 = none) or a Uint16Array
+     * (65535 = none); their count must match the scene's. Stored as a Uint16Array with none = {@link NO_LABEL}.
+     */
     setLabels(labels: LabelArray | null, source = "setLabels"): void {
         this._throwIfDisposed();
+        if (labels && !(labels instanceof Uint8Array) && !(labels instanceof Uint16Array)) {
+            throw new SemanticSplatError("INVALID_ARGUMENT", "labels must be a Uint8Array (255 = none) or a Uint16Array (65535 = none)", source);
+        }
         if (labels && labels.length !== this._vertexCount) {
             throw new SemanticSplatError("FEATURE_MISMATCH", `${labels.length} labels for ${this._vertexCount} Gaussians`, source);
         }
-        const changed = labels !== this._labels;
-        this._labels = labels ? labels.slice() : null;
-        if (changed) this.onFeaturesChangedObservable.notifyObservers(this);
+        if (!labels && !this._labels) return;
+        if (labels instanceof Uint8Array) {
+            const wide = new Uint16Array(labels.length);
+            for (let i = 0; i < labels.length; i++) wide[i] = labels[i] === 255 ? NO_LABEL : labels[i];
+            this._labels = wide;
+        } else {
+            this._labels = labels ? labels.slice() : null;
+        }
+        this.onFeaturesChangedObservable.notifyObservers(this);
+    }
+
+    /**
+     * The scene with its features and labels as a binary little-endian PLY: `f_sem_0..f_sem_{K-1}` (float) and
+     * `sem_label` (uchar when every id is below 255, else ushort). When the mesh was loaded from a PLY, that file's
+     * own elements and properties are kept bit-exact and only the semantic properties are replaced (removed when
+     * the mesh has none); otherwise the standard 3DGS properties are rebuilt from Babylon's splat data (needs
+     * `keepInRam`, the default; band-0 colour only, see writeSplatAsSemanticPly).
+     */
+    saveSemanticPly(): Uint8Array {
+        this._throwIfDisposed();
+        const name = this._sourceFileName || this.name;
+        const features = this._featureValues;
+        // Say once which tool wrote the semantic properties (re-saving a saved file must not stack comments).
+        const comment = "semantic properties written by babylon-semantic-splatting";
+        const hasComment = this._sourcePly !== null && parsePlyHeader(this._sourcePly, name, { complete: false }).comments.includes(comment);
+        const payload = {
+            features: features ? (features instanceof Uint16Array ? halfArrayToFloat32(features) : features) : null,
+            featureDim: features ? this._featureDimension : undefined,
+            labels: this._labels,
+            comments: hasComment ? [] : [comment],
+        };
+        if (this._sourcePly) return writeSemanticPly(this._sourcePly, name, payload);
+        const splats = this.splatsData;
+        if (!splats) {
+            const why = this._vertexCount === 0 ? "the mesh holds no Gaussians" : "the splat data was not kept in RAM (keepInRam: false)";
+            throw new SemanticSplatError(this._vertexCount === 0 ? "EMPTY_SCENE" : "INVALID_ARGUMENT", `cannot write a PLY: ${why}`, name);
+        }
+        return writeSplatAsSemanticPly(splats, name, payload);
+    }
+
+    /** The features as a feature sidecar file (fp16, with the encoder id), for formats without extra attributes. */
+    saveFeatureSidecar(): Uint8Array {
+        this._throwIfDisposed();
+        if (!this._featureHalf) throw new SemanticSplatError("INVALID_ARGUMENT", "the mesh has no features to write", this._sourceFileName || this.name);
+        return encodeFeatureSidecar(
+            { features: this._featureHalf, count: this._featureCount, featureDim: this._featureDimension, encoderId: this._featureEncoderId },
+            this._sourceFileName || this.name
+        );
     }
 
     /** Babylon calls this whenever it (re)builds its splat textures: keep the feature texture in step. */
     protected override _onUpdateTextures(textureSize: Vector2): void {
         super._onUpdateTextures(textureSize);
         this._lastTextureSize = { x: textureSize.x, y: textureSize.y };
+        // Splat data set by the caller (updateData) replaces what the source PLY held.
+        if (!this._loading) this._sourcePly = null;
         if (!this._featureHalf) return;
         if (this._vertexCount !== this._featureCount) {
             // The splat data was replaced by a scene with a different number of Gaussians: the features no

@@ -175,7 +175,8 @@ describe("SemanticGaussianSplattingMesh features", () => {
     it("labels must match the Gaussian count", async () => {
         const mesh = createTinySplatMesh(scene, tinyGaussians(3, 1));
         mesh.setLabels(new Uint8Array([1, 2, 255]));
-        expect(Array.from(mesh.labels!)).toEqual([1, 2, 255]);
+        expect(Array.from(mesh.labels!)).toEqual([1, 2, 65535]); // stored as Uint16Array, none = 65535
+        expect(mesh.labels).toBeInstanceOf(Uint16Array);
         await expectThrowsCode(() => mesh.setLabels(new Uint8Array(4)), "FEATURE_MISMATCH", "4 labels for 3");
         mesh.dispose();
     });

@@ -12,6 +12,7 @@ import { readFeatureTextureLayer } from "../support/tinyScene";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 import { float32ToFloat16Bits } from "../../src/mesh/half";
 import { zipStored } from "../../src/mesh/zip";
+import { encodeFeatureSidecar } from "../../src/formats";
 import { isSemanticError, type SemanticErrorCode } from "../../src/errors";
 import { editHeader, makeGaussianPly } from "./plyFixtures";
 import { installGpuCounter, liveGpuObjects } from "./gpuCounter";
@@ -174,7 +175,18 @@ describe("SemanticGaussianSplattingMesh loading", () => {
 
     describe("bad input", () => {
         const good = () => makeGaussianPly({ count: 10, featureDimension: 4, labelType: "uchar" }).bytes;
-        const cases: { name: string; fileName: string; code: SemanticErrorCode; message: string; make: () => Promise<Uint8Array | string> | Uint8Array | string }[] = [
+        const sidecarFor = (count: number, featureDim: number) =>
+            encodeFeatureSidecar({ features: new Float32Array(count * featureDim).fill(0.5), count, featureDim, encoderId: "test" });
+        const cases: {
+            name: string;
+            /** The file the error must name (the sidecar's, for sidecar errors). */
+            fileName: string;
+            code: SemanticErrorCode;
+            message: string;
+            make: () => Promise<Uint8Array | string> | Uint8Array | string;
+            /** With a sidecar: the scene's file name and the sidecar bytes (named `fileName`). */
+            sidecar?: { sceneFileName: string; make: () => Uint8Array };
+        }[] = [
             { name: "PLY with truncated data", fileName: "truncated.ply", code: "MALFORMED_FILE", message: "truncated", make: () => good().slice(0, good().length - 7) },
             { name: "PLY whose vertex count is larger than its data", fileName: "count.ply", code: "MALFORMED_FILE", message: "1000", make: () => editHeader(good(), "element vertex 10", "element vertex 1000") },
             { name: "PLY with an unknown property type", fileName: "type.ply", code: "UNSUPPORTED_FORMAT", message: "float128", make: () => editHeader(good(), "property float f_sem_2", "property float128 f_sem_2") },
@@ -205,19 +217,23 @@ describe("SemanticGaussianSplattingMesh loading", () => {
             { name: ".sog zip without meta.json", fileName: "nometa.sog", code: "MALFORMED_FILE", message: "meta.json", make: () => zipStored(new Map([["means_l.webp", new Uint8Array(8)]])) },
             { name: "SOG meta.json that is not JSON", fileName: "meta.json", code: "MALFORMED_FILE", message: "JSON", make: () => new TextEncoder().encode("{ not json") },
             { name: "SOG meta.json naming images that do not exist", fileName: "missing/meta.json", code: "MALFORMED_FILE", message: "loader failed", make: async () => editHeaderText(await fetchBytes(PLAYBOT + "meta.json"), "means_l.webp", "nowhere_l.webp") },
+            { name: "K mismatch between the PLY's f_sem_* and the sidecar", fileName: "k.ply.semf", code: "FEATURE_MISMATCH", message: "K=8", make: good, sidecar: { sceneFileName: "k.ply", make: () => sidecarFor(10, 8) } },
+            { name: "sidecar for a different number of Gaussians", fileName: "count.splat.semf", code: "FEATURE_MISMATCH", message: "4000", make: () => fetchBytes(FIXTURES + "minimal.splat"), sidecar: { sceneFileName: "count.splat", make: () => sidecarFor(4000, 4) } },
+            { name: "sidecar that is not a sidecar", fileName: "junk.splat.semf", code: "MALFORMED_FILE", message: "magic", make: () => fetchBytes(FIXTURES + "minimal.splat"), sidecar: { sceneFileName: "junk.splat", make: () => new TextEncoder().encode("definitely not a feature sidecar file") } },
             { name: "a URL that does not exist", fileName: "/assets/splats/fixtures/absent.ply", code: "INVALID_ARGUMENT", message: "HTTP 404", make: () => "/assets/splats/fixtures/absent.ply" },
         ];
 
         for (const c of cases) {
             it(`${c.name}: clear error, nothing left behind`, async () => {
                 const made = await c.make();
-                const source = typeof made === "string" ? made : { data: made, fileName: c.fileName };
+                const source = typeof made === "string" ? made : { data: made, fileName: c.sidecar?.sceneFileName ?? c.fileName };
+                const sidecar = c.sidecar ? { sidecar: { data: c.sidecar.make(), fileName: c.fileName } } : {};
                 await stepFrames(scene, 1);
                 const meshesBefore = scene.meshes.length;
                 const materialsBefore = scene.materials.length;
                 const texturesBefore = scene.textures.length;
                 const gpuBefore = liveGpuObjects();
-                const options = c.fileName.startsWith("missing/") ? { rootUrl: PLAYBOT.replace("playbot-lod0/", "nowhere/") } : {};
+                const options = c.fileName.startsWith("missing/") ? { rootUrl: PLAYBOT.replace("playbot-lod0/", "nowhere/"), ...sidecar } : sidecar;
                 let caught: unknown;
                 try {
                     await SemanticGaussianSplattingMesh.LoadAsync(source, scene, { ...options, timeoutMs: 60000 });
