@@ -22,9 +22,11 @@ export interface InferenceClientOptions {
     workerUrl?: string | URL;
     /** How long the worker may take to start and answer init(); then WORKER_TIMEOUT. Default 30000 ms. */
     initTimeoutMs?: number;
-    /** How long any later call may take before the worker is presumed stuck, replaced, and the call rejected with
-     *  WORKER_TIMEOUT; 0 disables. Default 300000 ms (the WebGPU EP on a software GPU is very slow). */
+    /** How long segment() or run() may take before the worker is presumed stuck, replaced, and the call rejected
+     *  with WORKER_TIMEOUT; 0 disables. Default 300000 ms (the WebGPU EP on a software GPU is very slow). */
     callTimeoutMs?: number;
+    /** The same for loadModel() (download included). Default 600000 ms; 0 disables. */
+    loadTimeoutMs?: number;
     /** Default execution provider for loadModel() requests that do not name one. Default "auto". */
     executionProvider?: ExecutionProviderChoice;
     /** URL of onnxruntime-web's asyncify .wasm; default: onnxruntime-web's own lookup (docs/MODELS.md). */
@@ -45,8 +47,14 @@ interface WorkerHandle {
     deathError: SemanticSplatError | null;
 }
 
+/** The buffer as a transfer list, or nothing for shared memory (which postMessage shares rather than moves). */
+function transferable(buffer: ArrayBufferLike): ArrayBuffer[] {
+    return buffer instanceof ArrayBuffer ? [buffer] : [];
+}
+
 const DEFAULT_INIT_TIMEOUT_MS = 30000;
 const DEFAULT_CALL_TIMEOUT_MS = 300000;
+const DEFAULT_LOAD_TIMEOUT_MS = 600000;
 
 export class InferenceClient {
     private handle: WorkerHandle | null = null;
@@ -56,12 +64,15 @@ export class InferenceClient {
     private readonly workerUrl: string | URL;
     private readonly initTimeoutMs: number;
     private readonly callTimeoutMs: number;
+    private readonly loadTimeoutMs: number;
 
     constructor(private readonly options: InferenceClientOptions = {}) {
         this.workerUrl = options.workerUrl ?? new URL("./worker.js", import.meta.url);
         this.initTimeoutMs = options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS;
         this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
-        for (const [name, value] of [["initTimeoutMs", this.initTimeoutMs], ["callTimeoutMs", this.callTimeoutMs]] as const) {
+        this.loadTimeoutMs = options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
+        const timeouts = [["initTimeoutMs", this.initTimeoutMs], ["callTimeoutMs", this.callTimeoutMs], ["loadTimeoutMs", this.loadTimeoutMs]] as const;
+        for (const [name, value] of timeouts) {
             if (!Number.isFinite(value) || value < 0) {
                 throw new SemanticSplatError("INVALID_ARGUMENT", `InferenceClient: ${name} must be a non-negative number, got ${value}`);
             }
@@ -108,8 +119,11 @@ export class InferenceClient {
         }
         const handle = this.ensureWorker();
         await this.modelOn(handle, "vdvi");
+        // postMessage refuses a buffer listed twice, and shared memory cannot be transferred (it is shared instead).
+        const rgbTransfer = transferable(rgb.buffer);
+        const featuresTransfer = features.buffer === rgb.buffer ? [] : transferable(features.buffer);
         return this.call(handle, "segment()", this.callTimeoutMs, (remote) =>
-            remote.segment(Comlink.transfer(rgb, [rgb.buffer]), Comlink.transfer(features, [features.buffer]), width, height)
+            remote.segment(Comlink.transfer(rgb, rgbTransfer), Comlink.transfer(features, featuresTransfer), width, height)
         );
     }
 
@@ -117,7 +131,7 @@ export class InferenceClient {
     async run(kind: ModelKind, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>> {
         const handle = this.ensureWorker();
         await this.modelOn(handle, kind);
-        const transfers = Object.values(feeds).map((t) => t.data.buffer as ArrayBuffer);
+        const transfers = [...new Set(Object.values(feeds).flatMap((t) => transferable(t.data.buffer)))];
         return this.call(handle, "run()", this.callTimeoutMs, (remote) => remote.run(kind, Comlink.transfer(feeds, transfers)));
     }
 
@@ -195,7 +209,7 @@ export class InferenceClient {
     private async loadOn(handle: WorkerHandle, request: LoadModelRequest, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
         await handle.ready;
         const progressProxy = onProgress ? Comlink.proxy(onProgress) : undefined;
-        return this.call(handle, "loadModel()", this.callTimeoutMs, (remote) => remote.loadModel(request, progressProxy));
+        return this.call(handle, "loadModel()", this.loadTimeoutMs, (remote) => remote.loadModel(request, progressProxy));
     }
 
     /** One call to the worker that settles however the worker ends: answer, error, death, timeout or dispose. */
