@@ -2,7 +2,7 @@
 // one RGBA16F 2D texture array with ceil(K / 4) layers; layer l holds channels 4l .. 4l+3 of every Gaussian
 // (missing channels of the last layer are 0); Gaussian i sits at texel (i % width, floor(i / width)), with
 // the same width and height as Babylon's own per-splat data textures.
-import { float32ToFloat16Bits, isFloat16NonFinite } from "./half";
+import { float32ToHalfBits, HALF_EXPONENT_MASK } from "../util/half";
 import { SemanticSplatError } from "../errors";
 
 /** Channels per texel of the feature texture (RGBA). */
@@ -36,7 +36,7 @@ export function featuresToFloat16(data: FeatureArray, count: number, featureDime
     }
     if (data instanceof Uint16Array) {
         for (let i = 0; i < data.length; i++) {
-            if (isFloat16NonFinite(data[i])) throw nonFinite(source, i, featureDimension, "NaN or Inf (fp16)");
+            if (isHalfNonFinite(data[i])) throw nonFinite(source, i, featureDimension, "NaN or Inf (fp16)");
         }
         return data.slice();
     }
@@ -44,8 +44,8 @@ export function featuresToFloat16(data: FeatureArray, count: number, featureDime
     for (let i = 0; i < data.length; i++) {
         const value = data[i];
         if (!Number.isFinite(value)) throw nonFinite(source, i, featureDimension, String(value));
-        const bits = float32ToFloat16Bits(value);
-        if (isFloat16NonFinite(bits)) throw nonFinite(source, i, featureDimension, `${value} (outside the fp16 range +-65504)`);
+        const bits = float32ToHalfBits(value);
+        if (isHalfNonFinite(bits)) throw nonFinite(source, i, featureDimension, `${value} (outside the fp16 range +-65504)`);
         half[i] = bits;
     }
     return half;
@@ -76,4 +76,9 @@ export function packFeatureLayers(half: Uint16Array, count: number, featureDimen
         }
     }
     return packed;
+}
+
+/** True when fp16 bits stand for NaN or +-Inf (all exponent bits set). */
+function isHalfNonFinite(bits: number): boolean {
+    return (bits & HALF_EXPONENT_MASK) === HALF_EXPONENT_MASK;
 }

@@ -7,7 +7,7 @@ import { Vector3 } from "@babylonjs/core/Maths/math.vector";
 import { createTestEngine, expectNoWebGPUErrors, stepFrames, type TestEngine } from "../support/webgpu";
 import { createTinySplatMesh, encodeSplatRows, readFeatureTextureLayer, type TinyGaussian } from "../support/tinyScene";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
-import { float16BitsToFloat32, float32ToFloat16Bits } from "../../src/mesh/half";
+import { halfBitsToFloat32, float32ToHalfBits } from "../../src/util/half";
 import { isSemanticError } from "../../src/errors";
 
 /** Chromium's own binary16 conversion, an independent reference for ours. */
@@ -41,15 +41,15 @@ async function expectThrowsCode(fn: () => unknown, code: string, messagePart: st
     }
 }
 
-describe("fp16 conversion", () => {
+describe("fp16 conversion used for the feature texture (src/util/half)", () => {
     it("matches Chromium's Float16Array bit for bit, rounding and edge cases included", () => {
         const values = [0, -0, 1, -1, 0.1, 1 / 3, 65504, 65519, 65520, 1e-5, 6.1e-5, 5.96e-8, 2.98e-8, 2.99e-8, 1e-9, -123.456, 2049, 2051, Infinity, -Infinity];
         for (let i = 0; i < 2000; i++) values.push((Math.random() - 0.5) * 10 ** (Math.random() * 12 - 7));
-        const ours = values.map(float32ToFloat16Bits);
+        const ours = values.map(float32ToHalfBits);
         // Float16Array rounds from float64; we round from float32 (the features' type), so compare on fp32 values.
         expect(ours).toEqual(Array.from(nativeHalfBits(values.map(Math.fround))));
         for (const bits of [0x0001, 0x03ff, 0x0400, 0x3c00, 0x7bff, 0xfbff, 0x8001]) {
-            expect(float32ToFloat16Bits(float16BitsToFloat32(bits))).toBe(bits);
+            expect(float32ToHalfBits(halfBitsToFloat32(bits))).toBe(bits);
         }
     });
 });
@@ -112,13 +112,13 @@ describe("SemanticGaussianSplattingMesh features", () => {
         const gaussians = tinyGaussians(5, 0);
         const mesh = createTinySplatMesh(scene, gaussians);
         const bits = new Uint16Array(5 * 2);
-        for (let i = 0; i < bits.length; i++) bits[i] = float32ToFloat16Bits(i * 3.5 - 7);
+        for (let i = 0; i < bits.length; i++) bits[i] = float32ToHalfBits(i * 3.5 - 7);
         mesh.setFeatures(bits, 2);
         expect(Array.from(mesh.featureHalfBits!)).toEqual(Array.from(bits));
         const texels = await readFeatureTextureLayer(mesh, 0);
         for (let i = 0; i < 5; i++) {
-            expect(float16BitsToFloat32(texels[i * 4])).toBe(i * 7 - 7);
-            expect(float16BitsToFloat32(texels[i * 4 + 1])).toBe(i * 7 + 3.5 - 7);
+            expect(halfBitsToFloat32(texels[i * 4])).toBe(i * 7 - 7);
+            expect(halfBitsToFloat32(texels[i * 4 + 1])).toBe(i * 7 + 3.5 - 7);
             expect(texels[i * 4 + 2]).toBe(0);
         }
         mesh.dispose();
@@ -161,7 +161,7 @@ describe("SemanticGaussianSplattingMesh features", () => {
         expect(notified).toBe(1);
         expect(mesh.featureDimension).toBe(4);
         const texels = await readFeatureTextureLayer(mesh, 0);
-        expect(texels[4 * 5 + 3]).toBe(float32ToFloat16Bits(gaussians[5].features![3]));
+        expect(texels[4 * 5 + 3]).toBe(float32ToHalfBits(gaussians[5].features![3]));
         // Different count: the features belonged to the old scene.
         mesh.updateData(encodeSplatRows(tinyGaussians(9, 0)), undefined, { flipY: false });
         expect(notified).toBe(2);

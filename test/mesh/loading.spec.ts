@@ -10,7 +10,7 @@ import { RegisterSPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoade
 import { createTestEngine, expectNoWebGPUErrors, renderAndReadCanvas, stepFrames, type TestEngine } from "../support/webgpu";
 import { readFeatureTextureLayer } from "../support/tinyScene";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
-import { float32ToFloat16Bits } from "../../src/mesh/half";
+import { float32ToHalfBits } from "../../src/util/half";
 import { zipStored } from "../../src/mesh/zip";
 import { encodeFeatureSidecar } from "../../src/formats";
 import { isSemanticError, type SemanticErrorCode } from "../../src/errors";
@@ -149,7 +149,7 @@ describe("SemanticGaussianSplattingMesh loading", () => {
                     const texel = (Math.floor(i / width) * width + (i % width)) * 4;
                     for (let c = 0; c < 4; c++) {
                         const channel = layer * 4 + c;
-                        const expected = channel < variant.K ? float32ToFloat16Bits(ply.features![i * variant.K + channel]) : 0;
+                        const expected = channel < variant.K ? float32ToHalfBits(ply.features![i * variant.K + channel]) : 0;
                         if (texels[texel + c] !== expected) fail(`Gaussian ${i} channel ${channel}: ${texels[texel + c]} != ${expected}`);
                     }
                 }
