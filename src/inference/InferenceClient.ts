@@ -238,7 +238,12 @@ export class InferenceClient {
             }
             started.then(
                 (value) => finish(() => resolve(value)),
-                (e) => rejecter(decodeError(e, "WORKER_FAILED"))
+                (e) => {
+                    const error = decodeError(e, "WORKER_FAILED");
+                    // The worker says it is broken (its runtime did not start): replace it on next use.
+                    if (error.code === "WORKER_FAILED") this.kill(handle, error);
+                    rejecter(error);
+                }
             );
         });
     }

@@ -29,6 +29,7 @@ interface LoadedModel {
 const models = new Map<ModelKind, LoadedModel>();
 let initInfo: WorkerInitInfo | null = null;
 let pendingFault: DebugFault | null = null;
+let wasmUrlInUse: string | null = null;
 
 /** Runs `body`, re-throwing any failure encoded, with `fallback` as the code of errors that carry none. */
 async function guarded<T>(fallback: SemanticErrorCode, body: () => Promise<T>): Promise<T> {
@@ -94,7 +95,10 @@ const api: InferenceWorkerApi = {
                 // onnxruntime reads these once, when its first session starts the wasm runtime.
                 ort.env.wasm.numThreads = numThreads;
                 // An object, not a prefix string: a prefix would also redirect the glue .mjs that the bundle embeds.
-                if (options.wasmUrl) ort.env.wasm.wasmPaths = { wasm: options.wasmUrl };
+                if (options.wasmUrl) {
+                    ort.env.wasm.wasmPaths = { wasm: options.wasmUrl };
+                    wasmUrlInUse = options.wasmUrl;
+                }
                 initInfo = { crossOriginIsolated: isolated, numThreads, webgpuAdapter: await hasWebGpuAdapter() };
             }
             return initInfo;
@@ -250,7 +254,13 @@ async function loadModel(request: LoadModelRequest, onProgress?: ProgressCallbac
         // onnxruntime copies the bytes into its heap, so the caller's buffer stays usable.
         session = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: [executionProvider] });
     } catch (e) {
-        throw new SemanticSplatError("MODEL_INVALID", `onnxruntime could not create a session: ${e instanceof Error ? e.message : String(e)}`, name);
+        const message = e instanceof Error ? e.message : String(e);
+        // onnxruntime's wording when its wasm runtime (not the model) failed to start, e.g. a wrong wasmUrl. The
+        // runtime then stays broken in this worker: WORKER_FAILED makes the client replace the worker.
+        if (/no available backend found|initWasm|initializeWebAssembly/.test(message)) {
+            throw new SemanticSplatError("WORKER_FAILED", `onnxruntime's wasm runtime did not start (wasmUrl: ${wasmUrlInUse ?? "default"}): ${message}`);
+        }
+        throw new SemanticSplatError("MODEL_INVALID", `onnxruntime could not create a session: ${message}`, name);
     }
 
     // 6. inputs and outputs

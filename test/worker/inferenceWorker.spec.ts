@@ -234,6 +234,19 @@ describe("inference worker", () => {
             }
         }, SPEC_MS);
 
+        it("wasm binary URL: an explicit one works; a wrong one is WORKER_FAILED, not a model error", async () => {
+            // the test build copies it next to the spec bundle and the worker (rollup.config.mjs)
+            const wasmUrl = new URL("./ort-wasm-simd-threaded.asyncify.wasm", import.meta.url).href;
+            client = newClient({ numThreads: 1, wasmUrl });
+            await client.loadModel(FIXTURE_REQUEST);
+            await expectSegmentWorks(client);
+            client.dispose();
+            client = newClient({ numThreads: 1, wasmUrl: new URL("./no-such-runtime.wasm", import.meta.url).href });
+            const error = await rejection(client.loadModel(FIXTURE_REQUEST));
+            expectCode(error, "WORKER_FAILED");
+            expect((error as Error).message).toContain("no-such-runtime.wasm");
+        }, FRESH_WORKER_SPEC_MS);
+
         it("a worker that crashes mid-inference: WORKER_FAILED, then a new worker reloads the model", async () => {
             client = newClient({ numThreads: 1 });
             await client.loadModel(FIXTURE_REQUEST);
