@@ -1,0 +1,112 @@
+"""The Gaussian encoder network, its ONNX export (parity, metadata, allowed ops, fp16) and the committed fixture."""
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from rtgs2.encoder.export import export_onnx, parity, run_onnx
+from rtgs2.encoder.model import EncoderConfig, GaussianEncoder, collate, feeds_to_torch, parameter_count
+from rtgs2.encoder.serialization import SerializationConfig, serialize_scene
+from rtgs2.encoder.train import CONFIGS, synthetic_room
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURE = REPO / "test/fixtures/encoder"
+# Ops the graph may use: standard ONNX ops onnxruntime-web runs on wasm and WebGPU; no scatter, NonZero, Unique.
+ALLOWED_OPS = {"Add", "Clip", "Concat", "Constant", "Cos", "Div", "Erf", "Gather", "Gemm", "Identity", "LayerNormalization",
+               "MatMul", "Mul", "ReduceMax", "ReduceSum", "Reshape", "Shape", "Sin", "Slice", "Softmax", "Sqrt", "Sub",
+               "Transpose", "Unsqueeze", "Cast", "Max", "Pow"}
+
+
+@pytest.fixture(scope="module")
+def room_channels():
+    return synthetic_room(7, gaussians_per_m2=300.0).input_channels()
+
+
+def tiny_model(k=16, seed=0):
+    torch.manual_seed(seed)
+    cfg = CONFIGS["tiny"]
+    return GaussianEncoder(EncoderConfig(**{**cfg.__dict__, "out_dim": k})).eval()
+
+
+def test_default_model_is_small_and_k_is_configurable():
+    counts = {k: parameter_count(GaussianEncoder(EncoderConfig(out_dim=k))) for k in (8, 16, 32)}
+    assert all(c < 2_000_000 for c in counts.values()), counts
+    assert counts[32] - counts[16] == 16 * (48 + 1)  # only the head grows
+
+
+def test_features_unit_length_and_shared_within_a_voxel(room_channels):
+    model = tiny_model()
+    s = serialize_scene(room_channels, model.config.serialization)
+    with torch.no_grad():
+        f = model.forward_feeds(feeds_to_torch(s.feeds())).numpy()
+    assert f.shape == (len(room_channels), 16)
+    np.testing.assert_allclose(np.linalg.norm(f, axis=1), 1.0, atol=1e-5)
+    same = np.flatnonzero(s.gaussian_voxel == s.gaussian_voxel[0])
+    np.testing.assert_array_equal(f[same], np.repeat(f[same[:1]], len(same), axis=0))
+    assert np.abs(f[0] - f[-1]).max() > 1e-3  # not a constant output
+
+
+def test_batched_scenes_do_not_mix(room_channels):
+    model = tiny_model()
+    a = serialize_scene(room_channels[:2000], model.config.serialization)
+    b = serialize_scene(room_channels[3000:3500], model.config.serialization)
+    feeds, rows = collate([a, b])
+    with torch.no_grad():
+        both = model.forward_feeds(feeds_to_torch(feeds))
+        alone = model.forward_feeds(feeds_to_torch(b.feeds()))
+    torch.testing.assert_close(both[rows[1][0]:rows[1][1]], alone, atol=1e-5, rtol=0)
+
+
+def test_translation_by_whole_voxels_changes_nothing(room_channels):
+    model = tiny_model()
+    ch = room_channels[:1500].copy()
+    ch[:, :3] = np.round(ch[:, :3] * 64) / 64
+    moved = ch.copy()
+    moved[:, :3] += np.float32(12.0)
+    with torch.no_grad():
+        f1 = model.forward_feeds(feeds_to_torch(serialize_scene(ch, model.config.serialization).feeds()))
+        f2 = model.forward_feeds(feeds_to_torch(serialize_scene(moved, model.config.serialization).feeds()))
+    torch.testing.assert_close(f1, f2, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("fp16", [False, True])
+def test_onnx_export_parity_metadata_and_ops(tmp_path, room_channels, fp16):
+    model = tiny_model(k=8)
+    data = export_onnx(model, tmp_path / "enc.onnx", room_channels[:800], fp16=fp16)
+    proto = onnx.load_from_string(data)
+    assert proto.opset_import[0].version >= 17
+    ops = {n.op_type for n in proto.graph.node}
+    assert ops <= ALLOWED_OPS, ops - ALLOWED_OPS
+    props = {p.key: p.value for p in proto.metadata_props}
+    assert props["kind"] == "encoder" and props["k"] == "8" and props["precision"] == ("fp16" if fp16 else "fp32")
+    assert props["grid_size"] == "0.05" and props["patch_size"] == "16" and props["orders"] == "xyz,yzx,zxy,zyx"
+    assert EncoderConfig.from_json(json.loads(props["encoder_config"])) == model.config
+    # parity on a scene larger than the export example: dynamic sizes at every level
+    report = parity(model, data, room_channels)
+    assert report["gaussians"] == len(room_channels)
+    assert report["min_cosine"] >= (0.999 if fp16 else 0.99999), report
+
+
+def test_default_model_parity(tmp_path, room_channels):
+    torch.manual_seed(1)
+    model = GaussianEncoder(EncoderConfig()).eval()
+    data = export_onnx(model, tmp_path / "enc.onnx", room_channels[:3000])
+    assert parity(model, data, room_channels)["min_cosine"] >= 0.999
+
+
+def test_committed_fixture_matches_python_onnxruntime():
+    manifest = json.loads((FIXTURE / "tiny-encoder.json").read_text())
+    for name, digest in manifest["sha256"].items():
+        assert hashlib.sha256((FIXTURE / name).read_bytes()).hexdigest() == digest, name
+    scene = np.fromfile(FIXTURE / manifest["scene"], "<f4").reshape(manifest["count"], 10)
+    expected = np.fromfile(FIXTURE / manifest["expected"], "<f4").reshape(manifest["count"], manifest["k"])
+    props = {p.key: p.value for p in onnx.load(FIXTURE / manifest["model"]).metadata_props}
+    config = EncoderConfig.from_json(json.loads(props["encoder_config"]))
+    got = run_onnx(FIXTURE / manifest["model"], scene, config)
+    np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+    assert (FIXTURE / manifest["model"]).stat().st_size < 500_000

@@ -1,0 +1,63 @@
+"""Training smoke test: `--steps 2` end to end on generated rooms, resume, validation, and the pieces it uses."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from rtgs2.encoder import train
+from rtgs2.encoder.train import augment, crop_pair, point_info_nce, synthetic_room, voxel_subsample
+
+
+def test_two_steps_then_resume(tmp_path):
+    run = tmp_path / "run"
+    common = ["--synthetic", "2", "--synthetic-density", "300", "--run", str(run), "--config", "tiny", "--val-every", "2", "--val-pairs", "1"]
+    assert train.main(common + ["--steps", "2"]) == 0
+    log = [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2]
+    assert all(np.isfinite(r["loss"]) and r["pairs"] > 100 for r in log)
+    assert np.isfinite(log[-1]["val_loss"]) and (run / "best.pt").exists()
+    state = torch.load(run / "last.pt", weights_only=False)
+    assert state["step"] == 2
+    assert train.main(common + ["--steps", "3"]) == 0  # resumes at step 2, does one more
+    log = [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3]
+    # the model's config in the checkpoint refuses another --k
+    with pytest.raises(SystemExit, match="config differs"):
+        train.main(common + ["--steps", "4", "--k", "8"])
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(SystemExit):
+        train.main(["--run", str(tmp_path / "r"), "--steps", "1"])  # neither --data nor --synthetic
+    with pytest.raises(SystemExit):
+        train.main(["--data", str(tmp_path / "missing"), "--run", str(tmp_path / "r")])
+
+
+def test_point_info_nce_prefers_matching_pairs():
+    q = torch.nn.functional.normalize(torch.randn(64, 16), dim=1)
+    good, acc = point_info_nce(q, q)
+    bad, _ = point_info_nce(q, q.roll(1, dims=0))
+    assert good < bad and acc == 1.0
+
+
+def test_augmentations_and_subsampling():
+    rng = np.random.default_rng(0)
+    ch = synthetic_room(3, gaussians_per_m2=200.0).input_channels()
+    out = augment(ch, rng)
+    # rotation about +Y and one global scale: heights scale, horizontal distances scale the same
+    ratio = out[:, 1] / np.where(ch[:, 1] == 0, 1, ch[:, 1])
+    s = np.median(ratio[ch[:, 1] > 0.5])
+    assert 0.6 <= s <= 1.2
+    np.testing.assert_allclose(out[:, 7:10] - ch[:, 7:10], np.log(s), atol=1e-4)
+    d0 = np.linalg.norm(ch[0, [0, 2]] - ch[1, [0, 2]])
+    d1 = np.linalg.norm(out[0, [0, 2]] - out[1, [0, 2]])
+    assert d1 == pytest.approx(d0 * s, rel=1e-4)
+    assert 0.01 < np.std(out[:, 3:6] - np.clip(ch[:, 3:6], 0, 1)) < 0.03
+    keep = voxel_subsample(ch, 0.05, 2, rng)
+    cells = np.floor((ch[keep, :3] - ch[:, :3].min(0)) / 0.05).astype(np.int64)
+    _, counts = np.unique(cells, axis=0, return_counts=True)
+    assert counts.max() <= 2 and len(keep) < len(ch)
+    a, b = crop_pair(ch, rng)
+    inter, union = len(np.intersect1d(a, b)), len(np.union1d(a, b))
+    assert 0.05 < inter / union < 0.95
