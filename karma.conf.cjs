@@ -43,10 +43,13 @@ module.exports = function (config) {
         files: [
             { pattern: "build/test/specs.js", type: "module", watched: false },
             { pattern: "build/test/**/*.*", included: false, served: true, watched: false },
-            { pattern: "models/**/*.*", included: false, served: true, watched: false },
-            { pattern: "test/fixtures/**/*.*", included: false, served: true, watched: false },
-            { pattern: "test/golden/**/*.*", included: false, served: true, watched: false },
-            { pattern: path.join(sharedAssets, "splats/**/*.*"), included: false, served: true, watched: false },
+            // nocache: serve data files straight from disk. Cached files go through karma's preprocessor, which
+            // sniffs content and decodes anything with a text-looking start (a PLY's ASCII header) as UTF-8,
+            // corrupting its binary body (a 209 KB PLY arrived as 354 KB of U+FFFD).
+            { pattern: "models/**/*.*", included: false, served: true, watched: false, nocache: true },
+            { pattern: "test/fixtures/**/*.*", included: false, served: true, watched: false, nocache: true },
+            { pattern: "test/golden/**/*.*", included: false, served: true, watched: false, nocache: true },
+            { pattern: path.join(sharedAssets, "splats/**/*.*"), included: false, served: true, watched: false, nocache: true },
         ],
         // Specs fetch shared assets as /assets/..., whatever the checkout's absolute path is.
         proxies: { "/assets/": `/absolute${sharedAssets}/` },
