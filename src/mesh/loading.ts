@@ -41,8 +41,9 @@ export interface SemanticLoadOptions {
      */
     spzLibraryUrl?: string;
     /**
-     * Milliseconds after which a load that Babylon's loader has not finished is abandoned with an error.
-     * Default: 120000.
+     * Milliseconds after which a load that Babylon's loader has not finished is abandoned with an error (a last
+     * resort: every file is checked before the loader sees it, so a bad file fails at once). With
+     * {@link SemanticGaussianSplattingMesh.LoadAsync} the mesh is then disposed. Default: 120000.
      */
     timeoutMs?: number;
 }

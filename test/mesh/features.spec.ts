@@ -75,7 +75,7 @@ describe("SemanticGaussianSplattingMesh features", () => {
         mesh.dispose();
     });
 
-    for (const featureDimension of [3, 4, 6, 16]) {
+    for (const featureDimension of [3, 4, 6, 16, 32]) {
         it(`stores K=${featureDimension} features as fp16 at the right texels and layers`, async () => {
             const gaussians = tinyGaussians(23, featureDimension);
             const mesh = createTinySplatMesh(scene, gaussians);

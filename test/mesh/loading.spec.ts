@@ -103,8 +103,11 @@ describe("SemanticGaussianSplattingMesh loading", () => {
         const camera = scene.activeCamera as FreeCamera;
         camera.position = new Vector3(0, 0.3, -2);
         camera.setTarget(new Vector3(0, 0.3, 0));
-        await stepFrames(scene, 1); // the first frame starts the sort
-        await new Promise((r) => setTimeout(r, 500));
+        await stepFrames(scene, 1); // the first frame starts the sort (Babylon draws nothing until it is back)
+        // Babylon's private flag: set when the sort worker's first order for this mesh has arrived.
+        const sorted = () => (mesh as unknown as { _readyToDisplay: boolean })._readyToDisplay;
+        for (let waited = 0; !sorted() && waited < 60000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+        expect(sorted()).withContext("sort finished").toBeTrue();
         const pixels = await renderAndReadCanvas(scene);
         let lit = 0;
         for (let i = 0; i < pixels.length; i += 4) if (pixels[i] + pixels[i + 1] + pixels[i + 2] > 30) lit++;
