@@ -1,7 +1,8 @@
 """The SynthRooms benchmark definition, its resumable generation and its statistics (rtgs2.synthrooms.benchmark).
 
-The structural tests inject a hand-made room and a point-splat stand-in renderer so they run in a second; the
-test marked `real` generates the tiny subset with the real generator and reference renderer."""
+`test_tiny_subset_generates_with_the_real_pipeline` generates the tiny subset with the real generator and the
+reference renderer; the resumability tests inject a hand-made room and a point-splat stand-in renderer (same
+output keys and shapes) so that they can count render calls and run in a second."""
 import io
 import json
 import shutil
@@ -70,13 +71,11 @@ def test_definition_with_a_shared_seed_is_refused():
         B.check_definition(bad)
 
 
-def test_tiny_subset_has_the_declared_structure(tiny_standin):
-    out, render, summary = tiny_standin
-    assert summary["generated"] == 3 and summary["skipped"] == 0
-    root = out / "tiny"
-    assert json.loads((root / "benchmark.json").read_text())["name"] == "tiny"
-    expected_renders = 0
-    for split in B.TINY.splits:
+def check_structure(out, definition):
+    root = out / definition.name
+    assert json.loads((root / "benchmark.json").read_text())["name"] == definition.name
+    renders = 0
+    for split in definition.splits:
         for seed in split.seeds:
             room = B.room_dir(root, split.name, seed)
             scene = read_ply(room / "scene.ply")
@@ -92,7 +91,7 @@ def test_tiny_subset_has_the_declared_structure(tiny_standin):
                     assert view["alpha"].shape == (h, w) and view["alpha"].dtype == np.float16
                     assert view["depth"].dtype == np.float16 and view["labels"].dtype == np.uint8
                     assert (view["labels"] != 255).any()
-                expected_renders += split.views_per_room
+                renders += split.views_per_room
             vis = B.load_visibility(room)
             assert vis["visible"].shape == (split.views_per_room, len(scene))
             assert ((vis["pair_iou"] >= 0.3) & (vis["pair_iou"] <= 0.8)).all()
@@ -106,7 +105,29 @@ def test_tiny_subset_has_the_declared_structure(tiny_standin):
                          for i in range(split.views_per_room))
             stored = done["pixels_per_class"][f"{res[0]}x{res[1]}"]
             assert stored == {("none" if c == 255 else str(c)): int(counts[c]) for c in np.flatnonzero(counts)}
-    assert render.calls == expected_renders
+    return renders
+
+
+def test_tiny_subset_has_the_declared_structure(tiny_standin):
+    out, render, summary = tiny_standin
+    assert summary["generated"] == 3 and summary["skipped"] == 0
+    assert render.calls == check_structure(out, B.TINY)
+
+
+def test_tiny_subset_generates_with_the_real_pipeline(tmp_path):
+    summary = B.generate_benchmark(B.TINY, tmp_path, log=lambda m: None)
+    assert summary["generated"] == 3
+    check_structure(tmp_path, B.TINY)
+    for split in B.TINY.splits:
+        room = B.room_dir(tmp_path / "tiny", split.name, split.seeds[0])
+        meta = json.loads((room / "room.json").read_text())
+        assert meta["gaussian_count"] <= B.TINY.generator_options["max_gaussians"] * 1.05
+        assert len(meta["furniture"]) > 0 and len(meta["openings"]) > 0
+        view = B.load_view(room, split.resolutions[-1], 0)
+        covered = view["alpha"] > 0.5
+        assert covered.mean() > 0.95  # a closed room: every pixel sees a surface
+        assert (view["depth"][covered] > 0.05).all() and (view["depth"][covered] < 15).all()
+        assert len(np.unique(view["labels"][covered])) >= 2
 
 
 def test_complete_rooms_are_skipped(tiny_standin):
@@ -122,7 +143,7 @@ def test_a_partial_room_is_completed(tiny_standin):
     room = B.room_dir(out / "tiny", "test", split.seeds[0])
     reference = {p.relative_to(room): p.read_bytes() for p in room.rglob("*.npz")}
     (room / "complete.json").unlink()
-    B.view_path(room, split.resolutions[1], 2).unlink()
+    B.view_path(room, split.resolutions[1], split.views_per_room - 1).unlink()
     B.view_path(room, split.resolutions[0], 0).unlink()
     (room / "visibility.npz").unlink()
     (room / "stale.npz.tmp").write_bytes(b"half a file")  # what an interrupted write could leave: ignored
@@ -152,9 +173,10 @@ def test_changed_settings_regenerate_the_room(tiny_standin):
     out, _, _ = tiny_standin
     changed = B.BenchmarkDefinition("tiny", tuple(
         B.SplitSpec(s.name, s.seeds, s.views_per_room + (1 if s.name == "train" else 0), s.resolutions)
-        for s in B.TINY.splits))
-    shutil.rmtree(B.room_dir(out / "tiny", "train", 1000) / B.views_dir(B.room_dir(out, "x", 0), (80, 60)).name)
-    (B.room_dir(out / "tiny", "train", 1000) / "cameras.json").unlink()
+        for s in B.TINY.splits), B.TINY.generator_options)
+    train = B.room_dir(out / "tiny", "train", B.TINY.split("train").seeds[0])
+    shutil.rmtree(B.views_dir(train, (80, 60)))
+    (train / "cameras.json").unlink()
     render = Counting(point_splat)
     summary = B.generate_benchmark(changed, out, generate=hand_made_generate, render=render, log=lambda m: None)
     assert summary["generated"] == 1 and render.calls == changed.split("train").views_per_room
@@ -185,7 +207,7 @@ def test_statistics_and_doc_section(tiny_standin, tmp_path):
     stats = B.collect_statistics(B.TINY, out)
     train = stats["splits"]["train"]
     assert train["rooms_complete"] == 1 and train["views"] == B.TINY.split("train").views_per_room
-    room = json.loads((B.room_dir(out / "tiny", "train", 1000) / "room.json").read_text())
+    room = json.loads((B.room_dir(out / "tiny", "train", B.TINY.split("train").seeds[0]) / "room.json").read_text())
     assert train["gaussians_per_room"] == [room["gaussian_count"]]
     md = B.statistics_markdown(B.TINY, stats)
     for name in class_names():

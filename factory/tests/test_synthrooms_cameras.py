@@ -151,3 +151,25 @@ def test_walkthrough_yields_pairs_in_the_iou_range():
     assert len(pairs) >= 24
     assert ((values >= 0.3) & (values <= 0.8)).all()
     assert (pairs[:, 0] < pairs[:, 1]).all()
+
+
+@pytest.fixture(scope="module")
+def generated_rooms():
+    from rtgs2.synthrooms.generator import ROOM_TYPES, generate_room
+
+    # one room of each type (room type = seed % 5), coarse so that the test stays fast
+    return [generate_room(seed, max_gaussians=30_000) for seed in range(1000, 1000 + len(ROOM_TYPES))]
+
+
+def test_walkthroughs_in_generated_rooms(generated_rooms):
+    for room in generated_rooms:
+        poses = C.walkthrough(room, 24, room.seed)
+        assert_poses_valid(room, poses)
+        vis = np.stack([C.scene_visible_gaussians(room.gaussians, p.camera(160, 120)) for p in poses])
+        pairs, values = C.select_pairs(C.iou_matrix(vis))
+        assert len(pairs) >= 10, f"{room.room_type} seed {room.seed}: only {len(pairs)} view pairs"
+        assert ((values >= 0.3) & (values <= 0.8)).all()
+        # the views look at the room's contents: most views see some furniture Gaussians
+        furniture_ids = {f.instance_id for f in room.furniture}
+        sees_furniture = [np.isin(room.gaussians.instances[v], list(furniture_ids)).any() for v in vis]
+        assert np.mean(sees_furniture) >= 0.75
