@@ -119,7 +119,8 @@ export interface PlyHeader {
     readonly vertexRowByteSize: number;
     /**
      * Absolute byte offset of the first vertex row for binary encodings (elements before `vertex` are skipped,
-     * walking their lists when they have any); null for ascii, whose offsets depend on the text.
+     * walking their lists when they have any); null for ascii, whose offsets depend on the text, and for a header
+     * parsed from a prefix (`complete: false`) that ends inside a list element before the vertices.
      */
     readonly vertexDataOffset: number | null;
 }
@@ -280,12 +281,15 @@ export function parsePlyHeader(data: ArrayBuffer | ArrayBufferView, fileName: st
     if (encoding !== "ascii") {
         const littleEndian = encoding === "binary_little_endian";
         const complete = options.complete ?? true;
-        let offset = lines.byteLength;
-        for (let e = 0; e < vertexElementIndex; e++) {
-            offset = skipBinaryElement(bytes, offset, finalElements[e], littleEndian, fileName, complete);
+        let offset: number | null = lines.byteLength;
+        for (let e = 0; e < vertexElementIndex && offset !== null; e++) {
+            const element = finalElements[e];
+            // A prefix may end inside a list element before the vertices: the offset is then unknown.
+            if (!complete && element.rowByteSize === null && !canWalkListElement(bytes, offset, element, littleEndian)) offset = null;
+            else offset = skipBinaryElement(bytes, offset, element, littleEndian, fileName, complete);
         }
         vertexDataOffset = offset;
-        if (complete) {
+        if (complete && offset !== null) {
             const needed = vertex.count * vertexRowByteSize;
             const available = bytes.length - offset;
             if (needed > available) {
@@ -359,6 +363,16 @@ function splitHeaderLines(bytes: Uint8Array, fileName: string): { text: string[]
             ? `no 'end_header' line in the first ${MAX_PLY_HEADER_BYTES} bytes`
             : `no 'end_header' line: the header runs to the end of the file (${bytes.length} bytes)`
     );
+}
+
+/** True when every row of a list element lies inside `bytes` (so a prefix can be walked). */
+function canWalkListElement(bytes: Uint8Array, offset: number, element: PlyElement, littleEndian: boolean): boolean {
+    try {
+        skipBinaryElement(bytes, offset, element, littleEndian, "", true);
+        return true;
+    } catch {
+        return false;
+    }
 }
 
 /** Reads an integer of an integer type (used for list counts). */
@@ -570,7 +584,10 @@ export function readVertexProperties<T extends VertexPropertyTarget>(
         return target;
     }
 
-    const base = header.vertexDataOffset as number;
+    if (header.vertexDataOffset === null) {
+        throw new SemanticSplatError("INVALID_ARGUMENT", "readVertexProperties: the header was parsed from a prefix that does not reach the vertex data; parse the whole file", fileName);
+    }
+    const base = header.vertexDataOffset;
     const stride = header.vertexRowByteSize;
     if (base + count * stride > bytes.length) {
         throw malformed(fileName, `truncated vertex data: ${count} vertices of ${stride} bytes from byte ${base} need ${base + count * stride} bytes, the file has ${bytes.length}`);

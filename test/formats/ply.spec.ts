@@ -102,6 +102,18 @@ describe("PLY header parser", () => {
         expect(header.vertexCount).toBe(100);
         expect(header.vertexDataOffset).toBe(header.headerByteLength);
     });
+
+    it("leaves the vertex offset unknown when a prefix ends inside a list element before the vertices", () => {
+        const faces: BuilderElement = { ...facesElement(), rows: Array.from({ length: 50 }, () => [[1, 2, 3, 4, 5, 6], 1]) };
+        const bytes = buildPly({ encoding: "binary_little_endian", elements: [faces, gaussianElement(3, 3)] });
+        const full = parsePlyHeader(bytes, "faces.ply");
+        const prefix = bytes.subarray(0, full.headerByteLength + 40);
+        const header = parsePlyHeader(prefix, "faces.ply", { complete: false });
+        expect(header.vertexCount).toBe(3);
+        expect(header.vertexDataOffset).toBeNull();
+        expect(() => readVertexProperties(bytes, header, ["x"], new Float32Array(3))).toThrowMatching((e) => (e as { code?: string }).code === "INVALID_ARGUMENT");
+        expect(full.vertexDataOffset).toBe(full.headerByteLength + 50 * (1 + 6 * 4 + 2));
+    });
 });
 
 describe("semantic attribute reader", () => {
