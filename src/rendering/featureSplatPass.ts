@@ -47,9 +47,13 @@ export interface FeatureTextureProvider {
 export type FeatureSplatMesh = GaussianSplattingMesh & FeatureTextureProvider;
 
 export interface FeatureSplatPassOptions {
-    /** Target width in pixels (multiple of 32). Default: from `longSide` and the canvas's aspect. */
+    /**
+     * Target width in pixels. Default: from `longSide` and the canvas's aspect. The VDVI model needs both sides
+     * to be multiples of 32; the pass itself takes any size. The image always shows the camera's full view
+     * (the canvas's projection), so a target with another aspect than the canvas stretches it.
+     */
     width?: number;
-    /** Target height in pixels (multiple of 32). Default: from `longSide` and the canvas's aspect. */
+    /** Target height in pixels (see `width`). */
     height?: number;
     /** Long side when width/height are not given (default 320); both sides are rounded to multiples of 32. */
     longSide?: number;
@@ -163,8 +167,8 @@ export class FeatureSplatPass {
         this.featureDimension = K;
         if (options.width !== undefined || options.height !== undefined) {
             const { width, height } = options;
-            if (!width || !height || width % 32 !== 0 || height % 32 !== 0) {
-                throw new SemanticSplatError("INVALID_ARGUMENT", `FeatureSplatPass: width and height must both be given as multiples of 32, got ${width}x${height}`);
+            if (!width || !height || !Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
+                throw new SemanticSplatError("INVALID_ARGUMENT", `FeatureSplatPass: width and height must both be given as positive integers, got ${width}x${height}`);
             }
             this._width = width;
             this._height = height;

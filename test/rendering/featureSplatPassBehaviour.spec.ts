@@ -71,7 +71,8 @@ describe("feature splat pass behaviour", () => {
     it("refuses odd sizes, meshes without features and a K that changed", async () => {
         t = await createTestEngine();
         const setup = createTinySetup(t, tinyGaussians(4, 8));
-        expect(() => new FeatureSplatPass(setup.scene, setup.mesh, { width: 100, height: 64 })).toThrowMatching((e) => isSemanticError(e, "INVALID_ARGUMENT") && /multiples of 32/.test(e.message));
+        expect(() => new FeatureSplatPass(setup.scene, setup.mesh, { width: 100.5, height: 64 })).toThrowMatching((e) => isSemanticError(e, "INVALID_ARGUMENT") && /positive integers/.test(e.message));
+        expect(() => new FeatureSplatPass(setup.scene, setup.mesh, { width: 64 })).toThrowMatching((e) => isSemanticError(e, "INVALID_ARGUMENT") && /both/.test(e.message));
         setup.mesh.clearFeatures();
         expect(() => new FeatureSplatPass(setup.scene, setup.mesh)).toThrowMatching((e) => isSemanticError(e, "INVALID_ARGUMENT") && /set features first/.test(e.message));
         setup.mesh.setFeatures(new Float32Array(4 * 8), 8);
