@@ -394,8 +394,10 @@ def bathtub(rng, style: Style, ctx) -> list[Part]:
              box(rng, (0, h - 0.01, 0.5 * w - 0.5 * rim), (length, 0.02, rim), ceramic, s, skip=("-y",)),
              box(rng, (-0.5 * length + 0.5 * rim, h - 0.01, 0), (rim, 0.02, w - 2 * rim), ceramic, s, skip=("-y",)),
              box(rng, (0.5 * length - 0.5 * rim, h - 0.01, 0), (rim, 0.02, w - 2 * rim), ceramic, s, skip=("-y",)),
-             basin(rng, style, length - 2 * rim, w - 2 * rim, h, ceramic, h - 0.08),
-             faucet(rng, style, -0.5 * length + rim + 0.05, h, -0.5 * w + 0.5 * rim, 0.1)]
+             basin(rng, style, length - 2 * rim, w - 2 * rim, h, ceramic, h - 0.08)]
+    # A low spout on the rim (so the shower curtain above stays clear of the tub's bounding box).
+    steel = M.Metal(M.jitter_color(rng, M.METALS[0], 0.02), style.next_seed())
+    parts.append(box(rng, (-0.5 * length + 0.5 * rim, h + 0.025, 0), (0.04, 0.05, 0.12), steel, SPACING_SMALL))
     out = [Part("bathtub", "bathtub", Samples.concatenate(parts))]
     if rng.uniform() < 0.85:
         rod_y = min(ctx.height - 0.15, rng.uniform(1.9, 2.05))
@@ -403,7 +405,7 @@ def bathtub(rng, style: Style, ctx) -> list[Part]:
         x0 = 0.5 * length - cover if rng.uniform() < 0.5 else -0.5 * length
         palette = M.WHITES + M.BRIGHTS + [(0.6, 0.75, 0.8)]
         cloth = M.Material(M.jitter_color(rng, palette[rng.integers(len(palette))], 0.05), style.next_seed(), 0.05)
-        bottom = h + rng.uniform(0.05, 0.12)
+        bottom = h + rng.uniform(0.08, 0.14)
         z = 0.5 * w - 0.06
         curtain = folded_panel(rng, (x0 + 0.5 * cover, 0.5 * (rod_y - 0.03 + bottom), z), (0, 0, 1), (1, 0, 0),
                                0.5 * cover, 0.5 * (rod_y - 0.03 - bottom), rng.uniform(0.08, 0.14), rng.uniform(0.03, 0.06),

@@ -6,7 +6,7 @@ What trained indoor 3DGS scenes look like, and what we imitate:
   about the normal.
 - Sizes follow the training views' footprint: densification makes Gaussians small where cameras come close and
   large far from the camera paths. Here the point spacing (and with it the size) grows with the distance to the
-  nearest of a set of probe eye positions (a grid over the free floor at 1.5 m), between 0.75x and 2.2x the
+  nearest of a set of probe eye positions (a grid over the free floor at 1.5 m), between 0.7x and 2.5x the
   surface's own spacing; large flat surfaces (walls, floor, ceiling) ask for a coarser spacing than small objects.
 - Opacities are bimodal: most near 1 (saturated sigmoids), a broad tail of semi-transparent Gaussians.
 - Colours carry baked lighting (SH degree 0 only: no view dependence); a little colour and position noise.
@@ -24,8 +24,8 @@ from .surfaces import CANDIDATE_FACTOR, Samples
 
 SIGMA_PER_SPACING = 0.85  # tangent std / point spacing: randomly placed neighbours overlap, the surface is closed
 NORMAL_FLATNESS = (0.05, 0.2)  # normal-axis scale as a fraction of the tangent scale
-DISTANCE_REFERENCE = 1.6  # m: at this distance from the nearest probe eye a surface gets its own spacing
-SPACING_FACTOR_RANGE = (0.75, 2.2)
+DISTANCE_REFERENCE = 1.0  # m: at this distance from the nearest probe eye a surface gets its own spacing
+SPACING_FACTOR_RANGE = (0.7, 2.5)
 FLOATER_FRACTION = 0.02
 OPAQUE_FRACTION = 0.78  # Gaussians drawn from the near-1 opacity mode; the rest from the low tail
 
@@ -88,21 +88,25 @@ def sample_opacities(rng: np.random.Generator, n: int) -> np.ndarray:
 
 def gaussianize(samples: Samples, labels: np.ndarray, instances: np.ndarray, probes: np.ndarray,
                 rng: np.random.Generator, budget: int | None = None, inside=None, bounds=None,
-                density: float = 1.0) -> GaussianScene:
-    """Thin the candidate samples to their distance-dependent spacing (and to `budget` Gaussians at most, by
-    coarsening uniformly), then make Gaussians. `density` scales Gaussians per area (spacing / sqrt(density));
+                density: float = 1.0, min_count: int | None = None) -> GaussianScene:
+    """Thin the candidate samples to their distance-dependent spacing (to `budget` Gaussians at most by
+    coarsening uniformly; to about `min_count` at least by refining uniformly, as far as the candidates allow:
+    small rooms are captured as densely as large ones), then make Gaussians. `density` scales Gaussians per area (spacing / sqrt(density));
     above ~1.5 the candidates run out. `probes` (P, 3): typical eye positions. `inside(xz) -> bool`
     and `bounds` ((3,), (3,)) keep floaters in the room."""
     d = min_distance(samples.positions, probes)
     factor = np.clip(d / DISTANCE_REFERENCE, *SPACING_FACTOR_RANGE)
     target = samples.spacing * factor / np.sqrt(density)
     keep_p = np.minimum((CANDIDATE_FACTOR * samples.spacing / target) ** 2, 1.0)
-    if budget is not None:
-        expected = keep_p.sum() * (1 + FLOATER_FRACTION)
-        if expected > budget:
-            scale = budget / expected
-            keep_p = keep_p * scale
-            target = target / np.sqrt(scale)
+    expected = keep_p.sum() * (1 + FLOATER_FRACTION)
+    scale = 1.0
+    if budget is not None and expected > budget:
+        scale = budget / expected
+    elif min_count is not None and expected < min_count:
+        scale = min_count / expected
+    if scale != 1.0:
+        keep_p = np.minimum(keep_p * scale, 1.0)
+        target = np.maximum(target / np.sqrt(scale), CANDIDATE_FACTOR * samples.spacing)
     keep = rng.uniform(size=len(samples)) < keep_p
     pos, nrm, col = samples.positions[keep], samples.normals[keep], samples.colors[keep]
     spacing = target[keep]
@@ -115,7 +119,7 @@ def gaussianize(samples: Samples, labels: np.ndarray, instances: np.ndarray, pro
     s3 = sigma * rng.uniform(*NORMAL_FLATNESS, n)
     t1, t2 = tangent_frames(nrm, rng)
     rot = quaternions_from_frames(t1, t2, nrm)
-    pos = pos + nrm * rng.normal(0.0, 0.002, (n, 1))  # reconstruction noise off the surface
+    pos = pos + nrm * np.clip(rng.normal(0.0, 0.002, (n, 1)), -0.005, 0.005)  # reconstruction noise
     col = np.clip(col + rng.normal(0.0, 0.015, (n, 3)), 0.0, 1.0)
     opacity = sample_opacities(rng, n)
 

@@ -31,6 +31,7 @@ from .surfaces import Samples, box, folded_panel, frustum, rectangle, rotation_y
 
 ROOM_TYPES = ("bedroom", "living room", "kitchen", "bathroom", "office")
 DEFAULT_MAX_GAUSSIANS = 110_000
+DEFAULT_MIN_GAUSSIANS = 80_000  # small rooms (bathrooms) are refined up to about this many
 SHELL_SPACING = 0.05  # walls, floor, ceiling: large flat surfaces get the coarsest Gaussians
 # (width range, depth range) of the bounding rectangle per room type, metres
 ROOM_SIZES = {"bedroom": ((3.0, 4.6), (3.2, 5.0)), "living room": ((4.0, 6.5), (3.6, 6.0)),
@@ -240,7 +241,9 @@ class _RoomBuilder:
                 s0 = rng.uniform(0.25, w.length - width - 0.25)
                 if any(o.s0 - 0.4 < s0 + width and s0 < o.s1 + 0.4 for o in self.openings_on(wi)):
                     continue
-                sill = rng.uniform(1.2, 1.5) if self.room_type == "bathroom" else rng.uniform(0.7, 1.0)
+                # kitchen windows sit above the worktops; bathroom windows high up
+                sill = {"bathroom": (1.2, 1.5), "kitchen": (0.97, 1.15)}.get(self.room_type, (0.7, 1.0))
+                sill = rng.uniform(*sill)
                 top = min(self.height - 0.22, rng.uniform(2.0, 2.35))
                 if top - sill < 0.45:
                     continue
@@ -492,6 +495,17 @@ class _RoomBuilder:
         parts.append(F.Part(c.name, c.class_name, c.samples.transformed(np.pi, t)))
         return parts
 
+    def place_required(self, make, modes=("wall",), tries: int = 80, attempts: int = 4):
+        """Place a unit the room type needs: each attempt builds a new one (`make()`, new proportions) and tries
+        each mode in turn."""
+        for _ in range(attempts):
+            parts = make()
+            for mode in modes:
+                placed = self.place(parts, mode, tries=tries, optional=False)
+                if placed is not None:
+                    return placed
+        return None
+
     def maybe(self, p: float) -> bool:
         return bool(self.rng.uniform() < p)
 
@@ -512,7 +526,7 @@ class _RoomBuilder:
     def furnish(self) -> None:
         rng, style, t = self.rng, self.style, self.room_type
         if t == "bedroom":
-            bed_unit = self.place(F.bed(rng, style, self), "wall", tries=200, optional=False)
+            bed_unit = self.place_required(lambda: F.bed(rng, style, self))
             if bed_unit is not None:
                 placed, wi, s = bed_unit
                 for side in (-1, 1):
@@ -550,7 +564,8 @@ class _RoomBuilder:
                 for p in table:
                     sup = None if p.support is None else p.support + n_sofa
                     sofa.append(F.Part(p.name, p.class_name, p.samples.transformed(0.0, (0, 0, dz)), p.source, sup))
-            self.place(sofa, "wall", tries=200, optional=False)
+            if self.place(sofa, "wall", tries=150, optional=False) is None:
+                self.place_required(lambda: F.sofa(rng, style, self))
             if self.maybe(0.7):
                 stand = F.cabinet(rng, style, self, "tv stand")
                 slo, shi = stand[0].samples.bounds()
@@ -569,11 +584,16 @@ class _RoomBuilder:
             self.small_decor(int(rng.integers(1, 4)))
         elif t == "kitchen":
             walls_by_length = sorted(range(len(self.walls)), key=lambda i: (-self.walls[i].length, i))
-            length = min(self.walls[walls_by_length[0]].length - 0.9, rng.uniform(1.6, 3.2))
-            self.place(F.counter_run(rng, style, self, max(1.2, length), True, self.maybe(0.8)), "corner", tries=150,
-                       optional=False, exempt_windows=False)
+            length = [max(1.2, min(self.walls[walls_by_length[0]].length - 0.9, rng.uniform(1.6, 3.2)))]
+            upper = self.maybe(0.8)
+
+            def counter():
+                run = F.counter_run(rng, style, self, length[0], True, upper)
+                length[0] = max(1.15, 0.8 * length[0])  # the next attempt, if any, is shorter
+                return run
+            self.place_required(counter, ("corner", "wall"))
             if self.maybe(0.9):
-                self.place(F.refrigerator(rng, style, self), "wall", tries=150, optional=False)
+                self.place_required(lambda: F.refrigerator(rng, style, self), ("corner", "wall"))
             if self.maybe(0.5):
                 self.place(F.counter_run(rng, style, self, rng.uniform(1.0, 2.0), False, self.maybe(0.5)), "wall")
             if self.maybe(0.65):
@@ -582,15 +602,16 @@ class _RoomBuilder:
                 self.place(self.cabinet_any("wardrobe"), "wall")
             self.small_decor(int(rng.integers(1, 3)))
         elif t == "bathroom":
-            self.place(F.bathtub(rng, style, self), "corner", tries=150, optional=False)
-            self.place(F.toilet(rng, style, self), "wall", tries=150, optional=False)
-            self.place(F.bathroom_sink(rng, style, self), "wall", tries=150, optional=False)
+            self.place_required(lambda: F.bathtub(rng, style, self), ("corner", "wall"))
+            self.place_required(lambda: F.toilet(rng, style, self))
+            self.place_required(lambda: F.bathroom_sink(rng, style, self))
             if self.maybe(0.4):
                 self.place(self.cabinet_any("nightstand" if self.maybe(0.5) else "dresser"), "wall")
             self.small_decor(int(rng.integers(0, 3)))
         else:  # office
-            for _ in range(int(rng.integers(1, 3))):
-                self.place(self.desk_with_chair(), "wall", tries=120, optional=False)
+            self.place_required(self.desk_with_chair)
+            if self.maybe(0.5):
+                self.place(self.desk_with_chair(), "wall")
             for _ in range(int(rng.integers(1, 3))):
                 self.place(self.bookshelf_any(), "wall")
             if self.maybe(0.6):
@@ -635,10 +656,12 @@ class _RoomBuilder:
 
 
 def generate_room(seed: int, room_type: str | None = None, max_gaussians: int = DEFAULT_MAX_GAUSSIANS,
-                  density: float = 1.0, l_shape: bool | None = None) -> Room:
+                  density: float = 1.0, l_shape: bool | None = None,
+                  min_gaussians: int | None = DEFAULT_MIN_GAUSSIANS) -> Room:
     """A room for `seed` (an int >= 0). `room_type` defaults to ROOM_TYPES[seed % 5]; `density` scales the
-    number of Gaussians per area (0.1-1.5); `max_gaussians` caps the total by coarsening uniformly; `l_shape`
-    forces (True) or forbids (False) an L-shaped floor (default: random by room type)."""
+    number of Gaussians per area (0.1-1.5); `max_gaussians` caps the total by coarsening uniformly and
+    `min_gaussians` (None: off) refines small rooms up to about that many; `l_shape` forces (True) or forbids
+    (False) an L-shaped floor (default: random by room type). With `density` != 1 the minimum is scaled too."""
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise GeneratorError(f"seed must be an int >= 0, got {seed!r}")
     seed = int(seed)
@@ -649,6 +672,8 @@ def generate_room(seed: int, room_type: str | None = None, max_gaussians: int = 
         raise GeneratorError(f"density must be in [0.1, 1.5], got {density}")
     if max_gaussians < 1000:
         raise GeneratorError(f"max_gaussians must be >= 1000, got {max_gaussians}")
+    if min_gaussians is not None:
+        min_gaussians = min(int(min_gaussians * density), max_gaussians)
 
     rng = np.random.default_rng([seed, 1])
     b = _RoomBuilder(seed, room_type, rng, l_shape)
@@ -712,7 +737,7 @@ def generate_room(seed: int, room_type: str | None = None, max_gaussians: int = 
     ins = np.concatenate(inst)
     lo3, hi3 = np.array([*b.polygon.min(axis=0)]), np.array([*b.polygon.max(axis=0)])
     bounds = (np.array([lo3[0], 0.0, lo3[1]]), np.array([hi3[0], b.height, hi3[1]]))
-    scene = gaussianize(samples, lab, ins, b.probes(), np.random.default_rng([seed, 2]), budget=max_gaussians, density=density,
+    scene = gaussianize(samples, lab, ins, b.probes(), np.random.default_rng([seed, 2]), budget=max_gaussians, density=density, min_count=min_gaussians,
                         inside=lambda xz: points_in_polygon(xz, b.polygon), bounds=bounds)
     scene.meta = {"seed": seed, "room_type": room_type, "generator": "rtgs2.synthrooms"}
     return Room(seed=seed, room_type=room_type, floor_polygon=b.polygon.copy(), height=b.height, walls=b.walls,
