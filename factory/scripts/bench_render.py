@@ -7,11 +7,13 @@ layers deep); it is generated here so that the benchmark does not depend on the 
 Prints the time per view (median of --views views after one warm-up) and the fragment statistics.
 
     python3 factory/scripts/bench_render.py [--gaussians 150000] [--size 320x240] [--views 5] [--device cpu]
+                                            [--threads 1]
 """
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -71,7 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--views", type=int, default=5)
     parser.add_argument("--features", type=int, default=16, help="K feature channels to composite (0: none)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (default: torch's; 1 is fastest on a machine busy with other jobs)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     width, height = (int(v) for v in args.size.lower().split("x"))
     scene = synthetic_room(args.gaussians)
     features = scene.features[:, :args.features] if args.features else None
@@ -98,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
           f"torch threads {torch.get_num_threads()}, cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
     print(f"time per view: median {np.median(times):.3f} s, min {np.min(times):.3f} s over {len(times)} views "
           f"(mean coverage of the last view {coverage:.3f})")
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak resident memory of the process (scene + renderer): {peak_mib:.0f} MiB")
     print(f"process CPU time per view (all threads; what a busy machine inflates least): median "
           f"{np.median(cpu_times):.3f} s")
     return 0
