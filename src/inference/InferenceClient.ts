@@ -135,6 +135,15 @@ export class InferenceClient {
         return this.call(handle, "run()", this.callTimeoutMs, (remote) => remote.run(kind, Comlink.transfer(feeds, transfers)));
     }
 
+    /** Frees the model of `kind` in the worker; a replacement worker will not reload it. */
+    async unloadModel(kind: ModelKind): Promise<void> {
+        this.requests.delete(kind);
+        const handle = this.handle;
+        if (!handle || !handle.models.has(kind)) return;
+        handle.models.delete(kind);
+        await this.call(handle, "unloadModel()", this.callTimeoutMs, (remote) => remote.unloadModel(kind));
+    }
+
     /** Test hook: the worker raises `fault` inside its next segment() or run(). */
     async debugFailNext(fault: DebugFault): Promise<void> {
         const handle = this.ensureWorker();

@@ -154,7 +154,7 @@ const api: InferenceWorkerApi = {
             // int32 labels (allowed by contract 3) are narrowed: class ids and `none` (255) fit a byte.
             const labels = labelData instanceof Uint8Array ? ownedCopy(labelData) : Uint8Array.from(labelData as Int32Array);
             const confidence = ownedCopy((await confidenceTensor.getData()) as Float32Array);
-            for (const tensor of [labelsTensor, confidenceTensor, ...Object.values(outputs)]) tensor.dispose();
+            for (const tensor of Object.values(outputs)) tensor.dispose();
             const t3 = performance.now();
             const result: SegmentResult = {
                 labels,

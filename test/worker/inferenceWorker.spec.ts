@@ -130,6 +130,14 @@ describe("inference worker", () => {
         await expectSegmentWorks(shared);
     }, SPEC_MS);
 
+    it("unloads a model: segment() is MODEL_NOT_FOUND until the next loadModel()", async () => {
+        await shared.unloadModel("vdvi");
+        const frame = fixtureFrame(32, 32);
+        expectCode(await rejection(shared.segment(frame.rgb, frame.features, 32, 32)), "MODEL_NOT_FOUND");
+        await shared.loadModel(FIXTURE_REQUEST);
+        await expectSegmentWorks(shared);
+    }, SPEC_MS);
+
     it("rejects inputs of the wrong size with INVALID_ARGUMENT", async () => {
         expectCode(await rejection(shared.segment(new Float32Array(3 * 1024), new Float32Array(4 * 1024), 32, 32)), "INVALID_ARGUMENT");
         expectCode(await rejection(shared.segment(new Float32Array(3 * 20 * 20), new Float32Array(8 * 20 * 20), 20, 20)), "INVALID_ARGUMENT");
