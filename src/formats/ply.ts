@@ -320,7 +320,7 @@ export function parsePlyHeader(data: ArrayBuffer | ArrayBufferView, fileName: st
 }
 
 function scalarType(name: string, fileName: string, lineNo: number): PlyScalarType {
-    const type = TYPE_NAMES[name];
+    const type = Object.prototype.hasOwnProperty.call(TYPE_NAMES, name) ? TYPE_NAMES[name] : undefined; // not "toString"
     if (!type) {
         throw new SemanticSplatError(
             "UNSUPPORTED_FORMAT",
@@ -468,8 +468,10 @@ export class PlyAsciiTokens {
 /** Parses one ASCII token as a value of `type`; throws a MALFORMED_FILE error naming the place on failure. */
 export function parseAsciiValue(token: string, type: PlyScalarType, fileName: string, where: string): number {
     if (isIntegerPlyType(type)) {
+        // Decimal integers; a zero fraction ("255.0", written by some exporters) is accepted. Number() alone would
+        // also take "0x1f", "1e2" or "Infinity".
+        if (!ASCII_INTEGER.test(token)) throw malformed(fileName, `${where}: '${token}' is not an integer`);
         const value = Number(token);
-        if (!Number.isInteger(value) || token.trim() === "") throw malformed(fileName, `${where}: '${token}' is not an integer`);
         const [min, max] = INTEGER_RANGE[type];
         if (value < min || value > max) throw malformed(fileName, `${where}: ${token} is out of range for ${type} (${min}..${max})`);
         return value;
@@ -478,10 +480,12 @@ export function parseAsciiValue(token: string, type: PlyScalarType, fileName: st
     if (lower === "nan" || lower === "-nan" || lower === "+nan") return NaN;
     if (lower === "inf" || lower === "+inf" || lower === "infinity" || lower === "+infinity") return Infinity;
     if (lower === "-inf" || lower === "-infinity") return -Infinity;
-    const value = Number(token);
-    if (Number.isNaN(value) || token.trim() === "") throw malformed(fileName, `${where}: '${token}' is not a number`);
-    return value;
+    if (!ASCII_DECIMAL.test(token)) throw malformed(fileName, `${where}: '${token}' is not a number`);
+    return Number(token);
 }
+
+const ASCII_INTEGER = /^[+-]?\d+(\.0*)?$/;
+const ASCII_DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 const INTEGER_RANGE: Readonly<Record<string, readonly [number, number]>> = {
     int8: [-128, 127],

@@ -69,6 +69,7 @@ const CASES: Case[] = [
         run: (f) => plyHeader(f, concatBytes(text("ply\nformat ascii 1.0\n"), text("comment padding padding padding padding padding\n".repeat(30000)))),
     },
     { what: "an unknown property type", file: "float128.ply", code: "UNSUPPORTED_FORMAT", pattern: /line 9: unknown property type 'float128'/, run: (f) => plyHeader(f, text("ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\nproperty float z\ncomment x\ncomment y\nproperty float128 q\nend_header\n1 2 3 4\n")) },
+    { what: "a property type named like an Object method", file: "proto.ply", code: "UNSUPPORTED_FORMAT", pattern: /unknown property type 'toString'/, run: (f) => plyHeader(f, text("ply\nformat ascii 1.0\nelement vertex 1\nproperty toString x\nend_header\n1\n")) },
     { what: "an unknown encoding", file: "middle.ply", code: "UNSUPPORTED_FORMAT", pattern: /unknown PLY encoding 'binary_middle_endian'/, run: (f) => plyHeader(f, text("ply\nformat binary_middle_endian 1.0\nelement vertex 1\nproperty float x\nend_header\n")) },
     { what: "no format line", file: "noformat.ply", code: "MALFORMED_FILE", pattern: /'element' before the 'format' line/, run: (f) => plyHeader(f, text("ply\nelement vertex 1\nproperty float x\nend_header\n")) },
     { what: "an unknown header keyword", file: "keyword.ply", code: "MALFORMED_FILE", pattern: /line 3: unknown header keyword 'propety'/, run: (f) => plyHeader(f, text("ply\nformat ascii 1.0\npropety float x\nend_header\n")) },
@@ -126,6 +127,13 @@ const CASES: Case[] = [
         code: "MALFORMED_FILE",
         pattern: /vertex 0 property 'sem_label': '3.5' is not an integer/,
         run: (f) => readAll(f, text("ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\nproperty float z\nproperty uchar sem_label\nend_header\n0 0 0 3.5\n")),
+    },
+    {
+        what: "an ascii hexadecimal float",
+        file: "hex.ply",
+        code: "MALFORMED_FILE",
+        pattern: /vertex 0 property 'f_sem_0': '0x1f' is not a number/,
+        run: (f) => readAll(f, text("ply\nformat ascii 1.0\nelement vertex 1\nproperty float x\nproperty float y\nproperty float z\nproperty float f_sem_0\nend_header\n0 0 0 0x1f\n")),
     },
     {
         what: "an ascii label out of range for uchar",
