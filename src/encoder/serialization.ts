@@ -5,7 +5,7 @@
 // - voxel coordinates: float32 arithmetic, one rounding per operation (Math.fround), floor;
 // - voxel features: float64 sums in Gaussian index order, one rounding to float32; only + * / (no exp/log, whose
 //   last bit differs between V8 and libm);
-// - sort keys: 48-bit Morton codes as exact float64 numbers (no BigInt), ties broken by index.
+// - sort keys: 48-bit Morton codes (two 24-bit halves, no BigInt), ties broken by index.
 // Pure TypeScript: no Babylon, no onnxruntime, so it runs in the worker, in Node and in the page.
 import { SemanticSplatError } from "../errors";
 
@@ -98,19 +98,52 @@ export function checkSerializationConfig(config: SerializationConfig): void {
     }
 }
 
-/** Indices 0..n-1 sorted by keys ascending, ties by index. */
-function sortedIndices(keys: Float64Array): Int32Array {
-    const idx = new Int32Array(keys.length);
-    for (let i = 0; i < idx.length; i++) idx[i] = i;
-    idx.sort((a, b) => keys[a] - keys[b] || a - b);
-    return idx;
+/** Morton codes of `count` voxels as two 24-bit halves (the code is hi * 2^24 + lo). */
+interface MortonKeys {
+    hi: Uint32Array;
+    lo: Uint32Array;
 }
 
-function mortonKeys(coords: Int32Array, count: number, order: string): Float64Array {
+const RADIX_BITS = 12;
+const RADIX_BUCKETS = 1 << RADIX_BITS;
+const RADIX_MASK = RADIX_BUCKETS - 1;
+
+/** Indices 0..n-1 sorted by code ascending, ties by index: an LSD radix sort over four 12-bit digits. Each pass is
+ *  stable, so equal codes keep index order, the same total order as Python's stable argsort (no comparator sort:
+ *  500k Gaussians sort in tens of milliseconds). */
+function sortedIndices(keys: MortonKeys): Int32Array {
+    const n = keys.lo.length;
+    let from = new Int32Array(n);
+    let to = new Int32Array(n);
+    for (let i = 0; i < n; i++) from[i] = i;
+    const counts = new Int32Array(RADIX_BUCKETS);
+    for (const [half, shift] of [[keys.lo, 0], [keys.lo, RADIX_BITS], [keys.hi, 0], [keys.hi, RADIX_BITS]] as const) {
+        counts.fill(0);
+        for (let i = 0; i < n; i++) counts[(half[i] >>> shift) & RADIX_MASK]++;
+        let sum = 0;
+        for (let b = 0; b < RADIX_BUCKETS; b++) {
+            const c = counts[b];
+            counts[b] = sum;
+            sum += c;
+        }
+        for (let j = 0; j < n; j++) {
+            const i = from[j];
+            to[counts[(half[i] >>> shift) & RADIX_MASK]++] = i;
+        }
+        [from, to] = [to, from];
+    }
+    return from;
+}
+
+function mortonKeys(coords: Int32Array, count: number, order: string): MortonKeys {
     const a = AXIS_INDEX[order[0]], b = AXIS_INDEX[order[1]], c = AXIS_INDEX[order[2]];
-    const keys = new Float64Array(count);
-    for (let i = 0; i < count; i++) keys[i] = mortonCode(coords[3 * i + a], coords[3 * i + b], coords[3 * i + c]);
-    return keys;
+    const hi = new Uint32Array(count), lo = new Uint32Array(count);
+    for (let i = 0; i < count; i++) {
+        const x = coords[3 * i + a], y = coords[3 * i + b], z = coords[3 * i + c];
+        lo[i] = (SPREAD8[x & 255] << 2) | (SPREAD8[y & 255] << 1) | SPREAD8[z & 255];
+        hi[i] = (SPREAD8[(x >>> 8) & 255] << 2) | (SPREAD8[(y >>> 8) & 255] << 1) | SPREAD8[(z >>> 8) & 255];
+    }
+    return { hi, lo };
 }
 
 /** Distinct voxels of (M, 3) coordinates, numbered in xyz-Morton order: unique coords and the id of each input. */
