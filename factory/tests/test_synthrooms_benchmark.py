@@ -225,3 +225,31 @@ def test_statistics_and_doc_section(tiny_standin, tmp_path):
 def test_cli_rejects_a_missing_directory(tmp_path, capsys):
     assert B.main(["stats", "--out", str(tmp_path / "nothing"), "--subset", "tiny"]) == 2
     assert "no generated subset 'tiny'" in capsys.readouterr().err
+
+
+def test_committed_showcase_matches_its_description():
+    from rtgs2.synthrooms import cameras as C
+    from rtgs2.synthrooms.showcase import SHOWCASE_DIR, label_image
+
+    scene = read_ply(SHOWCASE_DIR / "showcase.ply")
+    meta = json.loads((SHOWCASE_DIR / "showcase.json").read_text())
+    assert meta["seed"] == B.SHOWCASE_SEED and meta["gaussian_count"] == len(scene)
+    assert 60_000 <= len(scene) <= 120_000
+    counts = np.bincount(scene.labels, minlength=256)
+    assert {c["id"]: c["gaussians"] for c in meta["classes"]} == {int(c): int(counts[c]) for c in np.flatnonzero(counts[:255])}
+    assert len(meta["classes"]) >= 10  # a room with many classes
+    inst = np.bincount(scene.instances[scene.instances != 65535])
+    for item in meta["instances"]:
+        assert item["gaussians"] == inst[item["instance_id"]]
+        assert (scene.labels[scene.instances == item["instance_id"]] == item["class_id"]).all()
+    assert all(a.startswith("polyhaven:") for a in meta["assets"])  # CC0 models only
+    # the start camera stands on free floor, at eye height, inside the room's furniture-free space
+    eye = np.array(meta["camera"]["position"])
+    boxes = [i for i in meta["instances"] if "aabb_min" in i and i["class"] not in ("door", "window")]
+    for b in boxes:
+        lo, hi = np.array(b["aabb_min"]), np.array(b["aabb_max"])
+        assert not ((eye[[0, 2]] > lo[[0, 2]]) & (eye[[0, 2]] < hi[[0, 2]])).all(), b["name"]
+    assert C.EYE_HEIGHT_RANGE[0] <= eye[1] <= C.EYE_HEIGHT_RANGE[1]
+    # the label picture's colours are the class table's
+    img = label_image(np.array([[0, 255]], np.uint8))
+    assert img[0, 1].tolist() == [0, 0, 0] and img[0, 0].tolist() == [174, 199, 232]

@@ -80,7 +80,7 @@ class BenchmarkDefinition:
 TRAIN_SEEDS = tuple(range(1000, 1060))
 VALIDATION_SEEDS = tuple(range(2000, 2010))
 TEST_SEEDS = tuple(range(3000, 3020))
-SHOWCASE_SEED = 7777  # outside every split (checked below and in the tests)
+SHOWCASE_SEED = 7780  # outside every split (checked below and in the tests); a living room with 13 classes
 
 TRAIN_RESOLUTION = (320, 240)
 EVAL_RESOLUTION = (640, 480)  # the paper's input size (METHOD.md)
