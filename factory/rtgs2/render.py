@@ -189,7 +189,9 @@ def project(prepared: PreparedScene, camera: Camera, kernel_size: float = KERNEL
     # (dx, dy) with dy pointing down is (dx, -dy_up): the cross term changes sign.
     conic = torch.stack([d1x * d1x * inv1 + d2x * d2x * inv2, -(d1x * d1y * inv1 + d2x * d2y * inv2),
                          d1y * d1y * inv1 + d2y * d2y * inv2], 1)
-    extent = torch.stack([torch.sqrt((a1 * d1x) ** 2 + (a2 * d2x) ** 2), torch.sqrt((a1 * d1y) ** 2 + (a2 * d2y) ** 2)], 1)
+    # The cut-off ellipse has pixel semi-axes a1 along d1 and a2 along d2: its bounding box's half-widths.
+    extent = torch.stack([torch.sqrt((a1 * d1x) ** 2 + (a2 * d2x) ** 2),
+                          torch.sqrt((a1 * d1y) ** 2 + (a2 * d2y) ** 2)], 1)
 
     if sort == "babylon":
         draw = babylon_sort_order(prepared.centers_np, world, view)  # far to near
