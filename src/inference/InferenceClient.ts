@@ -151,6 +151,13 @@ export class InferenceClient {
         return this.call(handle, "debugFailNext()", this.callTimeoutMs, (remote) => remote.debugFailNext(fault));
     }
 
+    /** Test hook: the worker's next segment() or run() waits `ms` first (to test code around a slow inference). */
+    async debugDelayNext(ms: number): Promise<void> {
+        const handle = this.ensureWorker();
+        await handle.ready;
+        return this.call(handle, "debugDelayNext()", this.callTimeoutMs, (remote) => remote.debugDelayNext(ms));
+    }
+
     /** The model info of `kind` on the current worker, or null. */
     async modelInfo(kind: ModelKind): Promise<ModelInfo | null> {
         const loading = this.handle?.models.get(kind);

@@ -114,6 +114,7 @@ export interface TensorData {
 export type DebugFault =
     | "uncaught" // an exception escapes to the worker's global scope (the Worker's 'error' event fires)
     | "close" // the worker closes itself mid-call: no event reaches the main thread, only a timeout notices
+    | "stall" // the call never answers, the worker stays alive (a hung inference)
     | "reject"; // onnxruntime-like failure inside the call: INFERENCE_FAILED
 
 /** The API the worker exposes with comlink. Every method rejects with an error encoded by `encodeError`. */
@@ -124,6 +125,8 @@ export interface InferenceWorkerApi {
     segment(rgb: Float32Array, features: Float32Array, width: number, height: number): Promise<SegmentResult>;
     run(kind: ModelKind, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>>;
     debugFailNext(fault: DebugFault): Promise<void>;
+    /** Test hook: the next `segment()` or `run()` waits `ms` before running (a deliberately slow inference). */
+    debugDelayNext(ms: number): Promise<void>;
 }
 
 const ENCODED_NAME = "SemanticSplatError";

@@ -29,6 +29,7 @@ interface LoadedModel {
 const models = new Map<ModelKind, LoadedModel>();
 let initInfo: WorkerInitInfo | null = null;
 let pendingFault: DebugFault | null = null;
+let pendingDelayMs = 0;
 let wasmUrlInUse: string | null = null;
 
 /** Runs `body`, re-throwing any failure encoded, with `fallback` as the code of errors that carry none. */
@@ -55,17 +56,20 @@ function requireInit(): WorkerInitInfo {
     return initInfo;
 }
 
-/** Raises the fault a spec asked for with debugFailNext(), once. */
+/** Raises the fault or delay a spec asked for with debugFailNext() / debugDelayNext(), once. */
 async function raisePendingFault(): Promise<void> {
     const fault = pendingFault;
+    const delayMs = pendingDelayMs;
     pendingFault = null;
+    pendingDelayMs = 0;
+    if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (fault === null) return;
     if (fault === "reject") throw new Error("debug fault: the model run failed");
     if (fault === "uncaught") {
         setTimeout(() => {
             throw new Error("debug fault: the inference worker crashed mid-inference");
         });
-    } else {
+    } else if (fault === "close") {
         self.close();
     }
     await new Promise<never>(() => {}); // the call never answers: the main thread must notice on its own
@@ -194,10 +198,17 @@ const api: InferenceWorkerApi = {
 
     debugFailNext(fault: DebugFault): Promise<void> {
         return guarded("INVALID_ARGUMENT", async () => {
-            if (fault !== "uncaught" && fault !== "close" && fault !== "reject") {
+            if (fault !== "uncaught" && fault !== "close" && fault !== "stall" && fault !== "reject") {
                 throw new SemanticSplatError("INVALID_ARGUMENT", `unknown debug fault "${String(fault)}"`);
             }
             pendingFault = fault;
+        });
+    },
+
+    debugDelayNext(ms: number): Promise<void> {
+        return guarded("INVALID_ARGUMENT", async () => {
+            if (!Number.isFinite(ms) || ms < 0) throw new SemanticSplatError("INVALID_ARGUMENT", `debugDelayNext(): ms must be >= 0, got ${ms}`);
+            pendingDelayMs = ms;
         });
     },
 };

@@ -138,6 +138,21 @@ describe("inference worker", () => {
         await expectSegmentWorks(shared);
     }, SPEC_MS);
 
+    it("answers a deliberately slow segment() later, without blocking this thread", async () => {
+        await shared.debugDelayNext(500);
+        const frame = fixtureFrame(32, 32);
+        let ticks = 0;
+        const timer = setInterval(() => ticks++, 20);
+        try {
+            const result = await shared.segment(frame.rgb, frame.features, 32, 32);
+            expect(result.labels).toEqual(frame.expectedLabels);
+        } finally {
+            clearInterval(timer);
+        }
+        // the page kept running its own timers while the worker waited 500 ms
+        expect(ticks).toBeGreaterThanOrEqual(2);
+    }, SPEC_MS);
+
     it("rejects inputs of the wrong size with INVALID_ARGUMENT", async () => {
         expectCode(await rejection(shared.segment(new Float32Array(3 * 1024), new Float32Array(4 * 1024), 32, 32)), "INVALID_ARGUMENT");
         expectCode(await rejection(shared.segment(new Float32Array(3 * 20 * 20), new Float32Array(8 * 20 * 20), 20, 20)), "INVALID_ARGUMENT");
@@ -273,6 +288,19 @@ describe("inference worker", () => {
             const frame = fixtureFrame(32, 32);
             expectCode(await rejection(client.segment(frame.rgb, frame.features, 32, 32)), "WORKER_TIMEOUT");
             await expectSegmentWorks(client);
+        }, FRESH_WORKER_SPEC_MS);
+
+        it("dispose() while the worker is inside segment(): CANCELLED at once, the worker terminated", async () => {
+            client = newClient({ numThreads: 1 });
+            await client.loadModel(FIXTURE_REQUEST);
+            await client.debugFailNext("stall");
+            const frame = fixtureFrame(32, 32);
+            let settled = false;
+            const inFlight = client.segment(frame.rgb, frame.features, 32, 32).finally(() => (settled = true));
+            await new Promise((resolve) => setTimeout(resolve, 300)); // the request reaches the stalled worker
+            expect(settled).toBeFalse();
+            client.dispose();
+            expectCode(await rejection(inFlight), "CANCELLED");
         }, FRESH_WORKER_SPEC_MS);
 
         it("dispose() while segment() is in flight: CANCELLED, then DISPOSED", async () => {
