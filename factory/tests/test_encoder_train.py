@@ -22,6 +22,10 @@ def test_two_steps_then_resume(tmp_path):
     assert train.main(common + ["--steps", "3"]) == 0  # resumes at step 2, does one more
     log = [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [1, 2, 3]
+    # the checkpoint exports, with the parity check passing (onnxruntime vs PyTorch on a generated room)
+    from rtgs2.encoder import export
+    assert export.main(["--checkpoint", str(run / "best.pt"), "--out", str(tmp_path / "enc.onnx")]) == 0
+    assert (tmp_path / "enc.onnx").stat().st_size > 50_000
     # the model's config in the checkpoint refuses another --k
     with pytest.raises(SystemExit, match="config differs"):
         train.main(common + ["--steps", "4", "--k", "8"])
