@@ -220,6 +220,12 @@ def test_statistics_and_doc_section(tiny_standin, tmp_path):
     text = doc.read_text()
     assert text.count(B.STATS_BEGIN) == 1 and "kept text" in text and "Again, subset" in text
     assert text.index("## Scene generator") < text.index("## Benchmark")
+    # inside an existing Benchmark section, before the section that follows it
+    doc.write_text("# S\n\n## Benchmark\n\nours\n\n## Scene generator\n\ntheirs\n")
+    B.write_statistics_doc(md, doc)
+    text = doc.read_text()
+    assert text.index("ours") < text.index(B.STATS_BEGIN) < text.index(B.STATS_END) < text.index("## Scene generator")
+    assert text.endswith("theirs\n")
 
 
 def test_cli_rejects_a_missing_directory(tmp_path, capsys):

@@ -506,9 +506,13 @@ def write_statistics_doc(markdown: str, doc: Path) -> None:
         _, tail = rest.split(STATS_END, 1)
         text = head + block + tail
     else:
-        if "## Benchmark" not in text:
+        if "\n## Benchmark\n" not in text:
             text = text.rstrip("\n") + "\n\n## Benchmark\n"
-        text = text.rstrip("\n") + "\n\n### Statistics\n\n" + block + "\n"
+        start = text.index("\n## Benchmark\n") + 1
+        end = text.find("\n## ", start)  # the section ends where the next one begins
+        end = len(text) if end < 0 else end + 1
+        section = text[start:end].rstrip("\n") + "\n\n### Statistics\n\n" + block + "\n"
+        text = text[:start] + section + ("\n" + text[end:] if end < len(text) else "")
     _atomic_write_bytes(doc, text.encode())
 
 
