@@ -15,7 +15,7 @@ import type { Scene } from "@babylonjs/core/scene";
 import { RegisterSPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoader.pure";
 import { SemanticSplatError } from "../errors";
 import { unzipArchive } from "./zip";
-import type { FeatureArray } from "./featureLayout";
+import { featuresToFloat16, type FeatureArray } from "./featureLayout";
 import type { SemanticGaussianSplattingMesh } from "./semanticGaussianSplattingMesh";
 import { readPlySemantics, readSidecar, type SemanticPlyContent } from "./semanticFiles";
 
@@ -136,6 +136,9 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
         const parsed = readSidecar(sidecar.bytes, sidecar.fileName, { count: expectedCount, featureDimension: features?.featureDimension });
         features = { values: parsed.features, featureDimension: parsed.featureDimension, encoderId: parsed.encoderId, source: sidecar.fileName };
     }
+
+    // Check the feature values too (NaN, Inf, beyond fp16) before the mesh's splat data is replaced.
+    if (features) featuresToFloat16(features.values, expectedCount, features.featureDimension, features.source);
 
     await runBabylonLoader(mesh, loaderBytes, fileName, pluginExtension, rootUrl, fflate, options);
 

@@ -176,6 +176,21 @@ describe("SemanticGaussianSplattingMesh loading", () => {
         mesh.dispose();
     });
 
+    it("a file refused by the checks leaves an existing mesh's data and features as they were", async () => {
+        const mesh = await SemanticGaussianSplattingMesh.LoadAsync({ data: makeGaussianPly({ count: 20, featureDimension: 4 }).bytes, fileName: "a.ply" }, scene);
+        const splats = Array.from(new Uint8Array(mesh.splatsData!));
+        const texture = mesh.featureTexture;
+        const bad = makeGaussianPly({ count: 30, featureDimension: 4, poison: { gaussian: 2, channel: 1, value: NaN } }).bytes;
+        await expectAsync(mesh.loadAsync({ data: bad, fileName: "bad.ply" })).toBeRejectedWithError(/bad\.ply.*non-finite/);
+        const tooBig = makeGaussianPly({ count: 30, featureDimension: 4, poison: { gaussian: 2, channel: 1, value: 1e9 } }).bytes;
+        await expectAsync(mesh.loadAsync({ data: tooBig, fileName: "big.ply" })).toBeRejectedWithError(/big\.ply.*fp16/);
+        expect(mesh.gaussianCount).toBe(20);
+        expect(Array.from(new Uint8Array(mesh.splatsData!))).toEqual(splats);
+        expect(mesh.featureTexture).toBe(texture);
+        expect(mesh.featureDimension).toBe(4);
+        mesh.dispose();
+    });
+
     describe("bad input", () => {
         const good = () => makeGaussianPly({ count: 10, featureDimension: 4, labelType: "uchar" }).bytes;
         const sidecarFor = (count: number, featureDim: number) =>
