@@ -33,6 +33,7 @@ describe("encoder ONNX in onnxruntime-web (wasm, in the page)", () => {
         expected = new Float32Array(await fetchBytes(manifest.expected));
         // One thread: no helper workers to locate; the .wasm is the copy rollup puts next to the test bundle.
         ort.env.wasm.numThreads = 1;
+        ort.env.logLevel = "error"; // WebGPU EP: "shape ops assigned to CPU" is a warning, not a failure
         ort.env.wasm.wasmPaths = { wasm: new URL("/base/build/test/ort-wasm-simd-threaded.asyncify.wasm", location.href).href };
         session = await ort.InferenceSession.create(modelBytes, { executionProviders: ["wasm"] });
     });
@@ -79,5 +80,26 @@ describe("encoder ONNX in onnxruntime-web (wasm, in the page)", () => {
         let differing = 0;
         for (let c = 0; c < manifest.k; c++) if (Math.abs(f[c] - f[36 * manifest.k + c]) > 1e-3) differing++;
         expect(differing).toBeGreaterThan(0);
+    });
+
+    it("runs on the WebGPU EP too, with the same features as wasm (300 Gaussians: SwiftShader is slow)", async () => {
+        if (!navigator.gpu || !(await navigator.gpu.requestAdapter())) {
+            fail("no WebGPU adapter in this browser (karma.conf.cjs enables SwiftShader's)");
+            return;
+        }
+        const info = encoderInfoFromMetadata(readOnnxModelHeader(modelBytes, manifest.model).metadata, manifest.model);
+        const count = 300;
+        const feeds = prepareEncoderInputs(scene.subarray(0, count * 10), count, info.serialization);
+        const onWasm = (await session.run(toOrtFeeds(feeds))).features.data as Float32Array;
+        const gpu = await ort.InferenceSession.create(modelBytes, { executionProviders: ["webgpu"] });
+        try {
+            const onGpu = (await gpu.run(toOrtFeeds(feeds))).features.data as Float32Array;
+            expect(onGpu.length).toBe(onWasm.length);
+            let maxDiff = 0;
+            for (let i = 0; i < onGpu.length; i++) maxDiff = Math.max(maxDiff, Math.abs(onGpu[i] - onWasm[i]));
+            expect(maxDiff).withContext("max |webgpu - wasm|").toBeLessThanOrEqual(1e-3);
+        } finally {
+            await gpu.release();
+        }
     });
 });
