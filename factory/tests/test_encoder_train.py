@@ -65,3 +65,33 @@ def test_augmentations_and_subsampling():
     a, b = crop_pair(ch, rng)
     inter, union = len(np.intersect1d(a, b)), len(np.union1d(a, b))
     assert 0.05 < inter / union < 0.95
+
+
+def _fake_benchmark(root, rng):
+    """A two-room benchmark in the SynthRooms layout train.py reads: scene.ply, visibility.npz, complete.json."""
+    from rtgs2.ply import write_ply
+
+    for split, seed in (("train", 1), ("val", 2)):
+        room = root / split / f"room-{seed:05d}"
+        room.mkdir(parents=True)
+        scene = synthetic_room(seed, gaussians_per_m2=200.0)
+        write_ply(room / "scene.ply", scene)
+        ch = scene.input_channels()
+        visible = np.zeros((3, len(ch)), bool)
+        for v in range(3):
+            a, _ = crop_pair(ch, rng)
+            visible[v, a] = True
+        np.savez(room / "visibility.npz", gaussian_count=len(ch), visible_bits=np.packbits(visible, axis=1),
+                 iou=np.eye(3, dtype=np.float32), pairs=np.array([[0, 1], [1, 2]], np.int32),
+                 pair_iou=np.array([0.5, 0.5], np.float32))
+        (room / "complete.json").write_text("{}")
+    (root / "train" / "room-00009").mkdir()  # an incomplete room (no complete.json) is skipped
+
+
+def test_trains_on_a_benchmark_layout(tmp_path):
+    _fake_benchmark(tmp_path / "bench", np.random.default_rng(0))
+    run = tmp_path / "run"
+    assert train.main(["--data", str(tmp_path / "bench"), "--run", str(run), "--config", "tiny", "--steps", "2",
+                       "--val-every", "2", "--val-pairs", "1"]) == 0
+    log = [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["room"] for r in log] == ["room-00001"] * 2 and np.isfinite(log[-1]["val_loss"])
