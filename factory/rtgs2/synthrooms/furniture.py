@@ -77,6 +77,13 @@ def _ceramic(rng, style: Style):
     return M.Material(M.jitter_color(rng, M.WHITES[rng.integers(len(M.WHITES))], 0.02), style.next_seed(), 0.015)
 
 
+def _cut_top(samples: Samples, x: float, z: float, w: float, d: float, y_min: float) -> Samples:
+    """Remove the points above y_min inside a w x d rectangle centred at (x, z): the hole a basin needs."""
+    p = samples.positions
+    hole = (np.abs(p[:, 0] - x) < 0.5 * w) & (np.abs(p[:, 2] - z) < 0.5 * d) & (p[:, 1] > y_min)
+    return samples.subset(~hole)
+
+
 def _legs(rng, w, d, h, t, mat, spacing, inset=0.03, round_legs=False):
     parts = []
     for sx in (-1, 1):
@@ -368,6 +375,7 @@ def bathroom_sink(rng, style: Style, ctx) -> list[Part]:
                  & (slab.positions[:, 1] > top + 0.02))
         sink = Samples.concatenate([slab.subset(keep), basin(rng, style, bw, bd, top + 0.03, ceramic).transformed(0, (0, 0, 0.03)),
                                     faucet(rng, style, 0, top + 0.03, lo[2] + 0.06, 0.12)])
+        vanity.samples = _cut_top(vanity.samples, 0.0, 0.03, bw, bd, top - 0.01)  # the basin goes through it
         return [vanity, Part("vanity sink", "sink", sink, support=0)]
     w, d, top = rng.uniform(0.45, 0.6), rng.uniform(0.4, 0.48), rng.uniform(0.8, 0.86)
     parts = [frustum(rng, (0, 0, -0.5 * d + 0.12), 0.08, 0.1, top - 0.15, ceramic, SPACING_SMALL, top=False)]
@@ -442,6 +450,7 @@ def counter_run(rng, style: Style, ctx, length: float, with_sink: bool, with_upp
         hole = (np.abs(slab.positions[:, 0] - sink_x) < 0.5 * sw) & (np.abs(slab.positions[:, 2] - 0.02) < 0.5 * sd) \
             & (slab.positions[:, 1] > h + 0.5 * t)
         slab = slab.subset(~hole)
+        parts[0].samples = _cut_top(parts[0].samples, sink_x, 0.02, sw, sd, h - 0.01)  # the basin goes through it
         steel = M.Metal(M.jitter_color(rng, M.METALS[int(rng.integers(2))], 0.03), style.next_seed())
         sink = Samples.concatenate([basin(rng, style, sw, sd, h + t, steel, 0.18).transformed(0, (sink_x, 0, 0.02)),
                                     faucet(rng, style, sink_x, h + t, -0.5 * d + 0.06, 0.2)])

@@ -11,7 +11,7 @@ What trained indoor 3DGS scenes look like, and what we imitate:
 - Opacities are bimodal: most near 1 (saturated sigmoids), a broad tail of semi-transparent Gaussians.
 - Colours carry baked lighting (SH degree 0 only: no view dependence); a little colour and position noise.
 - A few percent of floaters: larger, low-opacity blobs off the surfaces, labelled `none` (255) with no instance
-  (65535), like the unlabeled clutter a real capture leaves.
+  (65535), like the unlabeled clutter a real capture leaves (opacity 0.02-0.25, sd 1-5 cm).
 """
 from __future__ import annotations
 
@@ -142,7 +142,7 @@ def gaussianize(samples: Samples, labels: np.ndarray, instances: np.ndarray, pro
     fquat = rng.normal(size=(m, 4))
     fquat /= np.linalg.norm(fquat, axis=1, keepdims=True)
     fquat *= np.where(fquat[:, :1] < 0, -1.0, 1.0)
-    fop = rng.uniform(0.02, 0.3, m)
+    fop = rng.uniform(0.02, 0.25, m)
 
     return GaussianScene(
         positions=np.concatenate([pos, fpos]),
