@@ -3,6 +3,7 @@
 export {
     parsePlyHeader,
     readVertexProperties,
+    visitVertexProperties,
     isPly,
     asBytes,
     PLY_TYPE_SIZE,
@@ -15,6 +16,7 @@ export {
     type PlyHeader,
     type ParsePlyHeaderOptions,
     type VertexPropertyTarget,
+    type VertexChunkVisitor,
 } from "./ply";
 export {
     readSemanticAttributes,

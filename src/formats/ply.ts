@@ -541,7 +541,7 @@ const TYPE_CODE: Readonly<Record<PlyScalarType, number>> = {
 /**
  * Reads the given vertex properties of every vertex, in one pass, into `target` row-major
  * (`target[v * names.length + j]` is property `names[j]` of vertex `v`). Values are converted by the typed array's
- * own assignment (float32 targets round doubles to float; integer targets must be wide enough: the caller picks
+ * own conversion (float32 targets round doubles to float; integer targets must be wide enough: the caller picks
  * them from the property types). float16 properties are decoded exactly.
  *
  * @throws SemanticSplatError MALFORMED_FILE for a missing property name or truncated/invalid ascii data
@@ -552,24 +552,53 @@ export function readVertexProperties<T extends VertexPropertyTarget>(
     names: readonly string[],
     target: T
 ): T {
+    const width = names.length;
+    if (target.length !== header.vertexCount * width) {
+        throw new SemanticSplatError("INVALID_ARGUMENT", `readVertexProperties: target has ${target.length} elements, need ${header.vertexCount} x ${width}`, header.fileName);
+    }
+    visitVertexProperties(data, header, names, (values, firstVertex, rows) => {
+        // The native TypedArray.set converts a whole chunk into the target type.
+        target.set(rows * width === values.length ? values : values.subarray(0, rows * width), firstVertex * width);
+    });
+    return target;
+}
+
+/**
+ * Called by {@link visitVertexProperties} for each chunk of consecutive vertices: `values` holds `rows` rows of
+ * `names.length` values each (row-major; only the first `rows * names.length` entries are valid). The array is
+ * reused for the next chunk, so copy out what you keep.
+ */
+export type VertexChunkVisitor = (values: Float64Array, firstVertex: number, rows: number) => void;
+
+/**
+ * The single-pass vertex reader behind {@link readVertexProperties}: decodes the named properties chunk by chunk
+ * (a few thousand vertices at a time) into a Float64Array, which holds every PLY scalar exactly: float32 values
+ * as float32, halves decoded exactly, ascii text rounded to the declared type as a binary file would store it.
+ * The hot loop always writes that one array type, so it stays monomorphic; callers see one call per chunk.
+ *
+ * @throws SemanticSplatError MALFORMED_FILE for a missing property name or truncated/invalid data,
+ *   INVALID_ARGUMENT for a header parsed from a prefix that does not reach the vertex data
+ */
+export function visitVertexProperties(data: ArrayBuffer | ArrayBufferView, header: PlyHeader, names: readonly string[], visit: VertexChunkVisitor): void {
     const bytes = asBytes(data);
     const fileName = header.fileName;
     const count = header.vertexCount;
     const width = names.length;
-    if (target.length !== count * width) {
-        throw new SemanticSplatError("INVALID_ARGUMENT", `readVertexProperties: target has ${target.length} elements, need ${count} x ${width}`, fileName);
-    }
     const properties = names.map((name) => {
         const index = header.vertex.properties.findIndex((p) => p.name === name);
         if (index < 0) throw malformed(fileName, `the vertex element has no '${name}' property`);
         return { property: header.vertex.properties[index], index };
     });
-    if (width === 0) return target;
+    if (width === 0) return;
+    const chunkRows = Math.max(1, Math.floor(CHUNK_VALUES / width));
+    const scratch = new Float64Array(chunkRows * width);
 
     if (header.encoding === "ascii") {
         const tokens = asciiTokensAtVertexData(bytes, header);
         const vertexProperties = header.vertex.properties;
         const row: string[] = new Array(vertexProperties.length);
+        let first = 0;
+        let o = 0;
         for (let v = 0; v < count; v++) {
             for (let p = 0; p < vertexProperties.length; p++) {
                 const token = tokens.next();
@@ -582,14 +611,19 @@ export function readVertexProperties<T extends VertexPropertyTarget>(
                 const { property, index } = properties[j];
                 const value = parseAsciiValue(row[index], property.type, fileName, `vertex ${v} property '${property.name}'`);
                 // Store what a binary file of the declared type would hold: text "0.1" in a float property is fround(0.1).
-                target[v * width + j] = property.type === "float32" ? Math.fround(value) : property.type === "float16" ? halfBitsToFloat32(float32ToHalfBits(value)) : value;
+                scratch[o++] = property.type === "float32" ? Math.fround(value) : property.type === "float16" ? halfBitsToFloat32(float32ToHalfBits(value)) : value;
+            }
+            if (o === scratch.length || v === count - 1) {
+                visit(scratch, first, v + 1 - first);
+                first = v + 1;
+                o = 0;
             }
         }
-        return target;
+        return;
     }
 
     if (header.vertexDataOffset === null) {
-        throw new SemanticSplatError("INVALID_ARGUMENT", "readVertexProperties: the header was parsed from a prefix that does not reach the vertex data; parse the whole file", fileName);
+        throw new SemanticSplatError("INVALID_ARGUMENT", "the header was parsed from a prefix that does not reach the vertex data; parse the whole file", fileName);
     }
     const base = header.vertexDataOffset;
     const stride = header.vertexRowByteSize;
@@ -604,20 +638,14 @@ export function readVertexProperties<T extends VertexPropertyTarget>(
         offsets[j] = properties[j].property.offset;
         codes[j] = TYPE_CODE[properties[j].property.type];
     }
-    // One pass over the rows, in chunks: the hot loop always writes the same array type (a Float64Array scratch,
-    // which holds every PLY scalar exactly), so it stays monomorphic whatever the caller's target type is; the
-    // native TypedArray.set then converts a whole chunk into the target.
-    const chunkRows = Math.max(1, Math.floor(CHUNK_VALUES / width));
-    const scratch = new Float64Array(chunkRows * width);
     for (let first = 0; first < count; first += chunkRows) {
         const rows = Math.min(chunkRows, count - first);
         readBinaryRows(view, littleEndian, base + first * stride, stride, rows, offsets, codes, scratch);
-        target.set(rows === chunkRows ? scratch : scratch.subarray(0, rows * width), first * width);
+        visit(scratch, first, rows);
     }
-    return target;
 }
 
-/** Values per chunk of {@link readVertexProperties} (512 KiB of Float64 scratch). */
+/** Values per chunk of {@link visitVertexProperties} (512 KiB of Float64 scratch). */
 const CHUNK_VALUES = 65536;
 
 /** Decodes `rows` binary rows starting at byte `start` into `out` (row-major, `offsets.length` values a row). */

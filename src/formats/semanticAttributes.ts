@@ -7,7 +7,7 @@
 // instances as Uint32Array with none = INSTANCE_NONE (0xFFFFFFFF), so callers never branch on the file's types.
 
 import { SemanticSplatError } from "../errors";
-import { asBytes, parsePlyHeader, readVertexProperties, type PlyHeader, type PlyProperty, type PlyScalarType } from "./ply";
+import { asBytes, parsePlyHeader, visitVertexProperties, type PlyHeader, type PlyProperty, type PlyScalarType } from "./ply";
 
 /** A Gaussian without a class: the value of `labels[i]` returned by the reader. */
 export const LABEL_NONE = 65535;
@@ -101,7 +101,7 @@ export function findSemanticProperties(header: PlyHeader): SemanticPropertyLayou
 }
 
 /**
- * Reads f_sem_*, sem_label and sem_instance of every vertex of a PLY scene in one pass per attribute.
+ * Reads f_sem_*, sem_label and sem_instance of every vertex of a PLY scene in one pass over the vertex rows.
  * Features are checked: a NaN or infinite value fails with INVALID_FEATURES naming the vertex and channel.
  *
  * @param data the whole PLY file
@@ -117,30 +117,48 @@ export function readSemanticAttributes(data: ArrayBuffer | ArrayBufferView, file
     const count = parsed.vertexCount;
     const K = layout.featureDim;
 
-    let features: Float32Array | null = null;
-    if (K > 0) {
-        features = readVertexProperties(bytes, parsed, layout.features.map((p) => p.name), new Float32Array(count * K));
+    // One pass over the vertex rows for every semantic column: [f_sem_0 .. f_sem_{K-1}, sem_label?, sem_instance?].
+    const names = layout.features.map((p) => p.name);
+    const labelColumn = layout.label ? names.push("sem_label") - 1 : -1;
+    const instanceColumn = layout.instance ? names.push("sem_instance") - 1 : -1;
+    const width = names.length;
+    const features = K > 0 ? new Float32Array(count * K) : null;
+    const labels = layout.label ? new Uint16Array(count) : null;
+    const instances = layout.instance ? new Uint32Array(count) : null;
+    const labelNone = layout.label?.type === "uint8" ? 255 : 65535;
+    const instanceNone = layout.instance?.type === "uint16" ? 65535 : INSTANCE_NONE;
+
+    visitVertexProperties(bytes, parsed, names, (values, firstVertex, rows) => {
+        if (features) {
+            for (let r = 0, i = 0, o = firstVertex * K; r < rows; r++, i += width - K) {
+                for (let c = 0; c < K; c++, i++, o++) {
+                    const value = values[i];
+                    if (value - value !== 0) {
+                        // NaN - NaN and Inf - Inf are NaN; finite - itself is 0. (A double too large for float32
+                        // becomes Inf when stored, so check the stored value too.)
+                        throw new SemanticSplatError("INVALID_FEATURES", `vertex ${firstVertex + r} has a non-finite feature f_sem_${c} = ${value}`, fileName);
+                    }
+                    features[o] = value;
+                }
+            }
+        }
+        if (labels) {
+            for (let r = 0, i = labelColumn; r < rows; r++, i += width) {
+                const label = values[i];
+                labels[firstVertex + r] = label === labelNone ? LABEL_NONE : label;
+            }
+        }
+        if (instances) {
+            for (let r = 0, i = instanceColumn; r < rows; r++, i += width) {
+                const instance = values[i];
+                instances[firstVertex + r] = instance === instanceNone ? INSTANCE_NONE : instance;
+            }
+        }
+    });
+    if (features) {
+        // float64 features beyond the float32 range became Inf when stored.
         const bad = findNonFinite(features);
-        if (bad >= 0) {
-            const vertex = Math.floor(bad / K);
-            throw new SemanticSplatError("INVALID_FEATURES", `vertex ${vertex} has a non-finite feature f_sem_${bad % K} = ${features[bad]}`, fileName);
-        }
-    }
-
-    let labels: Uint16Array | null = null;
-    if (layout.label) {
-        labels = readVertexProperties(bytes, parsed, ["sem_label"], new Uint16Array(count));
-        if (layout.label.type === "uint8") {
-            for (let i = 0; i < count; i++) if (labels[i] === 255) labels[i] = LABEL_NONE;
-        }
-    }
-
-    let instances: Uint32Array | null = null;
-    if (layout.instance) {
-        instances = readVertexProperties(bytes, parsed, ["sem_instance"], new Uint32Array(count));
-        if (layout.instance.type === "uint16") {
-            for (let i = 0; i < count; i++) if (instances[i] === 65535) instances[i] = INSTANCE_NONE;
-        }
+        if (bad >= 0) throw new SemanticSplatError("INVALID_FEATURES", `vertex ${Math.floor(bad / K)} has a non-finite feature f_sem_${bad % K} = ${features[bad]}`, fileName);
     }
 
     return {

@@ -162,6 +162,28 @@ describe("semantic attribute reader", () => {
         }
     }
 
+    it("reads scenes larger than one read chunk (65536 values) exactly, in every encoding", () => {
+        // K = 16 + label + instance = 18 columns: 3640 vertices a chunk, so 9000 vertices take three chunks.
+        const count = 9000;
+        const K = 16;
+        const feature = (v: number, c: number) => Math.fround(Math.sin(v * 0.37 + c) * 0.5);
+        const extra = {
+            properties: [...Array.from({ length: K }, (_, c) => ({ name: `f_sem_${c}`, type: "float" })), { name: "sem_label", type: "uchar" }, { name: "sem_instance", type: "uint" }],
+            value: (v: number, c: number) => (c < K ? feature(v, c) : c === K ? v % 256 : v * 1000),
+        };
+        const element = gaussianElement(count, 8, extra);
+        for (const encoding of ENCODINGS) {
+            const attributes = readSemanticAttributes(buildPly({ encoding, elements: [element] }), `big-${encoding}.ply`);
+            let wrong = 0;
+            for (let v = 0; v < count; v++) {
+                for (let c = 0; c < K; c++) if (attributes.features![v * K + c] !== feature(v, c)) wrong++;
+                if (attributes.labels![v] !== (v % 256 === 255 ? LABEL_NONE : v % 256)) wrong++;
+                if (attributes.instances![v] !== v * 1000) wrong++;
+            }
+            expect(wrong).withContext(encoding).toBe(0);
+        }
+    });
+
     it("returns nulls and K = 0 for a plain 3DGS file", () => {
         const attributes = readSemanticAttributes(buildPly({ encoding: "binary_little_endian", elements: [gaussianElement(4, 9)] }), "plain.ply");
         expect(attributes.count).toBe(4);
