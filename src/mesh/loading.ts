@@ -67,7 +67,6 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
     RegisterSPLATFileLoader();
     const { bytes, fileName } = await readSource(source, "scene");
     const format = detectFormat(bytes, fileName);
-    const scene = mesh.getScene();
 
     let expectedCount: number;
     let loaderBytes: Uint8Array = bytes;
@@ -118,7 +117,7 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
         case "sog-meta":
             expectedCount = checkSogMeta(bytes, fileName, null);
             rootUrl = options.rootUrl ?? (typeof source === "string" ? folderOf(source) : "");
-            if (!rootUrl) {
+            if (typeof source !== "string" && !options.rootUrl) {
                 throw new SemanticSplatError("INVALID_ARGUMENT", "a SOG meta.json given as bytes needs the rootUrl option (where its webp images are)", fileName);
             }
             pluginExtension = ".json";
@@ -168,7 +167,6 @@ async function runBabylonLoader(
             // Undefined (not absent) overrides the loader's default CDN URL: use the built-in SPZ parser.
             spzLibraryUrl: options.spzLibraryUrl,
             fflate,
-            disableAutoCameraLimits: true,
         },
     };
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
