@@ -147,7 +147,7 @@ function mortonKeys(coords: Int32Array, count: number, order: string): MortonKey
 }
 
 /** Distinct voxels of (M, 3) coordinates, numbered in xyz-Morton order: unique coords and the id of each input. */
-export function uniqueVoxels(coords: Int32Array, count: number): { coords: Int32Array; count: number; ids: Int32Array } {
+export function uniqueVoxels(coords: Int32Array, count: number): { coords: Int32Array; count: number; ids: Int32Array; sorted: Int32Array } {
     const perm = sortedIndices(mortonKeys(coords, count, "xyz"));
     const ids = new Int32Array(count);
     const out: number[] = [];
@@ -163,7 +163,8 @@ export function uniqueVoxels(coords: Int32Array, count: number): { coords: Int32
         }
         ids[i] = run;
     }
-    return { coords: Int32Array.from(out), count: run + 1, ids };
+    // `sorted` lists the inputs grouped by voxel, ascending index within each voxel
+    return { coords: Int32Array.from(out), count: run + 1, ids, sorted: perm };
 }
 
 /** Pads an order to a multiple of the patch size: slot j >= V repeats slot j - P (the previous patch), or j mod V
@@ -262,34 +263,35 @@ export function voxelCoordinates(channels: Float32Array, count: number, gridSize
 
 /** (V, 12) voxel inputs, as rtgs2.encoder.serialization.voxel_features: weights w = opacity + 1e-3;
  *  0-2 weighted mean centre minus voxel centre (voxel units), 3 weighted mean height above the lowest centre (m),
- *  4-6 weighted mean rgb, 7 mean opacity, 8-10 weighted mean log-scales, 11 n / (n + 8). */
+ *  4-6 weighted mean rgb, 7 mean opacity, 8-10 weighted mean log-scales, 11 n / (n + 8).
+ *  `byVoxel` lists the Gaussians grouped by voxel (voxel 0 first), ascending index within each voxel: each voxel's
+ *  float64 sums then run over its Gaussians in index order, exactly the order of Python's np.bincount, while the
+ *  accumulators stay in registers. */
 export function voxelFeatures(
-    channels: Float32Array, count: number, voxelOf: Int32Array, coords: Int32Array, voxelCount: number, sceneMin: Float32Array, gridSize: number
+    channels: Float32Array, byVoxel: Int32Array, voxelOf: Int32Array, coords: Int32Array, voxelCount: number, sceneMin: Float32Array, gridSize: number
 ): Float32Array {
-    const sums = new Float64Array(voxelCount * INPUT_CHANNELS); // weighted sums of the 10 channels
-    const sumW = new Float64Array(voxelCount);
-    const sumOpacity = new Float64Array(voxelCount);
-    const n = new Float64Array(voxelCount);
-    for (let i = 0; i < count; i++) {
-        const v = voxelOf[i];
-        const base = i * INPUT_CHANNELS;
-        const opacity = channels[base + 6];
-        const w = opacity + OPACITY_WEIGHT_EPS;
-        sumW[v] += w;
-        sumOpacity[v] += opacity;
-        n[v] += 1;
-        for (let c = 0; c < INPUT_CHANNELS; c++) sums[v * INPUT_CHANNELS + c] += w * channels[base + c];
-    }
     const out = new Float32Array(voxelCount * VOXEL_CHANNELS);
+    const sums = new Float64Array(INPUT_CHANNELS); // weighted sums of the 10 channels of the current voxel
+    let j = 0;
     for (let v = 0; v < voxelCount; v++) {
-        const mean = (c: number) => sums[v * INPUT_CHANNELS + c] / sumW[v];
+        sums.fill(0);
+        let sumW = 0, sumOpacity = 0, n = 0;
+        for (; j < byVoxel.length && voxelOf[byVoxel[j]] === v; j++) {
+            const base = byVoxel[j] * INPUT_CHANNELS;
+            const opacity = channels[base + 6];
+            const w = opacity + OPACITY_WEIGHT_EPS;
+            sumW += w;
+            sumOpacity += opacity;
+            n += 1;
+            for (let c = 0; c < INPUT_CHANNELS; c++) sums[c] += w * channels[base + c];
+        }
         const o = v * VOXEL_CHANNELS;
-        for (let a = 0; a < 3; a++) out[o + a] = (mean(a) - sceneMin[a]) / gridSize - coords[3 * v + a] - 0.5;
-        out[o + 3] = mean(1) - sceneMin[1];
-        for (let k = 0; k < 3; k++) out[o + 4 + k] = mean(3 + k);
-        out[o + 7] = sumOpacity[v] / n[v];
-        for (let k = 0; k < 3; k++) out[o + 8 + k] = mean(7 + k);
-        out[o + 11] = n[v] / (n[v] + COUNT_SATURATION);
+        for (let a = 0; a < 3; a++) out[o + a] = (sums[a] / sumW - sceneMin[a]) / gridSize - coords[3 * v + a] - 0.5;
+        out[o + 3] = sums[1] / sumW - sceneMin[1];
+        for (let k = 0; k < 3; k++) out[o + 4 + k] = sums[3 + k] / sumW;
+        out[o + 7] = sumOpacity / n;
+        for (let k = 0; k < 3; k++) out[o + 8 + k] = sums[7 + k] / sumW;
+        out[o + 11] = n / (n + COUNT_SATURATION);
     }
     return out;
 }
@@ -301,7 +303,7 @@ export function serializeScene(channels: Float32Array, count: number, config: Se
     checkChannels(channels, count);
     const { coords, sceneMin } = voxelCoordinates(channels, count, config.gridSize);
     const level0 = uniqueVoxels(coords, count);
-    const voxelFeaturesOut = voxelFeatures(channels, count, level0.ids, level0.coords, level0.count, sceneMin, config.gridSize);
+    const voxelFeaturesOut = voxelFeatures(channels, level0.sorted, level0.ids, level0.coords, level0.count, sceneMin, config.gridSize);
     const levels: LevelSerialization[] = [];
     let levelCoords = level0.coords, levelCount = level0.count;
     let parent: Int32Array | null = null;
