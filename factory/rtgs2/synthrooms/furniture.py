@@ -133,9 +133,15 @@ def bed(rng, style: Style, ctx) -> list[Part]:
     blanket = _mat_fabric(rng, style, M.jitter_color(rng, M.FABRICS[rng.integers(len(M.FABRICS))] if rng.uniform() < 0.7
                                                        else style.fabric, 0.06))
     s = SPACING_LARGE
-    parts = [box(rng, (0, 0.5 * frame_h, 0.04), (w, frame_h, length - 0.08), frame, s),
-             box(rng, (0, 0.5 * head_h, -0.5 * length + 0.04), (w + 0.06, head_h, 0.08), frame, s),
-             box(rng, (0, frame_h + 0.5 * mattress_h, 0.05), (w - 0.04, mattress_h, length - 0.12), sheet, s)]
+    if rng.uniform() < 0.4:  # a frame on legs, with a footboard
+        leg_h = rng.uniform(0.1, 0.18)
+        parts = [box(rng, (0, leg_h + 0.5 * (frame_h - leg_h), 0.04), (w, frame_h - leg_h, length - 0.08), frame, s, skip=()),
+                 box(rng, (0, 0.5 * (frame_h + 0.15), 0.5 * length - 0.03), (w + 0.04, frame_h + 0.15, 0.06), frame, s)]
+        parts += _legs(rng, w, length - 0.16, leg_h, 0.06, frame, SPACING_MEDIUM, inset=0.02)
+    else:  # a box base down to the floor
+        parts = [box(rng, (0, 0.5 * frame_h, 0.04), (w, frame_h, length - 0.08), frame, s)]
+    parts += [box(rng, (0, 0.5 * head_h, -0.5 * length + 0.04), (w + 0.06, head_h, 0.08), frame, s),
+              box(rng, (0, frame_h + 0.5 * mattress_h, 0.05), (w - 0.04, mattress_h, length - 0.12), sheet, s)]
     top = frame_h + mattress_h
     cover = rng.uniform(0.55, 0.8) * (length - 0.1)
     parts.append(box(rng, (0, top - 0.5 * mattress_h + 0.02, 0.5 * length - 0.5 * cover), (w + 0.04, mattress_h + 0.05, cover + 0.02),
@@ -205,6 +211,14 @@ def sofa(rng, style: Style, ctx) -> list[Part]:
         cx = -0.5 * w + arm_w + (k + 0.5) * cw
         parts.append(box(rng, (cx, base_h + 0.06, 0.08), (cw - 0.02, 0.12, d - 0.26), fabric, s))
         parts.append(box(rng, (cx, base_h + 0.28, -0.5 * d + 0.27), (cw - 0.03, 0.36, 0.14), fabric, s))
+    if rng.uniform() < 0.3:  # a chaise: the seat continues forward at one end (an L-shaped sectional)
+        side = 1 if rng.uniform() < 0.5 else -1
+        cl = rng.uniform(0.6, 0.9)
+        cx = side * (0.5 * w - arm_w - 0.5 * cw)
+        parts.append(box(rng, (cx, 0.5 * base_h, 0.5 * d + 0.5 * cl), (cw, base_h, cl), fabric, s))
+        parts.append(box(rng, (cx, base_h + 0.06, 0.5 * d + 0.5 * cl - 0.02), (cw - 0.02, 0.12, cl - 0.04), fabric, s))
+        parts.append(box(rng, (side * (0.5 * w - 0.5 * arm_w), 0.5 * arm_h, 0.5 * d + 0.5 * cl), (arm_w, arm_h, cl), fabric, s))
+        return [Part("sectional sofa", "sofa", Samples.concatenate(parts))]
     return [Part("sofa", "sofa", Samples.concatenate(parts))]
 
 
@@ -466,10 +480,29 @@ def counter_run(rng, style: Style, ctx, length: float, with_sink: bool, with_upp
         up += [p.transformed(0, (ux, 0, 0)) for p in _fronts(rng, ulen - 0.02, y1 - y0 - 0.02, y0 + 0.01, -0.5 * d + ud, max(1, n_doors - 1), 1,
                                                              body, handle, s)]
         parts.append(Part("upper cabinets", "cabinet", Samples.concatenate(up), wall_mounted=True))
-    # An appliance (kettle / microwave / bread box) on the worktop, away from the sink.
+    # A cooktop in the worktop, away from the sink: dark glass with rings (other furniture, on the counter top).
+    cw_, cd_ = rng.uniform(0.55, 0.75), 0.5
+    cooktop_x = None
+    for cx in (0.5 * length - 0.5 * cw_ - 0.15, -0.5 * length + 0.5 * cw_ + 0.15):
+        if length > cw_ + 0.3 and (sink_x is None or abs(cx - sink_x) > 0.5 * (cw_ + sw) + 0.1):
+            cooktop_x = cx
+            break
+    if with_sink and cooktop_x is not None and rng.uniform() < 0.75:
+        glass = M.Material((0.05, 0.05, 0.06), style.next_seed(), 0.03)
+        ring = M.Material((0.2, 0.2, 0.22), style.next_seed(), 0.0)
+        top_y = h + t
+        cook = [box(rng, (cooktop_x, top_y + 0.004, 0.02), (cw_, 0.008, cd_), glass, SPACING_SMALL)]
+        for kx in (-0.25, 0.25):
+            for kz in (-0.22, 0.22):
+                cook.append(disc(rng, (cooktop_x + kx * cw_, top_y + 0.0085, 0.02 + kz * cd_), rng.uniform(0.07, 0.1), (0, 1, 0),
+                                 ring, SPACING_SMALL))
+        parts.append(Part("cooktop", "other furniture", Samples.concatenate(cook), support=1))
+    # An appliance (kettle / microwave / bread box) on the worktop, away from the sink and the cooktop.
     aw, ah, ad = rng.uniform(0.2, 0.48), rng.uniform(0.18, 0.3), rng.uniform(0.2, 0.36)
     ax = -0.5 * length + 0.5 * aw + 0.03 if sink_x is None or sink_x > 0 else 0.5 * length - 0.5 * aw - 0.03
     clear_of_sink = sink_x is None or abs(ax - sink_x) > 0.5 * (aw + sw) + 0.05
+    has_cooktop = any(p.name == "cooktop" for p in parts)
+    clear_of_sink &= not has_cooktop or abs(ax - cooktop_x) > 0.5 * (aw + cw_) + 0.05
     if rng.uniform() < 0.8 and length > 1.0 and clear_of_sink:
         color = M.jitter_color(rng, (M.WHITES + M.DARKS + M.METALS)[rng.integers(11)], 0.03)
         appl = box(rng, (ax, h + t + 0.5 * ah, -0.5 * d + 0.5 * ad + 0.04), (aw, ah, ad), M.Material(color, style.next_seed(), 0.02),
@@ -532,6 +565,35 @@ def bin_(rng, style: Style, ctx) -> list[Part]:
     color = M.jitter_color(rng, (M.METALS + M.WHITES + M.DARKS)[rng.integers(11)], 0.04)
     r, h = rng.uniform(0.12, 0.2), rng.uniform(0.28, 0.5)
     return [Part("bin", "other furniture", frustum(rng, (0, 0, 0), 0.85 * r, r, h, M.Metal(color, style.next_seed()), SPACING_SMALL))]
+
+
+def towel_rail(rng, style: Style, ctx) -> list[Part]:
+    """A rail on the wall with a towel folded over it (other furniture, wall-mounted)."""
+    w, y = rng.uniform(0.4, 0.7), rng.uniform(0.95, 1.25)
+    steel = _metal(rng, style)
+    towel_c = M.jitter_color(rng, (M.WHITES + M.BRIGHTS + M.FABRICS)[rng.integers(23)], 0.05)
+    towel = M.Fabric(towel_c, style.next_seed())
+    drop = rng.uniform(0.3, 0.5)
+    parts = [box(rng, (0, y, 0.08), (w, 0.02, 0.02), steel, SPACING_SMALL, skip=()),
+             box(rng, (-0.5 * w + 0.01, y, 0.04), (0.02, 0.02, 0.08), steel, SPACING_SMALL, skip=("-z",)),
+             box(rng, (0.5 * w - 0.01, y, 0.04), (0.02, 0.02, 0.08), steel, SPACING_SMALL, skip=("-z",)),
+             box(rng, (0, y - 0.5 * drop + 0.01, 0.08), (0.8 * w, drop, 0.035), towel, SPACING_SMALL)]
+    return [Part("towel rail", "other furniture", Samples.concatenate(parts), wall_mounted=True)]
+
+
+def wall_clock(rng, style: Style, ctx) -> list[Part]:
+    r, y = rng.uniform(0.12, 0.2), rng.uniform(1.8, min(2.2, ctx.height - 0.35))
+    rim = M.Material(M.jitter_color(rng, (M.DARKS + M.WOODS + M.METALS)[rng.integers(13)], 0.04), style.next_seed(), 0.02)
+    face = M.Material(M.jitter_color(rng, M.WHITES[rng.integers(len(M.WHITES))], 0.02), style.next_seed(), 0.0)
+    hand = M.Material((0.05, 0.05, 0.05), style.next_seed(), 0.0)
+    # Built lying on the floor (a disc facing +Y), then tipped up to face +Z.
+    flat = Samples.concatenate([frustum(rng, (0, 0, 0), r, r, 0.04, rim, SPACING_SMALL, top=False),
+                                disc(rng, (0, 0.035, 0), 0.92 * r, (0, 1, 0), face, SPACING_SMALL),
+                                box(rng, (0, 0.037, -0.3 * r), (0.01, 0.002, 0.6 * r), hand, SPACING_SMALL, skip=()),
+                                box(rng, (0.2 * r, 0.037, 0), (0.4 * r, 0.002, 0.01), hand, SPACING_SMALL, skip=())])
+    tip = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])  # (x, y, z) -> (x, -z, y): +Y -> +Z
+    s = Samples(flat.positions @ tip.T + [0, y, 0], flat.normals @ tip.T, flat.colors, flat.spacing)
+    return [Part("wall clock", "other furniture", s, wall_mounted=True)]
 
 
 def tv(rng, style: Style, width: float) -> Samples:

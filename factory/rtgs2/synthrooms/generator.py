@@ -204,6 +204,9 @@ class _RoomBuilder:
                     s = rng.uniform(lo_s, hi_s)
                 if not lo_s - 1e-9 <= s <= hi_s + 1e-9:
                     continue
+                if any(p.wall_mounted for p in parts) and any(
+                        o.s0 - 0.1 < s + half_w and s - half_w < o.s1 + 0.1 for o in self.openings_on(wi)):
+                    continue  # nothing hangs over a door or window opening
                 yaw, origin, sign = self.wall_frame(w)
                 gap = rng.uniform(0.005, 0.04)
                 anchor = origin + np.array([w.direction[0], 0, w.direction[1]]) * s + np.array([w.normal[0], 0, w.normal[1]]) * gap
@@ -518,9 +521,11 @@ class _RoomBuilder:
         return F.cabinet(rng, self.style, self, kind)
 
     def small_decor(self, n: int) -> None:
+        if self.room_type in ("living room", "kitchen", "office") and self.maybe(0.4):
+            self.place(F.wall_clock(self.rng, self.style, self), "wall", tries=30)
+        builders = [F.plant, F.storage_boxes, F.bin_] + ([] if self.room_type == "bathroom" else [F.floor_lamp])
         for _ in range(n):
-            pick = int(self.rng.integers(4))
-            builder = [F.plant, F.storage_boxes, F.bin_, F.floor_lamp][pick]
+            builder = builders[int(self.rng.integers(len(builders)))]
             self.place(builder(self.rng, self.style, self), "corner" if self.maybe(0.6) else "wall", tries=40)
 
     def furnish(self) -> None:
@@ -607,6 +612,8 @@ class _RoomBuilder:
             self.place_required(lambda: F.bathroom_sink(rng, style, self))
             if self.maybe(0.4):
                 self.place(self.cabinet_any("nightstand" if self.maybe(0.5) else "dresser"), "wall")
+            if self.maybe(0.7):
+                self.place(F.towel_rail(rng, style, self), "wall", tries=40)
             self.small_decor(int(rng.integers(0, 3)))
         else:  # office
             self.place_required(self.desk_with_chair)
