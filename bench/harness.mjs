@@ -45,10 +45,24 @@ export async function bundlePage(entry, name) {
         plugins: [
             wgsl(),
             nodeResolve({ browser: true }),
+            // tsconfig.json's options, with bench/ in the program too (the repo's tsconfigs cover src/ and test/).
             typescript({
-                tsconfig: join(REPO, "tsconfig.test.json"),
-                include: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts"],
-                compilerOptions: { outDir: "build/pages", sourceMap: false },
+                tsconfig: false,
+                compilerOptions: {
+                    target: "ES2022",
+                    module: "ESNext",
+                    moduleResolution: "Bundler",
+                    lib: ["ES2022", "DOM", "DOM.Iterable", "WebWorker"],
+                    types: ["@webgpu/types"],
+                    strict: true,
+                    skipLibCheck: true,
+                    esModuleInterop: true,
+                    resolveJsonModule: true,
+                    isolatedModules: true,
+                    sourceMap: false,
+                },
+                include: ["src/**/*.ts", "bench/**/*.ts", "test/golden/parityRender.ts", "test/golden/parityPage.ts"],
+                filterRoot: REPO,
                 outputToFilesystem: false,
             }),
         ],

@@ -4,30 +4,30 @@
 // pass blends with ALPHA_PREMULTIPLIED_PORTERDUFF (out = src + dst * (1 - src.a)) over a (0,0,0,0)
 // clear, back to front, so each channel ends as sum_i c_i a_i prod_{j<i} (1 - a_j)  (RT-GS2 Eq. 3).
 varying vPosition: vec2f;
-varying vColor: vec4f;
+flat varying vColor: vec4f;
 #if CHANNEL_ATTACHMENTS > 0
-varying vChannels0: vec3f;
+flat varying vChannels0: vec3f;
 #endif
 #if CHANNEL_ATTACHMENTS > 1
-varying vChannels1: vec3f;
+flat varying vChannels1: vec3f;
 #endif
 #if CHANNEL_ATTACHMENTS > 2
-varying vChannels2: vec3f;
+flat varying vChannels2: vec3f;
 #endif
 #if CHANNEL_ATTACHMENTS > 3
-varying vChannels3: vec3f;
+flat varying vChannels3: vec3f;
 #endif
 #if CHANNEL_ATTACHMENTS > 4
-varying vChannels4: vec3f;
+flat varying vChannels4: vec3f;
 #endif
 #if CHANNEL_ATTACHMENTS > 5
-varying vChannels5: vec3f;
+flat varying vChannels5: vec3f;
 #endif
 #if CHANNEL_ATTACHMENTS > 6
-varying vChannels6: vec3f;
+flat varying vChannels6: vec3f;
 #endif
 #if CHANNEL_ATTACHMENTS > 7
-varying vChannels7: vec3f;
+flat varying vChannels7: vec3f;
 #endif
 
 @fragment

@@ -21,10 +21,6 @@ uniform kernelSize: f32;
 uniform minPixelSize: f32;
 uniform eyePosition: vec3f;
 uniform alpha: f32;
-// First stream channel of this pass (0 = depth, 1 + f = feature f).
-uniform firstChannel: f32;
-// K, the number of features per splat; stream channels past K are written as 0.
-uniform featureDimension: f32;
 // +1 for left-handed scenes, -1 for right-handed ones: depth is positive in front of the camera.
 uniform depthSign: f32;
 
@@ -52,54 +48,62 @@ var featureTexture: texture_2d_array<f32>;
 #endif
 
 varying vPosition: vec2f;
-varying vColor: vec4f;
+// Colour and channels are constant over a splat: flat, so the rasterizer does not interpolate them.
+flat varying vColor: vec4f;
 #if CHANNEL_ATTACHMENTS > 0
-varying vChannels0: vec3f;
+flat varying vChannels0: vec3f;
 #endif
 #if CHANNEL_ATTACHMENTS > 1
-varying vChannels1: vec3f;
+flat varying vChannels1: vec3f;
 #endif
 #if CHANNEL_ATTACHMENTS > 2
-varying vChannels2: vec3f;
+flat varying vChannels2: vec3f;
 #endif
 #if CHANNEL_ATTACHMENTS > 3
-varying vChannels3: vec3f;
+flat varying vChannels3: vec3f;
 #endif
 #if CHANNEL_ATTACHMENTS > 4
-varying vChannels4: vec3f;
+flat varying vChannels4: vec3f;
 #endif
 #if CHANNEL_ATTACHMENTS > 5
-varying vChannels5: vec3f;
+flat varying vChannels5: vec3f;
 #endif
 #if CHANNEL_ATTACHMENTS > 6
-varying vChannels6: vec3f;
+flat varying vChannels6: vec3f;
 #endif
 #if CHANNEL_ATTACHMENTS > 7
-varying vChannels7: vec3f;
+flat varying vChannels7: vec3f;
 #endif
 
 #include<gaussianSplatting>
 
 #if CHANNEL_ATTACHMENTS > 0
-// One pass reads at most 8 attachments x 3 channels = 24 consecutive channels, which span at most
-// 7 texture layers; they are loaded once per vertex, not once per channel.
-const MAX_PASS_LAYERS: i32 = 8;
+// Per-pass constants: FeatureSplatPass substitutes the *_VALUE tokens when it registers the pass's shader, so
+// every channel index below is a compile-time constant (no dynamic indexing in the vertex stage).
+// First stream channel of this pass (0 = depth, 1 + f = feature f).
+const FIRST_CHANNEL: i32 = FIRST_CHANNEL_VALUE;
+// K, the number of features per splat; stream channels past K are written as 0.
+const FEATURE_DIMENSION: i32 = FEATURE_DIMENSION_VALUE;
+const SLOT_COUNT: i32 = CHANNEL_ATTACHMENTS_VALUE;
+// Features read by this pass and the texture layers (4 features each) that hold them.
+const FIRST_FEATURE: i32 = max(FIRST_CHANNEL - 1, 0);
+const LAST_FEATURE: i32 = min(FIRST_CHANNEL - 2 + 3 * SLOT_COUNT, FEATURE_DIMENSION - 1);
+const FIRST_LAYER: i32 = FIRST_FEATURE / 4;
+const LAYER_COUNT: i32 = LAST_FEATURE / 4 - FIRST_LAYER + 1;
 
-fn streamChannel(c: i32, depth: f32, layers: ptr<function, array<vec4f, 8>>, firstLayer: i32) -> f32 {
+fn streamChannel(c: i32, depth: f32, layers: ptr<function, array<vec4f, LAYER_COUNT>>) -> f32 {
     if (c == 0) {
         return depth;
     }
     let f = c - 1;
-    if (f >= i32(uniforms.featureDimension + 0.5)) {
+    if (f >= FEATURE_DIMENSION) {
         return 0.0;
     }
-    return (*layers)[f / 4 - firstLayer][f % 4];
+    return (*layers)[f / 4 - FIRST_LAYER][f % 4];
 }
 
-fn streamChannels3(c: i32, depth: f32, layers: ptr<function, array<vec4f, 8>>, firstLayer: i32) -> vec3f {
-    return vec3f(streamChannel(c, depth, layers, firstLayer),
-                 streamChannel(c + 1, depth, layers, firstLayer),
-                 streamChannel(c + 2, depth, layers, firstLayer));
+fn streamChannels3(c: i32, depth: f32, layers: ptr<function, array<vec4f, LAYER_COUNT>>) -> vec3f {
+    return vec3f(streamChannel(c, depth, layers), streamChannel(c + 1, depth, layers), streamChannel(c + 2, depth, layers));
 }
 #endif
 
@@ -119,41 +123,33 @@ fn main(input : VertexInputs) -> FragmentInputs {
 
 #if CHANNEL_ATTACHMENTS > 0
     let depth: f32 = (scene.view * worldPos).z * uniforms.depthSign;
-    let first: i32 = i32(uniforms.firstChannel + 0.5);
-    let K: i32 = i32(uniforms.featureDimension + 0.5);
-    // Features touched by this pass: first - 1 .. first - 2 + 3 * CHANNEL_ATTACHMENTS, clamped to 0..K-1.
-    let firstFeature: i32 = max(first - 1, 0);
-    let lastFeature: i32 = min(first - 2 + 3 * CHANNEL_ATTACHMENTS, K - 1);
-    let firstLayer: i32 = firstFeature / 4;
-    var layers: array<vec4f, 8>;
-    let uv = vec2<i32>(i32(splatIndex - floor(splatIndex / uniforms.dataTextureSize.x) * uniforms.dataTextureSize.x), i32(floor(splatIndex / uniforms.dataTextureSize.x)));
-    for (var l: i32 = 0; l < MAX_PASS_LAYERS; l++) {
-        if (firstLayer + l > lastFeature / 4 || lastFeature < firstFeature) {
-            break;
-        }
-        layers[l] = textureLoad(featureTexture, uv, firstLayer + l, 0);
+    let row: f32 = floor(splatIndex / uniforms.dataTextureSize.x);
+    let uv = vec2<i32>(i32(splatIndex - row * uniforms.dataTextureSize.x), i32(row));
+    var layers: array<vec4f, LAYER_COUNT>;
+    for (var l: i32 = 0; l < LAYER_COUNT; l++) {
+        layers[l] = textureLoad(featureTexture, uv, FIRST_LAYER + l, 0);
     }
-    vertexOutputs.vChannels0 = streamChannels3(first, depth, &layers, firstLayer);
+    vertexOutputs.vChannels0 = streamChannels3(FIRST_CHANNEL, depth, &layers);
 #endif
 #if CHANNEL_ATTACHMENTS > 1
-    vertexOutputs.vChannels1 = streamChannels3(first + 3, depth, &layers, firstLayer);
+    vertexOutputs.vChannels1 = streamChannels3(FIRST_CHANNEL + 3, depth, &layers);
 #endif
 #if CHANNEL_ATTACHMENTS > 2
-    vertexOutputs.vChannels2 = streamChannels3(first + 6, depth, &layers, firstLayer);
+    vertexOutputs.vChannels2 = streamChannels3(FIRST_CHANNEL + 6, depth, &layers);
 #endif
 #if CHANNEL_ATTACHMENTS > 3
-    vertexOutputs.vChannels3 = streamChannels3(first + 9, depth, &layers, firstLayer);
+    vertexOutputs.vChannels3 = streamChannels3(FIRST_CHANNEL + 9, depth, &layers);
 #endif
 #if CHANNEL_ATTACHMENTS > 4
-    vertexOutputs.vChannels4 = streamChannels3(first + 12, depth, &layers, firstLayer);
+    vertexOutputs.vChannels4 = streamChannels3(FIRST_CHANNEL + 12, depth, &layers);
 #endif
 #if CHANNEL_ATTACHMENTS > 5
-    vertexOutputs.vChannels5 = streamChannels3(first + 15, depth, &layers, firstLayer);
+    vertexOutputs.vChannels5 = streamChannels3(FIRST_CHANNEL + 15, depth, &layers);
 #endif
 #if CHANNEL_ATTACHMENTS > 6
-    vertexOutputs.vChannels6 = streamChannels3(first + 18, depth, &layers, firstLayer);
+    vertexOutputs.vChannels6 = streamChannels3(FIRST_CHANNEL + 18, depth, &layers);
 #endif
 #if CHANNEL_ATTACHMENTS > 7
-    vertexOutputs.vChannels7 = streamChannels3(first + 21, depth, &layers, firstLayer);
+    vertexOutputs.vChannels7 = streamChannels3(FIRST_CHANNEL + 21, depth, &layers);
 #endif
 }

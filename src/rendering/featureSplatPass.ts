@@ -30,9 +30,21 @@ import featureSplatFragment from "../../shaders/featureSplat.fragment.wgsl";
 import { SemanticSplatError } from "../errors";
 import { CHANNELS_PER_ATTACHMENT, planFeaturePasses, type DeviceLimitsForPlan, type FeaturePassPlan } from "./attachmentPlan";
 
-const SHADER_NAME = "semanticFeatureSplat";
-ShaderStore.ShadersStoreWGSL[`${SHADER_NAME}VertexShader`] = featureSplatVertex;
-ShaderStore.ShadersStoreWGSL[`${SHADER_NAME}FragmentShader`] = featureSplatFragment;
+/**
+ * Registers the shaders of one pass: the vertex stage gets the pass's first channel, K and slot count as WGSL
+ * constants (the *_VALUE tokens of shaders/featureSplat.vertex.wgsl), so its channel indexing is static.
+ */
+function registerPassShaders(plan: FeaturePassPlan, featureDimension: number): string {
+    const name = `semanticFeatureSplat_c${plan.firstChannel}_s${plan.channelAttachments}_k${featureDimension}`;
+    if (!ShaderStore.ShadersStoreWGSL[`${name}VertexShader`]) {
+        ShaderStore.ShadersStoreWGSL[`${name}VertexShader`] = featureSplatVertex
+            .replace(/FIRST_CHANNEL_VALUE/g, String(plan.firstChannel))
+            .replace(/FEATURE_DIMENSION_VALUE/g, String(featureDimension))
+            .replace(/CHANNEL_ATTACHMENTS_VALUE/g, String(plan.channelAttachments));
+        ShaderStore.ShadersStoreWGSL[`${name}FragmentShader`] = featureSplatFragment;
+    }
+    return name;
+}
 
 /** What the pass needs from a splat mesh besides Babylon's own splat textures. */
 export interface FeatureTextureProvider {
@@ -353,10 +365,11 @@ export class FeatureSplatPass {
         if (plan.writesColor) defines.push("#define WRITE_COLOR");
         if (this.mesh.useSog) defines.push("#define USE_SOG");
         if (this.mesh.useSog && this.mesh.sogParams?.version === 2) defines.push("#define USE_SOG_V2");
+        const shaderName = registerPassShaders(plan, this.featureDimension);
         const material = new ShaderMaterial(
             `featureSplat_material${plan.index}`,
             scene,
-            { vertex: SHADER_NAME, fragment: SHADER_NAME },
+            { vertex: shaderName, fragment: shaderName },
             {
                 attributes: ["position", "splatIndex0", "splatIndex1", "splatIndex2", "splatIndex3"],
                 uniforms: [
@@ -370,8 +383,6 @@ export class FeatureSplatPass {
                     "kernelSize",
                     "minPixelSize",
                     "alpha",
-                    "firstChannel",
-                    "featureDimension",
                     "depthSign",
                     "sogMeansMin",
                     "sogMeansMax",
@@ -407,8 +418,6 @@ export class FeatureSplatPass {
             material.bindView(effect);
             material.bindViewProjection(effect);
             GaussianSplattingMaterial.BindEffect(boundMesh as Mesh, effect, scene);
-            effect.setFloat("firstChannel", plan.firstChannel);
-            effect.setFloat("featureDimension", this.mesh.featureDimension);
             effect.setFloat("depthSign", scene.useRightHandedSystem ? -1 : 1);
             if (plan.channelAttachments > 0 && this.mesh.featureTexture) effect.setTexture("featureTexture", this.mesh.featureTexture);
             if (plan.index === 0) {

@@ -1,0 +1,125 @@
+// Browser side of `npm run bench` (scripts/bench.mjs): loads a scene into a SemanticGaussianSplattingMesh, gives
+// it K random features, and times Babylon's own colour pass and the feature pass in the same page, stepping and
+// awaiting frames (never the rAF loop). Time of one measurement = CPU time from the start of the frame's
+// commands to queue.onSubmittedWorkDone() (SwiftShader offers no 'timestamp-query' here; see the report).
+import { WebGPUEngine } from "@babylonjs/core/Engines/webgpuEngine";
+import { Scene } from "@babylonjs/core/scene";
+import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
+import { Vector3 } from "@babylonjs/core/Maths/math.vector";
+import { Color4 } from "@babylonjs/core/Maths/math.color";
+import { SemanticGaussianSplattingMesh } from "../src/mesh/semanticGaussianSplattingMesh";
+import { FeatureSplatPass } from "../src/rendering/featureSplatPass";
+
+export interface BenchRequest {
+    sceneUrl: string;
+    /** Camera; default: framing the mesh's bounding sphere from -z. */
+    camera?: { position: number[]; target: number[]; fov?: number };
+    featureDimensions: number[];
+    raisedLimits: boolean;
+    width: number;
+    height: number;
+    frames: number;
+}
+
+export interface BenchResult {
+    gaussians: number;
+    raisedLimits: boolean;
+    timestampQuery: boolean;
+    maxColorAttachmentBytesPerSample: number;
+    /** Per K: feature pass times and the colour pass times measured alternately with them. */
+    feature: { K: number; passes: number; ms: number[]; colourMs: number[] }[];
+}
+
+async function timed(engine: WebGPUEngine, work: () => void): Promise<number> {
+    const start = performance.now();
+    engine.beginFrame();
+    work();
+    engine.endFrame();
+    await engine._device.queue.onSubmittedWorkDone();
+    return performance.now() - start;
+}
+
+function random(seed: number): () => number {
+    let a = seed >>> 0;
+    return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = Math.imul(a ^ (a >>> 15), a | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+}
+
+async function runBench(request: BenchRequest): Promise<BenchResult> {
+    const canvas = document.createElement("canvas");
+    canvas.width = request.width;
+    canvas.height = request.height;
+    document.body.appendChild(canvas);
+    const engine = new WebGPUEngine(canvas, { antialias: false, adaptToDeviceRatio: false, setMaximumLimits: request.raisedLimits, enableAllFeatures: request.raisedLimits });
+    await engine.initAsync();
+    const errors: string[] = [];
+    engine._device.addEventListener("uncapturederror", (e) => errors.push((e as GPUUncapturedErrorEvent).error.message));
+    const scene = new Scene(engine);
+    scene.clearColor = new Color4(0, 0, 0, 1);
+    const mesh = await SemanticGaussianSplattingMesh.LoadAsync(request.sceneUrl, scene);
+    const camera = new FreeCamera("benchCamera", Vector3.Zero(), scene);
+    camera.minZ = 0.05;
+    if (request.camera) {
+        camera.position = Vector3.FromArray(request.camera.position);
+        camera.setTarget(Vector3.FromArray(request.camera.target));
+        if (request.camera.fov) camera.fov = request.camera.fov;
+    } else {
+        mesh.computeWorldMatrix(true);
+        const sphere = mesh.getBoundingInfo().boundingSphere;
+        camera.position = sphere.centerWorld.add(new Vector3(0, 0.3 * sphere.radiusWorld, -2.2 * sphere.radiusWorld));
+        camera.setTarget(sphere.centerWorld);
+    }
+    // Wait for the first sort, then warm up.
+    for (let i = 0; i < 600 && !mesh.isReady(true); i++) {
+        await timed(engine, () => scene.render());
+        await new Promise((r) => setTimeout(r, 10));
+    }
+    for (let i = 0; i < 2; i++) await timed(engine, () => scene.render());
+
+    // Colour and feature frames alternate (colour, feature, colour, ...) so that load from other processes on the
+    // machine hits both alike; each K row carries the colour frames measured beside it.
+    const feature: BenchResult["feature"] = [];
+    const rnd = random(1);
+    for (const K of request.featureDimensions) {
+        const values = new Float32Array(mesh.gaussianCount * K);
+        for (let i = 0; i < values.length; i++) values[i] = rnd() * 2 - 1;
+        mesh.setFeatures(values, K);
+        const pass = new FeatureSplatPass(scene, mesh, { width: request.width, height: request.height });
+        // Compile and check that every pass really draws before timing it.
+        let drew = false;
+        for (let i = 0; i < 600 && !drew; i++) {
+            await timed(engine, () => (drew = pass.renderPasses()));
+            await new Promise((r) => setTimeout(r, 10));
+        }
+        if (!drew) throw new Error(`K=${K}: the feature pass never drew`);
+        await timed(engine, () => pass.renderPasses());
+        const ms: number[] = [];
+        const colourMs: number[] = [];
+        for (let i = 0; i < request.frames; i++) {
+            colourMs.push(await timed(engine, () => scene.render()));
+            ms.push(await timed(engine, () => pass.renderPasses()));
+        }
+        feature.push({ K, passes: pass.plans.length, ms, colourMs });
+        pass.dispose();
+    }
+    const result: BenchResult = {
+        gaussians: mesh.gaussianCount,
+        raisedLimits: request.raisedLimits,
+        timestampQuery: engine._device.features.has("timestamp-query"),
+        maxColorAttachmentBytesPerSample: engine._device.limits.maxColorAttachmentBytesPerSample,
+        feature,
+    };
+    scene.dispose();
+    engine.dispose();
+    canvas.remove();
+    if (errors.length) throw new Error(`uncaptured WebGPU errors: ${errors.join("; ")}`);
+    return result;
+}
+
+const page = globalThis as unknown as { runBench: typeof runBench; pageReady: boolean };
+page.runBench = runBench;
+page.pageReady = true;
