@@ -243,3 +243,38 @@ def test_gltf_loader_reports_bad_files(tmp_path):
         gltf.load_gltf(old)
     with pytest.raises(gltf.GltfError, match="unknown Poly Haven model"):
         gltf.polyhaven_path("chair_99")
+
+
+def test_gaussians_lie_flat_on_their_surfaces(rooms):
+    """The smallest-scale axis of each Gaussian is its surface normal: vertical on the floor and ceiling,
+    horizontal on the walls (checks the quaternion conversion and the frame of every rotation)."""
+    g = rooms[0].gaussians
+    r = g.rotation_matrices()
+    thin_axis = np.argmin(g.log_scales, axis=1)
+    normal = r[np.arange(len(g)), :, thin_axis]
+    for cls, vertical in (("floor", True), ("ceiling", True), ("wall", False)):
+        n = normal[g.labels == class_id(cls)]
+        up = np.abs(n[:, 1])
+        share = (up > 0.99).mean() if vertical else (up < 0.01).mean()
+        assert share > 0.95, f"{cls}: {share:.3f} of the Gaussians lie in the surface"
+
+
+def test_doors_and_windows_are_in_their_walls(rooms):
+    for r in rooms:
+        g = r.gaussians
+        for o in r.doors + r.windows:
+            w = r.walls[o.wall]
+            p = g.positions[g.instances == o.instance_id]
+            assert len(p) > 50 and r.instances[o.instance_id] == class_id(o.kind)
+            rel = p[:, [0, 2]] - w.start
+            depth = rel @ w.normal  # distance into the room
+            along = rel @ w.direction
+            assert depth.min() > -0.01 and depth.max() < 0.15, f"seed {r.seed}: {o.kind} off its wall"
+            assert along.min() > o.s0 - 0.15 and along.max() < o.s1 + 0.15
+            assert p[:, 1].min() >= o.bottom - 0.1 and p[:, 1].max() <= o.top + 0.15
+            # no wall Gaussians inside the opening
+            wall = g.positions[g.instances == w.instance_id]
+            rel = wall[:, [0, 2]] - w.start
+            a, y = rel @ w.direction, wall[:, 1]
+            inside = (a > o.s0 + 0.05) & (a < o.s1 - 0.05) & (y > o.bottom + 0.05) & (y < o.top - 0.05)
+            assert inside.sum() == 0, f"seed {r.seed}: wall Gaussians cover the {o.kind}"
