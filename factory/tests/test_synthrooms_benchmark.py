@@ -128,6 +128,18 @@ def test_tiny_subset_generates_with_the_real_pipeline(tmp_path):
         assert covered.mean() > 0.95  # a closed room: every pixel sees a surface
         assert (view["depth"][covered] > 0.05).all() and (view["depth"][covered] < 15).all()
         assert len(np.unique(view["labels"][covered])) >= 2
+    # the class balance of the tiny train split, recomputed from its label maps
+    train = B.TINY.split("train")
+    room = B.room_dir(tmp_path / "tiny", "train", train.seeds[0])
+    labels = np.concatenate([B.load_view(room, train.resolutions[0], i)["labels"].ravel()
+                             for i in range(train.views_per_room)])
+    labelled = labels[labels != 255]
+    stats = B.collect_statistics(B.TINY, tmp_path)
+    balance = B.class_balance(stats["splits"]["train"]["pixels_per_class"]["80x60"])
+    expected = np.bincount(labelled, minlength=NUM_CLASSES) / len(labelled)
+    assert np.allclose([balance["share"][n] for n in class_names()], expected)
+    assert balance["top3_share"] == pytest.approx(np.sort(expected)[-3:].sum())
+    assert {u["class"] for u in balance["under_min"]} == {class_names()[c] for c in np.flatnonzero(expected < 0.002)}
 
 
 def test_complete_rooms_are_skipped(tiny_standin):
