@@ -19,6 +19,7 @@ export interface BenchRequest {
     width: number;
     height: number;
     frames: number;
+    attachmentFormat?: "rgba16float" | "rgba32float";
 }
 
 export interface BenchResult {
@@ -88,7 +89,7 @@ async function runBench(request: BenchRequest): Promise<BenchResult> {
         const values = new Float32Array(mesh.gaussianCount * K);
         for (let i = 0; i < values.length; i++) values[i] = rnd() * 2 - 1;
         mesh.setFeatures(values, K);
-        const pass = new FeatureSplatPass(scene, mesh, { width: request.width, height: request.height });
+        const pass = new FeatureSplatPass(scene, mesh, { width: request.width, height: request.height, attachmentFormat: request.attachmentFormat });
         // Compile and check that every pass really draws before timing it.
         let drew = false;
         for (let i = 0; i < 600 && !drew; i++) {

@@ -66,8 +66,8 @@ async function main() {
     const rows = [];
     try {
         for (const scene of await scenes()) {
-            for (const raisedLimits of [false, true]) {
-                process.stderr.write(`${scene.name}, ${raisedLimits ? "raised" : "default"} limits ...\n`);
+            for (const [raisedLimits, attachmentFormat] of [[false, "rgba16float"], [true, "rgba16float"], [true, "rgba32float"]]) {
+                process.stderr.write(`${scene.name}, ${raisedLimits ? "raised" : "default"} limits, ${attachmentFormat} ...\n`);
                 const r = await page.evaluate((req) => globalThis.runBench(req), {
                     sceneUrl: scene.url,
                     camera: scene.camera,
@@ -76,11 +76,12 @@ async function main() {
                     width: WIDTH,
                     height: HEIGHT,
                     frames: FRAMES,
+                    attachmentFormat,
                 });
                 for (const f of r.feature) {
                     const colour = median(f.colourMs);
                     const ms = median(f.ms);
-                    rows.push({ scene: scene.name, gaussians: r.gaussians, limits: `${raisedLimits ? "raised" : "default"} (${r.maxColorAttachmentBytesPerSample} B/sample)`, K: f.K, passes: f.passes, colour, feature: ms, ratio: ms / colour, timestampQuery: r.timestampQuery });
+                    rows.push({ scene: scene.name, gaussians: r.gaussians, limits: `${raisedLimits ? "raised" : "default"} (${r.maxColorAttachmentBytesPerSample} B/sample), ${attachmentFormat}`, K: f.K, passes: f.passes, colour, feature: ms, ratio: ms / colour, timestampQuery: r.timestampQuery });
                 }
             }
         }
@@ -89,7 +90,7 @@ async function main() {
         server.close();
     }
     const table = [
-        "| scene | Gaussians | device limits | K | passes | colour pass ms | feature pass ms | feature / colour |",
+        "| scene | Gaussians | device limits, target format | K | passes | colour pass ms | feature pass ms | feature / colour |",
         "|---|---:|---|---:|---:|---:|---:|---:|",
         ...rows.map((r) => `| ${r.scene} | ${r.gaussians} | ${r.limits} | ${r.K} | ${r.passes} | ${r.colour.toFixed(1)} | ${r.feature.toFixed(1)} | ${r.ratio.toFixed(2)} |`),
     ].join("\n");

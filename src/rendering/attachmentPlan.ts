@@ -7,9 +7,14 @@
 // state reads the blend factor from the SAME attachment's alpha output (there is no dual-source
 // blending on our devices), so every attachment must carry (a*c0, a*c1, a*c2, a) and holds 3 channels.
 
-/** One colour attachment is RGBA16F: 8 bytes per sample, alignment 2 (WebGPU spec, "Plain color formats"). */
-export const ATTACHMENT_BYTES = 8;
-const ATTACHMENT_ALIGNMENT = 2;
+/** The attachment formats the pass can use, with their render-target byte cost and alignment (WebGPU spec, "Plain color formats"). */
+export const ATTACHMENT_FORMATS = {
+    /** Works on every WebGPU device (rgba16float is always blendable). */
+    rgba16float: { bytes: 8, alignment: 2 },
+    /** Needs the device feature "float32-blendable"; full float precision. */
+    rgba32float: { bytes: 16, alignment: 4 },
+} as const;
+export type AttachmentFormat = keyof typeof ATTACHMENT_FORMATS;
 /** Channels a blendable RGBA attachment can carry besides the alpha used for blending. */
 export const CHANNELS_PER_ATTACHMENT = 3;
 /** Babylon's WGSL processor declares at most 8 `fragDataN` outputs (webgpuShaderProcessorsWGSL). */
@@ -37,19 +42,18 @@ export interface DeviceLimitsForPlan {
     maxColorAttachmentBytesPerSample: number;
 }
 
-/** Bytes per sample of `count` RGBA16F attachments, per the WebGPU spec's running-sum-with-alignment rule. */
-export function bytesPerSample(count: number): number {
+/** Bytes per sample of `count` attachments, per the WebGPU spec's running-sum-with-alignment rule. */
+export function bytesPerSample(count: number, format: AttachmentFormat = "rgba16float"): number {
+    const { bytes, alignment } = ATTACHMENT_FORMATS[format];
     let total = 0;
-    for (let i = 0; i < count; i++) {
-        total = Math.ceil(total / ATTACHMENT_ALIGNMENT) * ATTACHMENT_ALIGNMENT + ATTACHMENT_BYTES;
-    }
+    for (let i = 0; i < count; i++) total = Math.ceil(total / alignment) * alignment + bytes;
     return total;
 }
 
-/** The most RGBA16F attachments one pass can have under `limits`. */
-export function maxAttachmentsPerPass(limits: DeviceLimitsForPlan): number {
+/** The most attachments of `format` one pass can have under `limits`. */
+export function maxAttachmentsPerPass(limits: DeviceLimitsForPlan, format: AttachmentFormat = "rgba16float"): number {
     let count = Math.min(limits.maxColorAttachments, BABYLON_MAX_FRAG_OUTPUTS);
-    while (count > 0 && bytesPerSample(count) > limits.maxColorAttachmentBytesPerSample) count--;
+    while (count > 0 && bytesPerSample(count, format) > limits.maxColorAttachmentBytesPerSample) count--;
     return count;
 }
 
@@ -58,14 +62,14 @@ export function maxAttachmentsPerPass(limits: DeviceLimitsForPlan): number {
  * Throws when not even two attachments fit (WebGPU guarantees 8 attachments and 32 bytes, so this
  * only happens with a hand-made limits object).
  */
-export function planFeaturePasses(featureDimension: number, limits: DeviceLimitsForPlan): FeaturePassPlan[] {
+export function planFeaturePasses(featureDimension: number, limits: DeviceLimitsForPlan, format: AttachmentFormat = "rgba16float"): FeaturePassPlan[] {
     if (!Number.isInteger(featureDimension) || featureDimension < 1) {
         throw new RangeError(`planFeaturePasses: featureDimension must be a positive integer, got ${featureDimension}`);
     }
-    const perPass = maxAttachmentsPerPass(limits);
+    const perPass = maxAttachmentsPerPass(limits, format);
     if (perPass < 2) {
         throw new RangeError(
-            `planFeaturePasses: the device allows ${perPass} RGBA16F colour attachment(s) per pass ` +
+            `planFeaturePasses: the device allows ${perPass} ${format} colour attachment(s) per pass ` +
                 `(maxColorAttachments ${limits.maxColorAttachments}, maxColorAttachmentBytesPerSample ` +
                 `${limits.maxColorAttachmentBytesPerSample}); the feature pass needs at least 2`
         );

@@ -28,7 +28,7 @@ import "@babylonjs/core/ShadersWGSL/gaussianSplattingDepth.vertex";
 import featureSplatVertex from "../../shaders/featureSplat.vertex.wgsl";
 import featureSplatFragment from "../../shaders/featureSplat.fragment.wgsl";
 import { SemanticSplatError } from "../errors";
-import { CHANNELS_PER_ATTACHMENT, planFeaturePasses, type DeviceLimitsForPlan, type FeaturePassPlan } from "./attachmentPlan";
+import { CHANNELS_PER_ATTACHMENT, planFeaturePasses, type AttachmentFormat, type DeviceLimitsForPlan, type FeaturePassPlan } from "./attachmentPlan";
 
 /**
  * Registers the shaders of one pass: the vertex stage gets the pass's first channel, K and slot count as WGSL
@@ -75,6 +75,13 @@ export interface FeatureSplatPassOptions {
      * device does not have.
      */
     limits?: DeviceLimitsForPlan;
+    /**
+     * Format of the render targets. Default: "rgba32float" when the device has the "float32-blendable" feature
+     * (WebGPUEngine option `enableAllFeatures: true`, or `deviceDescriptor.requiredFeatures`), else "rgba16float"
+     * (blendable on every WebGPU device). rgba32float keeps full float precision and was 2-3x faster on SwiftShader
+     * (BENCHMARKS.md), at twice the bytes per sample (more passes at the same limits).
+     */
+    attachmentFormat?: AttachmentFormat;
 }
 
 /**
@@ -139,7 +146,8 @@ const MAX_WAIT_FRAMES = 600;
  * Create the engine with `new WebGPUEngine(canvas, { setMaximumLimits: true })` (or
  * `deviceDescriptor: { requiredLimits: { maxColorAttachmentBytesPerSample: 128 } }`) so that K = 16 fits one
  * pass. On a default-limits device the pass splits its attachments over several passes over the same sorted
- * index buffer (same result, more vertex work). The plan is read from `engine._device.limits`.
+ * index buffer (same result, more vertex work). The plan is read from `engine._device.limits`. With
+ * `enableAllFeatures: true` (or `requiredFeatures: ["float32-blendable"]`) the targets are rgba32float.
  *
  * Usage: `const frame = await pass.requestFrame()` while the app renders frames; the passes are drawn right
  * after the next frame's scene render (after the colour pass, with the sort it used) and read back after
@@ -149,6 +157,7 @@ export class FeatureSplatPass {
     readonly plans: readonly FeaturePassPlan[];
     /** K, fixed at construction; a mesh whose K changes needs a new pass. */
     readonly featureDimension: number;
+    readonly attachmentFormat: AttachmentFormat;
     private readonly _passes: PassResources[] = [];
     private _width: number;
     private _height: number;
@@ -193,8 +202,16 @@ export class FeatureSplatPass {
             maxColorAttachments: engine._device.limits.maxColorAttachments,
             maxColorAttachmentBytesPerSample: engine._device.limits.maxColorAttachmentBytesPerSample,
         };
+        const float32Blendable = engine._device.features.has("float32-blendable");
+        this.attachmentFormat = options.attachmentFormat ?? (float32Blendable ? "rgba32float" : "rgba16float");
+        if (this.attachmentFormat === "rgba32float" && !float32Blendable) {
+            throw new SemanticSplatError(
+                "GPU_LIMITS",
+                'FeatureSplatPass: attachmentFormat "rgba32float" needs the WebGPU feature "float32-blendable"; create the engine with enableAllFeatures (when the adapter offers it) or use "rgba16float"'
+            );
+        }
         try {
-            this.plans = planFeaturePasses(K, limits);
+            this.plans = planFeaturePasses(K, limits, this.attachmentFormat);
         } catch (e) {
             throw new SemanticSplatError("GPU_LIMITS", `FeatureSplatPass: ${(e as Error).message}`, undefined, { cause: e });
         }
@@ -346,7 +363,7 @@ export class FeatureSplatPass {
             count,
             scene,
             {
-                types: new Array(count).fill(Constants.TEXTURETYPE_HALF_FLOAT),
+                types: new Array(count).fill(this.attachmentFormat === "rgba32float" ? Constants.TEXTURETYPE_FLOAT : Constants.TEXTURETYPE_HALF_FLOAT),
                 formats: new Array(count).fill(Constants.TEXTUREFORMAT_RGBA),
                 samplingModes: new Array(count).fill(Constants.TEXTURE_NEAREST_SAMPLINGMODE),
                 generateMipMaps: false,

@@ -20,12 +20,26 @@ describe("feature splat pass", () => {
     let t: TestEngine;
     afterEach(() => t?.dispose());
 
+    it("matches the CPU reference with rgba16float targets on a raised-limits device (one pass of 7 attachments), K = 16", async () => {
+        t = await createTestEngine({ width: 320, height: 240, raisedLimits: true });
+        const setup = createTinySetup(t, tinyGaussians(40, 16, 3));
+        const pass = new FeatureSplatPass(setup.scene, setup.mesh, { width: 128, height: 96, attachmentFormat: "rgba16float" });
+        expect(pass.plans.length).toBe(1);
+        const frame = await captureFrame(setup.scene, pass);
+        expectMatchesReference(setup, frame);
+        pass.dispose();
+        setup.scene.dispose();
+        expectNoWebGPUErrors(t);
+    });
+
     for (const raisedLimits of [false, true]) {
         for (const K of [8, 16, 32]) {
             it(`matches the CPU reference per pixel, K = ${K}, ${raisedLimits ? "raised" : "default"} device limits`, async () => {
                 t = await createTestEngine({ width: 320, height: 240, raisedLimits });
                 const setup = createTinySetup(t, tinyGaussians(40, K, 7 + K));
                 const pass = new FeatureSplatPass(setup.scene, setup.mesh, { width: 128, height: 96 });
+                // Raised-limits test devices also have float32-blendable: the default format is then rgba32float.
+                expect(pass.attachmentFormat).toBe(raisedLimits ? "rgba32float" : "rgba16float");
                 const frame = await captureFrame(setup.scene, pass);
                 expect(frame.featureDimension).toBe(K);
                 expect(frame.features.length).toBe(K * 128 * 96);

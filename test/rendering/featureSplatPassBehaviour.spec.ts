@@ -73,6 +73,7 @@ describe("feature splat pass behaviour", () => {
         const setup = createTinySetup(t, tinyGaussians(4, 8));
         expect(() => new FeatureSplatPass(setup.scene, setup.mesh, { width: 100.5, height: 64 })).toThrowMatching((e) => isSemanticError(e, "INVALID_ARGUMENT") && /positive integers/.test(e.message));
         expect(() => new FeatureSplatPass(setup.scene, setup.mesh, { width: 64 })).toThrowMatching((e) => isSemanticError(e, "INVALID_ARGUMENT") && /both/.test(e.message));
+        expect(() => new FeatureSplatPass(setup.scene, setup.mesh, { attachmentFormat: "rgba32float" })).toThrowMatching((e) => isSemanticError(e, "GPU_LIMITS") && /float32-blendable/.test(e.message));
         setup.mesh.clearFeatures();
         expect(() => new FeatureSplatPass(setup.scene, setup.mesh)).toThrowMatching((e) => isSemanticError(e, "INVALID_ARGUMENT") && /set features first/.test(e.message));
         setup.mesh.setFeatures(new Float32Array(4 * 8), 8);
@@ -105,6 +106,8 @@ describe("feature splat pass behaviour", () => {
 
     it("plans passes from the device limits (3 channels + alpha per RGBA16F attachment)", async () => {
         expect(bytesPerSample(4)).toBe(32);
+        expect(bytesPerSample(3, "rgba32float")).toBe(48);
+        expect(planFeaturePasses(8, { maxColorAttachments: 8, maxColorAttachmentBytesPerSample: 128 }, "rgba32float").map((p) => p.attachmentCount)).toEqual([4]);
         const defaults = { maxColorAttachments: 8, maxColorAttachmentBytesPerSample: 32 };
         const raised = { maxColorAttachments: 8, maxColorAttachmentBytesPerSample: 128 };
         expect(maxAttachmentsPerPass(defaults)).toBe(4);
