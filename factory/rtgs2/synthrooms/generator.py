@@ -452,7 +452,7 @@ class _RoomBuilder:
         tparts = F.polyhaven(rng, style, self, "wooden_table_02") if polyhaven_table else F.table(rng, style, self, kind)
         lo, hi = tparts[0].samples.bounds()
         parts = list(tparts)
-        if rng.uniform() < 0.35:
+        if rng.uniform() < 0.5:
             tea = F.polyhaven(rng, style, self, "tea_set_01")[0]
             parts = self.with_top(parts, tea.samples, tea.name, tea.class_name, tea.source, margin=0.6)
         chair_kind = str(rng.choice(["dining", "dining", "armchair"])) if kind == "dining" else "dining"
@@ -559,7 +559,7 @@ class _RoomBuilder:
             if self.maybe(0.8):
                 # a coffee table in front of the sofa, in the same unit
                 table = F.table(rng, style, self, "coffee")
-                if self.maybe(0.4):
+                if self.maybe(0.55):
                     tea = F.polyhaven(rng, style, self, "tea_set_01")[0]
                     table = self.with_top(table, tea.samples, tea.name, tea.class_name, tea.source, margin=0.75)
                 slo, shi = sofa[0].samples.bounds()
@@ -581,7 +581,7 @@ class _RoomBuilder:
             for _ in range(int(rng.integers(0, 3))):
                 self.place(F.chair(rng, style, self, "armchair"), "corner" if self.maybe(0.5) else "wall")
             if self.maybe(0.4):
-                self.place(self.table_with_chairs("dining", polyhaven_table=self.maybe(0.4)), "free", tries=120)
+                self.place(self.table_with_chairs("dining", polyhaven_table=self.maybe(0.5)), "free", tries=120)
             if self.maybe(0.5):
                 self.place(self.cabinet_any("sideboard"), "wall")
             if self.maybe(0.4):
@@ -602,7 +602,7 @@ class _RoomBuilder:
             if self.maybe(0.5):
                 self.place(F.counter_run(rng, style, self, rng.uniform(1.0, 2.0), False, self.maybe(0.5)), "wall")
             if self.maybe(0.65):
-                self.place(self.table_with_chairs("dining", polyhaven_table=self.maybe(0.35), stools=self.maybe(0.3)), "free", tries=120)
+                self.place(self.table_with_chairs("dining", polyhaven_table=self.maybe(0.45), stools=self.maybe(0.4)), "free", tries=120)
             if self.maybe(0.3):
                 self.place(self.cabinet_any("wardrobe"), "wall")
             self.small_decor(int(rng.integers(1, 3)))
@@ -627,7 +627,7 @@ class _RoomBuilder:
                 self.place(self.table_with_chairs("dining", polyhaven_table=self.maybe(0.4), stools=self.maybe(0.3)), "free", tries=100)
             if self.maybe(0.25):
                 self.place(F.polyhaven(rng, style, self, "sofa_03") if self.maybe(0.4) else F.sofa(rng, style, self), "wall")
-            if self.maybe(0.3):
+            if self.maybe(0.4):
                 self.place(F.polyhaven(rng, style, self, "painted_wooden_stool"), "free", tries=30)
             self.small_decor(int(rng.integers(1, 4)))
 
