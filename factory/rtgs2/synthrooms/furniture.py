@@ -8,7 +8,7 @@ sink in a counter) to its supporter's index in the list: such pairs are allowed 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

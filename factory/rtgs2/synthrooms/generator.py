@@ -88,6 +88,8 @@ class _RoomBuilder:
         fabric = M.FABRICS[rng.integers(len(M.FABRICS))]
         accent = M.BRIGHTS[rng.integers(len(M.BRIGHTS))]
         self.style = F.Style(np.array(wood), np.array(paint), np.array(fabric), np.array(accent), seed)
+        # room-wide light colour: warm, neutral or cool, and a brightness
+        self.tint = np.array([(1.0, 0.97, 0.92), (1.0, 1.0, 1.0), (0.96, 0.98, 1.0)][int(rng.integers(3))]) * rng.uniform(0.92, 1.04)
 
         self.openings: list[Opening] = []
         self.placed: list[_Placed] = []  # furniture, in placement order
@@ -684,7 +686,6 @@ def generate_room(seed: int, room_type: str | None = None, max_gaussians: int = 
 
     rng = np.random.default_rng([seed, 1])
     b = _RoomBuilder(seed, room_type, rng, l_shape)
-    b.tint = np.array([(1.0, 0.97, 0.92), (1.0, 1.0, 1.0), (0.96, 0.98, 1.0)][int(rng.integers(3))]) * rng.uniform(0.92, 1.04)
     b.cut_openings()
     shell = b.shell_samples()
     b.curtains()
