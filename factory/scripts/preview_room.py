@@ -78,8 +78,8 @@ def main(argv=None) -> int:
     keep = g.labels != 20
     top_scene = g.subset(keep)
     c3 = np.array([centre[0], 0.0, centre[1]])
-    top_cam = Camera.look_at(c3 + [0, 30, 0], c3, w, h, fov_y=2 * np.arctan(0.5 * (hi - lo)[[0, 2]].max() * 1.1 / 30 * h / w * w / h),
-                             up=(0, 0, 1))
+    extent = 1.1 * (hi - lo)[[0, 2]].max()  # seen from 30 m up: nearly orthographic
+    top_cam = Camera.look_at(c3 + [0, 30, 0], c3, w, h, fov_y=2 * np.arctan(0.5 * extent / 30), up=(0, 0, 1))
     top = splat(top_scene, top_cam, np.clip(top_scene.colors * 255, 0, 255).astype(np.uint8))
     out = np.concatenate([rgb, lab, top], axis=1)
     Image.fromarray(out).save(args.out)
