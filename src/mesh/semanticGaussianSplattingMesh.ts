@@ -307,8 +307,10 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
             this.onFeaturesChangedObservable.notifyObservers(this);
             return;
         }
-        this._rebuildFeatureTexture();
-        this.onFeaturesChangedObservable.notifyObservers(this);
+        // Same Gaussians, same features: only a change of Babylon's texture size moves texels.
+        const before = this._featureTexture;
+        this._rebuildFeatureTexture(false);
+        if (this._featureTexture !== before) this.onFeaturesChangedObservable.notifyObservers(this);
     }
 
     /** Frees the feature texture and everything else this class made, then Babylon's own resources. */
@@ -340,15 +342,21 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         return { width: size.x, height: size.y };
     }
 
-    private _rebuildFeatureTexture(): void {
+    /**
+     * Makes the feature texture match the features and Babylon's current texture size: a new texture when the
+     * size or layer count changed, else an upload into the existing one (skipped when `uploadIfSameSize` is false).
+     */
+    private _rebuildFeatureTexture(uploadIfSameSize = true): void {
         const half = this._featureHalf;
         if (!half) return;
         const { width, height } = this.splatTextureSize;
         const layers = featureLayerCount(this._featureDimension);
-        const packed = packFeatureLayers(half, this._featureCount, this._featureDimension, width, height);
         const old = this._featureTexture;
         const internal = old?.getInternalTexture();
-        if (old && internal && internal.width === width && internal.height === height && internal.depth === layers) {
+        const sameSize = !!old && !!internal && internal.width === width && internal.height === height && internal.depth === layers;
+        if (sameSize && !uploadIfSameSize) return;
+        const packed = packFeatureLayers(half, this._featureCount, this._featureDimension, width, height);
+        if (old && sameSize) {
             old.update(packed);
             return;
         }

@@ -108,6 +108,29 @@ describe("SemanticGaussianSplattingMesh features", () => {
         });
     }
 
+    it("puts Gaussians past the first texture row at (i % width, floor(i / width))", async () => {
+        const mesh = new SemanticGaussianSplattingMesh("rows", scene);
+        const width = t.engine.getCaps().maxTextureSize; // Babylon's splat textures are this wide on WebGPU
+        const count = width * 2 + 5;
+        mesh.updateData(encodeSplatRows(Array.from({ length: count }, (_, i) => ({ position: [i * 1e-4, 0, 0], color: [1, 1, 1] }))), undefined, { flipY: false });
+        const features = new Float32Array(count * 2);
+        for (let i = 0; i < count; i++) {
+            features[i * 2] = i % 2048; // exact in fp16
+            features[i * 2 + 1] = -Math.floor(i / 2048);
+        }
+        mesh.setFeatures(features, 2);
+        expect(mesh.splatTextureSize).toEqual({ width, height: 3 });
+        expect(mesh.featureTexture!.getSize()).toEqual(mesh.centersTexture!.getSize());
+        const texels = await readFeatureTextureLayer(mesh, 0);
+        for (const i of [0, width - 1, width, width + 7, 2 * width, count - 1]) {
+            const texel = (Math.floor(i / width) * width + (i % width)) * 4;
+            expect(halfBitsToFloat32(texels[texel])).withContext(`Gaussian ${i}`).toBe(i % 2048);
+            expect(halfBitsToFloat32(texels[texel + 1])).withContext(`Gaussian ${i}`).toBe(-Math.floor(i / 2048));
+        }
+        expect(texels.subarray(count * 4).every((v) => v === 0)).toBeTrue();
+        mesh.dispose();
+    });
+
     it("takes fp16 bit patterns as given and keeps values un-normalised", async () => {
         const gaussians = tinyGaussians(5, 0);
         const mesh = createTinySplatMesh(scene, gaussians);
@@ -156,15 +179,17 @@ describe("SemanticGaussianSplattingMesh features", () => {
         const mesh = createTinySplatMesh(scene, gaussians);
         let notified = 0;
         mesh.onFeaturesChangedObservable.add(() => notified++);
-        // Same count: features kept and re-uploaded.
+        // Same count, same texture size: features and their texture kept.
+        const texture = mesh.featureTexture;
         mesh.updateData(encodeSplatRows(gaussians.map((g) => ({ ...g, position: [g.position[0], g.position[1], 0.5] }))), undefined, { flipY: false });
-        expect(notified).toBe(1);
+        expect(notified).toBe(0);
         expect(mesh.featureDimension).toBe(4);
+        expect(mesh.featureTexture).toBe(texture);
         const texels = await readFeatureTextureLayer(mesh, 0);
         expect(texels[4 * 5 + 3]).toBe(float32ToHalfBits(gaussians[5].features![3]));
         // Different count: the features belonged to the old scene.
         mesh.updateData(encodeSplatRows(tinyGaussians(9, 0)), undefined, { flipY: false });
-        expect(notified).toBe(2);
+        expect(notified).toBe(1);
         expect(mesh.featureDimension).toBe(0);
         expect(mesh.featureTexture).toBeNull();
         await stepFrames(scene, 1);
