@@ -8,9 +8,14 @@ bash scripts/ensure-chromium.sh || exit 1
 bash scripts/ensure-python.sh || exit 1
 
 status=0
+# A focused or excluded spec would silently skip the rest of the suite: refuse it.
+if grep -rnE "\b(fdescribe|fit|xdescribe|xit)\(" test --include=*.ts; then
+    echo "test/: focused (fdescribe/fit) or excluded (xdescribe/xit) specs must not be committed" >&2
+    status=1
+fi
 echo "== browser suites (karma, Chromium + WebGPU/SwiftShader)"
 npm run --silent test:browser 2>&1 | tee .karma.log || status=1
-grep -q "^karma: [0-9]* passed, 0 failed" .karma.log || status=1
+grep -q "^karma: [0-9]* passed, 0 failed, 0 skipped" .karma.log || status=1
 echo "== python suites (pytest)"
 bash scripts/test-python.sh || status=1
 rm -f .karma.log
