@@ -1,5 +1,6 @@
 // Builds the library (dist/) and, with `--environment BUILD:test`, one browser bundle of every
-// spec under test/ (build/test/specs.js) that karma serves to Debian's Chromium.
+// spec under test/ (build/test/specs.js) that karma serves to Debian's Chromium; with `--environment BUILD:demo`
+// the demo (build/demo/, served by scripts/demo-server.mjs).
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import nodeResolve from "@rollup/plugin-node-resolve";
@@ -39,7 +40,8 @@ const isExternal = (id) => /^(@babylonjs\/|onnxruntime-web|comlink)/.test(id);
 
 const library = {
     // worker.js keeps a stable name: the client creates it with new URL("./worker.js", import.meta.url).
-    input: { index: "src/index.ts", worker: "src/worker/worker.ts" },
+    // node-encoder.js: what bin/encode.mjs (the Node encode command) imports; no Babylon, no onnxruntime-web.
+    input: { index: "src/index.ts", worker: "src/worker/worker.ts", "node-encoder": "src/encoder/node.ts" },
     external: isExternal,
     output: { dir: "dist", format: "es", sourcemap: true, entryFileNames: "[name].js", chunkFileNames: "chunks/[name].js" },
     plugins: [wgsl(), typescript({ tsconfig: "tsconfig.json" })],
@@ -82,4 +84,21 @@ const testWorker = {
     ],
 };
 
-export default process.env.BUILD === "test" ? [tests, testWorker] : library;
+/** The bundled demo (`--environment BUILD:demo`): build/demo/main.js (page, with the library inlined) and
+ *  build/demo/worker.js next to it (the client's default worker URL), with onnxruntime's .wasm beside the worker. */
+const demo = [
+    {
+        input: "demo/main.ts",
+        output: { file: "build/demo/main.js", format: "es", sourcemap: true, inlineDynamicImports: true },
+        plugins: [wgsl(), nodeResolve({ browser: true }), typescript({ tsconfig: "demo/tsconfig.json", sourceMap: true })],
+        onwarn: tests.onwarn,
+    },
+    {
+        input: "src/worker/worker.ts",
+        output: { file: "build/demo/worker.js", format: "es", sourcemap: true, inlineDynamicImports: true },
+        plugins: [nodeResolve({ browser: true }), typescript({ tsconfig: "demo/tsconfig.json", sourceMap: true }), copyOrtWasm("build/demo")],
+    },
+];
+
+const builds = { test: [tests, testWorker], demo };
+export default builds[process.env.BUILD] ?? library;

@@ -3,9 +3,11 @@
 // never waits on it: every method is async and the heavy work happens in the worker.
 import * as Comlink from "comlink";
 import { SemanticSplatError } from "../errors";
+import type { EncodeProgress, EncodeSceneResult } from "../encoder/encodeScene";
 import {
     decodeError,
     type DebugFault,
+    type EncodeSceneRequest,
     type ExecutionProviderChoice,
     type InferenceWorkerApi,
     type LoadModelRequest,
@@ -61,6 +63,7 @@ export class InferenceClient {
     /** The last successful load request per kind: replayed on a replacement worker. */
     private readonly requests = new Map<ModelKind, LoadModelRequest>();
     private disposed = false;
+    private encodeJobCount = 0;
     private readonly workerUrl: string | URL;
     private readonly initTimeoutMs: number;
     private readonly callTimeoutMs: number;
@@ -133,6 +136,39 @@ export class InferenceClient {
         await this.modelOn(handle, kind);
         const transfers = [...new Set(Object.values(feeds).flatMap((t) => transferable(t.data.buffer)))];
         return this.call(handle, "run()", this.callTimeoutMs, (remote) => remote.run(kind, Comlink.transfer(feeds, transfers)));
+    }
+
+    /**
+     * Encodes one scene with the loaded "encoder" model in the worker (docs/ENCODER.md, "Encoding a scene"):
+     * `request.splats` (Babylon's 32-byte rows) is TRANSFERRED. `signal` cancels: the call rejects with CANCELLED at
+     * once, the worker drops the job at its next stage boundary and stays usable.
+     */
+    async encodeScene(
+        request: Omit<EncodeSceneRequest, "jobId">,
+        options: { onProgress?: (progress: EncodeProgress) => void; signal?: AbortSignal } = {}
+    ): Promise<EncodeSceneResult> {
+        const cancelledError = () => new SemanticSplatError("CANCELLED", "encodeScene was cancelled");
+        const { signal, onProgress } = options;
+        if (signal?.aborted) throw cancelledError();
+        const handle = this.ensureWorker();
+        await this.modelOn(handle, "encoder");
+        if (signal?.aborted) throw cancelledError();
+        const jobId = ++this.encodeJobCount;
+        const progressProxy = onProgress ? Comlink.proxy(onProgress) : undefined;
+        const splats = request.splats;
+        const transfers = ArrayBuffer.isView(splats) ? transferable(splats.buffer) : transferable(splats);
+        const running = this.call(handle, "encodeScene()", this.callTimeoutMs, (remote) =>
+            remote.encodeScene(Comlink.transfer({ ...request, jobId }, transfers), progressProxy)
+        );
+        if (!signal) return running;
+        return new Promise<EncodeSceneResult>((resolve, reject) => {
+            const onAbort = () => {
+                reject(cancelledError());
+                if (!handle.deathError) handle.remote.cancelEncode(jobId).catch(() => {});
+            };
+            signal.addEventListener("abort", onAbort, { once: true });
+            running.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+        });
     }
 
     /** Frees the model of `kind` in the worker; a replacement worker will not reload it. */

@@ -12,6 +12,7 @@ import "@babylonjs/core/Engines/WebGPU/Extensions/engine.rawTexture";
 import { SemanticSplatError } from "../errors";
 import { featureLayerCount, featuresToFloat16, packFeatureLayers, type FeatureArray } from "./featureLayout";
 import { loadSceneInto, type SceneSource, type SemanticLoadOptions } from "./loading";
+import { encodeMeshFeatures, type MeshEncoderOptions } from "../encoder/encodeMesh";
 import { encodeFeatureSidecar, halfArrayToFloat32, LABEL_NONE, parsePlyHeader, writeSemanticPly, writeSplatAsSemanticPly } from "../formats";
 
 /**
@@ -36,6 +37,14 @@ export interface SemanticGaussianSplattingMeshOptions {
      * Ask Babylon for its rotation/scale matrix textures (needed only for voxel IBL shadows). Default: `false`.
      */
     needsRotationScaleTextures?: boolean;
+    /**
+     * The Gaussian encoder (docs/ENCODER.md, "Encoding a scene"): with it, a loaded file that has no features
+     * (no `f_sem_*`, no sidecar) gets them in the inference worker after the load, with no work from the caller.
+     */
+    encoder?: MeshEncoderOptions;
+    /** Encode scenes without features after each load. Default: `true` when `encoder` is set. `false` turns it off
+     *  ({@link SemanticGaussianSplattingMesh.encodeFeatures} still encodes on request). */
+    autoEncode?: boolean;
 }
 
 /** Options of {@link SemanticGaussianSplattingMesh.LoadAsync}: the mesh options plus the load options. */
@@ -75,6 +84,11 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
     private _sourcePly: Uint8Array | null = null;
     private _sourceFileName = "";
     private _semanticDisposed = false;
+    private readonly _encoderOptions: MeshEncoderOptions | null;
+    private readonly _autoEncode: boolean;
+    /** The encode in progress (or the last one), and how to cancel it. */
+    private _encoding: Promise<void> = Promise.resolve();
+    private _encodeAbort: AbortController | null = null;
 
     /**
      * @param name name of the mesh in the scene
@@ -83,6 +97,8 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
      */
     constructor(name: string, scene: Nullable<Scene> = null, options: SemanticGaussianSplattingMeshOptions = {}) {
         super(name, null, scene, options.keepInRam ?? true, options.needsRotationScaleTextures ?? false);
+        this._encoderOptions = options.encoder ?? null;
+        this._autoEncode = options.autoEncode ?? options.encoder !== undefined;
     }
 
     /**
@@ -113,6 +129,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
      */
     async loadAsync(source: SceneSource, options: SemanticLoadOptions = {}): Promise<void> {
         this._throwIfDisposed();
+        this._encodeAbort?.abort(); // the features of the old scene would not fit the new one
         this._loading = true;
         let loaded;
         try {
@@ -131,6 +148,32 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
             this.clearFeatures();
         }
         this.setLabels(loaded.labels, loaded.fileName);
+        if (!loaded.features && this._autoEncode && this._encoderOptions) void this.encodeFeatures().catch(() => {}); // see featuresReady
+    }
+
+    /**
+     * Encodes this mesh's Gaussians with the Gaussian encoder in the inference worker and sets the features
+     * (fp16); a previous encode still running is cancelled. Save them with {@link saveSemanticPly} or
+     * {@link saveFeatureSidecar} so a scene is encoded once. Rejects with a SemanticSplatError (CANCELLED when a
+     * newer encode, a new load or dispose() stopped it).
+     * @param options the encoder; default: the mesh's `encoder` option
+     */
+    encodeFeatures(options?: MeshEncoderOptions): Promise<void> {
+        this._throwIfDisposed();
+        const encoder = options ?? this._encoderOptions;
+        if (!encoder) return Promise.reject(new SemanticSplatError("INVALID_ARGUMENT", "encodeFeatures(): no encoder options (set the mesh's `encoder` option or pass them)"));
+        this._encodeAbort?.abort();
+        const abort = new AbortController();
+        this._encodeAbort = abort;
+        this._encoding = encodeMeshFeatures(this, encoder, abort.signal).then(() => {
+            if (this._encodeAbort === abort) this._encodeAbort = null;
+        });
+        return this._encoding;
+    }
+
+    /** Settles when the latest automatic or requested encode has finished (rejects with its error). */
+    get featuresReady(): Promise<void> {
+        return this._encoding;
     }
 
     /** Keeps Babylon's class name so its renderers, serializers and tools treat this like their own mesh. */
@@ -317,6 +360,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
     override dispose(doNotRecurse?: boolean): void {
         if (!this._semanticDisposed) {
             this._semanticDisposed = true;
+            this._encodeAbort?.abort();
             this._featureTexture?.dispose();
             this._featureTexture = null;
             this._featureValues = null;

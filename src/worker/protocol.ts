@@ -2,6 +2,7 @@
 // worker's comlink API, its argument and result types, and the encoding that lets a SemanticSplatError keep its
 // stable code across postMessage. Pure types and functions: no onnxruntime, no Babylon.
 import { SemanticSplatError, type SemanticErrorCode } from "../errors";
+import type { EncodeProgress, EncodeSceneOptions, EncodeSceneResult } from "../encoder/encodeScene";
 
 /**
  * The models one worker can hold at once, one session each:
@@ -110,6 +111,16 @@ export interface TensorData {
     data: Float32Array | Uint8Array | Int32Array | BigInt64Array;
 }
 
+/** One scene for the worker's `encodeScene` (docs/ENCODER.md, "Encoding a scene"). */
+export interface EncodeSceneRequest extends EncodeSceneOptions {
+    /** Babylon's 32-byte splat rows (`GaussianSplattingMesh.splatsData`); transferred to the worker. */
+    splats: ArrayBuffer | Uint8Array | Float32Array;
+    /** Names this call for `cancelEncode`; the client assigns it. */
+    jobId: number;
+}
+
+export type EncodeProgressCallback = (progress: EncodeProgress) => void;
+
 /** Test-only faults the worker can be told to raise inside its next `segment()` or `run()`. */
 export type DebugFault =
     | "uncaught" // an exception escapes to the worker's global scope (the Worker's 'error' event fires)
@@ -124,6 +135,10 @@ export interface InferenceWorkerApi {
     unloadModel(kind: ModelKind): Promise<void>;
     segment(rgb: Float32Array, features: Float32Array, width: number, height: number): Promise<SegmentResult>;
     run(kind: ModelKind, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>>;
+    /** Encodes one scene with the loaded "encoder" model; one encode runs at a time (later calls wait). */
+    encodeScene(request: EncodeSceneRequest, onProgress?: EncodeProgressCallback): Promise<EncodeSceneResult>;
+    /** Stops the encode `jobId` at its next stage boundary (it rejects with CANCELLED); unknown ids are ignored. */
+    cancelEncode(jobId: number): Promise<void>;
     debugFailNext(fault: DebugFault): Promise<void>;
     /** Test hook: the next `segment()` or `run()` waits `ms` before running (a deliberately slow inference). */
     debugDelayNext(ms: number): Promise<void>;

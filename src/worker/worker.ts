@@ -7,9 +7,12 @@ import { SemanticSplatError, type SemanticErrorCode } from "../errors";
 import { checkModelMetadata, checkSegmentInputs, checkVdviInputsOutputs, type ValueDescription } from "./modelContract";
 import { checkChecksum, fetchManifest, fetchWithProgress, fileNameOf, findManifestEntry, sha256Hex, type ManifestEntry } from "./modelSource";
 import { readOnnxModelHeader } from "./onnxProto";
+import { cancelEncodeJob, runEncodeJob } from "./encodeJob";
 import {
     encodeError,
     type DebugFault,
+    type EncodeProgressCallback,
+    type EncodeSceneRequest,
     type InferenceWorkerApi,
     type LoadModelRequest,
     type ModelInfo,
@@ -194,6 +197,22 @@ const api: InferenceWorkerApi = {
             }
             return Comlink.transfer(result, transfers);
         });
+    },
+
+    // encodeScene: the shared encode stages on the "encoder" session (encodeJob.ts); features come back transferred.
+    encodeScene(request: EncodeSceneRequest, onProgress?: EncodeProgressCallback) {
+        return guarded("INFERENCE_FAILED", async () => {
+            try {
+                const result = await runEncodeJob(request, () => ({ model: models.get("encoder"), Tensor: ort.Tensor, beforeRun: raisePendingFault }), onProgress);
+                return Comlink.transfer(result, [result.features.buffer as ArrayBuffer]);
+            } finally {
+                (onProgress as Comlink.Remote<EncodeProgressCallback> | undefined)?.[Comlink.releaseProxy]?.();
+            }
+        });
+    },
+
+    cancelEncode(jobId: number): Promise<void> {
+        return guarded("INVALID_ARGUMENT", async () => cancelEncodeJob(jobId));
     },
 
     debugFailNext(fault: DebugFault): Promise<void> {

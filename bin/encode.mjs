@@ -1,0 +1,221 @@
+#!/usr/bin/env node
+// semantic-splat-encode: encodes a Gaussian Splatting scene file with the Gaussian encoder (onnxruntime-node) and
+// writes its per-Gaussian features, as PLY f_sem_* properties or as a feature sidecar (docs/ENCODER.md, "The encode
+// command"). The same stages as the browser's encodeScene (dist/node-encoder.js): Babylon's own loader turns the file
+// into 32-byte splat rows, so both see the same Gaussians in the same frame.
+import { readFileSync, writeFileSync, renameSync } from "node:fs";
+import { basename } from "node:path";
+import { parseArgs } from "node:util";
+
+const USAGE = `usage: semantic-splat-encode <scene.ply|scene.splat> --model <encoder.onnx> [options]
+
+Encodes every Gaussian of the scene with the Gaussian encoder and writes K features per Gaussian.
+
+options:
+  --model <file>        the encoder ONNX model (required)
+  --out <file>          output file (default: <scene>.semantic.ply for a PLY, <scene>.semf for a sidecar)
+  --sidecar             write a feature sidecar (fp16) instead of a PLY (the only output for .splat)
+  --up <axis>           the scene's up axis after Babylon's loader flip: +y (default), -y, +z, -z, +x, -x
+  --metres-per-unit <m> scene units in metres (default 1; 0.01 for centimetres)
+  --threads <n>         onnxruntime intra-op threads (default: onnxruntime's choice)
+  --quiet               no progress bar
+  -h, --help            this text
+
+exit status: 0 written, 1 the scene or model was refused (the message names the file and the problem), 2 usage.`;
+
+class UsageError extends Error {}
+
+function fail(error) {
+    const code = error && typeof error.code === "string" ? `${error.code}: ` : "";
+    process.stderr.write(`\nsemantic-splat-encode: ${code}${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);
+    process.exit(error instanceof UsageError ? 2 : 1);
+}
+
+function parseCommandLine(argv) {
+    let parsed;
+    try {
+        parsed = parseArgs({
+            args: argv,
+            allowPositionals: true,
+            options: {
+                model: { type: "string" },
+                out: { type: "string" },
+                sidecar: { type: "boolean", default: false },
+                up: { type: "string", default: "+y" },
+                "metres-per-unit": { type: "string", default: "1" },
+                threads: { type: "string" },
+                quiet: { type: "boolean", default: false },
+                help: { type: "boolean", short: "h", default: false },
+            },
+        });
+    } catch (e) {
+        throw new UsageError(e.message);
+    }
+    const { values, positionals } = parsed;
+    if (values.help) {
+        process.stdout.write(`${USAGE}\n`);
+        process.exit(0);
+    }
+    if (positionals.length !== 1) throw new UsageError(`expected one scene file, got ${positionals.length}`);
+    if (!values.model) throw new UsageError("--model <encoder.onnx> is required");
+    const metresPerUnit = Number(values["metres-per-unit"]);
+    if (!(metresPerUnit > 0) || !Number.isFinite(metresPerUnit)) throw new UsageError(`--metres-per-unit must be a positive number, got "${values["metres-per-unit"]}"`);
+    if (!["+y", "-y", "+z", "-z", "+x", "-x"].includes(values.up)) throw new UsageError(`--up must be one of +y, -y, +z, -z, +x, -x, got "${values.up}"`);
+    let threads;
+    if (values.threads !== undefined) {
+        threads = Number(values.threads);
+        if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`--threads must be a positive integer, got "${values.threads}"`);
+    }
+    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, up: values.up, metresPerUnit, threads, quiet: values.quiet };
+}
+
+/** A one-line progress bar on stderr (redrawn in place on a terminal; one line per stage otherwise). */
+function progressBar(quiet) {
+    const isTty = process.stderr.isTTY === true;
+    const started = performance.now();
+    let last = { stage: "start", fraction: 0 };
+    let timer = null;
+    const draw = () => {
+        const width = 30;
+        const filled = Math.round(last.fraction * width);
+        const seconds = ((performance.now() - started) / 1000).toFixed(1);
+        const line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(last.fraction * 100).toFixed(0).padStart(3)}% ${last.stage} ${seconds}s`;
+        process.stderr.write(isTty ? `\r${line.padEnd(70)}` : `${line}\n`);
+    };
+    return {
+        update(progress) {
+            if (quiet) return;
+            last = progress;
+            draw();
+            // inference gives no intermediate fractions: keep the elapsed time moving on a terminal
+            if (isTty && progress.stage === "inference" && !timer) timer = setInterval(draw, 250);
+            if (progress.stage !== "inference" && timer) {
+                clearInterval(timer);
+                timer = null;
+            }
+        },
+        end() {
+            if (timer) clearInterval(timer);
+            if (!quiet && isTty) process.stderr.write("\n");
+        },
+    };
+}
+
+/** Imports a dependency with a message saying how to get it when it is missing. */
+async function importOrExplain(specifier, why) {
+    try {
+        return await import(specifier);
+    } catch (e) {
+        if (e && (e.code === "ERR_MODULE_NOT_FOUND" || e.code === "MODULE_NOT_FOUND")) {
+            const name = specifier.startsWith("@") ? specifier.split("/").slice(0, 2).join("/") : specifier.split("/")[0];
+            throw new Error(`${why} needs the package "${name}": npm install ${name} (${e.message.split("\n")[0]})`);
+        }
+        throw e;
+    }
+}
+
+function readFile(path, what) {
+    try {
+        return readFileSync(path);
+    } catch (e) {
+        throw new Error(`${path}: cannot read the ${what} (${e.code ?? e.message})`);
+    }
+}
+
+/** An ArrayBuffer holding exactly the file's bytes (Node's Buffers may share a larger pool). */
+function ownBuffer(buffer) {
+    return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
+}
+
+async function main() {
+    const args = parseCommandLine(process.argv.slice(2));
+    const lib = await import(new URL("../dist/node-encoder.js", import.meta.url).href).catch((e) => {
+        throw new Error(`the package's dist/ is missing (run "npm run build" in a checkout): ${e.message.split("\n")[0]}`);
+    });
+    const ort = await importOrExplain("onnxruntime-node", "semantic-splat-encode");
+    const { SPLATFileLoader } = await importOrExplain("@babylonjs/loaders/SPLAT/splatFileLoader.pure.js", "reading scene files");
+
+    const lower = args.scene.toLowerCase();
+    const sceneBytes = readFile(args.scene, "scene file");
+    const isPly = lib.isPly(sceneBytes);
+    if (!isPly && !lower.endsWith(".splat")) {
+        const ext = lower.match(/\.[a-z0-9]+$/)?.[0] ?? "(no extension)";
+        const hint = ext === ".spz" || ext === ".sog" || lower.endsWith("meta.json")
+            ? "SPZ and SOG are read by Babylon's browser loaders only (they need a Scene, and SOG decodes WebP images): load them in the browser with SemanticGaussianSplattingMesh and save the features with saveFeatureSidecar()"
+            : "the command reads .ply and .splat";
+        throw Object.assign(new Error(`${args.scene}: unsupported scene format ${ext}: ${hint}`), { code: "UNSUPPORTED_FORMAT" });
+    }
+    if (!isPly && !args.sidecar && args.out?.toLowerCase().endsWith(".ply") !== true) args.sidecar = true; // .splat keeps its file: sidecar
+
+    // 1. Babylon's own conversion to 32-byte rows, and the frame its loader gives the mesh (scaling.y = -1, and
+    //    back for a right-handed PLY), so the features match what the browser computes for the same file.
+    const parsed = await SPLATFileLoader._ConvertPLYToSplat(ownBuffer(sceneBytes));
+    if (parsed.mode !== 0) {
+        throw Object.assign(new Error(`${args.scene}: not a Gaussian Splatting PLY (Babylon reads it as a ${parsed.mode === 1 ? "point cloud" : "mesh"})`), { code: "UNSUPPORTED_FORMAT" });
+    }
+    const flipY = parsed.chirality === "RightHanded" ? 1 : -1;
+    const worldMatrix = [1, 0, 0, 0, 0, flipY, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+
+    // 2. the model and its metadata (onnxruntime-node does not expose metadata props: read from the bytes)
+    const modelBytes = readFile(args.model, "encoder model");
+    const header = lib.readOnnxModelHeader(new Uint8Array(modelBytes), args.model);
+    const info = lib.encoderInfoFromMetadata(header.metadata, args.model);
+    const sessionOptions = args.threads ? { intraOpNumThreads: args.threads } : {};
+    let session;
+    try {
+        session = await ort.InferenceSession.create(new Uint8Array(modelBytes), sessionOptions);
+    } catch (e) {
+        throw Object.assign(new Error(`${args.model}: onnxruntime-node could not load the model: ${e.message}`), { code: "MODEL_INVALID" });
+    }
+
+    // 3. encode
+    const bar = progressBar(args.quiet);
+    let result;
+    try {
+        result = await lib.encodeSplatRows(
+            parsed.data,
+            info,
+            async (feeds) => {
+                const ortFeeds = {};
+                for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+                const outputs = await session.run(ortFeeds, ["features"]);
+                return { data: outputs.features.data, dims: outputs.features.dims };
+            },
+            { worldMatrix, upAxis: args.up, metresPerUnit: args.metresPerUnit, outputPrecision: "float32" },
+            { onProgress: (p) => bar.update(p) }
+        );
+    } catch (e) {
+        bar.end();
+        if (e && typeof e.code === "string" && !e.message.startsWith(args.scene)) e.message = `${args.scene}: ${e.message}`;
+        throw e;
+    }
+    bar.end();
+    await session.release();
+
+    // 4. write (to a temporary name first, so a failed write never leaves half a file under the final name)
+    let out;
+    let bytes;
+    if (args.sidecar) {
+        out = args.out ?? lib.featureSidecarFileName(args.scene);
+        bytes = lib.encodeFeatureSidecar({ features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId }, out);
+    } else {
+        out = args.out ?? args.scene.replace(/(\.ply)?$/i, ".semantic.ply");
+        bytes = lib.writeSemanticPly(sceneBytes, basename(args.scene), {
+            features: result.features,
+            featureDim: result.k,
+            comments: [`f_sem_* by ${result.encoderId} (${basename(args.model)})`],
+        });
+    }
+    const temporary = `${out}.part`;
+    writeFileSync(temporary, bytes);
+    renameSync(temporary, out);
+    const t = result.timings;
+    const total = t.channelsMs + t.serializeMs + t.inferenceMs + t.outputMs;
+    process.stderr.write(
+        `${args.quiet ? "" : "\n"}wrote ${out}: ${result.count} Gaussians x K=${result.k} (${result.encoderId}); ` +
+            `encode ${(total / 1000).toFixed(2)} s (channels ${t.channelsMs.toFixed(0)} ms, serialization ${t.serializeMs.toFixed(0)} ms, model ${t.inferenceMs.toFixed(0)} ms)\n`
+    );
+}
+
+main().catch(fail);

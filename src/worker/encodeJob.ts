@@ -1,0 +1,66 @@
+// The worker side of encodeScene: runs the shared encode stages (src/encoder/encodeScene.ts) on the worker's
+// "encoder" session, one job at a time, with progress through a comlink callback and cancellation by job id.
+// Kept apart from worker.ts, which only wires these two functions into its API.
+import type * as ort from "onnxruntime-web/webgpu";
+import { SemanticSplatError } from "../errors";
+import { ENCODE_CANCELLED_MESSAGE, encodeSplatRows, type EncodeSceneResult } from "../encoder/encodeScene";
+import { encoderInfoFromMetadata } from "../encoder/inputs";
+import type { EncodeProgressCallback, EncodeSceneRequest, ModelInfo } from "./protocol";
+
+/** What encodeJob needs from the worker: the encoder session and its info, and the tensor class. */
+export interface EncoderSessionAccess {
+    model: { session: ort.InferenceSession; info: ModelInfo } | undefined;
+    Tensor: typeof ort.Tensor;
+    /** The worker's debug fault/delay hook, run just before the model (so specs can make an encode slow). */
+    beforeRun: () => Promise<void>;
+}
+
+const cancelled = new Set<number>();
+/** The job in progress (or resolved): a new job starts after it, since one session runs one call at a time. */
+let queue: Promise<unknown> = Promise.resolve();
+
+/** Marks `jobId` cancelled; the job stops at its next stage boundary. */
+export function cancelEncodeJob(jobId: number): void {
+    cancelled.add(jobId);
+}
+
+/** Encodes one scene. Rejects with CANCELLED when cancelled, MODEL_NOT_FOUND without an encoder model. */
+export function runEncodeJob(request: EncodeSceneRequest, access: () => EncoderSessionAccess, onProgress?: EncodeProgressCallback): Promise<EncodeSceneResult> {
+    const job = queue.then(() => encodeOnce(request, access(), onProgress));
+    queue = job.catch(() => undefined);
+    return job.finally(() => cancelled.delete(request.jobId));
+}
+
+async function encodeOnce(request: EncodeSceneRequest, access: EncoderSessionAccess, onProgress?: EncodeProgressCallback): Promise<EncodeSceneResult> {
+    const checkCancelled = () => {
+        if (cancelled.has(request.jobId)) throw new SemanticSplatError("CANCELLED", ENCODE_CANCELLED_MESSAGE);
+    };
+    checkCancelled();
+    const model = access.model;
+    if (!model) throw new SemanticSplatError("MODEL_NOT_FOUND", "encodeScene(): no encoder model is loaded (call loadModel({ kind: \"encoder\" }) first)");
+    const info = encoderInfoFromMetadata(model.info.metadata, model.info.name);
+    if (!request || !(request.splats instanceof ArrayBuffer || ArrayBuffer.isView(request.splats))) {
+        throw new SemanticSplatError("INVALID_ARGUMENT", "encodeScene(): splats must be an ArrayBuffer or a typed array of 32-byte splat rows");
+    }
+    return encodeSplatRows(
+        request.splats,
+        info,
+        async (feeds) => {
+            const ortFeeds: Record<string, ort.Tensor> = {};
+            for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new access.Tensor(t.type, t.data, t.dims);
+            await access.beforeRun();
+            const outputs = await model.session.run(ortFeeds, ["features"]);
+            const tensor = outputs.features;
+            // a copy that owns its buffer (onnxruntime's output may be a view of its heap)
+            const data = ((await tensor.getData()) as Float32Array).slice();
+            const dims = [...tensor.dims];
+            for (const t of Object.values(outputs)) t.dispose();
+            return { data, dims };
+        },
+        request,
+        {
+            checkCancelled,
+            onProgress: onProgress ? (p) => void onProgress(p) : undefined,
+        }
+    );
+}
