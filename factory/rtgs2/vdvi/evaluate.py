@@ -1,0 +1,149 @@
+"""Evaluation of a fusion model on SynthRooms views: mIoU under both protocols (global confusion matrix, RT-GS2's;
+per-image average, S-Ray's/GSNeRF's), mAcc, oAcc, per-class IoU and view consistency (rtgs2.metrics).
+
+    python -m rtgs2.vdvi.evaluate --checkpoint runs/<run>/best.pt --benchmark cache/synthrooms/full \
+        --features cache/features/<encoder-id> --split test --resolution 640x480 --out runs/<run>/test.json
+
+Predictions follow the runtime (ARCHITECTURE.md contract 3): pixels whose coverage alpha is below 0.5 are `none`
+whatever the network says. Views whose size is not a multiple of 32 are padded (zeros) and the logits cropped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..classes import NONE
+from ..metrics import SegmentationMetrics, view_consistency
+from ..render import LABEL_ALPHA_THRESHOLD
+from ..synthrooms.benchmark import load_cameras
+from .model import SIZE_MULTIPLE
+
+
+def predict_logits(model: torch.nn.Module, rgb: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    """Logits (B, C, H, W) for any H, W: the inputs are zero-padded to multiples of 32 on the bottom/right."""
+    h, w = rgb.shape[2:]
+    ph, pw = (-h) % SIZE_MULTIPLE, (-w) % SIZE_MULTIPLE
+    if ph or pw:
+        rgb, features = F.pad(rgb, (0, pw, 0, ph)), F.pad(features, (0, pw, 0, ph))
+    return model(rgb, features)[:, :, :h, :w]
+
+
+def labels_from_logits(logits: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    labels = logits.argmax(1)
+    return torch.where(alpha < LABEL_ALPHA_THRESHOLD, torch.full_like(labels, NONE), labels)
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, dataset, device: torch.device | str = "cpu", consistency: bool = True,
+             max_pairs_per_room: int = 8) -> dict:
+    """Metrics of `model` on every view of `dataset` (a SynthRoomsViews without augmentation)."""
+    model.eval()
+    metrics = SegmentationMetrics()
+    predictions: dict[tuple[int, int], np.ndarray] = {}
+    for i in range(len(dataset)):
+        s = dataset[i]
+        logits = predict_logits(model, s["rgb"][None].to(device), s["features"][None].to(device))
+        pred = labels_from_logits(logits, s["alpha"][None].to(device))[0].cpu().numpy().astype(np.uint8)
+        metrics.update(pred, s["labels"].numpy().astype(np.uint8))
+        if consistency:
+            predictions[(s["seed"], s["view"])] = pred
+    result = metrics.summary()
+    if consistency:
+        result["view_consistency"] = _consistency(dataset, predictions, max_pairs_per_room)
+    return result
+
+
+def _consistency(dataset, predictions: dict, max_pairs_per_room: int) -> dict:
+    """Pooled view consistency over each room's view pairs (the benchmark's visibility pairs when present, else
+    consecutive views), from the predicted label maps."""
+    from ..synthrooms.benchmark import load_view
+
+    matched = agreeing = pairs_used = 0
+    rooms = {}
+    for ref in dataset.items:
+        rooms.setdefault(ref.seed, (ref.room_path, []))[1].append(ref.index)
+    for seed, (path, views) in rooms.items():
+        cams = load_cameras(path, dataset.resolution)
+        pairs = []
+        vis = path / "visibility.npz"
+        if vis.is_file():
+            with np.load(vis) as z:
+                pairs = [tuple(int(v) for v in p) for p in z["pairs"]]
+        if not pairs:
+            pairs = list(zip(sorted(views)[:-1], sorted(views)[1:]))
+        pairs = [p for p in pairs if p[0] in views and p[1] in views][:max_pairs_per_room]
+        for a, b in pairs:
+            va, vb = load_view(path, dataset.resolution, a), load_view(path, dataset.resolution, b)
+            alpha_a, alpha_b = va["alpha"].astype(np.float32), vb["alpha"].astype(np.float32)
+            # the benchmark stores surface depth; view_consistency takes the renderer's undivided depth
+            r = view_consistency(predictions[(seed, a)], va["depth"].astype(np.float32) * alpha_a, alpha_a, cams[a],
+                                 predictions[(seed, b)], vb["depth"].astype(np.float32) * alpha_b, alpha_b, cams[b])
+            matched += r["matched"]
+            agreeing += r["agreeing"]
+            pairs_used += 1
+    return {"score": agreeing / matched if matched else float("nan"), "matched": matched, "pairs": pairs_used}
+
+
+def load_model(checkpoint: Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
+    """The model stored in a training checkpoint (rtgs2.vdvi.train), on `device`, in eval mode."""
+    from .model import build_model
+
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"--checkpoint {checkpoint}: no such file")
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    for key in ("model", "model_args"):
+        if key not in state:
+            raise ValueError(f"--checkpoint {checkpoint}: not a VDVI training checkpoint (no {key!r})")
+    model = build_model(**state["model_args"])
+    model.load_state_dict(state["model"])
+    return model.to(device).eval(), state
+
+
+def parse_size(text: str, what: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"{what} {text!r}: expected WxH, e.g. 640x480") from None
+    if w < 1 or h < 1:
+        raise ValueError(f"{what} {text!r}: sizes must be positive")
+    return w, h
+
+
+def main(argv=None) -> int:
+    from .data import SynthRoomsViews
+
+    parser = argparse.ArgumentParser(prog="python -m rtgs2.vdvi.evaluate", description=__doc__.split("\n")[0])
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--benchmark", type=Path, required=True)
+    parser.add_argument("--features", type=Path, required=True)
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--resolution", default="640x480", help="WxH of the benchmark views to evaluate")
+    parser.add_argument("--out", type=Path, default=None, help="metrics JSON (default: next to the checkpoint)")
+    parser.add_argument("--no-consistency", action="store_true")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model, state = load_model(args.checkpoint, device)
+    resolution = parse_size(args.resolution, "--resolution")
+    dataset = SynthRoomsViews(args.benchmark, args.features, args.split, resolution)
+    result = evaluate(model, dataset, device, consistency=not args.no_consistency)
+    result.update({"checkpoint": str(args.checkpoint), "split": args.split, "resolution": list(resolution),
+                   "model_args": state["model_args"], "step": state.get("step"), "features": str(args.features)})
+    out = args.out or args.checkpoint.with_name(f"{args.checkpoint.stem}-{args.split}-{resolution[0]}x{resolution[1]}.json")
+    out.write_text(json.dumps(result, indent=1))
+    print(f"{args.split} {resolution[0]}x{resolution[1]}: mIoU {result['miou']:.4f} (per image "
+          f"{result['miou_per_image']:.4f}), mAcc {result['macc']:.4f}, oAcc {result['oacc']:.4f}, "
+          f"view consistency {result.get('view_consistency', {}).get('score', float('nan')):.4f} -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
