@@ -18,5 +18,8 @@ npm run --silent test:browser 2>&1 | tee .karma.log || status=1
 grep -q "^karma: [0-9]* passed, 0 failed, 0 skipped" .karma.log || status=1
 echo "== python suites (pytest)"
 bash scripts/test-python.sh || status=1
-rm -f .karma.log
+echo "== encode command (node --test test/bin/encode.test.mjs, on the library build)"
+{ npm run --silent build && node --test --test-reporter=tap test/bin/encode.test.mjs; } >.bin.log 2>&1 || { status=1; tail -n 40 .bin.log; }
+echo "bin: $(grep -c '^ok ' .bin.log) passed, $(grep -c '^not ok ' .bin.log) failed"
+rm -f .karma.log .bin.log
 exit $status

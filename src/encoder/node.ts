@@ -13,4 +13,5 @@ export {
     decodeFeatureSidecar,
     featureSidecarFileName,
     isPly,
+    halfArrayToFloat32,
 } from "../formats";
