@@ -91,6 +91,23 @@ describe("feature splat pass behaviour", () => {
         expectNoWebGPUErrors(t);
     });
 
+    it("frees its render targets: 10 create/render/dispose cycles leave no textures behind", async () => {
+        t = await createTestEngine({ raisedLimits: true });
+        const setup = createTinySetup(t, tinyGaussians(10, 16));
+        await waitForSorted(setup.scene, setup.mesh);
+        const texturesBefore = t.engine.getLoadedTexturesCache().length;
+        for (let i = 0; i < 10; i++) {
+            const pass = new FeatureSplatPass(setup.scene, setup.mesh, { width: 64, height: 64, limits: { maxColorAttachments: 8, maxColorAttachmentBytesPerSample: 32 } });
+            expect(t.engine.getLoadedTexturesCache().length).toBeGreaterThan(texturesBefore);
+            await captureFrame(setup.scene, pass);
+            pass.dispose();
+        }
+        await stepFrames(setup.scene, 1);
+        expect(t.engine.getLoadedTexturesCache().length).toBe(texturesBefore);
+        setup.scene.dispose();
+        expectNoWebGPUErrors(t);
+    });
+
     it("rejects a pending request when disposed", async () => {
         t = await createTestEngine();
         const setup = createTinySetup(t, tinyGaussians(4, 8));

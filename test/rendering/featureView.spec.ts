@@ -1,5 +1,5 @@
 // The feature view: PCA and chosen channels of a feature image, as RGBA8.
-import { featureViewPixels, principalComponentScores } from "../../src/rendering/featureView";
+import { drawFeatureView, featureViewPixels, principalComponentScores } from "../../src/rendering/featureView";
 import { isSemanticError } from "../../src/errors";
 
 /** A 4x2 image, K = 4: the left half carries feature direction u, the right half -u; alpha 0.5 (premultiplied). */
@@ -43,5 +43,14 @@ describe("feature view", () => {
         expect(px[0]).toBe(0);
         expect(px[4 * 2]).toBe(255);
         expect(() => featureViewPixels(image, { mode: "channels", channels: [0, 1, 4] })).toThrowMatching((e) => isSemanticError(e, "INVALID_ARGUMENT"));
+    });
+
+    it("draws the view into a 2D canvas, rows top to bottom", () => {
+        const image = syntheticImage();
+        const canvas = document.createElement("canvas");
+        drawFeatureView(image, canvas, { mode: "channels", channels: [1, 0, 3] });
+        expect([canvas.width, canvas.height]).toEqual([4, 2]);
+        const drawn = canvas.getContext("2d")!.getImageData(0, 0, 4, 2).data;
+        expect(Array.from(drawn)).toEqual(Array.from(featureViewPixels(image, { mode: "channels", channels: [1, 0, 3] })));
     });
 });
