@@ -69,7 +69,7 @@ class FeatureSource:
             if not path.is_file():
                 raise FileNotFoundError(f"feature source {spec!r}: no encoder checkpoint at {path}")
             self.encoder = load_checkpoint(path)
-            self.k = int(self.encoder.config.k) if hasattr(self.encoder.config, "k") else None
+            self.k = int(self.encoder.config.out_dim)
         elif self.kind == "npy":
             self.dir = Path(arg)
             if not self.dir.is_dir():
@@ -325,6 +325,21 @@ def collate(batch: list[dict]) -> dict:
         values = [b[key] for b in batch]
         out[key] = torch.stack(values) if torch.is_tensor(values[0]) else torch.as_tensor(values)
     return out
+
+
+def micro_benchmark(out: Path, k: int = 8, size: tuple[int, int] = (96, 64), views: int = 2) -> tuple[Path, Path]:
+    """A tiny benchmark (one coarse room per split, a few small views) and its raw10 features under `out`, in a
+    few seconds: the data of the smoke tests (the real cache is not in CI). Returns (benchmark, features)."""
+    from ..synthrooms.benchmark import BenchmarkDefinition, SplitSpec, generate_benchmark
+
+    definition = BenchmarkDefinition("micro", (SplitSpec("train", (1001,), views, (size,)),
+                                               SplitSpec("val", (2004,), views, (size,)),
+                                               SplitSpec("test", (3002,), views, (size,))),
+                                     {"max_gaussians": 4000})
+    generate_benchmark(definition, out, log=lambda m: None)
+    benchmark, features = Path(out) / "micro", Path(out) / f"features-raw10-k{k}"
+    generate_features(benchmark, features, FeatureSource("raw10", k), device="cpu", log=lambda m: None)
+    return benchmark, features
 
 
 def main(argv=None) -> int:

@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--train-rooms", type=str, default=None, help="comma-separated room seeds (default: all)")
     p.add_argument("--train-views", type=str, default=None, help="comma-separated view indices (fine-tuning)")
+    p.add_argument("--train-split", default="train")
     p.add_argument("--val-split", default="val")
     p.add_argument("--val-rooms", type=str, default=None)
     p.add_argument("--val-views", type=str, default=None)
@@ -97,7 +98,7 @@ def train(args: argparse.Namespace) -> dict:
     crop_w, crop_h = parse_size(args.crop, "--crop")
     if crop_w % SIZE_MULTIPLE or crop_h % SIZE_MULTIPLE:
         raise ValueError(f"--crop {args.crop}: width and height must be multiples of {SIZE_MULTIPLE}")
-    train_set = SynthRoomsViews(args.benchmark, args.features, "train", parse_size(args.train_resolution, "--train-resolution"),
+    train_set = SynthRoomsViews(args.benchmark, args.features, args.train_split, parse_size(args.train_resolution, "--train-resolution"),
                                 augment=Augment(crop=(crop_h, crop_w)), rooms=_ints(args.train_rooms),
                                 views=_ints(args.train_views))
     val_set = SynthRoomsViews(args.benchmark, args.features, args.val_split, parse_size(args.val_resolution, "--val-resolution"),

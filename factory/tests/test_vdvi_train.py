@@ -1,0 +1,131 @@
+"""VDVI data, training, evaluation and fine-tuning on a micro benchmark generated here (a few seconds): the real
+cache (factory/cache/) is not in CI."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rtgs2.vdvi import train as train_mod
+from rtgs2.vdvi.data import Augment, FeatureSource, SynthRoomsViews, generate_features, micro_benchmark
+from rtgs2.vdvi.evaluate import evaluate, load_model
+
+FACTORY = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def micro(tmp_path_factory):
+    torch.set_num_threads(1)
+    return micro_benchmark(tmp_path_factory.mktemp("vdvi-micro"), k=8)
+
+
+def smoke_args(micro, run_dir, *extra):
+    benchmark, features = micro
+    return ["--benchmark", str(benchmark), "--features", str(features), "--run-dir", str(run_dir),
+            "--train-resolution", "96x64", "--val-resolution", "96x64", "--crop", "64x64", "--batch-size", "2",
+            "--workers", "0", "--warmup-steps", "1", "--log-every", "1", *extra]
+
+
+def test_features_are_rendered_per_view_and_resumable(micro):
+    benchmark, features = micro
+    view = np.load(features / "train" / "room-01001" / "views_96x64" / "000.npz")["features"]
+    assert view.dtype == np.float16 and view.shape == (64, 96, 8)
+    gaussians = np.load(features / "train" / "room-01001" / "gaussians.npy")
+    assert np.allclose(np.linalg.norm(gaussians, axis=1), 1.0, atol=1e-5)  # raw10 stand-in: unit length
+    rgb_view = np.load(benchmark / "train" / "room-01001" / "views_96x64" / "000.npz")
+    # splatted, not divided by alpha: the feature norm is at most the coverage (convex weights of unit vectors)
+    norm = np.linalg.norm(view.astype(np.float32), axis=2)
+    assert (norm <= rgb_view["alpha"].astype(np.float32) + 2e-2).all()
+    assert (norm[rgb_view["alpha"] < 0.01] < 0.02).all()
+    summary = generate_features(benchmark, features, FeatureSource("raw10", 8), log=lambda m: None)
+    assert summary["rooms_skipped"] == 3 and summary["views_rendered"] == 0
+    # features of another source are never mixed into the same directory
+    with pytest.raises(ValueError, match="use another --out"):
+        generate_features(benchmark, features, FeatureSource("npy:" + str(features), 8), log=lambda m: None)
+
+
+def test_augmentations_are_random_per_sample(micro):
+    benchmark, features = micro
+    data = SynthRoomsViews(benchmark, features, "train", (96, 64), augment=Augment(crop=(64, 64)))
+    torch.manual_seed(0)
+    a, b = data[0], data[0]
+    assert a["rgb"].shape == (3, 64, 64) and a["features"].shape == (8, 64, 64) and a["labels"].shape == (64, 64)
+    assert not torch.equal(a["rgb"], b["rgb"])  # two draws of the same view differ
+
+
+def test_colour_jitter_touches_rgb_only_and_cutout_is_per_modality(micro):
+    benchmark, features = micro
+    plain = SynthRoomsViews(benchmark, features, "train", (96, 64)).load(0)
+    only_jitter = Augment(crop=(64, 96), zoom_prob=0, flip_prob=0, jitter=0.3, cutout_prob=0)
+    torch.manual_seed(1)
+    s = only_jitter(plain)
+    assert torch.equal(s["features"], plain["features"]) and torch.equal(s["labels"], plain["labels"])
+    assert not torch.equal(s["rgb"], plain["rgb"])
+    only_cutout = Augment(crop=(64, 96), zoom_prob=0, flip_prob=0, jitter=0, cutout_prob=1.0)
+    torch.manual_seed(2)
+    s = only_cutout(plain)
+    rgb_zero = (s["rgb"] == 0).all(0) & ~(plain["rgb"] == 0).all(0)
+    feat_zero = (s["features"] == 0).all(0) & ~(plain["features"] == 0).all(0)
+    assert rgb_zero.any() and feat_zero.any()
+    assert not torch.equal(rgb_zero, feat_zero)  # rectangles drawn independently
+    assert torch.equal(s["labels"], plain["labels"])  # labels are kept: the other modality still sees the pixel
+
+
+def test_two_step_training_smoke_run_resumes_and_evaluates(micro, tmp_path):
+    run = tmp_path / "run"
+    train_mod.main(smoke_args(micro, run, "--max-steps", "2"))
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    steps = [e for e in log if "total" in e]
+    assert [e["step"] for e in steps] == [1, 2] and all(np.isfinite(e["total"]) and e["centre"] > 0 for e in steps)
+    assert any("val_miou" in e for e in log)
+    assert (run / "best.pt").is_file() and (run / "last.pt").is_file()
+    # resumes from last.pt: continues at step 2 up to 3
+    train_mod.main(smoke_args(micro, run, "--max-steps", "3"))
+    assert json.loads((run / "summary.json").read_text())["steps"] == 3
+    # a run directory of another model is refused
+    with pytest.raises(ValueError, match="use a new --run-dir"):
+        train_mod.main(smoke_args(micro, run, "--max-steps", "4", "--variant", "rgb"))
+    model, state = load_model(run / "last.pt")
+    result = evaluate(model, SynthRoomsViews(micro[0], micro[1], "test", (96, 64)))
+    assert 0.0 <= result["miou"] <= 1.0 and 0.0 <= result["view_consistency"]["score"] <= 1.0
+    assert len(result["per_class_iou"]) == 21 and result["images"] == 2
+
+
+def test_ablation_flags(micro, tmp_path):
+    for flags in (["--variant", "features", "--no-centre-loss"], ["--variant", "rgb", "--no-label-smoothing"]):
+        run = tmp_path / flags[1]
+        train_mod.main(smoke_args(micro, run, "--max-steps", "1", *flags))
+        log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+        assert ("centre" in log[0]) == ("--no-centre-loss" not in flags)
+        assert torch.load(run / "last.pt", weights_only=False)["model_args"]["variant"] == flags[1]
+
+
+def test_torchrun_gloo_two_processes(micro, tmp_path):
+    run = tmp_path / "ddp"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(FACTORY)}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+                           "29671", "-m", "rtgs2.vdvi.train", *smoke_args(micro, run, "--max-steps", "2",
+                                                                         "--batch-size", "1")],
+                          cwd=FACTORY, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["steps"] == 2
+    assert "x 2" in proc.stdout
+
+
+def test_finetune_on_one_room(micro, tmp_path):
+    from rtgs2.vdvi import finetune
+
+    run = tmp_path / "base"
+    train_mod.main(smoke_args(micro, run, "--max-steps", "1"))
+    assert finetune.split_views(8, 4) == ([0, 1, 2, 4, 5, 6], [3, 7])
+    out = tmp_path / "ft"
+    finetune.main(["--checkpoint", str(run / "last.pt"), "--benchmark", str(micro[0]), "--features", str(micro[1]),
+                   "--split", "test", "--room", "3002", "--run-dir", str(out), "--resolution", "96x64",
+                   "--held-out-every", "2", "--max-steps", "2", "--crop", "64x64", "--batch-size", "1"])
+    result = json.loads((out / "heldout.json").read_text())
+    assert result["held_out_views"] == [1] and result["train_views"] == [0] and result["images"] == 1
