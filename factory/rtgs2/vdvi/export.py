@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +93,8 @@ def export_onnx(model: torch.nn.Module, model_args: dict, out: Path | None = Non
     if with_logits:
         dynamic["logits"] = {2: "height", 3: "width"}
     buffer = io.BytesIO()
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter (dynamo needs onnxscript)
         torch.onnx.export(head, example, buffer, input_names=["rgb", "features"], output_names=outputs,
                           dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False)
     proto = onnx.load_from_string(buffer.getvalue())
