@@ -1,0 +1,43 @@
+// Which shipped models exist: models/manifest.json (docs/MODELS.md). The demo segments only when the manifest
+// lists a VDVI model whose K matches the scene's features; until the factory ships them it says so.
+export interface ManifestModel {
+    file: string;
+    kind: "vdvi" | "encoder";
+    k?: number;
+    bytes: number;
+    description?: string;
+}
+
+export interface ShippedModels {
+    /** Folder URL the manifest and models are in (ends with "/"). */
+    base: string;
+    manifestUrl: string;
+    vdvi: ManifestModel[];
+    encoder: ManifestModel[];
+    /** Why there are none, when the manifest is missing or unreadable. */
+    problem: string | null;
+}
+
+export async function readShippedModels(base: string): Promise<ShippedModels> {
+    const manifestUrl = `${base}manifest.json`;
+    const none = (problem: string): ShippedModels => ({ base, manifestUrl, vdvi: [], encoder: [], problem });
+    const response = await fetch(manifestUrl).catch(() => null);
+    if (!response) return none(`${manifestUrl} could not be fetched`);
+    if (response.status === 404) return none(`${manifestUrl} does not exist yet`);
+    if (!response.ok) return none(`${manifestUrl}: HTTP ${response.status}`);
+    const json = (await response.json().catch(() => null)) as { format?: string; models?: ManifestModel[] } | null;
+    if (!json || !Array.isArray(json.models)) return none(`${manifestUrl} is not a models manifest`);
+    const models = json.models.filter((m) => m && typeof m.file === "string");
+    return {
+        base,
+        manifestUrl,
+        vdvi: models.filter((m) => m.kind === "vdvi"),
+        encoder: models.filter((m) => m.kind === "encoder"),
+        problem: null,
+    };
+}
+
+/** The VDVI model for K feature channels: the manifest entry with that `k` (or without a `k`, checked on load). */
+export function vdviFor(models: ShippedModels, k: number): ManifestModel | null {
+    return models.vdvi.find((m) => m.k === k) ?? models.vdvi.find((m) => m.k === undefined) ?? null;
+}

@@ -1,0 +1,193 @@
+// The segmentation side of the page, on top of the runtime's SemanticSegmentationPipeline (src/pipeline): model
+// loading with progress, the overlay toggle and opacity, the legend (click a class to hide it from the overlay),
+// the mode, click -> class label at the picked 3D point, and the "labels" mode.
+import type { Scene } from "@babylonjs/core/scene";
+import { SemanticSegmentationPipeline, type SegmentationMode, type SegmentationResult } from "../src/pipeline";
+import type { ClassTable } from "../src/classes";
+import type { SemanticGaussianSplattingMesh } from "../src/mesh";
+import { AnchoredLabels } from "./labels3d";
+import type { FrameDriver } from "./frameDriver";
+import type { ManifestModel, ShippedModels } from "./models";
+import { ProgressBar, element, showMessage } from "./ui";
+
+export class SegmentationUi {
+    readonly pipeline: SemanticSegmentationPipeline;
+    /** Labels the user placed by clicking. */
+    readonly pickLabels: AnchoredLabels;
+    /** Labels of the "labels" mode (one per region of the class map). */
+    readonly regionLabels: AnchoredLabels;
+    private labelsMode = false;
+    private firstResult: Promise<SegmentationResult>;
+
+    private constructor(
+        private readonly scene: Scene,
+        private readonly classes: ClassTable,
+        mesh: SemanticGaussianSplattingMesh,
+        private readonly driver: FrameDriver
+    ) {
+        const opacity = Number(element<HTMLInputElement>("overlay-opacity").value);
+        const overlayOn = element<HTMLInputElement>("overlay-toggle").checked;
+        const mode = element<HTMLSelectElement>("segmentation-mode").value as SegmentationMode;
+        this.pipeline = new SemanticSegmentationPipeline(scene, { mesh, classes, mode, overlay: { enabled: overlayOn, opacity } });
+        this.pickLabels = new AnchoredLabels(scene, 8);
+        this.regionLabels = new AnchoredLabels(scene, 24);
+        this.firstResult = new Promise((resolve) => {
+            const o = this.pipeline.onSegmentationObservable.add((r) => {
+                this.pipeline.onSegmentationObservable.remove(o);
+                resolve(r);
+            });
+        });
+        this.pipeline.onSegmentationObservable.add((r) => {
+            this.renderLegend();
+            if (this.labelsMode) this.placeRegionLabels(r);
+        });
+        this.pipeline.onErrorObservable.add((e) => showMessage(`Segmentation failed (it keeps trying): ${e.message}`, "warning", "segmentation-error"));
+    }
+
+    /** Creates the pipeline for `mesh` and loads the VDVI model with a progress bar. Throws when the model does
+     *  not load (the caller shows the message; the scene keeps rendering). */
+    static async create(scene: Scene, classes: ClassTable, mesh: SemanticGaussianSplattingMesh, models: ShippedModels, model: ManifestModel, driver: FrameDriver): Promise<SegmentationUi> {
+        const ui = new SegmentationUi(scene, classes, mesh, driver);
+        const bar = new ProgressBar(`loading the segmentation model ${model.file}`);
+        try {
+            await ui.pipeline.loadModelAsync({ source: models.base + model.file, manifestUrl: models.manifestUrl }, (p) => bar.update(p.loaded, p.total ?? model.bytes));
+        } catch (e) {
+            ui.dispose();
+            throw e;
+        } finally {
+            bar.done();
+        }
+        ui.enableControls(true);
+        return ui;
+    }
+
+    /** Resolves with the first segmentation (frames are stepped in test mode). */
+    waitForFirstSegmentation(): Promise<SegmentationResult> {
+        return this.driver.until(this.firstResult);
+    }
+
+    setOverlay(enabled: boolean, opacity: number): void {
+        this.pipeline.overlay.enabled = enabled;
+        this.pipeline.overlay.opacity = opacity;
+    }
+
+    setMode(mode: SegmentationMode): void {
+        this.pipeline.mode = mode;
+    }
+
+    /** Click/tap at canvas CSS pixels: the class and confidence as a label at the picked point. */
+    async pickAt(x: number, y: number): Promise<{ className: string; confidence: number } | null> {
+        const refresh = this.pipeline.mode === "demand" || !this.pipeline.latestResult;
+        const pick = await this.driver.until(this.pipeline.pickSemanticAsync(x, y, { refresh }));
+        if (pick.empty || !pick.pickedPoint) {
+            const why = { "no-map": "no segmentation yet", outside: "outside the view", uncovered: "no Gaussian there" }[pick.empty ?? "uncovered"];
+            showMessage(`Nothing to label at that point: ${why}.`, "info", "pick");
+            return null;
+        }
+        const color = this.classes.byId(pick.classId)?.color ?? [255, 255, 255];
+        this.pickLabels.add(pick.pickedPoint, `${pick.className} ${(pick.confidence * 100).toFixed(0)}%${pick.stale ? " (older view)" : ""}`, color);
+        return { className: pick.className, confidence: pick.confidence };
+    }
+
+    setLabelsMode(on: boolean): void {
+        this.labelsMode = on;
+        this.regionLabels.clear();
+        const latest = this.pipeline.latestResult;
+        if (on && latest) this.placeRegionLabels(latest);
+    }
+
+    dispose(): void {
+        this.pickLabels.clear();
+        this.regionLabels.clear();
+        this.pipeline.dispose();
+        this.enableControls(false);
+        element("legend").replaceChildren();
+    }
+
+    private enableControls(on: boolean): void {
+        for (const id of ["overlay-toggle", "overlay-opacity", "segmentation-mode", "labels-toggle"]) element<HTMLInputElement>(id).disabled = !on;
+        element("labels-toggle").title = on
+            ? "one label per visible object (a connected region of one class in the current class map; per-Gaussian label lifting is not built yet)"
+            : "one label per visible object: needs the shipped models";
+    }
+
+    private renderLegend(): void {
+        const list = element("legend");
+        const items = this.pipeline.overlay.legend().map((entry) => {
+            const li = document.createElement("li");
+            li.className = entry.shown ? "" : "hidden-class";
+            li.title = `${(entry.fraction * 100).toFixed(1)}% of the covered pixels; click to ${entry.shown ? "hide" : "show"} it in the overlay`;
+            const swatch = document.createElement("span");
+            swatch.className = "swatch";
+            swatch.style.background = `rgb(${entry.color.join(",")})`;
+            li.append(swatch, entry.name);
+            li.onclick = () => this.toggleClass(entry.id);
+            return li;
+        });
+        list.replaceChildren(...items);
+    }
+
+    private toggleClass(id: number): void {
+        const overlay = this.pipeline.overlay;
+        const all = this.classes.classes.map((c) => c.id);
+        const shown = new Set(overlay.classFilter ?? all);
+        if (shown.has(id)) shown.delete(id);
+        else shown.add(id);
+        overlay.classFilter = shown.size === all.length ? null : shown;
+        this.renderLegend();
+    }
+
+    /** One label per connected region (4-neighbours) of one class covering at least 0.5% of the map, at the region's
+     *  pixel nearest its centroid, unprojected through the map's own depth. */
+    private placeRegionLabels(result: SegmentationResult): void {
+        this.regionLabels.clear();
+        const { width: W, height: H, labels } = result;
+        const none = this.classes.none;
+        const region = new Int32Array(W * H).fill(-1);
+        const stack: number[] = [];
+        const minPixels = Math.max(16, Math.round(0.005 * W * H));
+        const engine = this.scene.getEngine();
+        let regions = 0;
+        for (let start = 0; start < W * H; start++) {
+            if (region[start] !== -1 || labels[start] === none) continue;
+            const cls = labels[start];
+            const pixels: number[] = [];
+            region[start] = regions;
+            stack.push(start);
+            while (stack.length) {
+                const p = stack.pop()!;
+                pixels.push(p);
+                const x = p % W;
+                const y = (p - x) / W;
+                const next = [x > 0 ? p - 1 : -1, x < W - 1 ? p + 1 : -1, y > 0 ? p - W : -1, y < H - 1 ? p + W : -1];
+                for (const q of next) {
+                    if (q >= 0 && region[q] === -1 && labels[q] === cls) {
+                        region[q] = regions;
+                        stack.push(q);
+                    }
+                }
+            }
+            regions++;
+            if (pixels.length < minPixels) continue;
+            let cx = 0;
+            let cy = 0;
+            for (const p of pixels) {
+                cx += p % W;
+                cy += Math.floor(p / W);
+            }
+            cx /= pixels.length;
+            cy /= pixels.length;
+            let best = pixels[0];
+            let bestDistance = Infinity;
+            for (const p of pixels) {
+                const d = (p % W - cx) ** 2 + (Math.floor(p / W) - cy) ** 2;
+                if (d < bestDistance) [best, bestDistance] = [p, d];
+            }
+            const renderX = ((best % W) + 0.5) * (engine.getRenderWidth() / W);
+            const renderY = (Math.floor(best / W) + 0.5) * (engine.getRenderHeight() / H);
+            const pick = this.pipeline.pickAtRenderPixel(renderX, renderY);
+            if (pick.empty || !pick.pickedPoint) continue;
+            this.regionLabels.add(pick.pickedPoint, pick.className, this.classes.byId(pick.classId)?.color ?? [255, 255, 255]);
+        }
+    }
+}

@@ -1,0 +1,180 @@
+#!/usr/bin/env node
+// The demo's headless smoke test (part of `npm test`): starts scripts/demo-server.mjs on a free port, opens the
+// demo in Debian's Chromium (playwright-core, the WebGPU flags of karma.conf.cjs) in ?test mode (frames rendered
+// on demand: SwiftShader does not throttle requestAnimationFrame), and checks what a person would see:
+//   - the scene loads and the 3D canvas shows it (lit pixels); the feature view draws a picture (lit pixels);
+//   - without shipped models: the message that segmentation needs them; with them: the first segmentation, a click
+//     on a known object of the showcase room (the sofa in the start view) labelled with its class;
+//   - a malformed file loaded through the file input: an error naming it, and the previous scene still renders;
+//   - the segmentation UI with the test fixture model on the parity scene (K=8): first segmentation, legend, HUD,
+//     overlay, a click labelled with the class map's class;
+//   - the no-WebGPU path (?webgl): the message saying what still works, and the scene rendering with WebGL2.
+// Keeps a screenshot (canvas.toDataURL, feature view composited in) in test-artifacts/demo.png.
+// Ends with "demo: N passed, N failed" and a non-zero exit status on any failure.
+//
+//     node test/demo/smoke.mjs                 # needs build/demo (npx rollup -c --environment BUILD:demo)
+import { mkdir, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { REPO, startDemoServer } from "../../scripts/demo-server.mjs";
+
+// karma.conf.cjs's flags (../shared/ENVIRONMENT.md) minus --headless=new: playwright passes its own headless flag.
+const CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--enable-unsafe-webgpu",
+    "--enable-features=Vulkan",
+    "--use-vulkan=swiftshader",
+    "--use-angle=swiftshader",
+    "--disable-vulkan-surface",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+];
+/** The showcase room's start view at 640x480: the sofa covers this point (docs/images/showcase.png, ground truth). */
+const KNOWN_OBJECT = { x: 0.25, y: 0.88, className: "sofa" };
+const WIDTH = 640;
+const HEIGHT = 480;
+const PAGE_TIMEOUT_MS = 240000;
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = "") {
+    if (ok) passed++;
+    else failed++;
+    console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? `: ${detail}` : ""}`);
+    return ok;
+}
+
+async function openDemo(browser, url) {
+    const page = await browser.newPage({ viewport: { width: WIDTH, height: HEIGHT } });
+    page.setDefaultTimeout(PAGE_TIMEOUT_MS);
+    page.on("console", (m) => {
+        if (m.type() === "error" || m.type() === "warning") process.stderr.write(`[page ${m.type()}] ${m.text()}\n`);
+    });
+    page.on("pageerror", (e) => process.stderr.write(`[page error] ${e.message}\n`));
+    await page.goto(url);
+    await page.waitForFunction(() => globalThis.__demo || globalThis.__demoFailed, null, { timeout: PAGE_TIMEOUT_MS });
+    const failure = await page.evaluate(() => globalThis.__demoFailed ?? null);
+    if (failure) throw new Error(`the demo failed to start: ${failure}`);
+    await page.evaluate(() => globalThis.__demo.ready);
+    return page;
+}
+
+async function dismissMessages(page) {
+    await page.evaluate(() => document.querySelectorAll("#messages .message button.close").forEach((b) => b.click()));
+}
+
+async function mainFlow(browser, url) {
+    const page = await openDemo(browser, `${url}?test`);
+    let state = await page.evaluate(() => globalThis.__demo.state());
+    console.log(`scene ${state.scene}: ${state.gaussians} Gaussians, features ${state.featureSource} K=${state.featureDimension}, WebGPU ${state.webgpu}`);
+    check("WebGPU engine in use", state.webgpu);
+    check("the showcase room is the default scene", /showcase\.ply$/.test(state.scene ?? ""), state.scene);
+    const canvas = await page.evaluate(() => globalThis.__demo.canvasPixels());
+    check("the 3D canvas shows the scene", canvas.lit > 0.2 * canvas.total, `${canvas.lit} of ${canvas.total} pixels lit`);
+    const view = await page.evaluate(() => globalThis.__demo.featureViewPixels());
+    check("the feature view rendered a picture", view.lit > 0.2 * view.total, `${view.lit} of ${view.total} pixels lit`);
+
+    const segmented = await page.evaluate(() => globalThis.__demo.segmentationReady());
+    state = await page.evaluate(() => globalThis.__demo.state());
+    if (!segmented) {
+        const message = state.messages.find((m) => /Segmentation needs the shipped models/.test(m.text));
+        check("without models: a message says segmentation needs them and what still works", !!message && /What works now/.test(message.text), message?.text ?? JSON.stringify(state.messages));
+        await dismissMessages(page); // as a person would: the messages sit over the lower left of the view
+        await page.mouse.click(WIDTH * KNOWN_OBJECT.x, HEIGHT * KNOWN_OBJECT.y);
+        await page.evaluate(() => globalThis.__demo.lastPick());
+        state = await page.evaluate(() => globalThis.__demo.state());
+        check("without models: a click explains that labels need segmentation", state.messages.some((m) => /Click-to-label needs segmentation/.test(m.text)));
+    } else {
+        await dismissMessages(page);
+        check("first segmentation with the shipped models", state.segmentation && state.legend.length > 0, `legend: ${state.legend.join(", ")}`);
+        await page.mouse.click(WIDTH * KNOWN_OBJECT.x, HEIGHT * KNOWN_OBJECT.y);
+        const pick = await page.evaluate(() => globalThis.__demo.lastPick());
+        check(`a click on the ${KNOWN_OBJECT.className} is labelled "${KNOWN_OBJECT.className}"`, pick?.className === KNOWN_OBJECT.className, JSON.stringify(pick));
+        state = await page.evaluate(() => globalThis.__demo.state());
+        check("the label is on the page", state.labels.some((l) => l.startsWith(KNOWN_OBJECT.className)), state.labels.join(" | "));
+    }
+    console.log(state.hud);
+
+    const png = await page.evaluate(() => globalThis.__demo.screenshot());
+    await mkdir(join(REPO, "test-artifacts"), { recursive: true });
+    const shot = join(REPO, "test-artifacts", "demo.png");
+    await writeFile(shot, Buffer.from(png.replace(/^data:image\/png;base64,/, ""), "base64"));
+    check("screenshot kept", png.startsWith("data:image/png;base64,") && png.length > 10000, `${shot} (${png.length} chars)`);
+
+    // A malformed file: truncated PLY whose header promises more vertices than the data holds.
+    const header = "ply\nformat binary_little_endian 1.0\nelement vertex 1000\nproperty float x\nproperty float y\nproperty float z\nproperty float f_dc_0\nproperty float f_dc_1\nproperty float f_dc_2\nproperty float opacity\nproperty float scale_0\nproperty float scale_1\nproperty float scale_2\nproperty float rot_0\nproperty float rot_1\nproperty float rot_2\nproperty float rot_3\nend_header\n";
+    const broken = Buffer.concat([Buffer.from(header, "ascii"), Buffer.alloc(100)]);
+    const before = state.scene;
+    const meshesBefore = state.meshesInScene;
+    await page.setInputFiles("#file-input", { name: "broken.ply", mimeType: "application/octet-stream", buffer: broken });
+    const loaded = await page.evaluate(() => globalThis.__demo.lastLoad());
+    state = await page.evaluate(() => globalThis.__demo.state());
+    const error = state.messages.find((m) => m.kind === "error" && m.text.includes("broken.ply"));
+    check("a malformed file is refused with an error naming it", !loaded && !!error, error?.text ?? JSON.stringify(state.messages));
+    check("the previous scene stays loaded, and nothing of the refused file", state.scene === before && state.meshesInScene === meshesBefore, `${state.scene}, meshes ${JSON.stringify(await page.evaluate(() => globalThis.__demo.meshNames()))}`);
+    const after = await page.evaluate(() => globalThis.__demo.canvasPixels());
+    check("the previous scene still renders", after.lit > 0.2 * after.total, `${after.lit} of ${after.total} pixels lit`);
+    await page.close();
+}
+
+/** The segmentation UI with the test fixtures (the parity scene's K=8 features, the tiny K=8 VDVI fixture model):
+ *  exercises model loading, the pipeline, legend, overlay, click-to-label and the HUD before the real models exist. */
+async function fixtureModelFlow(browser, url) {
+    const page = await openDemo(browser, `${url}?test&scene=parity&models=../test/fixtures/models/`);
+    const segmented = await page.evaluate(() => globalThis.__demo.segmentationReady());
+    let state = await page.evaluate(() => globalThis.__demo.state());
+    check("fixture model: the first segmentation arrives", segmented && state.segmentation, JSON.stringify(state.messages));
+    if (!segmented) return page.close();
+    check("fixture model: the legend lists the classes in view", state.legend.length > 0, state.legend.join(", "));
+    check("fixture model: the HUD shows the execution provider and stage times", /segment\s+(wasm|webgpu)/.test(state.hud) && /infer \d+/.test(state.hud), state.hud);
+    check("fixture model: the overlay switches on", await page.evaluate(() => globalThis.__demo.setOverlay(true)));
+    await dismissMessages(page);
+    const target = await page.evaluate(() => globalThis.__demo.coveredPoint());
+    await page.mouse.click(target.x, target.y);
+    const pick = await page.evaluate(() => globalThis.__demo.lastPick());
+    state = await page.evaluate(() => globalThis.__demo.state());
+    check(
+        "fixture model: a click is labelled with the class map's class and a confidence",
+        pick?.className === target.className && pick.confidence > 0 && pick.confidence <= 1 && state.labels.some((l) => l.startsWith(target.className)),
+        `clicked ${target.className}, got ${JSON.stringify(pick)}, labels ${state.labels.join(" | ")}`
+    );
+    await page.close();
+}
+
+async function noWebGPUFlow(browser, url) {
+    const page = await openDemo(browser, `${url}?test&webgl`);
+    const state = await page.evaluate(() => globalThis.__demo.state());
+    const message = state.messages.find((m) => /WebGPU is not available/.test(m.text));
+    check("without WebGPU: a message says what still works", !!message && /What still works/.test(message.text), message?.text ?? JSON.stringify(state.messages));
+    const canvas = await page.evaluate(() => globalThis.__demo.canvasPixels());
+    check("without WebGPU: the scene still renders (WebGL2)", !state.webgpu && canvas.lit > 0.2 * canvas.total, `${canvas.lit} of ${canvas.total} pixels lit`);
+    await page.close();
+}
+
+async function main() {
+    if (!existsSync(join(REPO, "build", "demo", "main.js"))) throw new Error("build/demo/main.js is missing: run `npx rollup -c --environment BUILD:demo` first");
+    const { server, url } = await startDemoServer(0);
+    const browser = await chromium.launch({ executablePath: process.env.CHROME_BIN || "/usr/bin/chromium", headless: true, args: CHROMIUM_FLAGS });
+    try {
+        for (const flow of [mainFlow, fixtureModelFlow, noWebGPUFlow]) {
+            try {
+                await flow(browser, url);
+            } catch (e) {
+                check(`${flow.name} ran to the end`, false, e instanceof Error ? e.stack ?? e.message : String(e));
+            }
+        }
+    } finally {
+        await browser.close();
+        server.close();
+    }
+}
+
+main()
+    .catch((e) => check("smoke test setup", false, e instanceof Error ? e.message : String(e)))
+    .finally(() => {
+        console.log(`demo: ${passed} passed, ${failed} failed`);
+        process.exit(failed === 0 && passed > 0 ? 0 : 1);
+    });
