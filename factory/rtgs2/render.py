@@ -41,7 +41,7 @@ import numpy as np
 import torch
 
 from .camera import Camera
-from .classes import NONE
+from .classes import NONE, NUM_CLASSES
 from .gaussians import GaussianScene
 from .render_babylon import PLY_MESH_WORLD, babylon_sort_order, babylon_splats, features_as_fp16
 
@@ -238,6 +238,7 @@ def render(scene: GaussianScene | PreparedScene, camera: Camera, features: np.nd
            labels: np.ndarray | None = None, device: torch.device | str | None = None, sort: str = "babylon",
            kernel_size: float = KERNEL_SIZE, label_threshold: float = LABEL_ALPHA_THRESHOLD,
            max_fragments: int = DEFAULT_MAX_FRAGMENTS, contributions: bool = False,
+           vote_labels: np.ndarray | None = None, vote_weights: np.ndarray | None = None,
            output: str = "numpy") -> dict:
     """Renders one view. Returns a dict of arrays (rows top to bottom):
 
@@ -245,7 +246,10 @@ def render(scene: GaussianScene | PreparedScene, camera: Camera, features: np.nd
     (divide by alpha for the surface depth); features (H, W, K) when the scene or `features` has some, undivided;
     labels (H, W) uint8 when labels exist (255 = none); with contributions=True also gaussian_weight (N,): each
     splat's summed compositing weight (0 = invisible), and top_gaussian (H, W) int64: the splat with the largest
-    weight at each pixel (-1 = none). output="torch" returns tensors on the render device instead of numpy.
+    weight at each pixel (-1 = none). With vote_labels (H, W) class ids (255 = none) and optional vote_weights
+    (H, W) (default 1): gaussian_votes (N, NUM_CLASSES), each splat's compositing weights summed per class of the
+    pixels it contributes to, times the pixel's vote weight (exact contribution voting, rtgs2.lifting).
+    output="torch" returns tensors on the render device instead of numpy.
     A GaussianScene is prepared on the fly; pass a PreparedScene (rtgs2.render.prepare) to render many views.
     """
     if output not in ("numpy", "torch"):
@@ -281,6 +285,18 @@ def render(scene: GaussianScene | PreparedScene, camera: Camera, features: np.nd
     out = torch.zeros((height * width, attributes.shape[1]), device=dev)
     gaussian_weight = torch.zeros(len(prepared), device=dev) if contributions else None
     top_gaussian = torch.full((height * width,), -1, dtype=torch.int64, device=dev) if contributions else None
+    votes = None
+    if vote_labels is not None:
+        vote_labels = np.asarray(vote_labels)
+        if vote_labels.shape != (height, width):
+            raise ValueError(f"render: vote_labels must be (H={height}, W={width}), got {vote_labels.shape}")
+        pixel_weight = np.ones((height, width), np.float32) if vote_weights is None else np.asarray(vote_weights, np.float32)
+        if pixel_weight.shape != (height, width):
+            raise ValueError(f"render: vote_weights must be (H={height}, W={width}), got {pixel_weight.shape}")
+        labelled = (vote_labels != NONE) & (vote_labels < NUM_CLASSES)
+        votes = _Votes(torch.as_tensor(np.where(labelled, vote_labels, 0).astype(np.int64).reshape(-1), device=dev),
+                       torch.as_tensor(np.where(labelled, pixel_weight, 0).reshape(-1), device=dev),
+                       torch.zeros(len(prepared) * NUM_CLASSES, device=dev))
 
     if count:
         ext_x, ext_y = proj.extent.unbind(1)
@@ -294,7 +310,7 @@ def render(scene: GaussianScene | PreparedScene, camera: Camera, features: np.nd
                             max_fragments)
         for r0, r1 in bands:
             _render_band(proj, attributes, out, r0, r1, width, row_lo, row_hi, on_image, gaussian_weight,
-                         top_gaussian)
+                         top_gaussian, votes)
 
     out = out.reshape(height, width, -1)
     result = {"rgb": out[..., 0:3], "alpha": out[..., 3], "depth": out[..., 4]}
@@ -308,6 +324,8 @@ def render(scene: GaussianScene | PreparedScene, camera: Camera, features: np.nd
     if contributions:
         result["gaussian_weight"] = gaussian_weight
         result["top_gaussian"] = top_gaussian.reshape(height, width)
+    if votes is not None:
+        result["gaussian_votes"] = votes.out.reshape(len(prepared), NUM_CLASSES)
     if output == "numpy":
         result = {name: value.cpu().numpy() for name, value in result.items()}
     return result
@@ -315,7 +333,8 @@ def render(scene: GaussianScene | PreparedScene, camera: Camera, features: np.nd
 
 def _render_band(proj: Projected, attributes: torch.Tensor, out: torch.Tensor, r0: int, r1: int, width: int,
                  row_lo: torch.Tensor, row_hi: torch.Tensor, on_image: torch.Tensor,
-                 gaussian_weight: torch.Tensor | None, top_gaussian: torch.Tensor | None) -> None:
+                 gaussian_weight: torch.Tensor | None, top_gaussian: torch.Tensor | None,
+                 votes: "_Votes | None" = None) -> None:
     dev = attributes.device
     sel = (on_image & (row_lo < r1) & (row_hi >= r0)).nonzero().squeeze(1)  # still nearest first
     if len(sel) == 0:
@@ -373,3 +392,15 @@ def _render_band(proj: Projected, attributes: torch.Tensor, out: torch.Tensor, r
         best = torch.zeros(band_pixels, device=dev).scatter_reduce_(0, pixel, weight, "amax")
         is_best = (weight >= _take(best, pixel)) & (weight > 0)
         top_gaussian[r0 * width + pixel[is_best]] = _take(proj.index, g[is_best])
+    if votes is not None:
+        at = r0 * width + pixel
+        votes.out.index_add_(0, _take(proj.index, g) * NUM_CLASSES + _take(votes.labels, at),
+                             weight * _take(votes.weights, at))
+
+
+@dataclass
+class _Votes:
+    """Exact contribution voting (render(vote_labels=...)): per pixel a class and a weight, per splat the sums."""
+    labels: torch.Tensor  # (H*W,) int64 class id (0 where unlabelled: its weight is 0)
+    weights: torch.Tensor  # (H*W,) float32
+    out: torch.Tensor  # (N * NUM_CLASSES,) float32

@@ -1,0 +1,277 @@
+"""Per-Gaussian label lifting: the runtime's algorithm (src/lifting/labelLifter.ts) in numpy, and exact
+contribution voting through the reference renderer to measure the approximation against.
+
+Per view and per Gaussian i (world centre p_i, opacity o_i), with Babylon's matrices (row vectors, Matrix.m order):
+clip = [p 1] (V P) in float64; view depth = clip w; pixel column floor((x/w + 1) W / 2), row floor((1 - y/w) H / 2)
+from the top. The vote counts when that pixel is labelled, has coverage alpha >= min_alpha, and its surface depth
+D = expected depth / alpha satisfies |w - D| <= depth_tolerance * D (the Gaussian is on the visible surface, not
+behind it); it adds o_i * confidence(pixel) to votes[i, label]. Class = argmax (ties: lowest id), confidence = the
+top class's share of the votes, none (255) without votes.
+
+Exact voting (exact_votes): each splat's compositing weight a_i prod_nearer (1 - a_j) at every pixel of its
+footprint, times the pixel's confidence, summed per class of the pixel (rtgs2.render with vote_labels).
+
+    python -m rtgs2.lifting --views 24      # the showcase-room benchmark (BENCHMARKS.md, "Label lifting")
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .camera import Camera
+from .classes import NONE, NUM_CLASSES
+
+DEFAULT_DEPTH_TOLERANCE = 0.03
+DEFAULT_MIN_ALPHA = 0.5
+
+
+def babylon_matrices(camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+    """Babylon's view and (left-handed, WebGPU [0, 1] depth) projection matrices, Matrix.m order, of a Camera:
+    the inverse of Camera.from_babylon."""
+    view = np.asarray(camera.world_to_view, dtype=np.float64).T.reshape(-1)
+    p = np.zeros((4, 4))
+    p[0, 0] = 2.0 * camera.fx / camera.width
+    p[1, 1] = 2.0 * camera.fy / camera.height
+    p[2, 0] = 2.0 * camera.cx / camera.width - 1.0
+    p[2, 1] = 1.0 - 2.0 * camera.cy / camera.height
+    p[2, 3] = 1.0
+    far = camera.far if np.isfinite(camera.far) else 1e6
+    p[2, 2] = far / (far - camera.near)
+    p[3, 2] = -camera.near * far / (far - camera.near)
+    return view, p.reshape(-1)
+
+
+def accumulate(votes: np.ndarray, positions: np.ndarray, opacities: np.ndarray, labels: np.ndarray,
+               alpha: np.ndarray, expected_depth: np.ndarray, view_matrix, projection_matrix,
+               confidence: np.ndarray | None = None, *, depth_tolerance: float = DEFAULT_DEPTH_TOLERANCE,
+               min_alpha: float = DEFAULT_MIN_ALPHA) -> int:
+    """Adds one view's votes to `votes` (N, C) float32 in place (LabelLifter.accumulate). Maps are (H, W), row 0
+    at the top. Returns the number of Gaussians that voted."""
+    labels = np.asarray(labels)
+    h, w = labels.shape
+    n, c = votes.shape
+    positions = np.asarray(positions, dtype=np.float32).reshape(-1, 3)
+    if positions.shape[0] != n or np.asarray(opacities).shape != (n,):
+        raise ValueError(f"accumulate: votes are for {n} Gaussians but positions/opacities hold "
+                         f"{positions.shape[0]}/{np.asarray(opacities).shape}")
+    for name, arr in (("alpha", alpha), ("expected_depth", expected_depth), ("confidence", confidence)):
+        if arr is not None and np.asarray(arr).shape != (h, w):
+            raise ValueError(f"accumulate: {name} must be {(h, w)} like the labels, got {np.asarray(arr).shape}")
+    v = np.asarray(view_matrix, dtype=np.float64).reshape(4, 4)
+    p = np.asarray(projection_matrix, dtype=np.float64).reshape(4, 4)
+    m = v @ p  # row-vector convention: clip = [x y z 1] V P
+    pos = positions.astype(np.float64)
+    clip = pos @ m[:3] + m[3]
+    cw = clip[:, 3]
+    front = cw > 0
+    safe = np.where(front, cw, 1.0)
+    px = np.floor((clip[:, 0] / safe + 1.0) * (w / 2.0))
+    py = np.floor((1.0 - clip[:, 1] / safe) * (h / 2.0))
+    inside = front & (px >= 0) & (py >= 0) & (px < w) & (py < h)
+    idx = np.nonzero(inside)[0]
+    pix = py[idx].astype(np.int64) * w + px[idx].astype(np.int64)
+    lab = labels.reshape(-1)[pix]
+    a = np.asarray(alpha, dtype=np.float32).reshape(-1)[pix]
+    ok = (lab != NONE) & (a >= min_alpha)
+    if np.any(lab[ok] >= c):
+        raise ValueError(f"accumulate: label map holds class ids >= {c}")
+    surface = np.asarray(expected_depth, dtype=np.float32).reshape(-1)[pix].astype(np.float64) / np.where(ok, a, 1.0)
+    ok &= np.abs(cw[idx] - surface) <= depth_tolerance * surface
+    weight = np.asarray(opacities, dtype=np.float32)[idx]
+    if confidence is not None:
+        weight = weight * np.asarray(confidence, dtype=np.float32).reshape(-1)[pix]
+    ok &= weight > 0
+    np.add.at(votes, (idx[ok], lab[ok].astype(np.int64)), weight[ok].astype(np.float32))
+    return int(ok.sum())
+
+
+def resolve(votes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(labels (N,) uint8 with 255 = none, confidence (N,) float32) from accumulated votes."""
+    total = votes.sum(1)
+    best = votes.argmax(1)
+    labels = np.where(total > 0, best, NONE).astype(np.uint8)
+    conf = np.where(total > 0, votes.max(1) / np.where(total > 0, total, 1), 0).astype(np.float32)
+    return labels, conf
+
+
+def exact_votes(prepared, camera: Camera, labels: np.ndarray, confidence: np.ndarray | None = None) -> np.ndarray:
+    """(N, NUM_CLASSES): every splat's compositing weight at every pixel, times the pixel's confidence, summed per
+    pixel class (the reference renderer's weights, Babylon's sort order)."""
+    from .render import render
+
+    out = render(prepared, camera, vote_labels=labels, vote_weights=confidence)
+    return out["gaussian_votes"]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Benchmark on the showcase room
+# ---------------------------------------------------------------------------------------------------------------
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHOWCASE_PLY = REPO_ROOT / "demo" / "scenes" / "showcase" / "showcase.ply"
+
+
+def scripted_walkthrough(positions: np.ndarray, labels: np.ndarray, n_views: int, width: int, height: int,
+                         fov_y: float = np.deg2rad(60.0)) -> list[Camera]:
+    """`n_views` cameras that look all around the room: eyes on a circle (radius a quarter of the room's
+    smaller half-extent) around the room's centre at 1.5 m, each looking outward and a little down, yaw stepping by
+    360 / n_views degrees (+ a small pitch wobble so floor and ceiling are seen)."""
+    floor = positions[labels == 1]
+    lo, hi = np.percentile(floor[:, [0, 2]], 1, axis=0), np.percentile(floor[:, [0, 2]], 99, axis=0)
+    centre = (lo + hi) / 2
+    radius = 0.25 * float(np.min(hi - lo)) / 2
+    floor_y = float(np.median(floor[:, 1]))
+    cams = []
+    for k in range(n_views):
+        yaw = 2 * np.pi * k / n_views
+        d = np.array([np.sin(yaw), 0.0, np.cos(yaw)])
+        eye = np.array([centre[0] - radius * d[0], floor_y + 1.5, centre[1] - radius * d[2]])
+        pitch = -0.25 + 0.2 * np.sin(3 * yaw)
+        target = eye + d + np.array([0.0, np.tan(pitch), 0.0])
+        cams.append(Camera.look_at(eye, target, width, height, fov_y))
+    return cams
+
+
+def nudge(camera: Camera, yaw_deg: float = 4.0, step: float = 0.08) -> Camera:
+    """A nearby view: the camera moved `step` m sideways and turned by `yaw_deg` (for view consistency)."""
+    pos = camera.position
+    r = camera.world_to_view[:3, :3]
+    forward, right = r[2], r[0]
+    a = np.deg2rad(yaw_deg)
+    new_forward = np.cos(a) * forward + np.sin(a) * right
+    eye = pos + step * right
+    return Camera.look_at(eye, eye + new_forward, camera.width, camera.height,
+                          2 * np.arctan(0.5 * camera.height / camera.fy))
+
+
+def noisy_predictions(labels: np.ndarray, rng: np.random.Generator, class_noise: float = 0.15,
+                      boundary_px: int = 2, present: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Simulated 2D predictions from a ground-truth map: (1) boundary errors: pixels within `boundary_px` of a class
+    boundary take the label of a random neighbour up to that distance away; (2) class noise: `class_noise` of the
+    labelled pixels, in random 4x4 blocks, get a random class (from `present`, default all). Confidence is drawn in
+    [0.4, 1] independently of whether the pixel is right (no oracle)."""
+    h, w = labels.shape
+    out = labels.copy()
+    dy = rng.integers(-boundary_px, boundary_px + 1, size=(h, w))
+    dx = rng.integers(-boundary_px, boundary_px + 1, size=(h, w))
+    yy, xx = np.mgrid[0:h, 0:w]
+    ny, nx = np.clip(yy + dy, 0, h - 1), np.clip(xx + dx, 0, w - 1)
+    neighbour = labels[ny, nx]
+    out = np.where((labels != NONE) & (neighbour != NONE), neighbour, out)  # differs only near boundaries
+    classes = np.arange(NUM_CLASSES) if present is None else np.asarray(present)
+    block = 4
+    bh, bw = (h + block - 1) // block, (w + block - 1) // block
+    flip = rng.random((bh, bw)) < class_noise
+    random_class = classes[rng.integers(0, len(classes), size=(bh, bw))]
+    flip_px = np.repeat(np.repeat(flip, block, 0), block, 1)[:h, :w]
+    rand_px = np.repeat(np.repeat(random_class, block, 0), block, 1)[:h, :w]
+    out = np.where(flip_px & (labels != NONE), rand_px, out).astype(np.uint8)
+    conf = np.where(out != NONE, rng.uniform(0.4, 1.0, size=(h, w)), 0).astype(np.float32)
+    return out, conf
+
+
+def render_lifted(prepared_labels, camera: Camera) -> dict:
+    from .render import render
+    return render(prepared_labels, camera)
+
+
+def benchmark(n_views: int = 24, width: int = 160, height: int = 120, seed: int = 0, depth_tolerance: float =
+              DEFAULT_DEPTH_TOLERANCE, ply: Path = SHOWCASE_PLY, exact: bool = True) -> dict:
+    from .metrics import confusion_matrix, scores, view_consistency
+    from .ply import read_ply
+    from .render import prepare, render
+
+    scene = read_ply(ply)
+    if scene.labels is None:
+        raise ValueError(f"{ply}: no sem_label ground truth")
+    gt = scene.labels
+    n = len(scene)
+    prepared = prepare(scene, labels=gt)
+    pos_world = prepared.centers_np.astype(np.float64) @ prepared.mesh_world[:3, :3].T + prepared.mesh_world[:3, 3]
+    pos_world = pos_world.astype(np.float32)
+    opac = prepared.opacities.cpu().numpy()
+    cams = scripted_walkthrough(pos_world, gt, n_views, width, height)
+    present = np.unique(gt[gt != NONE])
+    rng = np.random.default_rng(seed)
+    t0 = time.time()
+    views = [render(prepared, cam) for cam in cams]
+    render_s = time.time() - t0
+    report = {"ply": str(ply.relative_to(REPO_ROOT)) if ply.is_relative_to(REPO_ROOT) else str(ply),
+              "gaussians": n, "views": n_views, "resolution": [width, height], "depth_tolerance": depth_tolerance,
+              "render_s": round(render_s, 1)}
+    for mode in ("ground_truth", "noisy"):
+        approx = np.zeros((n, NUM_CLASSES), np.float32)
+        exact_v = np.zeros((n, NUM_CLASSES), np.float32)
+        conf2d = np.zeros((NUM_CLASSES, NUM_CLASSES + 1), np.int64)
+        lift_s = 0.0
+        for cam, out in zip(cams, views):
+            if mode == "ground_truth":
+                lab, conf = out["labels"], np.where(out["labels"] != NONE, 1.0, 0.0).astype(np.float32)
+            else:
+                lab, conf = noisy_predictions(out["labels"], rng, present=present)
+            conf2d += confusion_matrix(lab, out["labels"])
+            vm, pm = babylon_matrices(cam)
+            t = time.perf_counter()
+            accumulate(approx, pos_world, opac, lab, out["alpha"], out["depth"], vm, pm, conf,
+                       depth_tolerance=depth_tolerance)
+            lift_s += time.perf_counter() - t
+            if exact:
+                exact_v += exact_votes(prepared, cam, lab, conf)
+        lifted, lifted_conf = resolve(approx)
+        voted = lifted != NONE
+        per_gauss = scores(confusion_matrix(lifted[voted], gt[voted]))
+        entry = {"2d_predictions_miou": scores(conf2d)["miou"], "gaussians_with_votes": int(voted.sum()),
+                 "gaussian_miou_voted": per_gauss["miou"], "gaussian_oacc_voted": per_gauss["oacc"],
+                 "lift_ms_per_view_numpy": round(1000 * lift_s / n_views, 2)}
+        # Lifted labels rendered back into the walkthrough views (Gaussians without votes: none).
+        lifted_scene = prepare(scene, labels=lifted)
+        conf_r = np.zeros_like(conf2d)
+        consistency = []
+        for cam, out in zip(cams, views):
+            r = render(lifted_scene, cam)
+            conf_r += confusion_matrix(r["labels"], out["labels"])
+            cam_b = nudge(cam)
+            rb = render(lifted_scene, cam_b)
+            consistency.append(view_consistency(r["labels"], r["depth"], r["alpha"], cam,
+                                                rb["labels"], rb["depth"], rb["alpha"], cam_b))
+        matched = sum(c["matched"] for c in consistency)
+        entry["rendered_lifted_miou"] = scores(conf_r)["miou"]
+        entry["view_consistency_lifted"] = sum(c["agreeing"] for c in consistency) / max(1, matched)
+        entry["view_consistency_matched_pixels"] = matched
+        if exact:
+            ex_labels, _ = resolve(exact_v)
+            both = voted & (ex_labels != NONE)
+            entry["exact_gaussians_with_votes"] = int((ex_labels != NONE).sum())
+            entry["approx_vs_exact_agreement"] = float((lifted[both] == ex_labels[both]).mean())
+            # Weighted by the exact votes' mass: agreement where it matters for rendering.
+            mass = exact_v.sum(1)[both]
+            entry["approx_vs_exact_agreement_weighted"] = float((mass * (lifted[both] == ex_labels[both])).sum()
+                                                                / max(mass.sum(), 1e-12))
+            ex_voted = ex_labels != NONE
+            entry["exact_gaussian_miou_voted"] = scores(confusion_matrix(ex_labels[ex_voted], gt[ex_voted]))["miou"]
+        report[mode] = entry
+    if n_views >= 2:
+        # Two walkthrough views of the ground truth, nudged: the consistency of the 2D ground truth itself.
+        pass
+    return report
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--views", type=int, default=24)
+    ap.add_argument("--width", type=int, default=160)
+    ap.add_argument("--height", type=int, default=120)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--depth-tolerance", type=float, default=DEFAULT_DEPTH_TOLERANCE)
+    ap.add_argument("--no-exact", action="store_true", help="skip exact contribution voting")
+    args = ap.parse_args(argv)
+    print(json.dumps(benchmark(args.views, args.width, args.height, args.seed, args.depth_tolerance,
+                               exact=not args.no_exact), indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""Label lifting (rtgs2.lifting): the numpy version of src/lifting/labelLifter.ts, checked on small cases and on
+the shared vector test/fixtures/lifting/tiny_case.json that the TypeScript spec checks too."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rtgs2.camera import Camera
+from rtgs2.classes import NONE, NUM_CLASSES
+from rtgs2.gaussians import GaussianScene
+from rtgs2.lifting import accumulate, babylon_matrices, exact_votes, resolve
+from rtgs2.render import prepare, render
+
+FIXTURE = Path(__file__).resolve().parents[2] / "test" / "fixtures" / "lifting" / "tiny_case.json"
+
+
+def tiny_case() -> dict:
+    """A 10x8 view and 40 Gaussians: on the surface (vote), behind it (occluded), off the image, on unlabelled or
+    thin-coverage pixels (no vote). Gaussians sit 0.2 px from pixel centres so float order cannot change a pixel."""
+    rng = np.random.default_rng(1234)
+    w, h = 10, 8
+    cam = Camera.look_at((0.0, 1.0, -3.0), (0.0, 1.0, 0.0), w, h, np.deg2rad(50.0))
+    labels = rng.integers(0, 5, size=(h, w)).astype(np.uint8)
+    labels[0, :3] = NONE
+    alpha = rng.uniform(0.6, 1.0, size=(h, w)).astype(np.float32)
+    alpha[1, :2] = 0.3
+    surface = rng.uniform(2.0, 4.0, size=(h, w))
+    depth = (surface * alpha).astype(np.float32)
+    confidence = rng.uniform(0.3, 1.0, size=(h, w)).astype(np.float32)
+    positions, kinds = [], []
+    for k in range(40):
+        px, py = rng.integers(0, w), rng.integers(0, h)
+        u, v = px + 0.5 + rng.uniform(-0.2, 0.2), py + 0.5 + rng.uniform(-0.2, 0.2)
+        kind = ["surface", "behind", "surface", "off"][k % 4]
+        z = surface[py, px] * (1.0 if kind != "behind" else 1.3) * (1 + rng.uniform(-0.01, 0.01))
+        if kind == "off":
+            u += w  # right of the image
+        view = np.array([(u - cam.cx) * z / cam.fx, -(v - cam.cy) * z / cam.fy, z])
+        r, t = cam.world_to_view[:3, :3], cam.world_to_view[:3, 3]
+        positions.append(r.T @ (view - t))
+        kinds.append(kind)
+    opacities = rng.uniform(0.2, 1.0, size=40).astype(np.float32)
+    vm, pm = babylon_matrices(cam)
+    return {"width": w, "height": h, "labels": labels, "alpha": alpha, "expectedDepth": depth,
+            "confidence": confidence, "viewMatrix": vm, "projectionMatrix": pm,
+            "positions": np.asarray(positions, np.float32), "opacities": opacities, "kinds": kinds}
+
+
+def _votes_of(case: dict) -> np.ndarray:
+    votes = np.zeros((len(case["opacities"]), NUM_CLASSES), np.float32)
+    accumulate(votes, case["positions"], case["opacities"], case["labels"], case["alpha"], case["expectedDepth"],
+               case["viewMatrix"], case["projectionMatrix"], case["confidence"])
+    return votes
+
+
+def test_tiny_case_votes_follow_the_rules():
+    case = tiny_case()
+    votes = _votes_of(case)
+    kinds = np.array(case["kinds"])
+    voted = votes.sum(1) > 0
+    assert not voted[kinds == "behind"].any(), "occluded Gaussians must not vote"
+    assert not voted[kinds == "off"].any()
+    # A surface Gaussian votes for exactly its pixel's label with opacity x confidence, unless the pixel is
+    # unlabelled or thinly covered.
+    cam = Camera.from_babylon(case["viewMatrix"], case["projectionMatrix"], case["width"], case["height"])
+    u, v, _ = cam.project(case["positions"].astype(np.float64))
+    for i in np.nonzero(kinds == "surface")[0]:
+        px, py = int(np.floor(u[i])), int(np.floor(v[i]))
+        lab = case["labels"][py, px]
+        if lab == NONE or case["alpha"][py, px] < 0.5:
+            assert not voted[i]
+        else:
+            expected = case["opacities"][i] * case["confidence"][py, px]
+            assert votes[i, lab] == pytest.approx(expected, rel=1e-6)
+            assert votes[i].sum() == pytest.approx(expected, rel=1e-6)
+    assert voted.sum() >= 10
+
+
+def test_shared_fixture_matches():
+    """The committed vector (also checked by test/lifting/labelLifter.spec.ts) is what this code computes."""
+    case = tiny_case()
+    votes = _votes_of(case)
+    data = json.loads(FIXTURE.read_text())
+    for key in ("labels", "alpha", "expectedDepth", "confidence", "viewMatrix", "projectionMatrix", "positions",
+                "opacities"):
+        np.testing.assert_allclose(np.asarray(data[key], np.float64).reshape(-1),
+                                   np.asarray(case[key], np.float64).reshape(-1), rtol=1e-6, err_msg=key)
+    np.testing.assert_allclose(np.asarray(data["votes"], np.float32).reshape(votes.shape), votes, rtol=1e-6)
+
+
+def test_votes_accumulate_and_resolve():
+    votes = np.zeros((2, NUM_CLASSES), np.float32)
+    votes[0, 3] = 0.6
+    votes[0, 5] = 0.2
+    labels, conf = resolve(votes)
+    assert labels.tolist() == [3, NONE]
+    assert conf[0] == pytest.approx(0.75) and conf[1] == 0
+    case = tiny_case()
+    once = _votes_of(case)
+    twice = once.copy()
+    accumulate(twice, case["positions"], case["opacities"], case["labels"], case["alpha"], case["expectedDepth"],
+               case["viewMatrix"], case["projectionMatrix"], case["confidence"])
+    np.testing.assert_allclose(twice, 2 * once, rtol=1e-6)
+
+
+def test_bad_input_is_named():
+    case = tiny_case()
+    votes = np.zeros((3, NUM_CLASSES), np.float32)
+    with pytest.raises(ValueError, match="positions"):
+        accumulate(votes, case["positions"], case["opacities"], case["labels"], case["alpha"],
+                   case["expectedDepth"], case["viewMatrix"], case["projectionMatrix"])
+
+
+def test_two_walls_lifted_from_rendered_views_match_ground_truth_and_exact_voting():
+    """Two flat Gaussian walls, one in front of the other: lifting from the renderer's own label maps gives every
+    voted Gaussian its true class; the back wall's hidden part gets no votes; exact voting agrees."""
+    rng = np.random.default_rng(5)
+    n = 400
+    xy = rng.uniform(-1, 1, size=(n, 2))
+    front = np.arange(n) < n // 2
+    z = np.where(front, 2.0, 3.0)
+    xy[front, 0] = xy[front, 0] * 0.5 - 0.5  # the front wall covers the left part only
+    pos = np.column_stack([xy[:, 0], xy[:, 1], z]).astype(np.float32)
+    scene = GaussianScene(positions=pos, colors=np.full((n, 3), 0.5), opacities=np.full(n, 0.95),
+                          log_scales=np.log(np.full((n, 3), [0.06, 0.06, 0.005])),
+                          rotations=np.tile([1.0, 0, 0, 0], (n, 1)), labels=np.where(front, 2, 0))
+    prepared = prepare(scene, device="cpu", mesh_world=np.eye(4))
+    cam = Camera.look_at((0, 0, 0), (0, 0, 1), 64, 48, np.deg2rad(60))
+    out = render(prepared, cam)
+    votes = np.zeros((n, NUM_CLASSES), np.float32)
+    vm, pm = babylon_matrices(cam)
+    accumulate(votes, pos, scene.opacities, out["labels"], out["alpha"], out["depth"], vm, pm)
+    labels, _ = resolve(votes)
+    voted = labels != NONE
+    assert voted.sum() > n // 3
+    assert (labels[voted] == scene.labels[voted]).mean() > 0.97
+    # Back-wall Gaussians well behind the front wall (x < -0.2, |y| < 0.8) are hidden: no votes.
+    hidden = ~front & (pos[:, 0] < -0.2) & (pos[:, 0] > -0.8) & (np.abs(pos[:, 1]) < 0.8)
+    assert hidden.sum() > 10 and not voted[hidden].any()
+    ex, _ = resolve(exact_votes(prepared, cam, out["labels"]))
+    both = voted & (ex != NONE)
+    assert (ex[both] == labels[both]).mean() > 0.97
+
+
+def write_fixture() -> None:
+    case = tiny_case()
+    votes = _votes_of(case)
+    data = {k: (np.asarray(v).reshape(-1).tolist() if k != "kinds" else v) for k, v in case.items()}
+    data["width"], data["height"] = case["width"], case["height"]
+    data["classCount"] = NUM_CLASSES
+    data["votes"] = votes.reshape(-1).tolist()
+    data["about"] = "Shared label-lifting vector: factory/tests/test_lifting.py (write_fixture) and test/lifting/*.spec.ts"
+    FIXTURE.write_text(json.dumps(data))
+
+
+if __name__ == "__main__":
+    write_fixture()
