@@ -123,8 +123,11 @@ fn main(input : VertexInputs) -> FragmentInputs {
 
 #if CHANNEL_ATTACHMENTS > 0
     let depth: f32 = (scene.view * worldPos).z * uniforms.depthSign;
-    let row: f32 = floor(splatIndex / uniforms.dataTextureSize.x);
-    let uv = vec2<i32>(i32(splatIndex - row * uniforms.dataTextureSize.x), i32(row));
+    // The feature texture's own width: with SOG textures (useSogTextures) Babylon's data textures have the SOG
+    // images' size, not the mesh's usual splat-texture size that the feature texture follows.
+    let featureWidth: i32 = i32(textureDimensions(featureTexture).x);
+    let index: i32 = i32(splatIndex + 0.5);
+    let uv = vec2<i32>(index % featureWidth, index / featureWidth);
     var layers: array<vec4f, LAYER_COUNT>;
     for (var l: i32 = 0; l < LAYER_COUNT; l++) {
         layers[l] = textureLoad(featureTexture, uv, FIRST_LAYER + l, 0);
