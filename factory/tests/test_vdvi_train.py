@@ -107,8 +107,8 @@ def test_ablation_flags(micro, tmp_path):
 def test_torchrun_gloo_two_processes(micro, tmp_path):
     run = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(FACTORY)}
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
-                           "29671", "-m", "rtgs2.vdvi.train", *smoke_args(micro, run, "--max-steps", "2",
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           "-m", "rtgs2.vdvi.train", *smoke_args(micro, run, "--max-steps", "2",
                                                                          "--batch-size", "1")],
                           cwd=FACTORY, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]

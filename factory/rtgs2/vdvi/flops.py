@@ -53,7 +53,8 @@ def main(argv=None) -> int:
     except ValueError:
         parser.error(f"--size {args.size!r}: expected WxH, e.g. 640x480")
     torch.set_num_threads(1)
-    print(f"| model | variant | parameters (M) | GFLOPs (2 x MAC) | GMACs |  at {width}x{height}, K = {args.k}")
+    print(f"At {width}x{height}, K = {args.k} (`python -m rtgs2.vdvi.flops --size {width}x{height} --k {args.k}`):\n")
+    print("| model | variant | parameters (M) | GFLOPs (2 x MAC) | GMACs |")
     print("|---|---|---|---|---|")
     for r in table(args.k, width, height):
         print(f"| {r['arch']} | {r['variant']} | {r['params'] / 1e6:.2f} | {r['gflops']:.2f} | {r['gmacs']:.2f} |")
