@@ -42,7 +42,10 @@ async function encodeOnce(request: EncodeSceneRequest, access: EncoderSessionAcc
     if (!request || !(request.splats instanceof ArrayBuffer || ArrayBuffer.isView(request.splats))) {
         throw new SemanticSplatError("INVALID_ARGUMENT", "encodeScene(): splats must be an ArrayBuffer or a typed array of 32-byte splat rows");
     }
-    return encodeSplatRows(
+    // comlink delivers each progress call on the callback's own port: awaiting the last one before answering keeps
+    // every progress event ahead of the result on the main thread.
+    let lastProgress: unknown = undefined;
+    const result = await encodeSplatRows(
         request.splats,
         info,
         async (feeds) => {
@@ -60,7 +63,9 @@ async function encodeOnce(request: EncodeSceneRequest, access: EncoderSessionAcc
         request,
         {
             checkCancelled,
-            onProgress: onProgress ? (p) => void onProgress(p) : undefined,
+            onProgress: onProgress ? (p) => void (lastProgress = onProgress(p)) : undefined,
         }
     );
+    await lastProgress;
+    return result;
 }
