@@ -20,7 +20,6 @@ export class FeatureViewPanel {
     imagesDrawn = 0;
     /** The newest image's size and K, for the HUD. */
     lastImage: { width: number; height: number; k: number; passes: number } | null = null;
-    private waiters: (() => void)[] = [];
 
     private readonly root = element("feature-view");
     private readonly canvas = element<HTMLCanvasElement>("feature-view-canvas");
@@ -54,11 +53,6 @@ export class FeatureViewPanel {
         element("feature-view-source").textContent = sourceText;
     }
 
-    /** Resolves after the next image is drawn. */
-    nextImage(): Promise<void> {
-        return new Promise((resolve) => this.waiters.push(resolve));
-    }
-
     dispose(): void {
         this.releasePass();
         this.scene.onAfterRenderObservable.remove(this.observer);
@@ -81,7 +75,6 @@ export class FeatureViewPanel {
                 drawFeatureView(frame, this.canvas);
                 this.lastImage = { width: frame.width, height: frame.height, k: frame.featureDimension, passes: frame.passCount };
                 this.imagesDrawn++;
-                for (const w of this.waiters.splice(0)) w();
             },
             (e) => {
                 if (this.pass === pass) console.warn("feature view:", e);

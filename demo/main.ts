@@ -1,7 +1,8 @@
 // The demo page: a Gaussian-splat scene (by default the SynthRooms showcase room) with walk and orbit cameras, the
 // feature view, and, when the shipped models exist (models/manifest.json), live segmentation with overlay, legend,
 // click-to-label and the labels mode. URL options: ?test (frames rendered on demand, for the smoke test),
-// ?scene=showcase|parity|<url>, ?models=<folder URL>, ?webgl (take the no-WebGPU path on purpose).
+// ?scene=showcase|parity|<url>, ?models=<folder URL>, ?ep=wasm|webgpu|auto (where the models run), ?webgl (take
+// the no-WebGPU path on purpose).
 import { Scene } from "@babylonjs/core/scene";
 import { Color4 } from "@babylonjs/core/Maths/math.color";
 import { Vector3 } from "@babylonjs/core/Maths/math.vector";
@@ -10,6 +11,7 @@ import { ArcRotateCamera } from "@babylonjs/core/Cameras/arcRotateCamera";
 import type { Camera } from "@babylonjs/core/Cameras/camera";
 import { ClassTable } from "../src/classes";
 import type { SegmentationMode } from "../src/pipeline";
+import type { ExecutionProviderChoice } from "../src/worker/protocol";
 import { createEngine } from "./engineSetup";
 import { FrameDriver } from "./frameDriver";
 import { FeatureViewPanel } from "./featureViewPanel";
@@ -39,7 +41,9 @@ export interface DemoState {
 
 async function main(): Promise<void> {
     const canvas = element<HTMLCanvasElement>("render-canvas");
-    const { engine, webgpu, noWebGPUReason } = await createEngine(canvas, params.has("webgl"));
+    const { engine, webgpu, noWebGPUReason, softwareAdapter } = await createEngine(canvas, params.has("webgl"));
+    // ?ep=wasm|webgpu|auto; by default wasm on a software GPU (SwiftShader), else onnxruntime's choice.
+    const ep = (params.get("ep") ?? (softwareAdapter ? "wasm" : "auto")) as ExecutionProviderChoice;
     const scene = new Scene(engine);
     scene.clearColor = new Color4(0.07, 0.07, 0.08, 1);
 
@@ -73,9 +77,10 @@ async function main(): Promise<void> {
     }
 
     const classes = await ClassTable.load("../models/classes.json");
-    const models = await readShippedModels(params.get("models") ?? "../models/");
+    // Absolute: the worker resolves model URLs against its own URL, not the page's.
+    const models = await readShippedModels(new URL(params.get("models") ?? "../models/", location.href).href);
     const encoderEntry = models.encoder[0] ?? null;
-    const encoder = encoderEntry ? { modelUrl: models.base + encoderEntry.file, manifestUrl: models.manifestUrl } : null;
+    const encoder = encoderEntry ? { modelUrl: models.base + encoderEntry.file, manifestUrl: models.manifestUrl, executionProvider: ep } : null;
     const featureView = webgpu ? new FeatureViewPanel(scene) : null;
     if (featureView) featureView.enabled = true;
 
@@ -160,7 +165,8 @@ async function main(): Promise<void> {
     };
 
     const startSegmentation = async (loaded: LoadedScene): Promise<boolean> => {
-        const explain = segmentationBlocker(loaded, models, webgpu);
+        if (!webgpu) return false; // the WebGPU message already says that segmentation needs it
+        const explain = segmentationBlocker(loaded, models);
         if (explain) {
             showMessage(explain, "warning", "models");
             return false;
@@ -168,7 +174,7 @@ async function main(): Promise<void> {
         clearMessage("models");
         const model = vdviFor(models, loaded.mesh.featureDimension)!;
         try {
-            const ui = await SegmentationUi.create(scene, classes, loaded.mesh, models, model, driver);
+            const ui = await SegmentationUi.create(scene, classes, loaded.mesh, models, model, driver, ep);
             if (state.current !== loaded) {
                 ui.dispose(); // another scene was loaded meanwhile
                 return false;
@@ -280,7 +286,7 @@ async function main(): Promise<void> {
         const mesh = state.current!.mesh;
         // Babylon draws a splat mesh only once its first depth sort came back from the sort worker.
         await driver.until(waitFor(() => mesh.isReady(true)));
-        if (featureView && mesh.featureDimension) await driver.until(featureView.nextImage());
+        if (featureView && mesh.featureDimension) await driver.until(waitFor(() => featureView.imagesDrawn > 0));
         await driver.renderFrames(1);
         updateHud();
     })();
@@ -297,9 +303,8 @@ function waitFor(condition: () => boolean): Promise<void> {
 }
 
 /** Why the current scene cannot be segmented (a message that also says what still works), or null. */
-function segmentationBlocker(loaded: LoadedScene, models: ShippedModels, webgpu: boolean): string | null {
+function segmentationBlocker(loaded: LoadedScene, models: ShippedModels): string | null {
     const works = "What works now: the scene, the walk (WASD + mouse) and orbit cameras, the feature view, and loading your own files.";
-    if (!webgpu) return null; // the WebGPU message already says it all
     if (!models.vdvi.length) {
         return (
             `Segmentation needs the shipped models, and there are none yet (${models.problem ?? "models/manifest.json lists no VDVI model"}). ` +

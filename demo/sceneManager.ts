@@ -2,6 +2,7 @@
 // got its features, so a malformed file ends in an error message and the previous scene keeps rendering.
 import type { Scene } from "@babylonjs/core/scene";
 import { SemanticGaussianSplattingMesh } from "../src/mesh";
+import type { ExecutionProviderChoice } from "../src/worker/protocol";
 import { ProgressBar, fetchWithProgressBar } from "./ui";
 import { STAND_IN_CHANNELS, STAND_IN_ENCODER_ID, standInFeatures } from "./standInFeatures";
 
@@ -13,6 +14,7 @@ export type FeatureSource = "file" | "encoder" | "stand-in" | "none";
 export interface EncoderChoice {
     modelUrl: string;
     manifestUrl: string;
+    executionProvider: ExecutionProviderChoice;
 }
 
 /** A start pose in Babylon's world frame (the showcase's JSON has one). */
@@ -59,7 +61,7 @@ export async function loadScene(scene: Scene, request: SceneRequest, wantFeature
         if (featureSource === "none" && wantFeatures && encoder) {
             const encodeBar = new ProgressBar(`encoding ${shortName(name)} (Gaussian encoder, in the worker)`);
             try {
-                await mesh.encodeFeatures({ modelUrl: encoder.modelUrl, manifestUrl: encoder.manifestUrl, onProgress: (p) => encodeBar.step(p.fraction, p.stage) });
+                await mesh.encodeFeatures({ ...encoder, onProgress: (p) => encodeBar.step(p.fraction, p.stage) });
                 featureSource = "encoder";
             } catch (e) {
                 encoderProblem = e instanceof Error ? e.message : String(e);

@@ -5,6 +5,7 @@ import type { Scene } from "@babylonjs/core/scene";
 import { SemanticSegmentationPipeline, type SegmentationMode, type SegmentationResult } from "../src/pipeline";
 import type { ClassTable } from "../src/classes";
 import type { SemanticGaussianSplattingMesh } from "../src/mesh";
+import type { ExecutionProviderChoice } from "../src/worker/protocol";
 import { AnchoredLabels } from "./labels3d";
 import type { FrameDriver } from "./frameDriver";
 import type { ManifestModel, ShippedModels } from "./models";
@@ -46,11 +47,19 @@ export class SegmentationUi {
 
     /** Creates the pipeline for `mesh` and loads the VDVI model with a progress bar. Throws when the model does
      *  not load (the caller shows the message; the scene keeps rendering). */
-    static async create(scene: Scene, classes: ClassTable, mesh: SemanticGaussianSplattingMesh, models: ShippedModels, model: ManifestModel, driver: FrameDriver): Promise<SegmentationUi> {
+    static async create(
+        scene: Scene,
+        classes: ClassTable,
+        mesh: SemanticGaussianSplattingMesh,
+        models: ShippedModels,
+        model: ManifestModel,
+        driver: FrameDriver,
+        executionProvider: ExecutionProviderChoice
+    ): Promise<SegmentationUi> {
         const ui = new SegmentationUi(scene, classes, mesh, driver);
         const bar = new ProgressBar(`loading the segmentation model ${model.file}`);
         try {
-            await ui.pipeline.loadModelAsync({ source: models.base + model.file, manifestUrl: models.manifestUrl }, (p) => bar.update(p.loaded, p.total ?? model.bytes));
+            await ui.pipeline.loadModelAsync({ source: models.base + model.file, manifestUrl: models.manifestUrl, executionProvider }, (p) => bar.update(p.loaded, p.total ?? model.bytes));
         } catch (e) {
             ui.dispose();
             throw e;
