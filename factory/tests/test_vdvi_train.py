@@ -43,6 +43,19 @@ def test_features_are_rendered_per_view_and_resumable(micro):
     assert (norm[rgb_view["alpha"] < 0.01] < 0.02).all()
     summary = generate_features(benchmark, features, FeatureSource("raw10", 8), log=lambda m: None)
     assert summary["rooms_skipped"] == 3 and summary["views_rendered"] == 0
+    # an interrupted room: only what is missing is rendered, and the same bytes come back
+    room = features / "test" / "room-03002"
+    before = np.load(room / "views_96x64" / "001.npz")["features"]
+    (room / "complete.json").unlink()
+    (room / "views_96x64" / "001.npz").unlink()
+    summary = generate_features(benchmark, features, FeatureSource("raw10", 8), log=lambda m: None)
+    assert summary["views_rendered"] == 1 and summary["rooms_skipped"] == 2
+    assert np.array_equal(np.load(room / "views_96x64" / "001.npz")["features"], before)
+    # files that belong to another version of the scene are all redone
+    (room / "complete.json").unlink()
+    (room / "started.json").write_text(json.dumps({"ply_sha256": "another scene"}))
+    summary = generate_features(benchmark, features, FeatureSource("raw10", 8), log=lambda m: None)
+    assert summary["views_rendered"] == 2
     # features of another source are never mixed into the same directory
     with pytest.raises(ValueError, match="use another --out"):
         generate_features(benchmark, features, FeatureSource("npy:" + str(features), 8), log=lambda m: None)

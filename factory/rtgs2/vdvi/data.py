@@ -12,7 +12,8 @@ and cached per view as fp16, so that an epoch does not re-render:
 Layout under --out: benchmark.json (a copy, to check the pairing), source.json (what made the features),
 <split>/room-<seed>/gaussians.npy (N, K) float32 per-Gaussian features, and
 <split>/room-<seed>/views_<W>x<H>/<view>.npz with `features` (H, W, K) float16 (splatted, not divided by alpha);
-<split>/room-<seed>/complete.json is written last.
+<split>/room-<seed>/started.json (the scene.ply digest the files belong to; a room whose scene changed is redone
+from scratch) and <split>/room-<seed>/complete.json, written last.
 
 Feature sources: `encoder:<checkpoint>` (rtgs2.encoder: the real thing), `npy:<dir>` (per-room
 <dir>/<split>/room-<seed>.npy computed elsewhere), `raw10` (stand-in: the 10 encoder input channels, standardised
@@ -152,13 +153,18 @@ def generate_features(benchmark: Path, out: Path, source: FeatureSource, splits:
             summary["rooms_skipped"] += 1
             continue
         t0 = time.time()
+        started = target / "started.json"
+        if target.exists() and (not started.exists() or json.loads(started.read_text()).get("ply_sha256") != ply_hash):
+            # left over from another version of the room (or of unknown origin): nothing here can be trusted
+            for f in sorted(target.rglob("*"), reverse=True):
+                f.unlink() if f.is_file() else f.rmdir()
+        _atomic_write_json(started, {"ply_sha256": ply_hash, "source": source.spec})
         scene = read_ply(path / "scene.ply")
         gfile = target / "gaussians.npy"
-        if gfile.exists() and done.exists() is False and np.load(gfile).shape[0] == len(scene):
+        if gfile.exists():  # an interrupted run of the same room and source: its features are reused
             feats = np.load(gfile)
         else:
             feats = source(scene, split, seed)
-            target.mkdir(parents=True, exist_ok=True)
             tmp = target / "gaussians.tmp.npy"
             np.save(tmp, feats)
             tmp.replace(gfile)
