@@ -4,7 +4,7 @@
 // timed against a colour frame of the same scene in the same page (bench/liftingBenchPage.ts). Frames are stepped
 // and awaited, never timed through the rAF loop; figures are medians.
 //
-//     node scripts/lifting-bench.mjs [--views 8] [--frames 5] [--picks 50]
+//     node scripts/lifting-bench.mjs [--views 8] [--frames 5] [--picks 50] [--seg-width 160] [--seg-height 128]
 import { readFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -31,7 +31,7 @@ async function main() {
             const info = a.info ?? {};
             return `${info.vendor ?? "?"} / ${info.architecture ?? "?"}`;
         });
-        const request = { sceneUrl: "/demo/scenes/showcase/showcase.ply", camera: meta.camera, views: option("views", 8), width: 320, height: 240, segWidth: 160, segHeight: 128, frames: option("frames", 5), picks: option("picks", 50) };
+        const request = { sceneUrl: "/demo/scenes/showcase/showcase.ply", camera: meta.camera, views: option("views", 8), width: 320, height: 240, segWidth: option("seg-width", 160), segHeight: option("seg-height", 128), frames: option("frames", 5), picks: option("picks", 50) };
         const r = await page.evaluate((req) => globalThis.runLiftingBench(req), request);
         const frame = median(r.frameMs);
         const pick = median(r.pickMs);
