@@ -142,3 +142,23 @@ def test_finetune_on_one_room(micro, tmp_path):
                    "--held-out-every", "2", "--max-steps", "2", "--crop", "64x64", "--batch-size", "1"])
     result = json.loads((out / "heldout.json").read_text())
     assert result["held_out_views"] == [1] and result["train_views"] == [0] and result["images"] == 1
+
+
+def test_encoder_checkpoint_as_feature_source(micro, tmp_path):
+    """The real source: an rtgs2.encoder checkpoint (randomly initialised here) -> per-Gaussian K-d features."""
+    from rtgs2.encoder.model import EncoderConfig, GaussianEncoder
+
+    torch.manual_seed(0)
+    config = EncoderConfig(out_dim=8)
+    checkpoint = tmp_path / "encoder.pt"
+    torch.save({"model": GaussianEncoder(config).state_dict(), "config": config.to_json()}, checkpoint)
+    source = FeatureSource(f"encoder:{checkpoint}")
+    assert source.k == 8
+    out = tmp_path / "features-encoder"
+    summary = generate_features(micro[0], out, source, splits=["val"], log=lambda m: None)
+    assert summary["rooms"] == 1 and summary["views_rendered"] == 2
+    gaussians = np.load(out / "val" / "room-02004" / "gaussians.npy")
+    assert gaussians.shape[1] == 8 and np.allclose(np.linalg.norm(gaussians, axis=1), 1.0, atol=1e-3)
+    assert SynthRoomsViews(micro[0], out, "val", (96, 64)).k == 8
+    with pytest.raises(FileNotFoundError, match="no encoder checkpoint"):
+        FeatureSource(f"encoder:{tmp_path / 'missing.pt'}")

@@ -207,7 +207,6 @@ class SynthRoomsViews(Dataset):
         if not (self.features / "source.json").is_file():
             raise FileNotFoundError(f"features {self.features}: no source.json (render them with "
                                     f"python -m rtgs2.vdvi.data features)")
-        self.k = json.loads((self.features / "source.json").read_text())["k"]
         self.items: list[ViewRef] = []
         for s, seed, path in _rooms(self.benchmark, [split]):
             if rooms is not None and seed not in rooms:
@@ -220,7 +219,12 @@ class SynthRoomsViews(Dataset):
             for v in range(count):
                 if views is None or v in views:
                     self.items.append(ViewRef(s, seed, v, path, fpath))
-        if not self.items:
+        if self.items:
+            ks = {json.loads((ref.feature_path / "complete.json").read_text())["k"] for ref in self.items}
+            if len(ks) != 1:
+                raise ValueError(f"features {self.features}: rooms of {split} have different K {sorted(ks)}")
+            self.k = ks.pop()
+        else:
             raise ValueError(f"no {split} views at {resolution[0]}x{resolution[1]} with features in {self.features} "
                              f"(benchmark {self.benchmark})")
 

@@ -8,8 +8,8 @@
 AdamW; learning rate: linear warm-up, then poly decay (power 0.9) to 0 at the last step. Loss: CE with label
 smoothing 0.15 + 0.4 x neural-collapse centre loss (rtgs2.vdvi.loss). Augmentations random per sample
 (rtgs2.vdvi.data.Augment). Model selection on the VALIDATION rooms only (dataset-level mIoU): best.pt; last.pt
-holds everything to resume (model, optimiser, step, RNG-free: the sampler is re-seeded from the epoch), and a
-rerun with the same --run-dir resumes from it. log.jsonl: one line per logged step and per validation.
+holds what a resume needs (model, optimiser, step, epoch, best score; the schedule is a function of the step), and
+a rerun with the same --run-dir resumes from it (at the start of the interrupted epoch's data order). log.jsonl: one line per logged step and per validation.
 """
 from __future__ import annotations
 
