@@ -30,4 +30,5 @@ export {
 export { planFeaturePasses, maxAttachmentsPerPass, type FeaturePassPlan, type DeviceLimitsForPlan } from "./rendering/attachmentPlan";
 export { decodeSplatRows, projectSplat, renderReference, type ReferenceCamera, type ReferenceImage, type ReferenceSplat } from "./rendering/cpuReference";
 export { drawFeatureView, featureViewPixels, principalComponentScores, type FeatureImageLike, type FeatureViewOptions } from "./rendering/featureView";
+export * from "./pipeline";
 export * from "./lifting";

@@ -1,0 +1,113 @@
+// Rolling averages of the pipeline's stage times and of the main-thread time it adds per rendered frame.
+
+/** Times of one segmentation tick, milliseconds. */
+export interface SegmentationStageTimes {
+    /** Main-thread time to record the feature pass's draws into the frame (GPU time is not measurable here). */
+    featurePassMs: number;
+    /** From the end of the frame that drew the pass to the feature image in main-thread memory: GPU finish,
+     *  buffer mapping, and FeatureSplatPass's unpacking into planar arrays (that last part is main-thread work). */
+    readbackMs: number;
+    /** The round trip to the worker minus the worker's own time: postMessage both ways, queueing. */
+    transferMs: number;
+    /** Time inside the worker: input tensors, onnxruntime's run, reading the outputs. */
+    inferenceMs: number;
+    /** Main-thread work after the answer: the coverage mask, the result object, the overlay texture. */
+    postprocessMs: number;
+    /** From the start of the feature pass's draws to the result being delivered. */
+    totalMs: number;
+}
+
+export const STAGE_NAMES = ["featurePassMs", "readbackMs", "transferMs", "inferenceMs", "postprocessMs", "totalMs"] as const;
+
+/** A fixed-size window of numbers and their mean. */
+export class RollingAverage {
+    private readonly values: number[] = [];
+    private sum = 0;
+    constructor(readonly window: number) {}
+    push(value: number): void {
+        this.values.push(value);
+        this.sum += value;
+        if (this.values.length > this.window) this.sum -= this.values.shift()!;
+    }
+    get count(): number {
+        return this.values.length;
+    }
+    /** Mean of the window; 0 when empty. */
+    get mean(): number {
+        return this.values.length ? this.sum / this.values.length : 0;
+    }
+    /** Largest value in the window; 0 when empty. */
+    get max(): number {
+        return this.values.length ? Math.max(...this.values) : 0;
+    }
+}
+
+export interface SegmentationStats {
+    /** Ticks that delivered a result since creation. */
+    ticks: number;
+    /** Ticks that failed (their error went to onErrorObservable) since creation. */
+    failures: number;
+    /** Rendered frames seen since creation. */
+    frames: number;
+    /** The last tick's stage times, or null before the first. */
+    last: SegmentationStageTimes | null;
+    /** Means over the last `statsWindow` ticks. */
+    average: SegmentationStageTimes;
+    /** Mean main-thread time the pipeline added per rendered frame over the last `statsWindow` frames (its frame
+     *  hooks, its result handling; not the readback unpacking, see readbackMs). */
+    mainThreadMsPerFrame: number;
+    /** The largest such per-frame time in that window. */
+    mainThreadMsPerFrameMax: number;
+}
+
+/** Collects stage times and per-frame main-thread time. */
+export class StatsCollector {
+    private readonly stages: Record<(typeof STAGE_NAMES)[number], RollingAverage>;
+    private readonly perFrame: RollingAverage;
+    private last: SegmentationStageTimes | null = null;
+    private ticks = 0;
+    private failures = 0;
+    private frames = 0;
+    /** Main-thread time accumulated since the last frame ended. */
+    private frameWork = 0;
+
+    constructor(window: number) {
+        this.stages = Object.fromEntries(STAGE_NAMES.map((n) => [n, new RollingAverage(window)])) as StatsCollector["stages"];
+        this.perFrame = new RollingAverage(window);
+    }
+
+    addTick(times: SegmentationStageTimes): void {
+        this.last = times;
+        this.ticks++;
+        for (const name of STAGE_NAMES) this.stages[name].push(times[name]);
+    }
+
+    addFailure(): void {
+        this.failures++;
+    }
+
+    /** Adds main-thread work done by the pipeline (counted into the frame that is being rendered or comes next). */
+    addMainThreadWork(ms: number): void {
+        this.frameWork += ms;
+    }
+
+    /** Closes the current frame's main-thread account. */
+    endFrame(): void {
+        this.frames++;
+        this.perFrame.push(this.frameWork);
+        this.frameWork = 0;
+    }
+
+    snapshot(): SegmentationStats {
+        const average = Object.fromEntries(STAGE_NAMES.map((n) => [n, this.stages[n].mean])) as unknown as SegmentationStageTimes;
+        return {
+            ticks: this.ticks,
+            failures: this.failures,
+            frames: this.frames,
+            last: this.last ? { ...this.last } : null,
+            average,
+            mainThreadMsPerFrame: this.perFrame.mean,
+            mainThreadMsPerFrameMax: this.perFrame.max,
+        };
+    }
+}
