@@ -32,3 +32,8 @@ export { decodeSplatRows, projectSplat, renderReference, type ReferenceCamera, t
 export { drawFeatureView, featureViewPixels, principalComponentScores, type FeatureImageLike, type FeatureViewOptions } from "./rendering/featureView";
 export * from "./pipeline";
 export * from "./lifting";
+export { encodeMeshFeatures, type MeshEncoderOptions, type EncodableMesh } from "./encoder/encodeMesh";
+export { encodeSplatRows, type EncodeProgress, type EncodeSceneOptions, type EncodeSceneResult, type EncodeStage, type RunEncoderModel } from "./encoder/encodeScene";
+export { splatRowsToChannels, SPLAT_ROW_BYTES, type SceneFrameOptions, type UpAxis } from "./encoder/sceneChannels";
+export { encoderInfoFromMetadata, prepareEncoderInputs, type EncoderModelInfo } from "./encoder/inputs";
+export type { EncodeSceneRequest } from "./worker/protocol";
