@@ -141,6 +141,24 @@ async function fixtureModelFlow(browser, url) {
         pick?.className === target.className && pick.confidence > 0 && pick.confidence <= 1 && state.labels.some((l) => l.startsWith(target.className)),
         `clicked ${target.className}, got ${JSON.stringify(pick)}, labels ${state.labels.join(" | ")}`
     );
+    const legendClasses = state.legend;
+    const toggle = await page.evaluate(() => {
+        const button = document.getElementById("labels-toggle");
+        const box = button.getBoundingClientRect();
+        const onTop = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+        return { disabled: button.disabled, x: box.left + box.width / 2, y: box.top + box.height / 2, onTop: onTop?.id || onTop?.tagName };
+    });
+    if (!check("fixture model: the labels button is enabled and clickable", !toggle.disabled && toggle.onTop === "labels-toggle", JSON.stringify(toggle))) return page.close();
+    await page.mouse.click(toggle.x, toggle.y);
+    state = await page.evaluate(() => globalThis.__demo.state());
+    const regionLabels = state.labels.slice(1); // the first is the click's
+    check(
+        "fixture model: the labels mode places labels of classes in view",
+        regionLabels.length > 0 && regionLabels.every((l) => legendClasses.includes(l)),
+        `${regionLabels.join(" | ")} (legend: ${legendClasses.join(", ")})`
+    );
+    const png = await page.evaluate(() => globalThis.__demo.screenshot());
+    await writeFile(join(REPO, "test-artifacts", "demo-fixture-model.png"), Buffer.from(png.replace(/^data:image\/png;base64,/, ""), "base64"));
     await page.close();
 }
 
