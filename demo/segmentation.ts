@@ -6,6 +6,7 @@ import { SemanticSegmentationPipeline, type SegmentationMode, type SegmentationR
 import type { ClassTable } from "../src/classes";
 import type { SemanticGaussianSplattingMesh } from "../src/mesh";
 import type { ExecutionProviderChoice } from "../src/worker/protocol";
+import { LabelLifter, liftingGaussiansOf, type LiftingGaussians } from "../src/lifting";
 import { AnchoredLabels } from "./labels3d";
 import type { FrameDriver } from "./frameDriver";
 import type { ManifestModel, ShippedModels } from "./models";
@@ -19,6 +20,11 @@ export class SegmentationUi {
     readonly regionLabels: AnchoredLabels;
     private labelsMode = false;
     private firstResult: Promise<SegmentationResult>;
+    /** Per-Gaussian label lifting (src/lifting): every class map votes for the classes of the Gaussians it sees. */
+    readonly lifter: LabelLifter;
+    private readonly liftingGaussians: LiftingGaussians;
+    /** Gaussians that got a vote from the latest view, and the time the vote took (ms), for the HUD. */
+    lastLift: { voted: number; ms: number } | null = null;
 
     private constructor(
         private readonly scene: Scene,
@@ -38,7 +44,12 @@ export class SegmentationUi {
                 resolve(r);
             });
         });
+        this.lifter = new LabelLifter(mesh.gaussianCount, { classCount: classes.count, none: classes.none, minAlpha: this.pipeline.alphaThreshold });
+        this.liftingGaussians = liftingGaussiansOf(mesh);
         this.pipeline.onSegmentationObservable.add((r) => {
+            const start = performance.now();
+            const stats = this.lifter.accumulate(r, this.liftingGaussians);
+            this.lastLift = { voted: stats.voted, ms: performance.now() - start };
             this.renderLegend();
             if (this.labelsMode) this.placeRegionLabels(r);
         });

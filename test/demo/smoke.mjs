@@ -130,6 +130,7 @@ async function fixtureModelFlow(browser, url) {
     if (!segmented) return page.close();
     check("fixture model: the legend lists the classes in view", state.legend.length > 0, state.legend.join(", "));
     check("fixture model: the HUD shows the execution provider and stage times", /segment\s+(wasm|webgpu)/.test(state.hud) && /infer \d+/.test(state.hud), state.hud);
+    check("fixture model: each class map is lifted onto the Gaussians (HUD)", /lifting\s+[1-9]\d* views, last voted [1-9]/.test(state.hud), state.hud);
     check("fixture model: the overlay switches on", await page.evaluate(() => globalThis.__demo.setOverlay(true)));
     await dismissMessages(page);
     const target = await page.evaluate(() => globalThis.__demo.coveredPoint());
