@@ -16,6 +16,9 @@ fi
 echo "== browser suites (karma, Chromium + WebGPU/SwiftShader)"
 npm run --silent test:browser 2>&1 | tee .karma.log || status=1
 grep -q "^karma: [0-9]* passed, 0 failed, 0 skipped" .karma.log || status=1
+echo "== demo smoke test (build/demo in Chromium + WebGPU; prints 'demo: N passed, N failed')"
+{ npx rollup -c --environment BUILD:demo >.demo-build.log 2>&1 || { tail -n 40 .demo-build.log; false; }; } && node test/demo/smoke.mjs || status=1
+rm -f .demo-build.log
 echo "== python suites (pytest)"
 bash scripts/test-python.sh || status=1
 echo "== encode command (node --test test/bin/encode.test.mjs, on the library build)"

@@ -51,7 +51,8 @@ async function openDemo(browser, url) {
     const page = await browser.newPage({ viewport: { width: WIDTH, height: HEIGHT } });
     page.setDefaultTimeout(PAGE_TIMEOUT_MS);
     page.on("console", (m) => {
-        if (m.type() === "error" || m.type() === "warning") process.stderr.write(`[page ${m.type()}] ${m.text()}\n`);
+        // SwiftShader's GL performance notes ("GPU stall due to ReadPixels") are noise here.
+        if ((m.type() === "error" || m.type() === "warning") && !m.text().includes("GL Driver Message")) process.stderr.write(`[page ${m.type()}] ${m.text()}\n`);
     });
     page.on("pageerror", (e) => process.stderr.write(`[page error] ${e.message}\n`));
     await page.goto(url);
