@@ -61,8 +61,10 @@ export type FeatureSplatMesh = GaussianSplattingMesh & FeatureTextureProvider;
 export interface FeatureSplatPassOptions {
     /**
      * Target width in pixels. Default: from `longSide` and the canvas's aspect. The VDVI model needs both sides
-     * to be multiples of 32; the pass itself takes any size. The image always shows the camera's full view
-     * (the canvas's projection), so a target with another aspect than the canvas stretches it.
+     * to be multiples of 32; the pass itself takes any size. Babylon recomputes the camera's projection for the
+     * target's own aspect (same vertical field of view), so a target whose aspect differs from the canvas's shows
+     * a slightly different horizontal extent, not a stretched image. `FeatureFrame.projectionMatrix` is the
+     * projection the target was drawn with: convert pixels through it, not through the canvas's.
      */
     width?: number;
     /** Target height in pixels (see `width`). */
