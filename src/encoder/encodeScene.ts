@@ -13,7 +13,7 @@ export type EncodeStage = "channels" | "serialize" | "inference" | "output" | "d
 
 export interface EncodeProgress {
     stage: EncodeStage;
-    /** Overall fraction done, 0..1 (stage weights measured on the default model: inference dominates). */
+    /** Overall fraction done, 0..1 (fixed stage weights, roughly the default model's split on a room: the model run dominates). */
     fraction: number;
 }
 
