@@ -1,24 +1,13 @@
-// Karma in Debian's Chromium with WebGPU on SwiftShader. The flags are the verified set from
+// Karma in Debian's Chromium with WebGPU on SwiftShader. The flags (scripts/chromium-flags.cjs) are the verified set from
 // ../shared/ENVIRONMENT.md: without the Vulkan/SwiftShader ones the first frame loses the device.
 // The launcher is based on "Chrome" (not "ChromeHeadless", which adds --disable-gpu).
 const path = require("node:path");
 
-process.env.CHROME_BIN = process.env.CHROME_BIN || "/usr/bin/chromium";
 const sharedAssets = path.resolve(__dirname, "../shared/assets");
 
-const chromiumFlags = [
-    "--headless=new",
-    "--no-sandbox",
-    "--enable-unsafe-webgpu",
-    "--enable-features=Vulkan",
-    "--use-vulkan=swiftshader",
-    "--use-angle=swiftshader",
-    "--disable-vulkan-surface",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-];
+const { CHROMIUM_BIN, CHROMIUM_FLAGS } = require("./scripts/chromium-flags.cjs");
+const chromiumFlags = ["--headless=new", ...CHROMIUM_FLAGS];
+process.env.CHROME_BIN = CHROMIUM_BIN;
 
 /** Ends the run with one plain summary line, "karma: N passed, N failed, N skipped", that CI reads. */
 function SummaryReporter(baseReporterDecorator) {

@@ -10,23 +10,12 @@ import { rollup } from "rollup";
 import nodeResolve from "@rollup/plugin-node-resolve";
 import typescript from "@rollup/plugin-typescript";
 import { chromium } from "playwright-core";
+import chromiumFlags from "../scripts/chromium-flags.cjs";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const SHARED_ASSETS = resolve(REPO, "../shared/assets");
 
-/** The flags of karma.conf.cjs minus --headless=new (playwright passes its own --headless). */
-const CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--enable-unsafe-webgpu",
-    "--enable-features=Vulkan",
-    "--use-vulkan=swiftshader",
-    "--use-angle=swiftshader",
-    "--disable-vulkan-surface",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-];
+const { CHROMIUM_BIN, CHROMIUM_FLAGS } = chromiumFlags;
 
 function wgsl() {
     return {
@@ -106,7 +95,7 @@ export async function serveRepo() {
 
 /** Opens `pagePath` in Chromium with WebGPU; returns { page, close() }. The page's console goes to stderr. */
 export async function openPage(origin, pagePath) {
-    const browser = await chromium.launch({ executablePath: process.env.CHROME_BIN || "/usr/bin/chromium", headless: true, args: CHROMIUM_FLAGS });
+    const browser = await chromium.launch({ executablePath: CHROMIUM_BIN, headless: true, args: CHROMIUM_FLAGS });
     const page = await browser.newPage();
     page.on("console", (m) => process.stderr.write(`[page] ${m.text()}\n`));
     page.on("pageerror", (e) => process.stderr.write(`[page error] ${e.message}\n`));

@@ -17,21 +17,10 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import chromiumFlags from "../../scripts/chromium-flags.cjs";
 import { REPO, startDemoServer } from "../../scripts/demo-server.mjs";
 
-// karma.conf.cjs's flags (../shared/ENVIRONMENT.md) minus --headless=new: playwright passes its own headless flag.
-const CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--enable-unsafe-webgpu",
-    "--enable-features=Vulkan",
-    "--use-vulkan=swiftshader",
-    "--use-angle=swiftshader",
-    "--disable-vulkan-surface",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-];
+const { CHROMIUM_BIN, CHROMIUM_FLAGS } = chromiumFlags;
 /** The showcase room's start view at 640x480: the sofa covers this point (docs/images/showcase.png, ground truth). */
 const KNOWN_OBJECT = { x: 0.25, y: 0.88, className: "sofa" };
 const WIDTH = 640;
@@ -177,7 +166,7 @@ async function noWebGPUFlow(browser, url) {
 async function main() {
     if (!existsSync(join(REPO, "build", "demo", "main.js"))) throw new Error("build/demo/main.js is missing: run `npx rollup -c --environment BUILD:demo` first");
     const { server, url } = await startDemoServer(0);
-    const browser = await chromium.launch({ executablePath: process.env.CHROME_BIN || "/usr/bin/chromium", headless: true, args: CHROMIUM_FLAGS });
+    const browser = await chromium.launch({ executablePath: CHROMIUM_BIN, headless: true, args: CHROMIUM_FLAGS });
     try {
         for (const flow of [mainFlow, fixtureModelFlow, noWebGPUFlow]) {
             try {
