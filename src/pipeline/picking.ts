@@ -121,19 +121,24 @@ export function canvasFractionToMapFraction(u: number, v: number, canvasProjecti
     return { u: mu, v: mv };
 }
 
-/** The part of a segmentation result that picking reads. */
+/** The part of a segmentation result that picking reads (SegmentationResult extends it). */
 export interface ClassMapForPicking {
+    /** engine.frameId of the frame whose render was segmented. */
+    frameId: number;
     width: number;
     height: number;
+    /** Class id per pixel; the class table's none value (255) where coverage alpha < alphaThreshold. */
     labels: Uint8Array;
+    /** Max softmax probability per pixel; 0 where the label is none. */
     confidence: Float32Array;
-    /** Coverage alpha [H*W]. */
+    /** Coverage alpha per pixel (the feature pass's). */
     alpha: Float32Array;
-    /** Expected depth, not divided by alpha [H*W]. */
+    /** Expected view depth NOT divided by alpha (the feature pass's); depth of a pixel = expectedDepth / alpha. */
     expectedDepth: Float32Array;
+    /** The view and projection matrices the feature pass rendered this map with (Babylon Matrix.m order). The
+     *  projection is the camera's at the MAP's aspect ratio (Babylon recomputes it for the bound render target). */
     viewMatrix: Float32Array;
     projectionMatrix: Float32Array;
-    frameId: number;
 }
 
 /** An empty pick answer. */

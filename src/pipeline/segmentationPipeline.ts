@@ -96,24 +96,12 @@ export interface SemanticSegmentationPipelineOptions {
     maxWaitFrames?: number;
 }
 
-/** One segmentation of one rendered frame. Arrays are [height x width], row 0 at the TOP of the image. */
-export interface SegmentationResult {
-    /** engine.frameId of the frame whose render was segmented. */
-    frameId: number;
-    width: number;
-    height: number;
-    /** Class id per pixel; the class table's none value (255) where coverage alpha < alphaThreshold. */
-    labels: Uint8Array;
-    /** Max softmax probability per pixel; 0 where the label is none. */
-    confidence: Float32Array;
-    /** Coverage alpha per pixel (the feature pass's). */
-    alpha: Float32Array;
-    /** Expected view depth NOT divided by alpha (the feature pass's); depth of a pixel = expectedDepth / alpha. */
-    expectedDepth: Float32Array;
-    /** The view and projection matrices the feature pass rendered this map with (Babylon Matrix.m order). The
-     *  projection is the camera's at the MAP's aspect ratio (Babylon recomputes it for the bound render target). */
-    viewMatrix: Float32Array;
-    projectionMatrix: Float32Array;
+/**
+ * One segmentation of one rendered frame. Arrays are [height x width], row 0 at the TOP of the image. The class map
+ * itself (frame id, size, labels, confidence, alpha, expected depth and the matrices it was rendered with) is
+ * `ClassMapForPicking`, the part picking reads.
+ */
+export interface SegmentationResult extends ClassMapForPicking {
     /** The active camera's view and projection (canvas aspect) in that frame: what `stale` compares against. */
     cameraViewMatrix: Float32Array;
     cameraProjectionMatrix: Float32Array;
@@ -356,7 +344,7 @@ export class SemanticSegmentationPipeline {
         const fraction = renderPixelToImageFraction(renderX, renderY, engine.getRenderWidth(), engine.getRenderHeight(), viewport);
         const inMap = fraction && camera ? canvasFractionToMapFraction(fraction.u, fraction.v, cameraMatrices(camera).projection, map.projectionMatrix) : fraction;
         if (!inMap) return emptyPick("outside", none, { stale, frameId: map.frameId });
-        return lookupClassMap(map as ClassMapForPicking, inMap.u, inMap.v, none, (id) => this.classes.nameOf(id) ?? `class ${id}`, this.mesh, stale);
+        return lookupClassMap(map, inMap.u, inMap.v, none, (id) => this.classes.nameOf(id) ?? `class ${id}`, this.mesh, stale);
     }
 
     /** True when `result` was computed for another view or projection than the active camera's current ones. */
