@@ -110,3 +110,24 @@ def test_committed_fixture_matches_python_onnxruntime():
     got = run_onnx(FIXTURE / manifest["model"], scene, config)
     np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
     assert (FIXTURE / manifest["model"]).stat().st_size < 500_000
+
+
+def test_export_command_writes_the_manifest_entry(tmp_path):
+    """`python -m rtgs2.encoder.export --manifest`: the checkpoint's model, its parity checked, and an entry the
+    runtime's worker accepts (docs/MODELS.md: file, kind, sha256 and bytes of the written file)."""
+    from rtgs2.encoder.export import main
+
+    model = tiny_model(k=8, seed=3)
+    checkpoint = tmp_path / "best.pt"
+    torch.save({"config": model.config.to_json(), "model": model.state_dict()}, checkpoint)
+    out = tmp_path / "models" / "encoder.onnx"
+    out.parent.mkdir()
+    assert main(["--checkpoint", str(checkpoint), "--out", str(out), "--manifest"]) == 0
+    assert main(["--checkpoint", str(checkpoint), "--out", str(out), "--manifest"]) == 0  # replaces its entry
+    manifest = json.loads((out.parent / "manifest.json").read_text())
+    assert manifest["format"] == "semantic-splat-models/1"
+    [entry] = manifest["models"]
+    data = out.read_bytes()
+    assert entry["file"] == "encoder.onnx" and entry["kind"] == "encoder" and entry["k"] == 8
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
+    assert "--manifest" in entry["generatedBy"]

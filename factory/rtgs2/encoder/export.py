@@ -136,6 +136,7 @@ def main(argv=None) -> int:
     ap.add_argument("--fp16", action="store_true")
     ap.add_argument("--parity-ply", type=Path, help="a scene (3DGS PLY) for the parity check; default: a generated room")
     ap.add_argument("--min-cosine", type=float, default=0.999)
+    ap.add_argument("--manifest", action="store_true", help="add/update the entry in manifest.json next to --out")
     args = ap.parse_args(argv)
     if not args.checkpoint.is_file():
         ap.error(f"--checkpoint {args.checkpoint}: no such file")
@@ -152,6 +153,14 @@ def main(argv=None) -> int:
     if report["min_cosine"] < args.min_cosine:
         print(f"parity FAILED: min cosine {report['min_cosine']:.6f} < {args.min_cosine}", file=sys.stderr)
         return 1
+    if args.manifest:
+        from ..manifest import update_manifest
+
+        command = "python3 -m rtgs2.encoder.export " + " ".join(argv if argv is not None else sys.argv[1:])
+        entry = update_manifest(args.out, "encoder", f"Gaussian encoder {ENCODER_ID}, "
+                                f"{'fp16' if args.fp16 else 'fp32'}, K={model.config.out_dim}", command,
+                                opset=OPSET, k=model.config.out_dim)
+        print(f"manifest entry: {json.dumps(entry)}")
     return 0
 
 

@@ -15,7 +15,6 @@ manifest.json next to it (docs/MODELS.md).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import json
 import sys
@@ -26,12 +25,13 @@ import numpy as np
 import onnx
 import torch
 
+from .. import manifest
 from ..classes import load_class_table
 from .model import SIZE_MULTIPLE
 
 OPSET = 17
 CONTRACT = "vdvi/1"
-MANIFEST_FORMAT = "semantic-splat-models/1"
+MANIFEST_FORMAT = manifest.MANIFEST_FORMAT
 # the same words as the fixtures' (factory/scripts/make_fixture_models.py)
 RGB_CONVENTION = "float32 [1,3,H,W] in [0,1], render over a black background"
 FEATURES_CONVENTION = "float32 [1,K,H,W], splatted features, not divided by alpha"
@@ -139,20 +139,9 @@ def parity(model: torch.nn.Module, model_bytes, rgb: np.ndarray, features: np.nd
 
 
 def update_manifest(model_path: Path, model_args: dict, description: str, command: str) -> dict:
-    """Adds or replaces `model_path`'s entry in manifest.json in the same folder (docs/MODELS.md)."""
-    model_path = Path(model_path)
-    manifest_path = model_path.parent / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"format": MANIFEST_FORMAT,
-                                                                                      "models": []}
-    if manifest.get("format") != MANIFEST_FORMAT:
-        raise ValueError(f"{manifest_path}: format {manifest.get('format')!r}, expected {MANIFEST_FORMAT!r}")
-    data = model_path.read_bytes()
-    entry = {"file": model_path.name, "kind": "vdvi", "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
-             "opset": OPSET, "k": model_args["k"], "classTableVersion": load_class_table()["version"],
-             "description": description, "generatedBy": command}
-    manifest["models"] = [m for m in manifest["models"] if m.get("file") != model_path.name] + [entry]
-    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
-    return entry
+    """Adds or replaces `model_path`'s VDVI entry in manifest.json in the same folder (docs/MODELS.md)."""
+    return manifest.update_manifest(model_path, "vdvi", description, command, opset=OPSET, k=model_args["k"],
+                                    classTableVersion=load_class_table()["version"])
 
 
 def main(argv=None) -> int:
