@@ -13,13 +13,20 @@ process.env.CHROME_BIN = CHROMIUM_BIN;
 function SummaryReporter(baseReporterDecorator) {
     baseReporterDecorator(this);
     let passed = 0, failed = 0, skipped = 0;
+    const failures = [];
     this.onSpecComplete = (_browser, result) => {
         if (result.skipped || result.pending) skipped++;
         else if (result.success) passed++;
-        else failed++;
+        else {
+            failed++;
+            const first = String(result.log[0] ?? "").split("\n").slice(0, 6).join("\n    ");
+            failures.push(`FAILED ${result.suite.join(" > ")} > ${result.description}\n    ${first}`);
+        }
     };
     this.onRunComplete = (_browsers, results) => {
         if (results.error && failed === 0) failed = 1; // a load error or disconnect is a failure too
+        // The failures again, next to the summary: CI logs are often cut to their tail.
+        for (const failure of failures) this.write(`\n${failure}\n`);
         this.write(`\nkarma: ${passed} passed, ${failed} failed, ${skipped} skipped\n`);
     };
 }

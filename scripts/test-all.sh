@@ -24,5 +24,9 @@ bash scripts/test-python.sh || status=1
 echo "== encode command (node --test test/bin/encode.test.mjs, on the library build)"
 { npm run --silent build && node --test --test-reporter=tap test/bin/encode.test.mjs; } >.bin.log 2>&1 || { status=1; tail -n 40 .bin.log; }
 echo "bin: $(grep -c '^ok ' .bin.log) passed, $(grep -c '^not ok ' .bin.log) failed"
+echo "== summary (the browser suites' failures again: CI logs are often cut to their tail)"
+grep -A6 "^FAILED " .karma.log
+grep "^karma: " .karma.log || echo "karma: no summary line (the run did not finish)"
+[ $status -eq 0 ] && echo "all suites passed" || echo "SOME SUITES FAILED"
 rm -f .karma.log .bin.log
 exit $status

@@ -26,7 +26,9 @@ export {
     type FeatureSplatMesh,
     type FeatureSplatPassOptions,
     type FeatureTextureProvider,
+    type FrameRequestOptions,
 } from "./rendering/featureSplatPass";
+export { isSortSettled } from "./rendering/sortState";
 export { planFeaturePasses, maxAttachmentsPerPass, type FeaturePassPlan, type DeviceLimitsForPlan } from "./rendering/attachmentPlan";
 export { decodeSplatRows, projectSplat, renderReference, type ReferenceCamera, type ReferenceImage, type ReferenceSplat } from "./rendering/cpuReference";
 export { drawFeatureView, featureViewPixels, principalComponentScores, type FeatureImageLike, type FeatureViewOptions } from "./rendering/featureView";

@@ -28,6 +28,7 @@ import "@babylonjs/core/ShadersWGSL/gaussianSplattingDepth.vertex";
 import featureSplatVertex from "../../shaders/featureSplat.vertex.wgsl";
 import featureSplatFragment from "../../shaders/featureSplat.fragment.wgsl";
 import { SemanticSplatError } from "../errors";
+import { isSortSettled } from "./sortState";
 import { CHANNELS_PER_ATTACHMENT, planFeaturePasses, type AttachmentFormat, type DeviceLimitsForPlan, type FeaturePassPlan } from "./attachmentPlan";
 
 /**
@@ -138,6 +139,22 @@ interface PassResources {
     draws: number;
 }
 
+interface FrameRequest {
+    resolve: (f: FeatureFrame) => void;
+    reject: (e: unknown) => void;
+    framesWaited: number;
+    settledSort: boolean;
+}
+
+export interface FrameRequestOptions {
+    /**
+     * Wait for a frame whose splat order was sorted for the camera's current view (see `isSortSettled`). Default
+     * false: the next frame, with the order the colour pass used, which lags a moving camera by a frame or two
+     * (Babylon sorts in a worker). Set it when the exact order matters: goldens, captures of a still camera.
+     */
+    settledSort?: boolean;
+}
+
 /** How many frames `requestFrame` waits for shaders and the first sort before it gives up. */
 const MAX_WAIT_FRAMES = 600;
 
@@ -165,7 +182,9 @@ export class FeatureSplatPass {
     private _height: number;
     private _viewMatrix = new Float32Array(16);
     private _projectionMatrix = new Float32Array(16);
-    private _pending: { resolve: (f: FeatureFrame) => void; reject: (e: unknown) => void; framesWaited: number }[] = [];
+    private _pending: FrameRequest[] = [];
+    /** The requests the passes drawn this frame answer (read back at the end of the frame). */
+    private _drawnFor: FrameRequest[] = [];
     private _renderedThisFrame = false;
     private _afterRenderObserver: Nullable<Observer<Scene>> = null;
     private _endFrameObserver: Nullable<Observer<AbstractEngine>> = null;
@@ -238,9 +257,10 @@ export class FeatureSplatPass {
      * shaders are compiled. Rejects with CANCELLED if the pass is disposed first, or with GPU_LIMITS /
      * INVALID_ARGUMENT if it cannot draw (no feature texture) for MAX_WAIT_FRAMES frames.
      */
-    requestFrame(): Promise<FeatureFrame> {
+    requestFrame(options: FrameRequestOptions = {}): Promise<FeatureFrame> {
         if (this._disposed) return Promise.reject(new SemanticSplatError("DISPOSED", "FeatureSplatPass.requestFrame: the pass was disposed"));
-        return new Promise((resolve, reject) => this._pending.push({ resolve, reject, framesWaited: 0 }));
+        const settledSort = options.settledSort ?? false;
+        return new Promise((resolve, reject) => this._pending.push({ resolve, reject, framesWaited: 0, settledSort }));
     }
 
     /**
@@ -322,7 +342,7 @@ export class FeatureSplatPass {
             pass.material.dispose(true);
         }
         this._passes.length = 0;
-        const pending = this._pending.splice(0);
+        const pending = [...this._drawnFor.splice(0), ...this._pending.splice(0)];
         for (const p of pending) p.reject(new SemanticSplatError("CANCELLED", "FeatureSplatPass was disposed before the frame was read back"));
     }
 
@@ -334,13 +354,24 @@ export class FeatureSplatPass {
             for (const p of this._pending.splice(0)) p.reject(new SemanticSplatError("FEATURE_MISMATCH", message));
             return;
         }
-        this._renderedThisFrame = this.renderPasses();
-        if (!this._renderedThisFrame) {
+        const camera = this.scene.activeCamera;
+        const settled = !this._pending.some((p) => p.settledSort) || (camera !== null && isSortSettled(this.mesh, camera));
+        const answerable = this._pending.filter((p) => !p.settledSort || settled);
+        this._renderedThisFrame = answerable.length > 0 && this.renderPasses();
+        if (this._renderedThisFrame) {
+            this._drawnFor = answerable;
+            this._pending = this._pending.filter((p) => !answerable.includes(p));
+        }
+        if (this._pending.length) {
             for (const p of this._pending) p.framesWaited++;
             const expired = this._pending.filter((p) => p.framesWaited >= MAX_WAIT_FRAMES);
             if (expired.length) {
                 this._pending = this._pending.filter((p) => p.framesWaited < MAX_WAIT_FRAMES);
-                const reason = this.mesh.featureTexture ? "the mesh never became ready (sort or shader compilation)" : "the mesh has no feature texture";
+                const reason = !this.mesh.featureTexture
+                    ? "the mesh has no feature texture"
+                    : expired.every((p) => p.settledSort) && this.mesh.isReady(true)
+                      ? "the splat order never settled for the camera's view (settledSort: is the camera or the mesh moving?)"
+                      : "the mesh never became ready (sort or shader compilation)";
                 for (const p of expired) p.reject(new SemanticSplatError("GPU_LIMITS", `FeatureSplatPass: no feature image after ${MAX_WAIT_FRAMES} frames: ${reason}`));
             }
         }
@@ -349,7 +380,7 @@ export class FeatureSplatPass {
     private _onEndFrame(): void {
         if (!this._renderedThisFrame) return;
         this._renderedThisFrame = false;
-        const waiting = this._pending.splice(0);
+        const waiting = this._drawnFor.splice(0);
         this.readbackAsync().then(
             (frame) => waiting.forEach((p, i) => p.resolve(i === 0 ? frame : cloneFrame(frame))),
             (e) => waiting.forEach((p) => p.reject(e))
@@ -371,7 +402,10 @@ export class FeatureSplatPass {
                 generateMipMaps: false,
                 generateDepthBuffer: false,
                 generateStencilBuffer: false,
-                doNotChangeAspectRatio: true,
+                // false: the target is drawn with a projection for its own aspect. With true, positions were
+                // projected for the canvas's aspect while the recorded projection and the splats' focal were the
+                // target's, so a 320x256 target of a 640x480 canvas came out horizontally misplaced.
+                doNotChangeAspectRatio: false,
             }
         );
         target.clearColor = new Color4(0, 0, 0, 0);

@@ -3,8 +3,9 @@
 import { createTestEngine, expectNoWebGPUErrors, renderAndReadCanvas, stepFrames, type TestEngine } from "../support/webgpu";
 import { FeatureSplatPass, segmentationResolution } from "../../src/rendering/featureSplatPass";
 import { bytesPerSample, maxAttachmentsPerPass, planFeaturePasses } from "../../src/rendering/attachmentPlan";
+import { isSortSettled } from "../../src/rendering/sortState";
 import { isSemanticError } from "../../src/errors";
-import { captureFrame, coverage, createTinySetup, maxAbsDiff, tinyGaussians, waitForSorted } from "./fixtures";
+import { captureFrame, coverage, createTinySetup, maxAbsDiff, referenceFor, tinyGaussians, waitForSorted } from "./fixtures";
 
 describe("feature splat pass behaviour", () => {
     let t: TestEngine;
@@ -53,6 +54,41 @@ describe("feature splat pass behaviour", () => {
             expectNoWebGPUErrors(t);
         });
     }
+
+    it("settledSort waits for the order sorted for the camera's current view; the default takes the next frame", async () => {
+        t = await createTestEngine();
+        const setup = createTinySetup(t, tinyGaussians(40, 8, 11));
+        await waitForSorted(setup.scene, setup.mesh);
+        await stepFrames(setup.scene, 3);
+        expect(isSortSettled(setup.mesh, setup.camera)).withContext("a still camera, sorted").toBeTrue();
+        const pass = new FeatureSplatPass(setup.scene, setup.mesh, { width: 64, height: 64 });
+        await captureFrame(setup.scene, pass); // shaders compiled
+
+        // Move the camera: until Babylon's sort worker answers, the draw order is the old view's.
+        setup.camera.position.set(2.5, 1, -3);
+        setup.camera.setTarget(setup.mesh.position);
+        setup.camera.getViewMatrix(true);
+        expect(isSortSettled(setup.mesh, setup.camera)).withContext("moved, not yet re-sorted").toBeFalse();
+        const next = pass.requestFrame();
+        const exact = captureFrame(setup.scene, pass, 300, true);
+        const [nextFrame, exactFrame] = await Promise.all([next, exact]);
+        expect(isSortSettled(setup.mesh, setup.camera)).toBeTrue();
+        // Both frames are drawn with the moved camera's matrices; the exact one also with its order, so it
+        // matches the CPU reference (sorted for that view) per pixel.
+        const view = Array.from(setup.camera.getViewMatrix().m);
+        Array.from(exactFrame.viewMatrix).forEach((v, i) => expect(v).toBeCloseTo(view[i], 5));
+        Array.from(nextFrame.viewMatrix).forEach((v, i) => expect(v).toBeCloseTo(view[i], 5));
+        const ref = referenceFor(setup, exactFrame);
+        expect(coverage(exactFrame.alpha)).toBeGreaterThan(0.05);
+        // A square target of a 4:3 canvas: drawn with the projection for its own aspect (the bug this also
+        // guards against placed splats for the canvas's aspect: differences of 0.8). fp16 features: 0.02.
+        expect(maxAbsDiff(exactFrame.alpha, ref.alpha, ref.ambiguous)).withContext("alpha").toBeLessThanOrEqual(0.02);
+        expect(maxAbsDiff(exactFrame.features, ref.features, ref.ambiguous)).withContext("features").toBeLessThanOrEqual(0.02);
+        expect(maxAbsDiff(exactFrame.rgb, ref.rgb, ref.ambiguous)).withContext("rgb").toBeLessThanOrEqual(0.02);
+        pass.dispose();
+        setup.scene.dispose();
+        expectNoWebGPUErrors(t);
+    });
 
     it("picks the default segmentation resolution from the canvas (long side 320, multiples of 32)", async () => {
         expect(segmentationResolution(640, 480)).toEqual({ width: 320, height: 256 });

@@ -75,10 +75,13 @@ export async function waitForSorted(scene: Scene, mesh: SemanticGaussianSplattin
     throw new Error(`the splat mesh was not sorted after ${maxFrames} frames`);
 }
 
-/** Steps frames until the pass's requested frame is read back. */
-export async function captureFrame(scene: Scene, pass: FeatureSplatPass, maxFrames = 300): Promise<FeatureFrame> {
+/**
+ * Steps frames until the pass's requested frame is read back: by default one drawn with the order sorted for the
+ * camera's current view, which is what the CPU reference (sorted for the frame's view) compares against.
+ */
+export async function captureFrame(scene: Scene, pass: FeatureSplatPass, maxFrames = 300, settledSort = true): Promise<FeatureFrame> {
     let settled = false;
-    const promise = pass.requestFrame();
+    const promise = pass.requestFrame({ settledSort });
     promise.then(
         () => (settled = true),
         () => (settled = true)
