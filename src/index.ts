@@ -34,6 +34,12 @@ export { decodeSplatRows, projectSplat, renderReference, type ReferenceCamera, t
 export { drawFeatureView, featureViewPixels, principalComponentScores, type FeatureImageLike, type FeatureViewOptions } from "./rendering/featureView";
 export * from "./pipeline";
 export * from "./lifting";
+export {
+    SemanticLabelBillboards,
+    type SemanticLabelBillboard,
+    type SemanticLabelBillboardsOptions,
+    type SemanticLabelInput,
+} from "./labels/semanticLabelBillboards";
 export { encodeMeshFeatures, type MeshEncoderOptions, type EncodableMesh } from "./encoder/encodeMesh";
 export { encodeSplatRows, type EncodeProgress, type EncodeSceneOptions, type EncodeSceneResult, type EncodeStage, type RunEncoderModel } from "./encoder/encodeScene";
 export { splatRowsToChannels, SPLAT_ROW_BYTES, type SceneFrameOptions, type UpAxis } from "./encoder/sceneChannels";
