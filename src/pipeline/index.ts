@@ -14,6 +14,7 @@ export {
     type SemanticPickResult,
     type ViewportFractions,
 } from "./picking";
+export { pickClassMapAlongRay, type RayPickOptions } from "./rayPicking";
 export { SegmentationOverlay, type LegendEntry, type OverlayOptions } from "./overlay";
 export type { SegmentationStageTimes, SegmentationStats } from "./stats";
 import "./pickingInfoAugmentation";
