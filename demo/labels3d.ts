@@ -1,7 +1,12 @@
-// Labels anchored at 3D points: HTML elements moved every frame to the projection of their point, hidden when the
-// point is behind the camera or off screen.
+// Labels anchored at 3D points, two ways. On the page: HTML elements moved every frame to the projection of their
+// point, hidden when the point is behind the camera or off screen (crisp text at the monitor's resolution, the
+// page's fonts, and what the smoke test reads). In WebXR: the same labels as SemanticLabelBillboards meshes (src/
+// labels), because HTML over the canvas is not part of the XR frame. Every label exists both ways; `xr` picks which
+// is shown.
 import { Matrix, Vector3 } from "@babylonjs/core/Maths/math.vector";
+import type { Observer } from "@babylonjs/core/Misc/observable";
 import type { Scene } from "@babylonjs/core/scene";
+import { SemanticLabelBillboards } from "../src/labels/semanticLabelBillboards";
 import { element } from "./ui";
 
 interface Anchored {
@@ -12,13 +17,30 @@ interface Anchored {
 export class AnchoredLabels {
     private readonly labels: Anchored[] = [];
     private readonly layer = element("labels-layer");
+    /** The same labels as meshes, shown in XR. */
+    readonly billboards: SemanticLabelBillboards;
+    private inXR = false;
+    private readonly placeObserver: Observer<Scene>;
 
     constructor(
         private readonly scene: Scene,
         /** How many labels stay (the oldest go first). */
         private readonly maxLabels: number
     ) {
-        scene.onAfterRenderObservable.add(() => this.place());
+        this.placeObserver = scene.onAfterRenderObservable.add(() => this.place());
+        this.billboards = new SemanticLabelBillboards(scene, { maxLabels });
+        this.billboards.enabled = false;
+    }
+
+    /** In XR the meshes show and the HTML labels hide; outside XR the other way round. */
+    set xr(on: boolean) {
+        this.inXR = on;
+        this.billboards.enabled = on;
+        for (const l of this.labels) l.div.hidden = on;
+        if (!on) this.place();
+    }
+    get xr(): boolean {
+        return this.inXR;
     }
 
     get count(): number {
@@ -38,15 +60,25 @@ export class AnchoredLabels {
         this.layer.append(div);
         this.labels.push({ point: point.clone(), div });
         while (this.labels.length > this.maxLabels) this.labels.shift()!.div.remove();
+        this.billboards.add({ position: point, className: text, color, text });
+        div.hidden = this.inXR;
         this.place();
         return div;
     }
 
     clear(): void {
         for (const l of this.labels.splice(0)) l.div.remove();
+        this.billboards.clear();
+    }
+
+    dispose(): void {
+        this.clear();
+        this.scene.onAfterRenderObservable.remove(this.placeObserver);
+        this.billboards.dispose();
     }
 
     private place(): void {
+        if (this.inXR) return;
         const camera = this.scene.activeCamera;
         if (!camera || !this.labels.length) return;
         const engine = this.scene.getEngine();

@@ -180,6 +180,7 @@ async function main(): Promise<void> {
                 return false;
             }
             state.segmentation = ui;
+            if (xrActive()) ui.setXR(true);
             await ui.waitForFirstSegmentation();
             return true;
         } catch (e) {
@@ -292,8 +293,26 @@ async function main(): Promise<void> {
         updateHud();
     })();
     installTestApi({ engine, scene, driver, state, featureView, ready, webgpu, models, updateHud });
-    await offerXR(scene);
+    // XR: labels as meshes while in a session (HTML is not in the XR frame); XR select labels what the ray hits.
+    let inXR = false;
+    await offerXR(scene, {
+        onStateChange: (on) => {
+            inXR = on;
+            state.segmentation?.setXR(on);
+        },
+        onSelect: (ray) => {
+            if (!state.segmentation) return;
+            state.lastPick = state.segmentation.pickAlongRay(ray).catch((err) => {
+                showMessage(`Pick failed: ${err instanceof Error ? err.message : String(err)}`, "error", "pick");
+                return null;
+            });
+        },
+    });
+    xrActive = () => inXR;
 }
+
+/** Whether an XR session is on (set once offerXR ran). */
+let xrActive: () => boolean = () => false;
 
 /** Resolves once `condition()` holds (checked every 20 ms). */
 function waitFor(condition: () => boolean): Promise<void> {

@@ -6,6 +6,8 @@ import { SemanticSegmentationPipeline, type SegmentationMode, type SegmentationR
 import type { ClassTable } from "../src/classes";
 import type { SemanticGaussianSplattingMesh } from "../src/mesh";
 import type { ExecutionProviderChoice } from "../src/worker/protocol";
+import { pickClassMapAlongRay } from "../src/pipeline/rayPicking";
+import type { Ray } from "@babylonjs/core/Culling/ray";
 import { LabelLifter, liftingGaussiansOf, type LiftingGaussians } from "../src/lifting";
 import { AnchoredLabels } from "./labels3d";
 import type { FrameDriver } from "./frameDriver";
@@ -23,6 +25,8 @@ export class SegmentationUi {
     /** Per-Gaussian label lifting (src/lifting): every class map votes for the classes of the Gaussians it sees. */
     readonly lifter: LabelLifter;
     private readonly liftingGaussians: LiftingGaussians;
+    /** The overlay's state before entering XR (null outside XR), restored on leaving. */
+    private overlayBeforeXR: boolean | null = null;
     /** Gaussians that got a vote from the latest view, and the time the vote took (ms), for the HUD. */
     lastLift: { voted: number; ms: number } | null = null;
 
@@ -109,6 +113,39 @@ export class SegmentationUi {
         return { className: pick.className, confidence: pick.confidence };
     }
 
+    /**
+     * XR select (a controller's pointer ray, or a screen tap in AR): the class where the ray meets the latest class
+     * map's surface, as a label there. The map is the head's view (one per frame, from the WebXRCamera's pose between
+     * the eyes), so a ray from a hand is searched against that view's depth (src/pipeline/rayPicking.ts).
+     */
+    async pickAlongRay(ray: Ray): Promise<{ className: string; confidence: number } | null> {
+        const map = this.pipeline.latestResult ?? (await this.driver.until(this.pipeline.segmentAsync()));
+        const pick = pickClassMapAlongRay(map, ray.origin, ray.direction, this.classes.none, (id) => this.classes.nameOf(id) ?? "none", this.pipeline.mesh, this.pipeline.isStale(map), {
+            maxDistance: ray.length > 0 && Number.isFinite(ray.length) ? ray.length : 100,
+        });
+        if (pick.empty || !pick.pickedPoint) return null;
+        const color = this.classes.byId(pick.classId)?.color ?? [255, 255, 255];
+        this.pickLabels.add(pick.pickedPoint, `${pick.className} ${(pick.confidence * 100).toFixed(0)}%`, color);
+        return { className: pick.className, confidence: pick.confidence };
+    }
+
+    /**
+     * Entering / leaving WebXR: labels become meshes (HTML is not in the XR frame), and the overlay is switched off:
+     * it is a flat class-colour image of the head's view drawn over each eye's picture, so it would sit in the wrong
+     * place in both eyes (they see from 3.2 cm left and right of it, with their own projections).
+     */
+    setXR(on: boolean): void {
+        this.pickLabels.xr = on;
+        this.regionLabels.xr = on;
+        if (on && this.overlayBeforeXR === null) {
+            this.overlayBeforeXR = this.pipeline.overlay.enabled;
+            this.pipeline.overlay.enabled = false;
+        } else if (!on && this.overlayBeforeXR !== null) {
+            this.pipeline.overlay.enabled = this.overlayBeforeXR;
+            this.overlayBeforeXR = null;
+        }
+    }
+
     setLabelsMode(on: boolean): void {
         this.labelsMode = on;
         this.regionLabels.clear();
@@ -117,8 +154,8 @@ export class SegmentationUi {
     }
 
     dispose(): void {
-        this.pickLabels.clear();
-        this.regionLabels.clear();
+        this.pickLabels.dispose();
+        this.regionLabels.dispose();
         this.pipeline.dispose();
         this.enableControls(false);
         element("legend").replaceChildren();
