@@ -101,6 +101,23 @@ export function installTestApi(parts: TestApiParts): void {
             return state.segmentation?.pipeline.overlay.enabled ?? false;
         },
         meshNames: () => parts.scene.meshes.map((m) => `${m.name} (${m.getClassName()})`),
+        /**
+         * What entering (true) or leaving (false) a WebXR session does to the segmentation UI (the page's XR hook; no
+         * session is started: there is no headset here), then two frames: the labels' billboard meshes and texts,
+         * how many are shown, how many HTML labels are shown, and whether the overlay is on.
+         */
+        simulateXR: async (on: boolean) => {
+            const seg = state.segmentation;
+            seg?.setXR(on);
+            await driver.renderFrames(2);
+            const billboards = seg ? [...seg.pickLabels.billboards.labels, ...seg.regionLabels.billboards.labels] : [];
+            return {
+                billboards: billboards.map((l) => l.text),
+                billboardsShown: billboards.filter((l) => l.mesh.isEnabled()).length,
+                htmlShown: Array.from(document.querySelectorAll<HTMLElement>(".label3d")).filter((l) => !l.hidden).length,
+                overlay: seg?.pipeline.overlay.enabled ?? false,
+            };
+        },
         /** PNG of the 3D canvas after a fresh frame, with the feature view (when shown) and the labels composited in. */
         screenshot: async (): Promise<string> => composite(await driver.renderAndReadPixels()),
     };

@@ -7,7 +7,8 @@
 //     on a known object of the showcase room (the sofa in the start view) labelled with its class;
 //   - a malformed file loaded through the file input: an error naming it, and the previous scene still renders;
 //   - the segmentation UI with the test fixture model on the parity scene (K=8): first segmentation, legend, HUD,
-//     overlay, a click labelled with the class map's class;
+//     overlay, a click labelled with the class map's class; what entering / leaving WebXR does to the labels (billboard
+//     meshes in XR, HTML outside) and the overlay (off in XR), through the page's XR hook (no headset here);
 //   - the no-WebGPU path (?webgl): the message saying what still works, and the scene rendering with WebGL2.
 // Keeps a screenshot (canvas.toDataURL, feature view composited in) in test-artifacts/demo.png.
 // Ends with "demo: N passed, N failed" and a non-zero exit status on any failure.
@@ -150,6 +151,23 @@ async function fixtureModelFlow(browser, url) {
     );
     const png = await page.evaluate(() => globalThis.__demo.screenshot());
     await writeFile(join(REPO, "test-artifacts", "demo-fixture-model.png"), Buffer.from(png.replace(/^data:image\/png;base64,/, ""), "base64"));
+    // WebXR without a headset: what entering a session does (the page's XR hook) turns every label into a billboard
+    // mesh and the overlay off; leaving shows the HTML labels and the overlay again.
+    const htmlShownBefore = await page.evaluate(() => Array.from(document.querySelectorAll(".label3d")).filter((l) => !l.hidden).length);
+    const inXR = await page.evaluate(() => globalThis.__demo.simulateXR(true));
+    check(
+        "fixture model: in XR every label is a shown billboard mesh, no HTML label is shown, the overlay is off",
+        inXR.billboards.join(" | ") === state.labels.join(" | ") && inXR.billboardsShown === state.labels.length && inXR.htmlShown === 0 && !inXR.overlay,
+        JSON.stringify(inXR)
+    );
+    const xrPng = await page.evaluate(() => globalThis.__demo.screenshot());
+    await writeFile(join(REPO, "test-artifacts", "demo-fixture-model-xr-labels.png"), Buffer.from(xrPng.replace(/^data:image\/png;base64,/, ""), "base64"));
+    const leftXR = await page.evaluate(() => globalThis.__demo.simulateXR(false));
+    check(
+        "fixture model: leaving XR hides the meshes, shows the HTML labels and the overlay again",
+        leftXR.billboardsShown === 0 && leftXR.htmlShown === htmlShownBefore && leftXR.overlay,
+        `${JSON.stringify(leftXR)} (HTML labels shown before: ${htmlShownBefore})`
+    );
     await page.close();
 }
 
