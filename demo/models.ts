@@ -5,6 +5,8 @@ export interface ManifestModel {
     kind: "vdvi" | "encoder";
     k?: number;
     bytes: number;
+    /** "fp32" or "fp16" (informative; the model's own metadata is authoritative). */
+    precision?: string;
     description?: string;
 }
 
@@ -37,7 +39,11 @@ export async function readShippedModels(base: string): Promise<ShippedModels> {
     };
 }
 
-/** The VDVI model for K feature channels: the manifest entry with that `k` (or without a `k`, checked on load). */
+/**
+ * The VDVI model for K feature channels: the manifest entry with that `k` (or without a `k`, checked on load),
+ * fp32 before fp16: fp16 needs the WebGPU feature shader-f16, which many adapters (SwiftShader among them) lack.
+ */
 export function vdviFor(models: ShippedModels, k: number): ManifestModel | null {
-    return models.vdvi.find((m) => m.k === k) ?? models.vdvi.find((m) => m.k === undefined) ?? null;
+    const fp32First = [...models.vdvi].sort((a, b) => Number(a.precision === "fp16") - Number(b.precision === "fp16"));
+    return fp32First.find((m) => m.k === k) ?? fp32First.find((m) => m.k === undefined) ?? null;
 }

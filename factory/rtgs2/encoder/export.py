@@ -159,7 +159,7 @@ def main(argv=None) -> int:
         command = "python3 -m rtgs2.encoder.export " + " ".join(argv if argv is not None else sys.argv[1:])
         entry = update_manifest(args.out, "encoder", f"Gaussian encoder {ENCODER_ID}, "
                                 f"{'fp16' if args.fp16 else 'fp32'}, K={model.config.out_dim}", command,
-                                opset=OPSET, k=model.config.out_dim)
+                                opset=OPSET, k=model.config.out_dim, precision="fp16" if args.fp16 else "fp32")
         print(f"manifest entry: {json.dumps(entry)}")
     return 0
 

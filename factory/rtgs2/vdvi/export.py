@@ -138,10 +138,11 @@ def parity(model: torch.nn.Module, model_bytes, rgb: np.ndarray, features: np.nd
             "pixels": int(reference.size)}
 
 
-def update_manifest(model_path: Path, model_args: dict, description: str, command: str) -> dict:
+def update_manifest(model_path: Path, model_args: dict, description: str, command: str,
+                    precision: str = "fp32") -> dict:
     """Adds or replaces `model_path`'s VDVI entry in manifest.json in the same folder (docs/MODELS.md)."""
     return manifest.update_manifest(model_path, "vdvi", description, command, opset=OPSET, k=model_args["k"],
-                                    classTableVersion=load_class_table()["version"])
+                                    classTableVersion=load_class_table()["version"], precision=precision)
 
 
 def main(argv=None) -> int:
@@ -180,7 +181,7 @@ def main(argv=None) -> int:
         entry = update_manifest(args.out, state["model_args"],
                                 f"VDVI {state['model_args']['arch']}/{state['model_args']['variant']}, "
                                 f"{'fp16' if args.fp16 else 'fp32'}", "python3 -m rtgs2.vdvi.export " + " ".join(
-                                    argv if argv is not None else sys.argv[1:]))
+                                    argv if argv is not None else sys.argv[1:]), "fp16" if args.fp16 else "fp32")
         print(f"manifest entry: {entry}")
     return 0
 
