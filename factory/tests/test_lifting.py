@@ -9,10 +9,11 @@ import pytest
 from rtgs2.camera import Camera
 from rtgs2.classes import NONE, NUM_CLASSES
 from rtgs2.gaussians import GaussianScene
-from rtgs2.lifting import accumulate, babylon_matrices, exact_votes, resolve
+from rtgs2.lifting import accumulate, babylon_matrices, exact_votes, propagate, resolve
 from rtgs2.render import prepare, render
 
 FIXTURE = Path(__file__).resolve().parents[2] / "test" / "fixtures" / "lifting" / "tiny_case.json"
+PROPAGATION_FIXTURE = FIXTURE.parent / "propagation_case.json"
 
 
 def tiny_case() -> dict:
@@ -143,6 +144,116 @@ def test_two_walls_lifted_from_rendered_views_match_ground_truth_and_exact_votin
     assert (ex[both] == labels[both]).mean() > 0.97
 
 
+def propagation_case() -> dict:
+    """300 centres: three labelled blobs (classes 2, 5, 9) with unlabelled Gaussians among and between them, a few
+    far outliers, random confidences; k = 5."""
+    rng = np.random.default_rng(77)
+    centres = np.array([[0.0, 0.0, 0.0], [1.0, 0.2, 0.0], [0.4, 1.0, 0.6]])
+    classes = np.array([2, 5, 9])
+    blob = rng.integers(0, 3, size=300)
+    pos = centres[blob] + rng.normal(0, 0.3, size=(300, 3))
+    pos[:6] = rng.uniform(-6, 6, size=(6, 3))  # outliers: the grid search must widen its rings
+    labels = np.where(rng.random(300) < 0.45, classes[blob], NONE).astype(np.uint8)
+    labels[:6] = NONE
+    conf = np.where(labels != NONE, rng.uniform(0.2, 1.0, size=300), 0).astype(np.float32)
+    out_labels, out_conf, propagated = propagate(pos.astype(np.float32), labels, conf, k=5)
+    return {"positions": pos.astype(np.float32), "labels": labels, "confidence": conf, "k": 5,
+            "expectedLabels": out_labels, "expectedConfidence": out_conf, "expectedPropagated": propagated}
+
+
+def test_propagation_fills_every_gaussian_from_its_neighbours():
+    case = propagation_case()
+    labels, conf, prop = case["expectedLabels"], case["expectedConfidence"], case["expectedPropagated"]
+    src = case["labels"] != NONE
+    assert (labels != NONE).all()
+    np.testing.assert_array_equal(labels[src], case["labels"][src])  # sources keep theirs
+    np.testing.assert_array_equal(conf[src], case["confidence"][src])
+    np.testing.assert_array_equal(prop, (~src).astype(np.uint8))
+    assert (conf[~src] > 0).all() and (conf[~src] <= 0.5 + 1e-6).all()
+    # Brute force: the k nearest labelled centres, weight confidence / (distance + 0.01).
+    pos = case["positions"].astype(np.float64)
+    for t in np.nonzero(~src)[0]:
+        d = np.linalg.norm(pos[src] - pos[t], axis=1)
+        nn = np.argsort(d)[:5]
+        w = case["confidence"][src][nn] / (d[nn] + 0.01)
+        per_class = np.bincount(case["labels"][src][nn], weights=w, minlength=NUM_CLASSES)
+        assert labels[t] == per_class.argmax()
+        assert conf[t] == pytest.approx(0.5 * per_class.max() / w.sum(), rel=1e-5)
+
+
+def test_propagation_inverse_distance_and_confidence_decide():
+    pos = np.array([[0, 0, 0], [0.1, 0, 0], [0.5, 0, 0], [0.55, 0, 0], [0.02, 0, 0]], np.float32)
+    labels = np.array([NONE, 1, 2, 2, NONE], np.uint8)
+    # One close source of class 1 outweighs two sources of class 2 five times farther away...
+    conf = np.array([0, 1.0, 1.0, 1.0, 0], np.float32)
+    out, c, prop = propagate(pos, labels, conf, k=3)
+    assert out[0] == 1 and out[4] == 1 and prop.tolist() == [1, 0, 0, 0, 1]
+    w = np.array([1 / 0.11, 1 / 0.51, 1 / 0.56])
+    assert c[0] == pytest.approx(0.5 * w[0] / w.sum(), rel=1e-5)
+    # ...unless it is unsure; with k = 1 only the nearest counts.
+    conf[1] = 0.05
+    assert propagate(pos, labels, conf, k=3)[0][0] == 2
+    assert propagate(pos, labels, conf, k=1)[0][0] == 1
+
+
+def test_propagation_without_sources_or_with_bad_input():
+    pos = np.zeros((4, 3), np.float32)
+    labels = np.full(4, NONE, np.uint8)
+    out, conf, prop = propagate(pos, labels, np.zeros(4, np.float32))
+    assert (out == NONE).all() and not prop.any()
+    with pytest.raises(ValueError, match="positions"):
+        propagate(pos[:3], labels, np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match="k >= 1"):
+        propagate(pos, labels, np.zeros(4, np.float32), k=0)
+
+
+def test_shared_propagation_fixture_matches():
+    """test/fixtures/lifting/propagation_case.json (also checked by test/lifting/labelPropagation.spec.ts) is what
+    this code computes."""
+    case = propagation_case()
+    data = json.loads(PROPAGATION_FIXTURE.read_text())
+    assert data["k"] == case["k"]
+    for key in ("positions", "labels", "confidence", "expectedLabels", "expectedConfidence", "expectedPropagated"):
+        np.testing.assert_allclose(np.asarray(data[key], np.float64), np.asarray(case[key], np.float64).reshape(-1),
+                                   rtol=1e-6, err_msg=key)
+
+
+def test_two_walls_hidden_part_gets_the_back_walls_class_by_propagation():
+    """The hidden part of the back wall gets no votes (see above); propagation labels it from the nearest voted
+    Gaussians: the visible back wall (x > 0.17 here) where that is clearly nearer than the front wall (1 m in front),
+    a mix deeper behind the front wall, where the nearest evidence is about equally far on both walls."""
+    rng = np.random.default_rng(5)
+    n = 400
+    xy = rng.uniform(-1, 1, size=(n, 2))
+    front = np.arange(n) < n // 2
+    xy[front, 0] = xy[front, 0] * 0.5 - 0.5
+    pos = np.column_stack([xy[:, 0], xy[:, 1], np.where(front, 2.0, 3.0)]).astype(np.float32)
+    scene = GaussianScene(positions=pos, colors=np.full((n, 3), 0.5), opacities=np.full(n, 0.95),
+                          log_scales=np.log(np.full((n, 3), [0.06, 0.06, 0.005])),
+                          rotations=np.tile([1.0, 0, 0, 0], (n, 1)), labels=np.where(front, 2, 0))
+    cam = Camera.look_at((0, 0, 0), (0, 0, 1), 64, 48, np.deg2rad(60))
+    out = render(prepare(scene, device="cpu", mesh_world=np.eye(4)), cam)
+    votes = np.zeros((n, NUM_CLASSES), np.float32)
+    vm, pm = babylon_matrices(cam)
+    accumulate(votes, pos, scene.opacities, out["labels"], out["alpha"], out["depth"], vm, pm)
+    voted_labels, voted_conf = resolve(votes)
+    labels, conf, prop = propagate(pos, voted_labels, voted_conf)
+    hidden = ~front & (pos[:, 0] < -0.2) & (pos[:, 0] > -0.8) & (np.abs(pos[:, 1]) < 0.8)
+    assert hidden.sum() > 10 and prop[hidden].all() and (voted_labels[hidden] == NONE).all()
+    near_edge = hidden & (pos[:, 0] > -0.5)
+    assert near_edge.sum() > 5 and (labels[near_edge] == 0).all()
+    assert (labels != NONE).all()
+    assert (voted_labels == scene.labels).mean() < 0.6 and (labels == scene.labels).mean() > 0.85
+
+
+def write_propagation_fixture() -> None:
+    case = propagation_case()
+    data = {k: (np.asarray(v).reshape(-1).tolist() if k != "k" else v) for k, v in case.items()}
+    data["about"] = ("Shared label-propagation vector: factory/tests/test_lifting.py (write_propagation_fixture) and "
+                     "test/lifting/labelPropagation.spec.ts")
+    PROPAGATION_FIXTURE.write_text(json.dumps(data))
+
+
 def write_fixture() -> None:
     case = tiny_case()
     votes = _votes_of(case)
@@ -156,3 +267,4 @@ def write_fixture() -> None:
 
 if __name__ == "__main__":
     write_fixture()
+    write_propagation_fixture()

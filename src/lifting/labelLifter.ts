@@ -21,6 +21,13 @@
 // get the wrong votes; over many views the majority still wins.
 //
 // Memory: votes are a dense Float32Array [N x C] (C = 21: 84 bytes per Gaussian, 84 MB for 1M Gaussians).
+//
+// Gaussians no view voted for (inside or behind objects, or never centred on a covered pixel) get a class from
+// their nearest voted neighbours in 3D with propagate() / propagateAsync() (labelPropagation.ts), on demand: the
+// propagated labels fill only Gaussians that still have no votes of their own, flagged in `propagated`, with a
+// confidence of at most `confidenceScale` (0.5). New views do not re-run it; call it again when wanted.
+
+import { LabelPropagation, type PropagationOptions, type PropagationStats } from "./labelPropagation";
 
 /** One segmented view, arrays [height x width], row 0 at the TOP of the image. */
 export interface LiftingView {
@@ -67,9 +74,25 @@ export interface AccumulateStats {
     views: number;
 }
 
+export interface PropagateResult extends PropagationStats {
+    /** Wall time of the whole propagation, ms (for the async version: from the call to the end, waits included). */
+    ms: number;
+    /** Longest uninterrupted piece of work, ms (the whole run for propagate(); per slice for propagateAsync()). */
+    longestSliceMs: number;
+    /** Slices the work was cut into (1 for propagate()). */
+    slices: number;
+}
+
+export interface PropagateAsyncOptions extends PropagationOptions {
+    /** Work per slice before yielding to the event loop, ms (default 4). */
+    sliceMs?: number;
+}
+
 function fail(message: string): never {
     throw new Error(`LabelLifter: ${message}`);
 }
+
+const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
 
 export class LabelLifter {
     readonly gaussianCount: number;
@@ -84,6 +107,13 @@ export class LabelLifter {
     private readonly _labels: Uint8Array;
     private readonly _confidence: Float32Array;
     private readonly _total: Float32Array;
+    private readonly _direct: Uint8Array;
+    private readonly _propagated: Uint8Array;
+    /** Labels / confidence from the last propagation (none where it gave nothing), or null. */
+    private _propLabels: Uint8Array | null = null;
+    private _propConfidence: Float32Array | null = null;
+    /** Bumped by reset(): a propagation started before it is dropped. */
+    private _generation = 0;
 
     constructor(gaussianCount: number, options: LabelLifterOptions = {}) {
         if (!Number.isInteger(gaussianCount) || gaussianCount < 0) fail(`gaussianCount must be a non-negative integer, got ${gaussianCount}`);
@@ -99,6 +129,8 @@ export class LabelLifter {
         this._labels = new Uint8Array(gaussianCount).fill(this.none);
         this._confidence = new Float32Array(gaussianCount);
         this._total = new Float32Array(gaussianCount);
+        this._direct = new Uint8Array(gaussianCount).fill(this.none);
+        this._propagated = new Uint8Array(gaussianCount);
     }
 
     /** Views accumulated since construction or the last reset(). */
@@ -106,11 +138,73 @@ export class LabelLifter {
         return this._views;
     }
 
-    /** Forgets every vote. */
+    /** Forgets every vote and any propagation. */
     reset(): void {
         this.votes.fill(0);
         this._views = 0;
         this._resolved = false;
+        this._propLabels = null;
+        this._propConfidence = null;
+        this._generation++;
+    }
+
+    private _checkPositions(positions: Float32Array): void {
+        if (positions.length !== 3 * this.gaussianCount) fail(`gaussians.positions has ${positions.length} entries, expected 3 x ${this.gaussianCount}`);
+    }
+
+    /** The propagation over the current direct votes (sources: Gaussians with votes). */
+    private _startPropagation(positions: Float32Array, options: PropagationOptions): LabelPropagation {
+        this._checkPositions(positions);
+        this._resolve();
+        const directConfidence = new Float32Array(this.gaussianCount);
+        for (let i = 0; i < this.gaussianCount; i++) if (this._direct[i] !== this.none) directConfidence[i] = this._confidence[i];
+        return new LabelPropagation(positions, this._direct, directConfidence, { none: this.none, ...options });
+    }
+
+    private _adopt(p: LabelPropagation): void {
+        this._propLabels = p.labels;
+        this._propConfidence = p.confidence;
+        this._resolved = false;
+    }
+
+    /**
+     * Gives every Gaussian without votes the class of its k nearest voted neighbours (labelPropagation.ts), in one
+     * go. About 40 ms for the showcase room's 80k Gaussians on a loaded 2-core CPU (BENCHMARKS.md): use
+     * propagateAsync() to keep frames free.
+     */
+    propagate(gaussians: Pick<LiftingGaussians, "positions">, options: PropagationOptions = {}): PropagateResult {
+        const t = now();
+        const p = this._startPropagation(gaussians.positions, options);
+        p.step();
+        this._adopt(p);
+        const ms = now() - t;
+        return { ...p.stats, ms, longestSliceMs: ms, slices: 1 };
+    }
+
+    /**
+     * propagate() cut into slices of about `sliceMs` that yield to the event loop in between, so frames keep
+     * rendering. Votes accumulated meanwhile are not seen by this run (it works on the votes at the call); reset()
+     * during the run drops its result.
+     */
+    async propagateAsync(gaussians: Pick<LiftingGaussians, "positions">, options: PropagateAsyncOptions = {}): Promise<PropagateResult> {
+        const sliceMs = options.sliceMs ?? 4;
+        if (!(sliceMs > 0)) fail(`sliceMs must be positive, got ${sliceMs}`);
+        const generation = this._generation;
+        const t0 = now();
+        const p = this._startPropagation(gaussians.positions, options);
+        let longest = now() - t0;
+        let slices = 1;
+        const chunk = 512;
+        while (!p.done) {
+            await new Promise<void>((resolve) => setTimeout(resolve, 0));
+            if (this._generation !== generation) break;
+            const t = now();
+            while (!p.step(chunk) && now() - t < sliceMs);
+            longest = Math.max(longest, now() - t);
+            slices++;
+        }
+        if (this._generation === generation) this._adopt(p);
+        return { ...p.stats, ms: now() - t0, longestSliceMs: longest, slices };
     }
 
     /** Adds one segmented view's votes. */
@@ -196,35 +290,58 @@ export class LabelLifter {
                     best = c;
                 }
             }
-            this._labels[i] = best < 0 ? this.none : best;
+            this._direct[i] = best < 0 ? this.none : best;
+            this._labels[i] = this._direct[i];
             this._confidence[i] = total > 0 ? bestVote / total : 0;
             this._total[i] = total;
+            this._propagated[i] = 0;
+            // No votes of its own: the last propagation's class, if any.
+            if (best < 0 && this._propLabels && this._propLabels[i] !== this.none) {
+                this._labels[i] = this._propLabels[i];
+                this._confidence[i] = this._propConfidence![i];
+                this._propagated[i] = 1;
+            }
         }
         this._resolved = true;
     }
 
-    /** [N] lifted class per Gaussian (`none` for Gaussians no view has voted for). Ties: the lowest class id. */
+    /**
+     * [N] lifted class per Gaussian. Gaussians no view has voted for: the propagated class after propagate(), else
+     * `none`. Ties: the lowest class id.
+     */
     get labels(): Uint8Array {
         this._resolve();
         return this._labels;
     }
 
-    /** [N] share of the top class in the Gaussian's votes (0 without votes). */
+    /** [N] share of the top class in the Gaussian's votes (0 without votes; the propagated confidence, at most 0.5 by default, for propagated labels). */
     get confidence(): Float32Array {
         this._resolve();
         return this._confidence;
     }
 
-    /** [N] sum of the Gaussian's votes: how much evidence it has. */
+    /** [N] class from the Gaussian's own votes only (`none` without votes), whatever was propagated. */
+    get votedLabels(): Uint8Array {
+        this._resolve();
+        return this._direct;
+    }
+
+    /** [N] 1 where `labels` holds a propagated class (the Gaussian has no votes of its own). */
+    get propagated(): Uint8Array {
+        this._resolve();
+        return this._propagated;
+    }
+
+    /** [N] sum of the Gaussian's votes: how much evidence it has (0 for propagated labels). */
     get totalVotes(): Float32Array {
         this._resolve();
         return this._total;
     }
 
     /** Class and confidence of one Gaussian. */
-    classOf(index: number): { label: number; confidence: number; votes: number } {
+    classOf(index: number): { label: number; confidence: number; votes: number; propagated: boolean } {
         if (!Number.isInteger(index) || index < 0 || index >= this.gaussianCount) fail(`Gaussian index ${index} is out of range 0..${this.gaussianCount - 1}`);
         this._resolve();
-        return { label: this._labels[index], confidence: this._confidence[index], votes: this._total[index] };
+        return { label: this._labels[index], confidence: this._confidence[index], votes: this._total[index], propagated: this._propagated[index] === 1 };
     }
 }

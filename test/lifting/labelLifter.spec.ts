@@ -154,6 +154,52 @@ describe("LabelLifter", () => {
         expect(lifter.labels.every((l) => l === 255)).toBeTrue();
     });
 
+    it("propagate() gives every unvoted Gaussian its voted neighbours' class until its own votes take over", () => {
+        const scene = twoWalls();
+        const gaussians = gaussiansOf(scene);
+        const n = scene.splats.length;
+        const lifter = new LabelLifter(n);
+        lifter.accumulate(segmentedView(scene, [0, 0, -1]), gaussians);
+        const unvoted = lifter.labels.filter((l) => l === 255).length;
+        expect(unvoted).toBeGreaterThan(20);
+        const result = lifter.propagate(gaussians);
+        expect(result.targets).toBe(unvoted);
+        expect(result.propagated).toBe(unvoted);
+        expect(lifter.labels.every((l) => l !== 255)).toBeTrue();
+        let right = 0;
+        lifter.labels.forEach((l, i) => (right += l === scene.classes[i] ? 1 : 0));
+        expect(right / n).toBeGreaterThan(0.97);
+        // The back wall hidden behind the front wall: its nearest voted neighbours are back-wall Gaussians (at most
+        // about 0.9 away), the front wall is 2 in front of it.
+        const hidden: number[] = [];
+        scene.splats.forEach((s, i) => {
+            const [x, y, z] = s.center;
+            if (z === 4 && x < -0.4 && x > -1.0 && Math.abs(y) < 0.8) hidden.push(i);
+        });
+        expect(hidden.length).toBeGreaterThan(20);
+        for (const i of hidden) {
+            const c = lifter.classOf(i);
+            expect(c.label).withContext(`hidden Gaussian ${i}`).toBe(7);
+            expect(c.propagated).toBeTrue();
+            expect(c.votes).toBe(0);
+            expect(c.confidence).toBeGreaterThan(0);
+            expect(c.confidence).toBeLessThanOrEqual(0.5);
+            expect(lifter.votedLabels[i]).toBe(255);
+        }
+        // A camera between the walls sees part of the hidden region: those Gaussians now have votes of their own.
+        lifter.accumulate(segmentedView(scene, [-0.7, 0, 3]), gaussians);
+        const nowVoted = hidden.filter((i) => lifter.classOf(i).votes > 0);
+        expect(nowVoted.length).toBeGreaterThan(10);
+        for (const i of nowVoted) {
+            expect(lifter.propagated[i]).toBe(0);
+            expect(lifter.labels[i]).toBe(7);
+            expect(lifter.votedLabels[i]).toBe(7);
+        }
+        lifter.reset();
+        expect(lifter.labels.every((l) => l === 255)).toBeTrue();
+        expect(lifter.propagated.every((f) => f === 0)).toBeTrue();
+    });
+
     it("names bad input", () => {
         const lifter = new LabelLifter(2);
         const view = segmentedView(twoWalls(), [0, 0, -1]);
