@@ -10,7 +10,8 @@ export const USAGE = `usage: node scripts/model-latency.mjs [--model <file.onnx>
        [--only node|browser] [--no-encoder] [--encoder-runs 3]
 Times the VDVI model(s) at each size in onnxruntime-node (CPU EP) and in the browser inference worker
 (onnxruntime-web, wasm EP), and the encoder (scripts/encode-bench.mjs on the showcase room). Without --model it
-benchmarks the manifest's vdvi entries (fp32 and fp16) and its encoder entry.`;
+benchmarks the manifest's vdvi entries (fp32 and fp16) and its encoder entry. --only limits the VDVI timing; the
+encoder bench always runs both (skip it with --no-encoder). Every run's figure goes to build/model-latency/results.json.`;
 
 /** A usage error: the script prints it with USAGE and exits 2. */
 export class UsageError extends Error {

@@ -176,11 +176,15 @@ async function main() {
             return "Chromium";
         }
     })();
+    // Every run's figure, for a look at the spread behind the medians (build/ is not committed).
+    const resultsFile = join(REPO, "build", "model-latency", "results.json");
+    mkdirSync(join(REPO, "build", "model-latency"), { recursive: true });
+    writeFileSync(resultsFile, JSON.stringify({ date: started.toISOString(), argv, loadBefore, loadAfter, rows }, null, 1));
     const load = (l) => l.map((x) => x.toFixed(1)).join(" / ");
     console.log(`Date: ${started.toISOString().slice(0, 16)}Z. Machine: ${cpus().length} x ${cpus()[0]?.model ?? "CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, ${chromium}, Node ${process.version}.`);
     console.log(`Load average (1/5/15 min) ${load(loadBefore)} before, ${load(loadAfter)} after, on ${cpus().length} cores: other jobs share the CPU, so these are upper bounds.`);
     console.log(`Command: \`node scripts/model-latency.mjs ${argv.join(" ")}\`${argv.length ? "" : " (npm run bench:models)"}; models from ${[...new Set(models.map((m) => m.source))].join(", ")}.`);
-    console.log(`VDVI: median and min of ${options.runs} runs after ${options.warmup} warm-up runs; "run" = session.run (Node; in the worker: SegmentResult.timings.inferenceMs), "call" = the whole InferenceClient.segment() from the main thread (transfers, tensors, outputs).\n`);
+    console.log(`VDVI: median and min of ${options.runs} runs after ${options.warmup} warm-up runs; "run" = session.run (Node; in the worker: SegmentResult.timings.inferenceMs), "call" = the whole InferenceClient.segment() from the main thread (transfers, tensors, outputs). Every run: ${relative(REPO, resultsFile)}.\n`);
     if (rows.length) {
         console.log("| model | precision | K | size | where | threads | run median ms | run min ms | call median ms |");
         console.log("|---|---|---:|---|---|---|---:|---:|---:|");
