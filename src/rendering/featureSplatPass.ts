@@ -29,7 +29,8 @@ import featureSplatVertex from "../../shaders/featureSplat.vertex.wgsl";
 import featureSplatFragment from "../../shaders/featureSplat.fragment.wgsl";
 import { SemanticSplatError } from "../errors";
 import { isSortSettled } from "./sortState";
-import { CHANNELS_PER_ATTACHMENT, planFeaturePasses, type AttachmentFormat, type DeviceLimitsForPlan, type FeaturePassPlan } from "./attachmentPlan";
+import { unpackFeatureFrame, type FeatureFrame, type RawFeatureFrame } from "./featureFrame";
+import { ATTACHMENT_FORMATS, planFeaturePasses, type AttachmentFormat, type DeviceLimitsForPlan, type FeaturePassPlan } from "./attachmentPlan";
 
 /**
  * Registers the shaders of one pass: the vertex stage gets the pass's first channel, K and slot count as WGSL
@@ -87,35 +88,8 @@ export interface FeatureSplatPassOptions {
     attachmentFormat?: AttachmentFormat;
 }
 
-/**
- * One feature image, read back from the GPU. Every array is row-major with rows TOP TO BOTTOM (row 0 is the
- * top of the image, WebGPU's texture convention; no Y flip is needed to show it), columns left to right.
- * All channels are premultiplied composites over a zero background: divide by `alpha` to get per-pixel
- * averages (where alpha > 0). The buffers are plain ArrayBuffers, transferable to a worker.
- */
-export interface FeatureFrame {
-    width: number;
-    height: number;
-    /** K. */
-    featureDimension: number;
-    /** [3, H, W] planar (the VDVI model's `rgb` input layout): sum_i c_i a_i T_i, DC colour in [0, 1]. */
-    rgb: Float32Array;
-    /** [H, W]: coverage alpha, sum_i a_i T_i = 1 - prod_i (1 - a_i). */
-    alpha: Float32Array;
-    /**
-     * [H, W]: expected depth NOT divided by alpha, sum_i z_i a_i T_i, with z_i the view-space depth of splat i's
-     * centre (positive in front of the camera, scene units). Depth of a pixel = depth / alpha.
-     */
-    depth: Float32Array;
-    /** [K, H, W] planar (the model's `features` input layout): sum_i f_i a_i T_i, not divided by alpha. */
-    features: Float32Array;
-    /** View matrix used for this frame (Babylon Matrix.m order). */
-    viewMatrix: Float32Array;
-    /** Projection matrix used for this frame (Babylon Matrix.m order). */
-    projectionMatrix: Float32Array;
-    /** Number of GPU passes the image took (1 when the device limits allow all attachments at once). */
-    passCount: number;
-}
+// The frame types and their unpacking live in a Babylon-free module (the inference worker unpacks there too).
+export type { FeatureFrame, RawFeatureFrame, RawFeaturePass } from "./featureFrame";
 
 /** Default segmentation resolution: long side `longSide`, the canvas's aspect, both sides multiples of 32. */
 export function segmentationResolution(canvasWidth: number, canvasHeight: number, longSide = 320): { width: number; height: number } {
@@ -280,56 +254,59 @@ export class FeatureSplatPass {
     }
 
     /**
-     * Reads the render targets back (after the frame that drew them was submitted). Prefer requestFrame().
+     * Reads the render targets back (after the frame that drew them was submitted) and unpacks them into planar
+     * arrays on this thread. Prefer requestFrame(). The segmentation pipeline uses `readbackRawAsync()` instead and
+     * unpacks in its worker.
      */
     async readbackAsync(): Promise<FeatureFrame> {
+        return unpackFeatureFrame(await this.readbackRawAsync());
+    }
+
+    /**
+     * Reads the render targets back without unpacking them: each attachment's RGBA texels as the GPU holds them
+     * (rows bottom to top; fp16 bits for rgba16float), for `unpackFeatureFrame` here or in a worker (the arrays own
+     * their buffers, so they can be transferred). All attachments are copied in one submission; the only
+     * main-thread work is copying the mapped buffers out, timed in `copyMs`. `reuse`: ArrayBuffers to copy into
+     * instead of allocating (those of an earlier raw frame, e.g. sent back by the worker); each one whose byteLength
+     * is exactly one attachment's is taken from the array. Writing into memory already touched is several times
+     * faster than into fresh memory (BENCHMARKS.md).
+     */
+    async readbackRawAsync(reuse: ArrayBuffer[] = []): Promise<RawFeatureFrame & { copyMs: number }> {
         const engine = this.scene.getEngine() as WebGPUEngine;
+        const device = engine._device;
         const W = this._width;
         const H = this._height;
-        const K = this.featureDimension;
         const viewMatrix = this._viewMatrix.slice();
         const projectionMatrix = this._projectionMatrix.slice();
-        const reads = this._passes.map((pass) =>
-            Promise.all(
-                pass.target.textures.map(
-                    (tex) => engine._readTexturePixels(tex.getInternalTexture()!, W, H, -1, 0, null, true, false) as Promise<ArrayBufferView>
-                )
-            )
+        engine.flushFramebuffer(); // draws still being recorded, when called before the frame was submitted
+        const bytesPerRow = W * ATTACHMENT_FORMATS[this.attachmentFormat].bytes;
+        const paddedBytesPerRow = Math.ceil(bytesPerRow / 256) * 256; // copyTextureToBuffer's row alignment
+        const encoder = device.createCommandEncoder({ label: "featureSplat readback" });
+        const buffers = this._passes.map((pass) =>
+            pass.target.textures.map((tex) => {
+                const texture = tex.getInternalTexture()!._hardwareTexture!.underlyingResource as GPUTexture;
+                const buffer = device.createBuffer({ label: "featureSplat readback", size: paddedBytesPerRow * H, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+                encoder.copyTextureToBuffer({ texture }, { buffer, bytesPerRow: paddedBytesPerRow }, { width: W, height: H });
+                return buffer;
+            })
         );
-        const passData = await Promise.all(reads);
-        const N = W * H;
-        // Babylon's WebGPU render targets hold the image bottom row first (it flips Y for render targets so
-        // that they sample like WebGL ones); the frame is returned top row first.
-        const sourceTexel = (p: number) => (H - 1 - Math.floor(p / W)) * W + (p % W);
-        const rgb = new Float32Array(3 * N);
-        const alpha = new Float32Array(N);
-        const depth = new Float32Array(N);
-        const features = new Float32Array(K * N);
-        passData.forEach((attachments, passIndex) => {
-            const plan = this._passes[passIndex].plan;
-            let attachmentIndex = 0;
-            if (plan.writesColor) {
-                const rgba = attachments[0] as Float32Array;
-                for (let p = 0; p < N; p++) {
-                    const q = sourceTexel(p);
-                    rgb[p] = rgba[4 * q];
-                    rgb[N + p] = rgba[4 * q + 1];
-                    rgb[2 * N + p] = rgba[4 * q + 2];
-                    alpha[p] = rgba[4 * q + 3];
-                }
-                attachmentIndex = 1;
-            }
-            for (let s = 0; s < plan.channelAttachments; s++, attachmentIndex++) {
-                const rgba = attachments[attachmentIndex] as Float32Array;
-                for (let k = 0; k < CHANNELS_PER_ATTACHMENT; k++) {
-                    const channel = plan.firstChannel + CHANNELS_PER_ATTACHMENT * s + k;
-                    if (channel > K) break; // padding past the last feature
-                    const out = channel === 0 ? depth : features.subarray((channel - 1) * N, channel * N);
-                    for (let p = 0; p < N; p++) out[p] = rgba[4 * sourceTexel(p) + k];
-                }
-            }
-        });
-        return { width: W, height: H, featureDimension: K, rgb, alpha, depth, features, viewMatrix, projectionMatrix, passCount: this._passes.length };
+        device.queue.submit([encoder.finish()]);
+        try {
+            await Promise.all(buffers.flat().map((b) => b.mapAsync(GPUMapMode.READ)));
+            const start = performance.now();
+            const passes = buffers.map((attachmentBuffers, i) => ({
+                plan: this.plans[i],
+                attachments: attachmentBuffers.map((b) => {
+                    const bytes = copyRows(b.getMappedRange(), bytesPerRow, paddedBytesPerRow, H, takeBuffer(reuse, bytesPerRow * H));
+                    b.unmap();
+                    return this.attachmentFormat === "rgba32float" ? new Float32Array(bytes) : new Uint16Array(bytes);
+                }),
+            }));
+            const copyMs = performance.now() - start;
+            return { width: W, height: H, featureDimension: this.featureDimension, attachmentFormat: this.attachmentFormat, passes, viewMatrix, projectionMatrix, copyMs };
+        } finally {
+            for (const b of buffers.flat()) b.destroy(); // also unmaps
+        }
     }
 
     dispose(): void {
@@ -482,6 +459,20 @@ export class FeatureSplatPass {
         target.setMaterialForRendering(this.mesh, material);
         return pass;
     }
+}
+
+/** Removes and returns the first buffer of `pool` with exactly `byteLength` bytes (not detached), or null. */
+function takeBuffer(pool: ArrayBuffer[], byteLength: number): ArrayBuffer | null {
+    const i = pool.findIndex((b) => b.byteLength === byteLength);
+    return i < 0 ? null : pool.splice(i, 1)[0];
+}
+
+/** The rows of a mapped readback buffer without copyTextureToBuffer's row padding, in `target` or a new buffer. */
+function copyRows(mapped: ArrayBuffer, bytesPerRow: number, paddedBytesPerRow: number, rows: number, target: ArrayBuffer | null): ArrayBuffer {
+    const out = new Uint8Array(target ?? new ArrayBuffer(bytesPerRow * rows));
+    if (bytesPerRow === paddedBytesPerRow) out.set(new Uint8Array(mapped, 0, bytesPerRow * rows));
+    else for (let y = 0; y < rows; y++) out.set(new Uint8Array(mapped, y * paddedBytesPerRow, bytesPerRow), y * bytesPerRow);
+    return out.buffer;
 }
 
 function cloneFrame(f: FeatureFrame): FeatureFrame {
