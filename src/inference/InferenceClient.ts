@@ -4,6 +4,7 @@
 import * as Comlink from "comlink";
 import { SemanticSplatError } from "../errors";
 import type { EncodeProgress, EncodeSceneResult } from "../encoder/encodeScene";
+import { rawFeatureFrameBuffers, type FeatureFrame, type RawFeatureFrame } from "../rendering/featureFrame";
 import {
     decodeError,
     type DebugFault,
@@ -14,6 +15,8 @@ import {
     type LoadProgress,
     type ModelInfo,
     type ModelKind,
+    type SegmentFrameOptions,
+    type SegmentFrameResult,
     type SegmentResult,
     type TensorData,
     type WorkerInitInfo,
@@ -128,6 +131,35 @@ export class InferenceClient {
         return this.call(handle, "segment()", this.callTimeoutMs, (remote) =>
             remote.segment(Comlink.transfer(rgb, rgbTransfer), Comlink.transfer(features, featuresTransfer), width, height)
         );
+    }
+
+    /**
+     * Segments a raw feature image (`FeatureSplatPass.readbackRawAsync()`): the worker unpacks it, runs the VDVI model
+     * and masks pixels whose coverage alpha is below `options.alphaThreshold`. The attachments' buffers are
+     * TRANSFERRED (detached on return); the answer's labels, confidence, alpha and depth are transferred back.
+     */
+    async segmentFrame(raw: RawFeatureFrame, options: SegmentFrameOptions): Promise<SegmentFrameResult> {
+        const handle = this.ensureWorker();
+        await this.modelOn(handle, "vdvi");
+        const transfers = rawFeatureFrameBuffers(raw);
+        let postMs = 0;
+        const answer = await this.call(handle, "segmentFrame()", this.callTimeoutMs, (remote) => {
+            // comlink posts the request synchronously here: the main-thread cost of handing the frame over.
+            const start = performance.now();
+            const pending = remote.segmentFrame(Comlink.transfer(raw, transfers), options);
+            postMs = performance.now() - start;
+            return pending;
+        });
+        answer.timings.postMs = postMs;
+        return answer;
+    }
+
+    /** Unpacks a raw feature image in the worker (its buffers are transferred) and returns the planar frame. */
+    async unpackFrame(raw: RawFeatureFrame): Promise<FeatureFrame> {
+        const handle = this.ensureWorker();
+        await handle.ready;
+        const transfers = rawFeatureFrameBuffers(raw);
+        return this.call(handle, "unpackFrame()", this.callTimeoutMs, (remote) => remote.unpackFrame(Comlink.transfer(raw, transfers)));
     }
 
     /** Runs any loaded model (the Gaussian encoder, for instance) on named tensors; their buffers are transferred. */

@@ -3,6 +3,7 @@
 // stable code across postMessage. Pure types and functions: no onnxruntime, no Babylon.
 import { SemanticSplatError, type SemanticErrorCode } from "../errors";
 import type { EncodeProgress, EncodeSceneOptions, EncodeSceneResult } from "../encoder/encodeScene";
+import type { FeatureFrame, RawFeatureFrame } from "../rendering/featureFrame";
 
 /**
  * The models one worker can hold at once, one session each:
@@ -102,6 +103,34 @@ export interface SegmentResult {
     timings: SegmentTimings;
 }
 
+/** How `segmentFrame` masks uncovered pixels (ARCHITECTURE.md contract 3). */
+export interface SegmentFrameOptions {
+    /** Pixels whose coverage alpha is below this get `noneLabel` and confidence 0. */
+    alphaThreshold: number;
+    /** The class table's `none` value (255). */
+    noneLabel: number;
+}
+
+export interface SegmentFrameTimings extends SegmentTimings {
+    /** De-interleaving the raw render-target texels into the model's planar inputs (inside the worker). */
+    unpackMs: number;
+    /** The coverage mask (inside the worker). */
+    maskMs: number;
+    /** On the main thread: posting the request (the client fills it in; 0 as the worker sends it). */
+    postMs: number;
+}
+
+/** `segmentFrame`'s answer: the masked class map and the two planes of the feature image the pipeline keeps. */
+export interface SegmentFrameResult extends SegmentResult {
+    /** Coverage alpha, [height x width], row 0 at the top. */
+    alpha: Float32Array;
+    /** Expected depth not divided by alpha, same layout (FeatureFrame.depth). */
+    depth: Float32Array;
+    /** The raw frame's attachment buffers, sent back for the next readback to copy into (`readbackRawAsync(reuse)`). */
+    rawBuffers: ArrayBuffer[];
+    timings: SegmentFrameTimings;
+}
+
 export type TensorElementType = "float32" | "uint8" | "int32" | "int64";
 
 /** A plain tensor for the generic `run()`; `data` crosses the boundary transferred. */
@@ -134,6 +163,14 @@ export interface InferenceWorkerApi {
     loadModel(request: LoadModelRequest, onProgress?: ProgressCallback): Promise<ModelInfo>;
     unloadModel(kind: ModelKind): Promise<void>;
     segment(rgb: Float32Array, features: Float32Array, width: number, height: number): Promise<SegmentResult>;
+    /**
+     * Segments a raw feature image (`FeatureSplatPass.readbackRawAsync`): unpacks it here, runs the VDVI model on its
+     * rgb and features, masks pixels below the coverage threshold. The segmentation pipeline's path, which keeps the
+     * unpacking off the main thread.
+     */
+    segmentFrame(raw: RawFeatureFrame, options: SegmentFrameOptions): Promise<SegmentFrameResult>;
+    /** Unpacks a raw feature image here and returns the planar frame (no model needed). */
+    unpackFrame(raw: RawFeatureFrame): Promise<FeatureFrame>;
     run(kind: ModelKind, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>>;
     /** Encodes one scene with the loaded "encoder" model; one encode runs at a time (later calls wait). */
     encodeScene(request: EncodeSceneRequest, onProgress?: EncodeProgressCallback): Promise<EncodeSceneResult>;

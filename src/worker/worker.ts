@@ -8,6 +8,8 @@ import { checkModelMetadata, checkSegmentInputs, checkVdviInputsOutputs, type Va
 import { checkChecksum, fetchManifest, fetchWithProgress, fileNameOf, findManifestEntry, sha256Hex, type ManifestEntry } from "./modelSource";
 import { readOnnxModelHeader } from "./onnxProto";
 import { cancelEncodeJob, runEncodeJob } from "./encodeJob";
+import { rawFeatureFrameBuffers, unpackFeatureFrame } from "../rendering/featureFrame";
+import type { FeatureFrame, RawFeatureFrame } from "../rendering/featureFrame";
 import {
     encodeError,
     type DebugFault,
@@ -18,6 +20,8 @@ import {
     type ModelInfo,
     type ModelKind,
     type ProgressCallback,
+    type SegmentFrameOptions,
+    type SegmentFrameResult,
     type SegmentResult,
     type TensorData,
     type WorkerInitInfo,
@@ -89,6 +93,41 @@ function ownedCopy<T extends Float32Array | Uint8Array | Int32Array | BigInt64Ar
     return data.slice() as T;
 }
 
+/** Runs the loaded VDVI model on planar inputs; the answer's arrays own their buffers. */
+async function runVdvi(rgb: Float32Array, features: Float32Array, width: number, height: number): Promise<SegmentResult> {
+    const model = models.get("vdvi");
+    if (!model) throw new SemanticSplatError("MODEL_NOT_FOUND", "segment(): no vdvi model is loaded (call loadModel first)");
+    const { k, sizeMultiple } = model.info;
+    checkSegmentInputs(rgb.length, features.length, width, height, k, sizeMultiple);
+
+    const t0 = performance.now();
+    const feeds = {
+        rgb: new ort.Tensor("float32", rgb, [1, 3, height, width]),
+        features: new ort.Tensor("float32", features, [1, k, height, width]),
+    };
+    const t1 = performance.now();
+    await raisePendingFault();
+    const outputs = await model.session.run(feeds, ["labels", "confidence"]);
+    const t2 = performance.now();
+    const labelsTensor = outputs.labels;
+    const confidenceTensor = outputs.confidence;
+    const pixels = width * height;
+    if (labelsTensor.size !== pixels || confidenceTensor.size !== pixels) {
+        throw new SemanticSplatError(
+            "MODEL_CONTRACT",
+            `outputs have ${labelsTensor.size} labels and ${confidenceTensor.size} confidences for ${width} x ${height} pixels`,
+            model.info.name
+        );
+    }
+    const labelData = await labelsTensor.getData();
+    // int32 labels (allowed by contract 3) are narrowed: class ids and `none` (255) fit a byte.
+    const labels = labelData instanceof Uint8Array ? ownedCopy(labelData) : Uint8Array.from(labelData as Int32Array);
+    const confidence = ownedCopy((await confidenceTensor.getData()) as Float32Array);
+    for (const tensor of Object.values(outputs)) tensor.dispose();
+    const t3 = performance.now();
+    return { labels, confidence, width, height, timings: { inputMs: t1 - t0, inferenceMs: t2 - t1, outputMs: t3 - t2 } };
+}
+
 const api: InferenceWorkerApi = {
     init(options: WorkerInitOptions): Promise<WorkerInitInfo> {
         return guarded("WORKER_FAILED", async () => {
@@ -133,44 +172,49 @@ const api: InferenceWorkerApi = {
 
     segment(rgb: Float32Array, features: Float32Array, width: number, height: number): Promise<SegmentResult> {
         return guarded("INFERENCE_FAILED", async () => {
-            const model = models.get("vdvi");
-            if (!model) throw new SemanticSplatError("MODEL_NOT_FOUND", "segment(): no vdvi model is loaded (call loadModel first)");
-            const { k, sizeMultiple } = model.info;
-            checkSegmentInputs(rgb.length, features.length, width, height, k, sizeMultiple);
+            const result = await runVdvi(rgb, features, width, height);
+            return Comlink.transfer(result, [result.labels.buffer as ArrayBuffer, result.confidence.buffer as ArrayBuffer]);
+        });
+    },
 
-            const t0 = performance.now();
-            const feeds = {
-                rgb: new ort.Tensor("float32", rgb, [1, 3, height, width]),
-                features: new ort.Tensor("float32", features, [1, k, height, width]),
-            };
-            const t1 = performance.now();
-            await raisePendingFault();
-            const outputs = await model.session.run(feeds, ["labels", "confidence"]);
-            const t2 = performance.now();
-            const labelsTensor = outputs.labels;
-            const confidenceTensor = outputs.confidence;
-            const pixels = width * height;
-            if (labelsTensor.size !== pixels || confidenceTensor.size !== pixels) {
-                throw new SemanticSplatError(
-                    "MODEL_CONTRACT",
-                    `outputs have ${labelsTensor.size} labels and ${confidenceTensor.size} confidences for ${width} x ${height} pixels`,
-                    model.info.name
-                );
+    segmentFrame(raw: RawFeatureFrame, options: SegmentFrameOptions): Promise<SegmentFrameResult> {
+        return guarded("INFERENCE_FAILED", async () => {
+            const { alphaThreshold, noneLabel } = options ?? ({} as SegmentFrameOptions);
+            if (!(alphaThreshold >= 0 && alphaThreshold <= 1) || !Number.isInteger(noneLabel) || noneLabel < 0 || noneLabel > 255) {
+                throw new SemanticSplatError("INVALID_ARGUMENT", `segmentFrame(): alphaThreshold must be in 0..1 and noneLabel a byte, got ${alphaThreshold}, ${noneLabel}`);
             }
-            const labelData = await labelsTensor.getData();
-            // int32 labels (allowed by contract 3) are narrowed: class ids and `none` (255) fit a byte.
-            const labels = labelData instanceof Uint8Array ? ownedCopy(labelData) : Uint8Array.from(labelData as Int32Array);
-            const confidence = ownedCopy((await confidenceTensor.getData()) as Float32Array);
-            for (const tensor of Object.values(outputs)) tensor.dispose();
-            const t3 = performance.now();
-            const result: SegmentResult = {
+            if (!models.get("vdvi")) throw new SemanticSplatError("MODEL_NOT_FOUND", "segmentFrame(): no vdvi model is loaded (call loadModel first)");
+            const t0 = performance.now();
+            const frame = unpackFeatureFrame(raw);
+            const unpackMs = performance.now() - t0;
+            const { labels, confidence, width, height, timings } = await runVdvi(frame.rgb, frame.features, frame.width, frame.height);
+            const t1 = performance.now();
+            const alpha = frame.alpha;
+            for (let p = 0; p < labels.length; p++) {
+                if (alpha[p] < alphaThreshold) {
+                    labels[p] = noneLabel;
+                    confidence[p] = 0;
+                }
+            }
+            const result: SegmentFrameResult = {
                 labels,
                 confidence,
+                alpha,
+                depth: frame.depth,
+                rawBuffers: rawFeatureFrameBuffers(raw),
                 width,
                 height,
-                timings: { inputMs: t1 - t0, inferenceMs: t2 - t1, outputMs: t3 - t2 },
+                timings: { ...timings, unpackMs, maskMs: performance.now() - t1, postMs: 0 },
             };
-            return Comlink.transfer(result, [labels.buffer, confidence.buffer]);
+            return Comlink.transfer(result, [labels.buffer, confidence.buffer, alpha.buffer, frame.depth.buffer, ...result.rawBuffers] as ArrayBuffer[]);
+        });
+    },
+
+    unpackFrame(raw: RawFeatureFrame): Promise<FeatureFrame> {
+        return guarded("INVALID_ARGUMENT", async () => {
+            const frame = unpackFeatureFrame(raw);
+            const buffers = [frame.rgb, frame.alpha, frame.depth, frame.features, frame.viewMatrix, frame.projectionMatrix].map((a) => a.buffer as ArrayBuffer);
+            return Comlink.transfer(frame, buffers);
         });
     },
 
