@@ -45,6 +45,7 @@ export class SegmentationOverlay {
     private _layer: Layer | null = null;
     private _texture: RawTexture | null = null;
     private _map: OverlayMap | null = null;
+    private _rgba: Uint8Array | null = null;
     /** Texture uploads since creation (tests check that a disabled overlay uploads nothing). */
     uploads = 0;
 
@@ -122,25 +123,33 @@ export class SegmentationOverlay {
     private refresh(): void {
         const map = this._map;
         if (!map) return;
-        const rgba = new Uint8Array(map.width * map.height * 4);
+        // One reused staging array: filling memory already touched is cheaper on the main thread than fresh memory.
+        if (this._rgba?.length !== map.width * map.height * 4) this._rgba = new Uint8Array(map.width * map.height * 4);
+        const rgba = this._rgba;
+        rgba.fill(0);
         const alpha = Math.round(this._opacity * 255);
         const colors = this.classes.classes;
-        for (let p = 0; p < map.labels.length; p++) {
-            const id = map.labels[p];
-            if (id >= colors.length || (this._filter && !this._filter.has(id))) continue; // none and hidden: transparent
-            const c = colors[id].color;
-            rgba[4 * p] = c[0];
-            rgba[4 * p + 1] = c[1];
-            rgba[4 * p + 2] = c[2];
-            rgba[4 * p + 3] = alpha;
+        // Rows are written bottom first (the layer samples v = 0 at the bottom, the map's row 0 is the top), so the
+        // texture needs no invertY, which Babylon's WebGPU engine does with an extra GPU pass on every update.
+        const { width: W, height: H } = map;
+        for (let y = 0; y < H; y++) {
+            for (let x = 0; x < W; x++) {
+                const id = map.labels[y * W + x];
+                if (id >= colors.length || (this._filter && !this._filter.has(id))) continue; // none and hidden: transparent
+                const c = colors[id].color;
+                const q = 4 * ((H - 1 - y) * W + x);
+                rgba[q] = c[0];
+                rgba[q + 1] = c[1];
+                rgba[q + 2] = c[2];
+                rgba[q + 3] = alpha;
+            }
         }
         if (this._texture && (this._texture.getSize().width !== map.width || this._texture.getSize().height !== map.height)) {
             this._texture.dispose();
             this._texture = null;
         }
         if (!this._texture) {
-            // invertY: the map's row 0 is the top of the image; the layer samples v = 0 at the bottom.
-            this._texture = new RawTexture(rgba, map.width, map.height, Constants.TEXTUREFORMAT_RGBA, this.scene, false, true, Constants.TEXTURE_NEAREST_SAMPLINGMODE);
+            this._texture = new RawTexture(rgba, map.width, map.height, Constants.TEXTUREFORMAT_RGBA, this.scene, false, false, Constants.TEXTURE_NEAREST_SAMPLINGMODE);
             this._texture.wrapU = Constants.TEXTURE_CLAMP_ADDRESSMODE;
             this._texture.wrapV = Constants.TEXTURE_CLAMP_ADDRESSMODE;
         } else {
@@ -162,6 +171,7 @@ export class SegmentationOverlay {
         }
         this._texture?.dispose();
         this._texture = null;
+        this._rgba = null;
     }
 }
 

@@ -14,7 +14,7 @@ import type { Nullable } from "@babylonjs/core/types";
 import type { ClassTable } from "../classes";
 import { SemanticSplatError } from "../errors";
 import { InferenceClient, type InferenceClientOptions } from "../inference/InferenceClient";
-import { FeatureSplatPass, type FeatureFrame, type FeatureSplatMesh } from "../rendering/featureSplatPass";
+import { FeatureSplatPass, type FeatureSplatMesh, type RawFeatureFrame } from "../rendering/featureSplatPass";
 import type { AttachmentFormat } from "../rendering/attachmentPlan";
 import type { ExecutionProviderChoice, LoadModelRequest, LoadProgress, ModelInfo } from "../worker/protocol";
 import { SegmentationOverlay, type OverlayOptions } from "./overlay";
@@ -118,6 +118,8 @@ interface Tick {
     startTime: number;
     featurePassMs: number;
     endFrameTime: number;
+    /** Main-thread time issuing the readback's GPU copies (at the end of the frame). */
+    readbackStartMs: number;
     /** segmentAsync() callers this tick answers. */
     waiters: Waiter[];
     cancelled: boolean;
@@ -158,6 +160,8 @@ export class SemanticSegmentationPipeline {
     private _tick: Tick | null = null;
     private _drawnThisFrame: Tick | null = null;
     private _demand: Waiter[] = [];
+    /** The last raw frame's buffers, back from the worker: the next readback copies into them (no fresh memory). */
+    private _rawBuffers: ArrayBuffer[] = [];
     private _framesWithoutDraw = 0;
     private _stableFrames = 0;
     private readonly _lastView = new Float32Array(16);
@@ -434,6 +438,7 @@ export class SemanticSegmentationPipeline {
                     startTime: drawStart,
                     featurePassMs: now() - drawStart,
                     endFrameTime: 0,
+                    readbackStartMs: 0,
                     waiters: this._demand.splice(0),
                     cancelled: false,
                     done,
@@ -455,8 +460,11 @@ export class SemanticSegmentationPipeline {
         if (tick) {
             this._drawnThisFrame = null;
             tick.endFrameTime = now();
-            // The frame is submitted: the readback of its targets can start (it maps buffers asynchronously).
-            void this.completeTick(tick, this.pass.readbackAsync());
+            // The frame is submitted: the readback of its targets can start (it maps buffers asynchronously). The raw
+            // texels go to the worker, which unpacks them: the main thread only copies the mapped buffers out.
+            const readback = this.pass.readbackRawAsync(this._rawBuffers);
+            tick.readbackStartMs = now() - tick.endFrameTime;
+            void this.completeTick(tick, readback);
         }
         this.stats_.addMainThreadWork(now() - start);
         this.stats_.endFrame();
@@ -486,32 +494,32 @@ export class SemanticSegmentationPipeline {
         }
     }
 
-    private async completeTick(tick: Tick, readback: Promise<FeatureFrame>): Promise<void> {
+    private async completeTick(tick: Tick, readback: Promise<RawFeatureFrame & { copyMs: number }>): Promise<void> {
         try {
-            const frame = await readback;
+            const raw = await readback;
             if (tick.cancelled) return;
             const readbackDone = now();
-            const { width, height, alpha, depth } = frame;
-            const answer = await this.client.segment(frame.rgb, frame.features, width, height);
+            const { width, height, viewMatrix, projectionMatrix, copyMs } = raw;
+            this.stats_.addMainThreadWork(copyMs);
+            // The worker unpacks the frame and masks pixels below the coverage threshold as `none` (contract 3).
+            const answer = await this.client.segmentFrame(raw, { alphaThreshold: this.alphaThreshold, noneLabel: this.classes.none });
+            this.stats_.addMainThreadWork(answer.timings.postMs);
+            this._rawBuffers = answer.rawBuffers;
             if (tick.cancelled) return;
             const received = now();
             const postStart = received;
-            const labels = answer.labels;
-            const confidence = answer.confidence;
-            const none = this.classes.none;
-            for (let p = 0; p < labels.length; p++) {
-                if (alpha[p] < this.alphaThreshold) {
-                    labels[p] = none;
-                    confidence[p] = 0;
-                }
-            }
-            const workerMs = answer.timings.inputMs + answer.timings.inferenceMs + answer.timings.outputMs;
+            const { labels, confidence, alpha, depth } = answer;
+            const worker = answer.timings;
+            const workerMs = worker.unpackMs + worker.inputMs + worker.inferenceMs + worker.outputMs + worker.maskMs;
             const timings: SegmentationStageTimes = {
                 featurePassMs: tick.featurePassMs,
                 readbackMs: readbackDone - tick.endFrameTime,
+                readbackCopyMs: tick.readbackStartMs + copyMs,
                 transferMs: Math.max(0, received - readbackDone - workerMs),
+                postMs: worker.postMs,
                 inferenceMs: workerMs,
                 postprocessMs: 0,
+                mainThreadMs: 0,
                 totalMs: 0,
             };
             const result: SegmentationResult = {
@@ -522,8 +530,8 @@ export class SemanticSegmentationPipeline {
                 confidence,
                 alpha,
                 expectedDepth: depth,
-                viewMatrix: frame.viewMatrix,
-                projectionMatrix: frame.projectionMatrix,
+                viewMatrix,
+                projectionMatrix,
                 cameraViewMatrix: tick.cameraView,
                 cameraProjectionMatrix: tick.cameraProjection,
                 mesh: this.mesh,
@@ -533,6 +541,7 @@ export class SemanticSegmentationPipeline {
             this.overlay.setMap(result);
             const end = now();
             timings.postprocessMs = end - postStart;
+            timings.mainThreadMs = timings.featurePassMs + timings.readbackCopyMs + timings.postMs + timings.postprocessMs;
             timings.totalMs = end - tick.startTime;
             this.stats_.addMainThreadWork(timings.postprocessMs);
             this.stats_.addTick(timings);

@@ -4,20 +4,30 @@
 export interface SegmentationStageTimes {
     /** Main-thread time to record the feature pass's draws into the frame (GPU time is not measurable here). */
     featurePassMs: number;
-    /** From the end of the frame that drew the pass to the feature image in main-thread memory: GPU finish,
-     *  buffer mapping, and FeatureSplatPass's unpacking into planar arrays (that last part is main-thread work). */
+    /** From the end of the frame that drew the pass to the raw render-target texels in main-thread memory: GPU
+     *  finish, buffer mapping, and copying the mapped buffers out (that last part is main-thread work,
+     *  `readbackCopyMs`). The unpacking into planar arrays happens in the worker (in `inferenceMs`). */
     readbackMs: number;
+    /** Main thread: issuing the readback's GPU copies, then copying the mapped buffers into transferable arrays
+     *  (part of `readbackMs`). */
+    readbackCopyMs: number;
     /** The round trip to the worker minus the worker's own time: postMessage both ways, queueing. */
     transferMs: number;
-    /** Time inside the worker: input tensors, onnxruntime's run, reading the outputs. */
+    /** Main thread: posting the raw frame to the worker (its buffers are transferred, not copied; part of `transferMs`). */
+    postMs: number;
+    /** Time inside the worker: unpacking the raw frame, input tensors, onnxruntime's run, reading the outputs, the
+     *  coverage mask. */
     inferenceMs: number;
-    /** Main-thread work after the answer: the coverage mask, the result object, the overlay texture. */
+    /** Main-thread work after the answer: the result object, the cached map, the overlay texture. */
     postprocessMs: number;
+    /** All the main-thread work of this tick that the pipeline can time: featurePassMs + readbackCopyMs + postMs +
+     *  postprocessMs (not comlink's handling of the answer message, see BENCHMARKS.md). */
+    mainThreadMs: number;
     /** From the start of the feature pass's draws to the result being delivered. */
     totalMs: number;
 }
 
-export const STAGE_NAMES = ["featurePassMs", "readbackMs", "transferMs", "inferenceMs", "postprocessMs", "totalMs"] as const;
+export const STAGE_NAMES = ["featurePassMs", "readbackMs", "readbackCopyMs", "transferMs", "postMs", "inferenceMs", "postprocessMs", "mainThreadMs", "totalMs"] as const;
 
 /** A fixed-size window of numbers and their mean. */
 export class RollingAverage {
@@ -53,8 +63,8 @@ export interface SegmentationStats {
     last: SegmentationStageTimes | null;
     /** Means over the last `statsWindow` ticks. */
     average: SegmentationStageTimes;
-    /** Mean main-thread time the pipeline added per rendered frame over the last `statsWindow` frames (its frame
-     *  hooks, its result handling; not the readback unpacking, see readbackMs). */
+    /** Mean main-thread time the pipeline added per rendered frame over the last `statsWindow` frames: its frame
+     *  hooks (the feature pass's draws included), the readback copy, posting to the worker, its result handling. */
     mainThreadMsPerFrame: number;
     /** The largest such per-frame time in that window. */
     mainThreadMsPerFrameMax: number;
