@@ -11,6 +11,60 @@ import { SemanticGaussianSplattingMesh } from "../src/mesh/semanticGaussianSplat
 import { ClassTable } from "../src/classes";
 import { SemanticSegmentationPipeline } from "../src/pipeline/segmentationPipeline";
 import type { SegmentationStageTimes } from "../src/pipeline/stats";
+import { FeatureSplatPass } from "../src/rendering/featureSplatPass";
+
+/**
+ * Main-thread work the page can see from outside the pipeline, timed by wrapping the functions that do it (so the
+ * same page measures any version of the pipeline):
+ * - `mappedCopyMs`: between `GPUBuffer.getMappedRange()` and `unmap()` on this thread: copying (and, for Babylon's
+ *   own readback of half floats, converting) the mapped readback buffers into JS memory.
+ * - `mainUnpackMs`: `FeatureSplatPass.readbackAsync`'s own work after its texture reads arrive (the de-interleaving
+ *   into planar arrays) when something calls it on this thread.
+ */
+const probe = { mappedCopyMs: 0, mappedCopies: 0, mainUnpackMs: 0, mainUnpacks: 0 };
+{
+    const mapStart = new WeakMap<GPUBuffer, number>();
+    const proto = GPUBuffer.prototype;
+    const getMappedRange = proto.getMappedRange;
+    const unmap = proto.unmap;
+    proto.getMappedRange = function (this: GPUBuffer, ...args: Parameters<GPUBuffer["getMappedRange"]>) {
+        if (!mapStart.has(this)) mapStart.set(this, performance.now());
+        return getMappedRange.apply(this, args);
+    };
+    proto.unmap = function (this: GPUBuffer) {
+        const start = mapStart.get(this);
+        const result = unmap.call(this);
+        if (start !== undefined) {
+            probe.mappedCopyMs += performance.now() - start;
+            probe.mappedCopies++;
+            mapStart.delete(this);
+        }
+        return result;
+    };
+    const readbackAsync = FeatureSplatPass.prototype.readbackAsync;
+    FeatureSplatPass.prototype.readbackAsync = async function (this: FeatureSplatPass) {
+        // The last texture read (or mapped buffer) to arrive marks the start of the unpacking.
+        const engine = this.scene.getEngine() as unknown as { _readTexturePixels: (...a: unknown[]) => Promise<unknown> };
+        const read = engine._readTexturePixels;
+        let lastArrival = 0;
+        engine._readTexturePixels = (...a: unknown[]) => read.apply(engine, a).then((v) => ((lastArrival = performance.now()), v));
+        const unmapBefore = proto.unmap;
+        proto.unmap = function (this: GPUBuffer) {
+            const r = unmapBefore.call(this);
+            lastArrival = performance.now();
+            return r;
+        };
+        try {
+            const frame = await readbackAsync.call(this);
+            probe.mainUnpackMs += performance.now() - lastArrival;
+            probe.mainUnpacks++;
+            return frame;
+        } finally {
+            engine._readTexturePixels = read;
+            proto.unmap = unmapBefore;
+        }
+    };
+}
 
 export interface PipelineBenchRequest {
     canvasWidth: number;
@@ -23,6 +77,8 @@ export interface PipelineBenchRequest {
     ticks: number;
     frames: number;
     workerUrl: string;
+    /** Whether the class-colour overlay is on (its per-result texture upload is main-thread work). */
+    overlay: boolean;
 }
 
 export interface PipelineBenchResult {
@@ -33,6 +89,13 @@ export interface PipelineBenchResult {
     ticksDuringOn: number;
     mainThreadMsPerFrame: number;
     mainThreadMsPerFrameMax: number;
+    /** Stage times of the ticks that finished during the continuous frames. */
+    onTimings: SegmentationStageTimes[];
+    /** The probes' totals over the continuous frames (see `probe`). */
+    probe: { mappedCopyMs: number; mappedCopies: number; mainUnpackMs: number; mainUnpacks: number };
+    /** Chrome's main-thread task time per stepped frame, segmentation off and continuous on. */
+    taskMsPerFrameOff: number;
+    taskMsPerFrameOn: number;
     crossOriginIsolated: boolean;
     executionProvider: string;
 }
@@ -95,11 +158,15 @@ async function runPipelineBench(req: PipelineBenchRequest): Promise<PipelineBenc
     const classes = await ClassTable.load("/models/classes.json");
     for (let i = 0; i < 600 && !mesh.isReady(true); i++) await step(engine, scene);
 
-    // Frame rate with segmentation off.
+    // Frame rate and main-thread task time with segmentation off. `cdpTaskSeconds` (exposed by the script) is
+    // Chrome's own account of this page's main-thread task time (CDP Performance.getMetrics "TaskDuration").
+    const taskSeconds = (globalThis as unknown as { cdpTaskSeconds: () => Promise<number> }).cdpTaskSeconds;
     await step(engine, scene);
+    let tasks = await taskSeconds();
     let start = performance.now();
     for (let i = 0; i < req.frames; i++) await step(engine, scene);
     const fpsOff = (1000 * req.frames) / (performance.now() - start);
+    const taskMsPerFrameOff = (1000 * ((await taskSeconds()) - tasks)) / req.frames;
 
     const pipeline = new SemanticSegmentationPipeline(scene, {
         mesh,
@@ -110,6 +177,7 @@ async function runPipelineBench(req: PipelineBenchRequest): Promise<PipelineBenc
         model: { source: "/test/fixtures/models/vdvi-fixture.onnx", manifestUrl: "/test/fixtures/models/manifest.json", executionProvider: "wasm" },
         clientOptions: { workerUrl: req.workerUrl },
         statsWindow: Math.max(req.ticks, req.frames),
+        overlay: { enabled: req.overlay },
     });
     const info = await pipeline.loadModelAsync();
     const init = await pipeline.client.init();
@@ -124,24 +192,41 @@ async function runPipelineBench(req: PipelineBenchRequest): Promise<PipelineBenc
     const stages: SegmentationStageTimes[] = [];
     for (let i = 0; i < req.ticks; i++) stages.push((await segmentOnce()).timings);
 
-    // Frame rate with continuous segmentation on, and the main-thread time the pipeline adds per frame.
+    // Continuous segmentation on: frame rate, the pipeline's own account of its main-thread time, the probes, and
+    // Chrome's task time. The tick in flight when the window opens or closes is split across the windows.
     pipeline.mode = "continuous";
     await step(engine, scene);
     const ticksBefore = pipeline.stats.ticks;
     const statsWindowStart = pipeline.stats.frames;
+    const probeBefore = { ...probe };
+    const onTimings: SegmentationStageTimes[] = [];
+    const observer = pipeline.onSegmentationObservable.add((r) => onTimings.push(r.timings));
+    tasks = await taskSeconds();
     start = performance.now();
     for (let i = 0; i < req.frames; i++) await step(engine, scene);
     const fpsOn = (1000 * req.frames) / (performance.now() - start);
+    const taskMsPerFrameOn = (1000 * ((await taskSeconds()) - tasks)) / req.frames;
+    pipeline.onSegmentationObservable.remove(observer);
     const stats = pipeline.stats;
     if (stats.frames - statsWindowStart < req.frames) throw new Error("the pipeline did not see every frame");
+    const ticksDuringOn = stats.ticks - ticksBefore;
     const result: PipelineBenchResult = {
         gaussians: data.count,
         stages,
         fpsOff,
         fpsOn,
-        ticksDuringOn: stats.ticks - ticksBefore,
+        ticksDuringOn,
         mainThreadMsPerFrame: stats.mainThreadMsPerFrame,
         mainThreadMsPerFrameMax: stats.mainThreadMsPerFrameMax,
+        onTimings,
+        probe: {
+            mappedCopyMs: probe.mappedCopyMs - probeBefore.mappedCopyMs,
+            mappedCopies: probe.mappedCopies - probeBefore.mappedCopies,
+            mainUnpackMs: probe.mainUnpackMs - probeBefore.mainUnpackMs,
+            mainUnpacks: probe.mainUnpacks - probeBefore.mainUnpacks,
+        },
+        taskMsPerFrameOff,
+        taskMsPerFrameOn,
         crossOriginIsolated: init.crossOriginIsolated,
         executionProvider: info.executionProvider,
     };
