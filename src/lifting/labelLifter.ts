@@ -79,6 +79,8 @@ export interface PropagateResult extends PropagationStats {
     ms: number;
     /** Longest uninterrupted piece of work, ms (the whole run for propagate(); per slice for propagateAsync()). */
     longestSliceMs: number;
+    /** The first piece: resolving the votes and building the neighbour grid, ms (O(N), not sliced). */
+    buildMs: number;
     /** Slices the work was cut into (1 for propagate()). */
     slices: number;
 }
@@ -169,16 +171,17 @@ export class LabelLifter {
 
     /**
      * Gives every Gaussian without votes the class of its k nearest voted neighbours (labelPropagation.ts), in one
-     * go. About 40 ms for the showcase room's 80k Gaussians on a loaded 2-core CPU (BENCHMARKS.md): use
-     * propagateAsync() to keep frames free.
+     * go. Hundreds of ms for the showcase room's 80k Gaussians on a loaded 2-core CPU (BENCHMARKS.md, "Label
+     * lifting"): use propagateAsync() to keep frames free.
      */
     propagate(gaussians: Pick<LiftingGaussians, "positions">, options: PropagationOptions = {}): PropagateResult {
         const t = now();
         const p = this._startPropagation(gaussians.positions, options);
+        const buildMs = now() - t;
         p.step();
         this._adopt(p);
         const ms = now() - t;
-        return { ...p.stats, ms, longestSliceMs: ms, slices: 1 };
+        return { ...p.stats, ms, longestSliceMs: ms, buildMs, slices: 1 };
     }
 
     /**
@@ -192,9 +195,10 @@ export class LabelLifter {
         const generation = this._generation;
         const t0 = now();
         const p = this._startPropagation(gaussians.positions, options);
-        let longest = now() - t0;
+        const buildMs = now() - t0;
+        let longest = buildMs;
         let slices = 1;
-        const chunk = 512;
+        const chunk = 64; // targets between clock reads: a few hundred distance checks each
         while (!p.done) {
             await new Promise<void>((resolve) => setTimeout(resolve, 0));
             if (this._generation !== generation) break;
@@ -204,7 +208,7 @@ export class LabelLifter {
             slices++;
         }
         if (this._generation === generation) this._adopt(p);
-        return { ...p.stats, ms: now() - t0, longestSliceMs: longest, slices };
+        return { ...p.stats, ms: now() - t0, longestSliceMs: longest, buildMs, slices };
     }
 
     /** Adds one segmented view's votes. */

@@ -20,7 +20,10 @@ export interface LiftedPickRequest {
 }
 
 export interface LiftedPickOptions {
-    /** Smallest footprint standard deviation, pixels (default 2). */
+    /**
+     * Smallest footprint standard deviation, pixels (default 0.5: about the sqrt(0.3) px that 3DGS renderers' screen-space
+     * dilation gives the smallest splats). A larger floor widens small, near Gaussians past their drawn footprint.
+     */
     minFootprintPx?: number;
     /** Label meaning "no class" (default 255). */
     none?: number;
@@ -41,7 +44,7 @@ export interface LiftedPickResult {
 
 /**
  * Picks through lifted labels. `labels` is [N] (LabelLifter.labels); `radii` optional [N] world-space footprint
- * standard deviations (e.g. the largest of each Gaussian's three scales).
+ * standard deviations (liftingGaussiansOf: the mean of each Gaussian's three scales).
  */
 export function pickLiftedLabel(
     request: LiftedPickRequest,
@@ -52,7 +55,7 @@ export function pickLiftedLabel(
 ): LiftedPickResult {
     const n = labels.length;
     const none = options.none ?? 255;
-    const minSigma = options.minFootprintPx ?? 2;
+    const minSigma = options.minFootprintPx ?? 0.5;
     if (gaussians.positions.length !== 3 * n || gaussians.opacities.length !== n) {
         throw new Error(`pickLiftedLabel: ${n} labels but ${gaussians.positions.length / 3} positions and ${gaussians.opacities.length} opacities`);
     }
