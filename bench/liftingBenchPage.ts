@@ -32,8 +32,47 @@ export interface LiftingBenchResult {
     pickMs: number[];
     votedGaussians: number;
     liftedAgreesWithGroundTruth: number;
+    /** Per-Gaussian mIoU over ALL Gaussians against sem_label: voted only (unvoted = miss), after propagation. */
+    miouAllVotedOnly: number;
+    miouAllPropagated: number;
+    /** Share of all Gaussians whose class (after propagation) is the ground truth. */
+    propagatedAgreesWithGroundTruth: number;
+    /** LabelLifter.propagate(): one go, ms; propagateAsync(): whole run and longest slice, ms. */
+    propagateMs: number;
+    propagateAsyncMs: number;
+    propagateAsyncLongestSliceMs: number;
+    propagateAsyncSlices: number;
+    propagateBuildMs: number;
+    /** Work slices of propagateAsync() (the build excluded): median ms. */
+    propagateAsyncMedianSliceMs: number;
+    propagateDistanceChecks: number;
     picksAgreeingWithLabelMap: number;
+    /** The same picks through the voted labels only (before propagation). */
+    picksAgreeingVotedOnly: number;
+    /** The same picks with the earlier footprint (largest scale, at least 2 px). */
+    picksAgreeingOldFootprint: number;
     picksCompared: number;
+}
+
+/** Mean IoU over the classes present in `truth` (prediction 255 counts as a miss). */
+function meanIoU(pred: ArrayLike<number>, truth: ArrayLike<number>): number {
+    const inter = new Float64Array(256);
+    const predCount = new Float64Array(256);
+    const truthCount = new Float64Array(256);
+    for (let i = 0; i < truth.length; i++) {
+        if (truth[i] >= CLASSES) continue;
+        truthCount[truth[i]]++;
+        predCount[pred[i]]++;
+        if (pred[i] === truth[i]) inter[truth[i]]++;
+    }
+    let sum = 0;
+    let classes = 0;
+    for (let c = 0; c < CLASSES; c++) {
+        if (!truthCount[c]) continue;
+        sum += inter[c] / (truthCount[c] + predCount[c] - inter[c]);
+        classes++;
+    }
+    return sum / Math.max(1, classes);
 }
 
 const CLASSES = 21;
@@ -118,19 +157,46 @@ async function runLiftingBench(request: LiftingBenchRequest): Promise<LiftingBen
         lastFrame = f;
         lastLabels = labels;
     }
-    const lifted = lifter.labels;
+    const votedOnly = Uint8Array.from(lifter.labels);
     let voted = 0;
     let agree = 0;
     for (let i = 0; i < n; i++) {
-        if (lifted[i] === 255) continue;
+        if (votedOnly[i] === 255) continue;
         voted++;
-        if (lifted[i] === truth[i]) agree++;
+        if (votedOnly[i] === truth[i]) agree++;
     }
+    // Propagation to the unvoted Gaussians: time-sliced first (what a page would run), then in one go (the same result).
+    const asyncResult = await lifter.propagateAsync(gaussians, { sliceMs: 4 });
+    // Once more on the same votes (same result), timed from outside: a setTimeout ticker records the gaps between
+    // its turns, so each gap holds at most one slice; the median gap is what a frame would wait for.
+    const sliceMs: number[] = [];
+    {
+        let running = true;
+        let last = performance.now();
+        const tick = () => {
+            const t = performance.now();
+            sliceMs.push(t - last);
+            last = t;
+            if (running) setTimeout(tick, 0);
+        };
+        setTimeout(tick, 0);
+        await lifter.propagateAsync(gaussians, { sliceMs: 4 });
+        running = false;
+    }
+    const syncResult = lifter.propagate(gaussians);
+    const lifted = lifter.labels;
+    let agreeAll = 0;
+    for (let i = 0; i < n; i++) if (lifted[i] === truth[i]) agreeAll++;
     // Frame time and pick time, alternating, at the last view.
     const frameMs: number[] = [];
     const pickMs: number[] = [];
     let compared = 0;
     let picksAgree = 0;
+    let picksAgreeVoted = 0;
+    let picksAgreeOld = 0;
+    // Splat rows: 3 position floats, then 3 scale floats (Babylon's 32-byte layout, liftedLabelDisplay.ts).
+    const rows = new Float32Array(mesh.splatsData!, 0, n * 8);
+    const largestScale = new Float32Array(n).map((_, i) => Math.max(rows[8 * i + 3], rows[8 * i + 4], rows[8 * i + 5]));
     let seed = 7;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
     const f = lastFrame!;
@@ -146,6 +212,11 @@ async function runLiftingBench(request: LiftingBenchRequest): Promise<LiftingBen
             if (expected !== 255) {
                 compared++;
                 if (pick.label === expected) picksAgree++;
+                const before = pickLiftedLabel({ x: px + 0.5, y: py + 0.5, width: f.width, height: f.height, viewMatrix: f.viewMatrix, projectionMatrix: f.projectionMatrix }, gaussians, votedOnly, gaussians.radii);
+                if (before.label === expected) picksAgreeVoted++;
+                // The pick as it was before (footprint = the largest scale, at least 2 px), for comparison.
+                const old = pickLiftedLabel({ x: px + 0.5, y: py + 0.5, width: f.width, height: f.height, viewMatrix: f.viewMatrix, projectionMatrix: f.projectionMatrix }, gaussians, lifted, largestScale, { minFootprintPx: 2 });
+                if (old.label === expected) picksAgreeOld++;
             }
         }
     }
@@ -153,7 +224,29 @@ async function runLiftingBench(request: LiftingBenchRequest): Promise<LiftingBen
     scene.dispose();
     engine.dispose();
     canvas.remove();
-    return { gaussians: n, views: request.views, accumulateMs, frameMs, pickMs, votedGaussians: voted, liftedAgreesWithGroundTruth: agree / Math.max(1, voted), picksAgreeingWithLabelMap: picksAgree, picksCompared: compared };
+    return {
+        gaussians: n,
+        views: request.views,
+        accumulateMs,
+        frameMs,
+        pickMs,
+        votedGaussians: voted,
+        liftedAgreesWithGroundTruth: agree / Math.max(1, voted),
+        miouAllVotedOnly: meanIoU(votedOnly, truth),
+        miouAllPropagated: meanIoU(lifted, truth),
+        propagatedAgreesWithGroundTruth: agreeAll / n,
+        propagateMs: syncResult.ms,
+        propagateAsyncMs: asyncResult.ms,
+        propagateAsyncLongestSliceMs: asyncResult.longestSliceMs,
+        propagateAsyncSlices: asyncResult.slices,
+        propagateBuildMs: syncResult.buildMs,
+        propagateAsyncMedianSliceMs: [...sliceMs].sort((a, b) => a - b)[Math.floor(sliceMs.length / 2)] ?? 0,
+        propagateDistanceChecks: syncResult.distanceChecks,
+        picksAgreeingWithLabelMap: picksAgree,
+        picksAgreeingVotedOnly: picksAgreeVoted,
+        picksCompared: compared,
+        picksAgreeingOldFootprint: picksAgreeOld,
+    };
 }
 
 const page = globalThis as unknown as { runLiftingBench: typeof runLiftingBench; pageReady: boolean };

@@ -268,6 +268,10 @@ async function main(): Promise<void> {
             lines.push(`  pass ${a.featurePassMs.toFixed(1)}  readback ${a.readbackMs.toFixed(0)}  transfer ${a.transferMs.toFixed(0)} ms`);
             lines.push(`  infer ${a.inferenceMs.toFixed(0)}  post ${a.postprocessMs.toFixed(1)}  total ${a.totalMs.toFixed(0)} ms`);
             if (seg.lastLift) lines.push(`lifting  ${seg.lifter.viewCount} views, last voted ${seg.lastLift.voted.toLocaleString("en")} Gaussians in ${seg.lastLift.ms.toFixed(1)} ms`);
+            if (seg.lastPropagation) {
+                const p = seg.lastPropagation;
+                lines.push(`propagated to ${p.propagated.toLocaleString("en")} unvoted Gaussians after ${p.views} views (${p.ms.toFixed(0)} ms in slices, longest ${p.longestSliceMs.toFixed(0)} ms)`);
+            }
         } else {
             lines.push("segment  off (no model)");
         }

@@ -29,6 +29,9 @@ export class SegmentationUi {
     private overlayBeforeXR: boolean | null = null;
     /** Gaussians that got a vote from the latest view, and the time the vote took (ms), for the HUD. */
     lastLift: { voted: number; ms: number } | null = null;
+    /** The last propagation of lifted labels to unvoted Gaussians (LabelLifter.propagateAsync), for the HUD. */
+    lastPropagation: { propagated: number; views: number; ms: number; longestSliceMs: number } | null = null;
+    private propagating = false;
 
     private constructor(
         private readonly scene: Scene,
@@ -54,6 +57,17 @@ export class SegmentationUi {
             const start = performance.now();
             const stats = this.lifter.accumulate(r, this.liftingGaussians);
             this.lastLift = { voted: stats.voted, ms: performance.now() - start };
+            // Every 8 views, give the Gaussians no view has voted for their neighbours' class, in slices of 4 ms
+            // between frames (hundreds of ms in one go for a room: BENCHMARKS.md, "Label lifting").
+            if (!this.propagating && stats.views % 8 === 0) {
+                this.propagating = true;
+                const views = stats.views;
+                this.lifter
+                    .propagateAsync(this.liftingGaussians, { sliceMs: 4 })
+                    .then((p) => (this.lastPropagation = { propagated: p.propagated, views, ms: p.ms, longestSliceMs: p.longestSliceMs }))
+                    .catch((e) => showMessage(`Label propagation failed: ${e instanceof Error ? e.message : String(e)}`, "warning", "propagation-error"))
+                    .finally(() => (this.propagating = false));
+            }
             this.renderLegend();
             if (this.labelsMode) this.placeRegionLabels(r);
         });

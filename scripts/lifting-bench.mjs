@@ -45,10 +45,16 @@ async function main() {
                 `| accumulate per view, median ms | ${median(r.accumulateMs).toFixed(2)} |`,
                 `| Gaussians with votes after ${r.views} views | ${r.votedGaussians} of ${r.gaussians} |`,
                 `| lifted class = ground truth (Gaussians with votes) | ${(100 * r.liftedAgreesWithGroundTruth).toFixed(1)} % |`,
+                `| per-Gaussian mIoU, all Gaussians: votes only (unvoted = miss) / after propagation | ${r.miouAllVotedOnly.toFixed(3)} / ${r.miouAllPropagated.toFixed(3)} |`,
+                `| class = ground truth, all Gaussians after propagation | ${(100 * r.propagatedAgreesWithGroundTruth).toFixed(1)} % |`,
+                `| propagate() in one go, ms (distance checks) | ${r.propagateMs.toFixed(1)} (${r.propagateDistanceChecks}) |`,
+                `| propagation: resolving votes + building the grid (first piece, not sliced), ms | ${r.propagateBuildMs.toFixed(1)} |`,
+                `| propagateAsync({ sliceMs: 4 }): total ms, slices, longest piece ms | ${r.propagateAsyncMs.toFixed(1)}, ${r.propagateAsyncSlices}, ${r.propagateAsyncLongestSliceMs.toFixed(1)} |`,
+                `| propagateAsync: median gap between event-loop turns, ms | ${r.propagateAsyncMedianSliceMs.toFixed(1)} |`,
                 `| pick through lifted labels, median ms (max) | ${pick.toFixed(2)} (${Math.max(...r.pickMs).toFixed(2)}) |`,
                 `| colour frame, median ms | ${frame.toFixed(1)} |`,
                 `| pick / frame | ${(pick / frame).toFixed(4)} |`,
-                `| picks agreeing with the label map | ${r.picksAgreeingWithLabelMap} of ${r.picksCompared} |`,
+                `| picks agreeing with the label map: after propagation / votes only / old footprint (largest scale, >= 2 px) | ${r.picksAgreeingWithLabelMap} / ${r.picksAgreeingVotedOnly} / ${r.picksAgreeingOldFootprint} of ${r.picksCompared} |`,
                 "",
             ].join("\n")
         );
