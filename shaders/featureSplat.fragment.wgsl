@@ -1,8 +1,13 @@
 // Feature splat pass, fragment stage (babylon-semantic-splatting).
 // Babylon's splat falloff (gaussianSplattingFragmentDeclaration): alpha = exp(-|vPosition|^2) * opacity,
-// cut off where |vPosition|^2 >= 4. Every attachment gets PREMULTIPLIED output (a * channels, a); the
-// pass blends with ALPHA_PREMULTIPLIED_PORTERDUFF (out = src + dst * (1 - src.a)) over a (0,0,0,0)
-// clear, back to front, so each channel ends as sum_i c_i a_i prod_{j<i} (1 - a_j)  (RT-GS2 Eq. 3).
+// cut off where |vPosition|^2 >= 4 (discarded: a quad whose four pixels are all discarded skips the blending
+// of every attachment on SwiftShader). Every attachment gets (channels, a), NOT premultiplied: the pass blends
+// with ALPHA_LAYER_ACCUMULATE, rgb = src.rgb * src.a + dst.rgb * (1 - src.a), alpha = src.a + dst.a * (1 - src.a),
+// over a (0,0,0,0) clear, back to front, so each channel ends as sum_i c_i a_i prod_{j<i} (1 - a_j)
+// (RT-GS2 Eq. 3), premultiplied in the target. The blend stage does the a * c product, the same fp32 product the
+// shader did before (on SwiftShader the images were bit-identical to premultiplied output blended with
+// ALPHA_PREMULTIPLIED_PORTERDUFF; BENCHMARKS.md, issue 2), and the shader saves one multiply per channel:
+// SwiftShader multiplies by the blend factor even when it is ONE.
 varying vPosition: vec2f;
 flat varying vColor: vec4f;
 #if CHANNEL_ATTACHMENTS > 0
@@ -38,52 +43,52 @@ fn main(input: FragmentInputs) -> FragmentOutputs {
     }
     let a: f32 = exp(A) * fragmentInputs.vColor.a;
 #ifdef WRITE_COLOR
-    fragmentOutputs.fragData0 = vec4f(fragmentInputs.vColor.rgb * a, a);
+    fragmentOutputs.fragData0 = vec4f(fragmentInputs.vColor.rgb, a);
 #if CHANNEL_ATTACHMENTS > 0
-    fragmentOutputs.fragData1 = vec4f(fragmentInputs.vChannels0 * a, a);
+    fragmentOutputs.fragData1 = vec4f(fragmentInputs.vChannels0, a);
 #endif
 #if CHANNEL_ATTACHMENTS > 1
-    fragmentOutputs.fragData2 = vec4f(fragmentInputs.vChannels1 * a, a);
+    fragmentOutputs.fragData2 = vec4f(fragmentInputs.vChannels1, a);
 #endif
 #if CHANNEL_ATTACHMENTS > 2
-    fragmentOutputs.fragData3 = vec4f(fragmentInputs.vChannels2 * a, a);
+    fragmentOutputs.fragData3 = vec4f(fragmentInputs.vChannels2, a);
 #endif
 #if CHANNEL_ATTACHMENTS > 3
-    fragmentOutputs.fragData4 = vec4f(fragmentInputs.vChannels3 * a, a);
+    fragmentOutputs.fragData4 = vec4f(fragmentInputs.vChannels3, a);
 #endif
 #if CHANNEL_ATTACHMENTS > 4
-    fragmentOutputs.fragData5 = vec4f(fragmentInputs.vChannels4 * a, a);
+    fragmentOutputs.fragData5 = vec4f(fragmentInputs.vChannels4, a);
 #endif
 #if CHANNEL_ATTACHMENTS > 5
-    fragmentOutputs.fragData6 = vec4f(fragmentInputs.vChannels5 * a, a);
+    fragmentOutputs.fragData6 = vec4f(fragmentInputs.vChannels5, a);
 #endif
 #if CHANNEL_ATTACHMENTS > 6
-    fragmentOutputs.fragData7 = vec4f(fragmentInputs.vChannels6 * a, a);
+    fragmentOutputs.fragData7 = vec4f(fragmentInputs.vChannels6, a);
 #endif
 #else
 #if CHANNEL_ATTACHMENTS > 0
-    fragmentOutputs.fragData0 = vec4f(fragmentInputs.vChannels0 * a, a);
+    fragmentOutputs.fragData0 = vec4f(fragmentInputs.vChannels0, a);
 #endif
 #if CHANNEL_ATTACHMENTS > 1
-    fragmentOutputs.fragData1 = vec4f(fragmentInputs.vChannels1 * a, a);
+    fragmentOutputs.fragData1 = vec4f(fragmentInputs.vChannels1, a);
 #endif
 #if CHANNEL_ATTACHMENTS > 2
-    fragmentOutputs.fragData2 = vec4f(fragmentInputs.vChannels2 * a, a);
+    fragmentOutputs.fragData2 = vec4f(fragmentInputs.vChannels2, a);
 #endif
 #if CHANNEL_ATTACHMENTS > 3
-    fragmentOutputs.fragData3 = vec4f(fragmentInputs.vChannels3 * a, a);
+    fragmentOutputs.fragData3 = vec4f(fragmentInputs.vChannels3, a);
 #endif
 #if CHANNEL_ATTACHMENTS > 4
-    fragmentOutputs.fragData4 = vec4f(fragmentInputs.vChannels4 * a, a);
+    fragmentOutputs.fragData4 = vec4f(fragmentInputs.vChannels4, a);
 #endif
 #if CHANNEL_ATTACHMENTS > 5
-    fragmentOutputs.fragData5 = vec4f(fragmentInputs.vChannels5 * a, a);
+    fragmentOutputs.fragData5 = vec4f(fragmentInputs.vChannels5, a);
 #endif
 #if CHANNEL_ATTACHMENTS > 6
-    fragmentOutputs.fragData6 = vec4f(fragmentInputs.vChannels6 * a, a);
+    fragmentOutputs.fragData6 = vec4f(fragmentInputs.vChannels6, a);
 #endif
 #if CHANNEL_ATTACHMENTS > 7
-    fragmentOutputs.fragData7 = vec4f(fragmentInputs.vChannels7 * a, a);
+    fragmentOutputs.fragData7 = vec4f(fragmentInputs.vChannels7, a);
 #endif
 #endif
 }

@@ -77,36 +77,6 @@ flat varying vChannels7: vec3f;
 
 #include<gaussianSplatting>
 
-#if CHANNEL_ATTACHMENTS > 0
-// Per-pass constants: FeatureSplatPass substitutes the *_VALUE tokens when it registers the pass's shader, so
-// every channel index below is a compile-time constant (no dynamic indexing in the vertex stage).
-// First stream channel of this pass (0 = depth, 1 + f = feature f).
-const FIRST_CHANNEL: i32 = FIRST_CHANNEL_VALUE;
-// K, the number of features per splat; stream channels past K are written as 0.
-const FEATURE_DIMENSION: i32 = FEATURE_DIMENSION_VALUE;
-const SLOT_COUNT: i32 = CHANNEL_ATTACHMENTS_VALUE;
-// Features read by this pass and the texture layers (4 features each) that hold them.
-const FIRST_FEATURE: i32 = max(FIRST_CHANNEL - 1, 0);
-const LAST_FEATURE: i32 = min(FIRST_CHANNEL - 2 + 3 * SLOT_COUNT, FEATURE_DIMENSION - 1);
-const FIRST_LAYER: i32 = FIRST_FEATURE / 4;
-const LAYER_COUNT: i32 = LAST_FEATURE / 4 - FIRST_LAYER + 1;
-
-fn streamChannel(c: i32, depth: f32, layers: ptr<function, array<vec4f, LAYER_COUNT>>) -> f32 {
-    if (c == 0) {
-        return depth;
-    }
-    let f = c - 1;
-    if (f >= FEATURE_DIMENSION) {
-        return 0.0;
-    }
-    return (*layers)[f / 4 - FIRST_LAYER][f % 4];
-}
-
-fn streamChannels3(c: i32, depth: f32, layers: ptr<function, array<vec4f, LAYER_COUNT>>) -> vec3f {
-    return vec3f(streamChannel(c, depth, layers), streamChannel(c + 1, depth, layers), streamChannel(c + 2, depth, layers));
-}
-#endif
-
 @vertex
 fn main(input : VertexInputs) -> FragmentInputs {
     let splatIndex: f32 = getSplatIndex(i32(vertexInputs.position.z + 0.5), vertexInputs.splatIndex0, vertexInputs.splatIndex1, vertexInputs.splatIndex2, vertexInputs.splatIndex3);
@@ -122,37 +92,20 @@ fn main(input : VertexInputs) -> FragmentInputs {
     vertexOutputs.position = gaussianSplatting(vertexInputs.position.xy, worldPos.xyz, vec2f(1.0, 1.0), covA, covB, splatWorld, scene.view, scene.projection, uniforms.focal, uniforms.invViewport, uniforms.kernelSize, uniforms.minPixelSize);
 
 #if CHANNEL_ATTACHMENTS > 0
-    let depth: f32 = (scene.view * worldPos).z * uniforms.depthSign;
+    // View depth of the centre: the z row of the view matrix only (the same products as (scene.view * worldPos).z).
+    let depth: f32 = dot(vec4f(scene.view[0].z, scene.view[1].z, scene.view[2].z, scene.view[3].z), worldPos) * uniforms.depthSign;
     // The feature texture's own width: with SOG textures (useSogTextures) Babylon's data textures have the SOG
     // images' size, not the mesh's usual splat-texture size that the feature texture follows.
     let featureWidth: i32 = i32(textureDimensions(featureTexture).x);
     let index: i32 = i32(splatIndex + 0.5);
     let uv = vec2<i32>(index % featureWidth, index / featureWidth);
-    var layers: array<vec4f, LAYER_COUNT>;
-    for (var l: i32 = 0; l < LAYER_COUNT; l++) {
-        layers[l] = textureLoad(featureTexture, uv, FIRST_LAYER + l, 0);
-    }
-    vertexOutputs.vChannels0 = streamChannels3(FIRST_CHANNEL, depth, &layers);
-#endif
-#if CHANNEL_ATTACHMENTS > 1
-    vertexOutputs.vChannels1 = streamChannels3(FIRST_CHANNEL + 3, depth, &layers);
-#endif
-#if CHANNEL_ATTACHMENTS > 2
-    vertexOutputs.vChannels2 = streamChannels3(FIRST_CHANNEL + 6, depth, &layers);
-#endif
-#if CHANNEL_ATTACHMENTS > 3
-    vertexOutputs.vChannels3 = streamChannels3(FIRST_CHANNEL + 9, depth, &layers);
-#endif
-#if CHANNEL_ATTACHMENTS > 4
-    vertexOutputs.vChannels4 = streamChannels3(FIRST_CHANNEL + 12, depth, &layers);
-#endif
-#if CHANNEL_ATTACHMENTS > 5
-    vertexOutputs.vChannels5 = streamChannels3(FIRST_CHANNEL + 15, depth, &layers);
-#endif
-#if CHANNEL_ATTACHMENTS > 6
-    vertexOutputs.vChannels6 = streamChannels3(FIRST_CHANNEL + 18, depth, &layers);
-#endif
-#if CHANNEL_ATTACHMENTS > 7
-    vertexOutputs.vChannels7 = streamChannels3(FIRST_CHANNEL + 21, depth, &layers);
+    // Per pass, FeatureSplatPass substitutes the two placeholder lines below (streamChannelWgsl): the first becomes
+    // the loads of the texture layers this pass needs into `layerN` (N = layer index), the second fills
+    // vChannels0..vChannels(CHANNEL_ATTACHMENTS - 1) with constant swizzles of `depth` and the layers (0.0 past
+    // feature K - 1), e.g. `vertexOutputs.vChannels0 = vec3f(depth, layer0.x, layer0.y);`. Straight-line code:
+    // the earlier array of layers indexed through a helper function cost about 4 % of the whole pass on the
+    // indoor room on SwiftShader (BENCHMARKS.md, issue 2).
+    FEATURE_LAYER_LOADS
+    CHANNEL_VARYINGS
 #endif
 }

@@ -30,19 +30,38 @@ import featureSplatFragment from "../../shaders/featureSplat.fragment.wgsl";
 import { SemanticSplatError } from "../errors";
 import { isSortSettled } from "./sortState";
 import { unpackFeatureFrame, type FeatureFrame, type RawFeatureFrame } from "./featureFrame";
-import { ATTACHMENT_FORMATS, planFeaturePasses, type AttachmentFormat, type DeviceLimitsForPlan, type FeaturePassPlan } from "./attachmentPlan";
+import { ATTACHMENT_FORMATS, CHANNELS_PER_ATTACHMENT, planFeaturePasses, type AttachmentFormat, type DeviceLimitsForPlan, type FeaturePassPlan } from "./attachmentPlan";
 
 /**
- * Registers the shaders of one pass: the vertex stage gets the pass's first channel, K and slot count as WGSL
- * constants (the *_VALUE tokens of shaders/featureSplat.vertex.wgsl), so its channel indexing is static.
+ * The two per-pass lines of shaders/featureSplat.vertex.wgsl: FEATURE_LAYER_LOADS (one textureLoad per feature
+ * texture layer this pass reads, into `layerN`) and CHANNEL_VARYINGS (vChannels0.. as constant swizzles of
+ * `depth` and those layers). Stream channel c is depth for c = 0, feature c - 1 for 1 <= c <= K (layer
+ * (c - 1) / 4, component (c - 1) % 4), and 0 past K (padding of the last attachment).
  */
+export function streamChannelWgsl(plan: FeaturePassPlan, featureDimension: number): { layerLoads: string; channelVaryings: string } {
+    const layers = new Set<number>();
+    const channel = (c: number): string => {
+        if (c === 0) return "depth";
+        const f = c - 1;
+        if (f >= featureDimension) return "0.0";
+        layers.add(f >> 2);
+        return `layer${f >> 2}.${"xyzw"[f & 3]}`;
+    };
+    const varyings: string[] = [];
+    for (let s = 0; s < plan.channelAttachments; s++) {
+        const c = plan.firstChannel + CHANNELS_PER_ATTACHMENT * s;
+        varyings.push(`vertexOutputs.vChannels${s} = vec3f(${channel(c)}, ${channel(c + 1)}, ${channel(c + 2)});`);
+    }
+    const loads = [...layers].sort((a, b) => a - b).map((l) => `let layer${l}: vec4f = textureLoad(featureTexture, uv, ${l}, 0);`);
+    return { layerLoads: loads.join("\n    "), channelVaryings: varyings.join("\n    ") };
+}
+
+/** Registers the shaders of one pass, its channel code substituted (streamChannelWgsl), under a name per pass layout. */
 function registerPassShaders(plan: FeaturePassPlan, featureDimension: number): string {
     const name = `semanticFeatureSplat_c${plan.firstChannel}_s${plan.channelAttachments}_k${featureDimension}`;
     if (!ShaderStore.ShadersStoreWGSL[`${name}VertexShader`]) {
-        ShaderStore.ShadersStoreWGSL[`${name}VertexShader`] = featureSplatVertex
-            .replace(/FIRST_CHANNEL_VALUE/g, String(plan.firstChannel))
-            .replace(/FEATURE_DIMENSION_VALUE/g, String(featureDimension))
-            .replace(/CHANNEL_ATTACHMENTS_VALUE/g, String(plan.channelAttachments));
+        const { layerLoads, channelVaryings } = streamChannelWgsl(plan, featureDimension);
+        ShaderStore.ShadersStoreWGSL[`${name}VertexShader`] = featureSplatVertex.replace("FEATURE_LAYER_LOADS", layerLoads).replace("CHANNEL_VARYINGS", channelVaryings);
         ShaderStore.ShadersStoreWGSL[`${name}FragmentShader`] = featureSplatFragment;
     }
     return name;
@@ -434,8 +453,10 @@ export class FeatureSplatPass {
         material.backFaceCulling = false;
         material.disableDepthWrite = true;
         material.depthFunction = Constants.ALWAYS;
-        // out = src * 1 + dst * (1 - src.a) on colour and alpha, every attachment: exact "over" for premultiplied input.
-        material.alphaMode = Constants.ALPHA_PREMULTIPLIED_PORTERDUFF;
+        // Every attachment: rgb = src.rgb * src.a + dst.rgb * (1 - src.a), alpha = src.a + dst.a * (1 - src.a): exact
+        // "over" for the shader's non-premultiplied (channels, a); the targets hold premultiplied composites. The blend
+        // stage does the a * c product (bit-identical to premultiplying in the shader, one multiply less per channel).
+        material.alphaMode = Constants.ALPHA_LAYER_ACCUMULATE;
 
         const pass: PassResources = { plan, target, material, draws: 0 };
         material.onBindObservable.add((boundMesh: AbstractMesh) => {

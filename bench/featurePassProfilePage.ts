@@ -1,0 +1,143 @@
+// Browser side of `node scripts/profile-feature-pass.mjs` (issue 2): where the feature pass spends its time next to
+// Babylon's colour pass. Each variant is the feature pass with its registered WGSL text patched (regex replacements)
+// or its blend mode changed, compiled as a new effect (a unique define); its frames alternate with colour frames,
+// stepped and awaited like `npm run bench`. The variants are measurements only (several change the result on
+// purpose); none of them is used by the library.
+import { WebGPUEngine } from "@babylonjs/core/Engines/webgpuEngine";
+import { Scene } from "@babylonjs/core/scene";
+import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
+import { Vector3 } from "@babylonjs/core/Maths/math.vector";
+import { Color4 } from "@babylonjs/core/Maths/math.color";
+import { ShaderStore } from "@babylonjs/core/Engines/shaderStore";
+import type { ShaderMaterial } from "@babylonjs/core/Materials/shaderMaterial";
+import { SemanticGaussianSplattingMesh } from "../src/mesh/semanticGaussianSplattingMesh";
+import { FeatureSplatPass } from "../src/rendering/featureSplatPass";
+
+export interface ProfileVariant {
+    name: string;
+    K: number;
+    /** [regex source, replacement] pairs applied to the pass's registered vertex / fragment WGSL. */
+    vertex?: [string, string][];
+    fragment?: [string, string][];
+    /** Babylon alpha mode for the pass's material (default: the pass's own). */
+    alphaMode?: number;
+    /** Read the image back once and report the mean of the depth channel (fragment-counting variants). */
+    meanDepth?: boolean;
+}
+
+export interface ProfileSetup {
+    sceneUrl: string;
+    camera?: { position: number[]; target: number[]; fov?: number };
+    width: number;
+    height: number;
+    /** [regex source, replacement] pairs for Babylon's own splat vertex shader (before anything compiles). */
+    colourVertex?: [string, string][];
+}
+
+async function timed(engine: WebGPUEngine, work: () => void): Promise<number> {
+    const start = performance.now();
+    engine.beginFrame();
+    work();
+    engine.endFrame();
+    await engine._device.queue.onSubmittedWorkDone();
+    return performance.now() - start;
+}
+
+function patch(text: string, pairs: [string, string][] | undefined): string {
+    for (const [pattern, replacement] of pairs ?? []) {
+        const re = new RegExp(pattern, "g");
+        if (!re.test(text)) throw new Error(`profile patch: /${pattern}/ matches nothing`);
+        text = text.replace(re, replacement);
+    }
+    return text;
+}
+
+let state: { engine: WebGPUEngine; scene: Scene; mesh: SemanticGaussianSplattingMesh; errors: string[] } | undefined;
+let variantCount = 0;
+
+async function setupProfile(req: ProfileSetup): Promise<{ gaussians: number }> {
+    if (req.colourVertex) {
+        ShaderStore.ShadersStoreWGSL["gaussianSplattingVertexShader"] = patch(ShaderStore.ShadersStoreWGSL["gaussianSplattingVertexShader"], req.colourVertex);
+    }
+    const canvas = document.createElement("canvas");
+    canvas.width = req.width;
+    canvas.height = req.height;
+    document.body.appendChild(canvas);
+    const engine = new WebGPUEngine(canvas, { antialias: false, adaptToDeviceRatio: false, setMaximumLimits: true, enableAllFeatures: true });
+    await engine.initAsync();
+    const errors: string[] = [];
+    engine._device.addEventListener("uncapturederror", (e) => errors.push((e as GPUUncapturedErrorEvent).error.message));
+    const scene = new Scene(engine);
+    scene.clearColor = new Color4(0, 0, 0, 1);
+    const mesh = await SemanticGaussianSplattingMesh.LoadAsync(req.sceneUrl, scene);
+    const camera = new FreeCamera("profileCamera", Vector3.Zero(), scene);
+    camera.minZ = 0.05;
+    if (req.camera) {
+        camera.position = Vector3.FromArray(req.camera.position);
+        camera.setTarget(Vector3.FromArray(req.camera.target));
+        if (req.camera.fov) camera.fov = req.camera.fov;
+    }
+    for (let i = 0; i < 600 && !mesh.isReady(true); i++) {
+        await timed(engine, () => scene.render());
+        await new Promise((r) => setTimeout(r, 10));
+    }
+    for (let i = 0; i < 2; i++) await timed(engine, () => scene.render());
+    state = { engine, scene, mesh, errors };
+    return { gaussians: mesh.gaussianCount };
+}
+
+async function runVariant(v: ProfileVariant, frames: number): Promise<{ name: string; K: number; ms: number[]; colourMs: number[]; meanDepth?: number }> {
+    const { engine, scene, mesh, errors } = state!;
+    if (mesh.featureDimension !== v.K) {
+        const values = new Float32Array(mesh.gaussianCount * v.K);
+        for (let i = 0; i < values.length; i++) values[i] = Math.sin(i * 12.9898) * 0.5;
+        mesh.setFeatures(values, v.K);
+    }
+    const pass = new FeatureSplatPass(scene, mesh, { width: 320, height: 240, attachmentFormat: "rgba32float" });
+    // The pass registered its shaders in its constructor and compiles them on first use: patch the text now, and
+    // give every variant its own define so that Babylon compiles a new effect instead of reusing a cached one.
+    const names = Object.keys(ShaderStore.ShadersStoreWGSL).filter((n) => n.startsWith("semanticFeatureSplat_") && n.endsWith(`_k${v.K}VertexShader`));
+    const saved = new Map<string, string>();
+    for (const n of names) {
+        const fragment = n.replace(/VertexShader$/, "FragmentShader");
+        saved.set(n, ShaderStore.ShadersStoreWGSL[n]).set(fragment, ShaderStore.ShadersStoreWGSL[fragment]);
+        ShaderStore.ShadersStoreWGSL[n] = patch(saved.get(n)!, v.vertex);
+        ShaderStore.ShadersStoreWGSL[fragment] = patch(saved.get(fragment)!, v.fragment);
+    }
+    const materials = (pass as unknown as { _passes: { material: ShaderMaterial }[] })._passes.map((p) => p.material);
+    const id = ++variantCount;
+    for (const m of materials) {
+        m.options.defines.push(`#define PROFILE_VARIANT_${id}`);
+        if (v.alphaMode !== undefined) m.alphaMode = v.alphaMode;
+    }
+    try {
+        let drew = false;
+        for (let i = 0; i < 600 && !drew; i++) {
+            await timed(engine, () => (drew = pass.renderPasses()));
+            await new Promise((r) => setTimeout(r, 10));
+        }
+        if (!drew) throw new Error(`${v.name}: the pass never drew`);
+    } finally {
+        for (const [n, text] of saved) ShaderStore.ShadersStoreWGSL[n] = text;
+    }
+    await timed(engine, () => pass.renderPasses());
+    let meanDepth: number | undefined;
+    if (v.meanDepth) {
+        const frame = await pass.readbackAsync();
+        meanDepth = frame.depth.reduce((s, x) => s + x, 0) / frame.depth.length;
+    }
+    const ms: number[] = [];
+    const colourMs: number[] = [];
+    for (let i = 0; i < frames; i++) {
+        colourMs.push(await timed(engine, () => scene.render()));
+        ms.push(await timed(engine, () => pass.renderPasses()));
+    }
+    pass.dispose();
+    if (errors.length) throw new Error(`${v.name}: uncaptured WebGPU errors: ${errors.splice(0).join("; ")}`);
+    return { name: v.name, K: v.K, ms, colourMs, meanDepth };
+}
+
+const page = globalThis as unknown as { setupProfile: typeof setupProfile; runVariant: typeof runVariant; pageReady: boolean };
+page.setupProfile = setupProfile;
+page.runVariant = runVariant;
+page.pageReady = true;
