@@ -17,6 +17,7 @@ Exact voting (exact_votes): each splat's compositing weight a_i prod_nearer (1 -
 footprint, times the pixel's confidence, summed per class of the pixel (rtgs2.render with vote_labels).
 
     python -m rtgs2.lifting --views 24      # the showcase-room benchmark (BENCHMARKS.md, "Label lifting")
+    python -m rtgs2.lifting --views 24 --modes vdvi --vdvi <vdvi best.pt> --encoder <encoder best.pt> --no-exact
 """
 from __future__ import annotations
 
@@ -225,6 +226,44 @@ def noisy_predictions(labels: np.ndarray, rng: np.random.Generator, class_noise:
     return out, conf
 
 
+class VdviPredictor:
+    """Real 2D predictions: a trained VDVI checkpoint (rtgs2.vdvi.train) on the reference renderer's rgb (quantised
+    to 8 bits like the training views) and splatted encoder features of the scene (rtgs2.encoder checkpoint), as the
+    runtime would segment the room. Labels are none where alpha < 0.5; confidence = the top softmax probability."""
+
+    def __init__(self, scene, checkpoint: Path, encoder: Path):
+        import torch
+
+        from .render import prepare
+        from .vdvi.data import FeatureSource
+        from .vdvi.evaluate import load_model
+
+        self.model, state = load_model(checkpoint)
+        source = FeatureSource(f"encoder:{encoder}")
+        want_k = state.get("model_args", {}).get("k")
+        if want_k is not None and int(want_k) != source.k:
+            raise ValueError(f"VDVI checkpoint {checkpoint} expects K = {want_k}, encoder {encoder} gives {source.k}")
+        feats = source(scene, "showcase", 0)
+        self.prepared = prepare(scene, features=feats, labels=scene.labels)
+        self.torch = torch
+
+    def __call__(self, camera: Camera) -> tuple[np.ndarray, np.ndarray]:
+        from .render import render
+        from .vdvi.evaluate import labels_from_logits, predict_logits
+
+        torch = self.torch
+        out = render(self.prepared, camera, output="numpy")
+        rgb = np.clip(np.rint(np.asarray(out["rgb"], np.float32) * 255.0), 0, 255) / 255.0
+        rgb_t = torch.from_numpy(rgb.astype(np.float32)).permute(2, 0, 1)[None]
+        feat_t = torch.from_numpy(np.asarray(out["features"], np.float32)).permute(2, 0, 1)[None]
+        alpha_t = torch.from_numpy(np.asarray(out["alpha"], np.float32))[None]
+        with torch.no_grad():
+            logits = predict_logits(self.model, rgb_t, feat_t)
+            labels = labels_from_logits(logits, alpha_t)[0].numpy().astype(np.uint8)
+            conf = torch.softmax(logits, 1).max(1).values[0].numpy().astype(np.float32)
+        return labels, np.where(labels != NONE, conf, 0).astype(np.float32)
+
+
 def render_lifted(prepared_labels, camera: Camera) -> dict:
     from .render import render
     return render(prepared_labels, camera)
@@ -232,12 +271,14 @@ def render_lifted(prepared_labels, camera: Camera) -> dict:
 
 def benchmark(n_views: int = 24, width: int = 160, height: int = 120, seed: int = 0, depth_tolerance: float =
               DEFAULT_DEPTH_TOLERANCE, ply: Path = SHOWCASE_PLY, exact: bool = True, k: int = DEFAULT_PROPAGATION_K,
-              visible_weight: float = 0.5, modes: tuple[str, ...] = ("ground_truth", "noisy")) -> dict:
+              visible_weight: float = 0.5, modes: tuple[str, ...] = ("ground_truth", "noisy"),
+              vdvi: tuple[Path, Path] | None = None) -> dict:
     """The showcase-room figures (BENCHMARKS.md, "Label lifting"). Per-Gaussian mIoU is reported over the voted
     Gaussians, over all Gaussians with unvoted ones counted as misses (no propagation), over all Gaussians after
     propagation, and over the visible Gaussians after propagation: those whose compositing weight summed over the
     walkthrough's views is at least `visible_weight` pixels (the renderer's exact weights at the maps' resolution;
-    the rest lie inside or behind objects, or are too faint to matter in any view)."""
+    the rest lie inside or behind objects, or are too faint to matter in any view). Mode "vdvi" needs
+    `vdvi` = (VDVI checkpoint, encoder checkpoint) and lifts the model's real predictions."""
     from .metrics import confusion_matrix, scores, view_consistency
     from .ply import read_ply
     from .render import prepare, render
@@ -265,6 +306,12 @@ def benchmark(n_views: int = 24, width: int = 160, height: int = 120, seed: int 
               "propagation_k": k, "visible_weight_px": visible_weight, "visible_gaussians": int(visible.sum()),
               "render_s": round(render_s, 1)}
     miou = lambda pred, mask: scores(confusion_matrix(pred[mask], gt[mask]))["miou"]  # noqa: E731
+    predictor = None
+    if "vdvi" in modes:
+        if vdvi is None:
+            raise ValueError("mode vdvi needs the VDVI and encoder checkpoints (--vdvi, --encoder)")
+        predictor = VdviPredictor(scene, *vdvi)
+        report["vdvi"] = {"checkpoint": str(vdvi[0]), "encoder": str(vdvi[1])}
     for mode in modes:
         approx = np.zeros((n, NUM_CLASSES), np.float32)
         exact_v = np.zeros((n, NUM_CLASSES), np.float32)
@@ -273,8 +320,12 @@ def benchmark(n_views: int = 24, width: int = 160, height: int = 120, seed: int 
         for cam, out in zip(cams, views):
             if mode == "ground_truth":
                 lab, conf = out["labels"], np.where(out["labels"] != NONE, 1.0, 0.0).astype(np.float32)
-            else:
+            elif mode == "vdvi":
+                lab, conf = predictor(cam)
+            elif mode == "noisy":
                 lab, conf = noisy_predictions(out["labels"], rng, present=present)
+            else:
+                raise ValueError(f"unknown mode {mode!r} (ground_truth, noisy, vdvi)")
             conf2d += confusion_matrix(lab, out["labels"])
             vm, pm = babylon_matrices(cam)
             t = time.perf_counter()
@@ -321,6 +372,8 @@ def benchmark(n_views: int = 24, width: int = 160, height: int = 120, seed: int 
             if mode == "noisy":
                 la = noisy_predictions(la, noise_rng, present=present)[0]
                 lb = noisy_predictions(lb, noise_rng, present=present)[0]
+            elif mode == "vdvi":
+                la, lb = predictor(cam)[0], predictor(cam_b)[0]
             consistency_2d.append(view_consistency(la, out["depth"], out["alpha"], cam, lb, gb["depth"], gb["alpha"],
                                                    cam_b))
         entry["view_consistency_2d"] = (sum(c["agreeing"] for c in consistency_2d)
@@ -356,9 +409,12 @@ def main(argv=None) -> None:
     ap.add_argument("--k", type=int, default=DEFAULT_PROPAGATION_K, help="neighbours for label propagation")
     ap.add_argument("--modes", default="ground_truth,noisy", help="2D inputs to lift, comma-separated")
     ap.add_argument("--out", type=Path, help="also write the report here (JSON)")
+    ap.add_argument("--vdvi", type=Path, help="VDVI training checkpoint, for --modes vdvi (real 2D predictions)")
+    ap.add_argument("--encoder", type=Path, help="Gaussian encoder checkpoint giving the VDVI model's features")
     args = ap.parse_args(argv)
     report = benchmark(args.views, args.width, args.height, args.seed, args.depth_tolerance,
-                       exact=not args.no_exact, k=args.k, modes=tuple(args.modes.split(",")))
+                       exact=not args.no_exact, k=args.k, modes=tuple(args.modes.split(",")),
+                       vdvi=(args.vdvi, args.encoder) if args.vdvi else None)
     print(json.dumps(report, indent=1))
     if args.out:
         args.out.write_text(json.dumps(report, indent=1))

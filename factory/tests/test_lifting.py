@@ -254,6 +254,46 @@ def write_propagation_fixture() -> None:
     PROPAGATION_FIXTURE.write_text(json.dumps(data))
 
 
+def test_vdvi_predictor_segments_a_room_like_the_runtime(tmp_path):
+    """Mode vdvi of the benchmark: an (untrained, tiny) encoder's features splatted with the scene's rgb through a
+    VDVI checkpoint give per-pixel labels that are none exactly where alpha < 0.5, and confidences that are softmax
+    maxima (between 1/21 and 1) where labelled; a checkpoint whose K differs from the encoder's is refused."""
+    import torch
+
+    from rtgs2.encoder.model import GaussianEncoder
+    from rtgs2.encoder.train import CONFIGS, synthetic_room
+    from rtgs2.lifting import VdviPredictor
+    from rtgs2.vdvi.model import Vdvi, VdviConfig
+
+    torch.manual_seed(0)
+    config = CONFIGS["tiny"]
+    encoder = tmp_path / "encoder.pt"
+    torch.save({"model": GaussianEncoder(config).state_dict(), "config": config.to_json()}, encoder)
+    k = int(config.out_dim)
+    vdvi = tmp_path / "vdvi.pt"
+    torch.save({"model": Vdvi(VdviConfig(k=k)).state_dict(),
+                "model_args": {"arch": "vdvi", "k": k, "variant": "full", "num_classes": NUM_CLASSES}}, vdvi)
+    scene = synthetic_room(3, gaussians_per_m2=600.0)
+    predictor = VdviPredictor(scene, vdvi, encoder)
+    prepared = predictor.prepared  # world centres: the prepared scene's mesh transform applied, as in benchmark()
+    pos = prepared.centers_np.astype(np.float64) @ prepared.mesh_world[:3, :3].T + prepared.mesh_world[:3, 3]
+    centre = (pos.min(0) + pos.max(0)) / 2
+    cam = Camera.look_at(centre, centre + np.array([1.0, -0.2, 0.3]), 64, 48, np.deg2rad(70))
+    labels, conf = predictor(cam)
+    alpha = render(predictor.prepared, cam)["alpha"]
+    assert labels.shape == (48, 64) and conf.shape == (48, 64)
+    assert (alpha >= 0.5).mean() > 0.2 and (alpha < 0.5).any()
+    np.testing.assert_array_equal(labels == NONE, alpha < 0.5)
+    assert (labels[labels != NONE] < NUM_CLASSES).all()
+    assert (conf[labels != NONE] >= 1 / NUM_CLASSES - 1e-6).all() and (conf <= 1 + 1e-6).all()
+    assert (conf[labels == NONE] == 0).all()
+    wrong = tmp_path / "vdvi-k3.pt"
+    torch.save({"model": Vdvi(VdviConfig(k=3)).state_dict(),
+                "model_args": {"arch": "vdvi", "k": 3, "variant": "full", "num_classes": NUM_CLASSES}}, wrong)
+    with pytest.raises(ValueError, match="K = 3"):
+        VdviPredictor(scene, wrong, encoder)
+
+
 def write_fixture() -> None:
     case = tiny_case()
     votes = _votes_of(case)
