@@ -58,7 +58,7 @@ export class SegmentationUi {
             const stats = this.lifter.accumulate(r, this.liftingGaussians);
             this.lastLift = { voted: stats.voted, ms: performance.now() - start };
             // Every 8 views, give the Gaussians no view has voted for their neighbours' class, in slices of 4 ms
-            // between frames (hundreds of ms in one go for a room: BENCHMARKS.md, "Label lifting").
+            // between frames (about 180 ms in one go for the showcase room: BENCHMARKS.md, "Label lifting").
             if (!this.propagating && stats.views % 8 === 0) {
                 this.propagating = true;
                 const views = stats.views;

@@ -171,7 +171,7 @@ export class LabelLifter {
 
     /**
      * Gives every Gaussian without votes the class of its k nearest voted neighbours (labelPropagation.ts), in one
-     * go. Hundreds of ms for the showcase room's 80k Gaussians on a loaded 2-core CPU (BENCHMARKS.md, "Label
+     * go. About 180 ms for the showcase room's 80k Gaussians on a loaded 2-core CPU (BENCHMARKS.md, "Label
      * lifting"): use propagateAsync() to keep frames free.
      */
     propagate(gaussians: Pick<LiftingGaussians, "positions">, options: PropagationOptions = {}): PropagateResult {
