@@ -10,14 +10,7 @@ from rtgs2.render import KERNEL_SIZE, prepare, project, render
 from rtgs2.render_babylon import babylon_sort_order, babylon_splats, babylon_to_half_float, uint8_clamp
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """The renderer runs many small tensor ops; on this 2-core machine, shared with other jobs, two OpenMP threads
-    spin-wait for each other and make them 10-25x slower. One thread for these tests, then back."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 W, H = 64, 48
 FOV = np.deg2rad(50.0)

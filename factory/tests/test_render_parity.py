@@ -13,21 +13,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from rtgs2.camera import Camera
 from rtgs2.ply import read_ply
 from rtgs2.render import LABEL_ALPHA_THRESHOLD, prepare, render
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """The renderer runs many small tensor ops; on this 2-core machine, shared with other jobs, two OpenMP threads
-    spin-wait for each other and make them 10-25x slower. One thread for these tests, then back."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest.py
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = REPO / "test" / "golden" / "parity"
