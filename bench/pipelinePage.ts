@@ -79,6 +79,8 @@ export interface PipelineBenchRequest {
     workerUrl: string;
     /** Whether the class-colour overlay is on (its per-result texture upload is main-thread work). */
     overlay: boolean;
+    /** The VDVI model: its URL, its manifest, and its K (the planes' features get K channels). */
+    model: { source: string; manifestUrl: string; k: number };
 }
 
 export interface PipelineBenchResult {
@@ -100,10 +102,8 @@ export interface PipelineBenchResult {
     executionProvider: string;
 }
 
-const K = 8;
-
-/** Four planes (one per quadrant, each its own one-hot channel and depth), as .splat rows + features. */
-function planes(gridSide: number): { rows: ArrayBuffer; features: Float32Array; count: number } {
+/** Four planes (one per quadrant, each its own one-hot channel and depth), as .splat rows + K features. */
+function planes(gridSide: number, K: number): { rows: ArrayBuffer; features: Float32Array; count: number } {
     const quadrants = [
         { sx: -1, sy: 1, z: 0, channel: 2 },
         { sx: 1, sy: 1, z: 0.3, channel: 3 },
@@ -152,9 +152,9 @@ async function runPipelineBench(req: PipelineBenchRequest): Promise<PipelineBenc
     camera.setTarget(Vector3.Zero());
     camera.minZ = 0.1;
     const mesh = new SemanticGaussianSplattingMesh("planes", scene);
-    const data = planes(req.gridSide);
+    const data = planes(req.gridSide, req.model.k);
     mesh.updateData(data.rows, undefined, { flipY: false });
-    mesh.setFeatures(data.features, K);
+    mesh.setFeatures(data.features, req.model.k);
     const classes = await ClassTable.load("/models/classes.json");
     for (let i = 0; i < 600 && !mesh.isReady(true); i++) await step(engine, scene);
 
@@ -174,7 +174,7 @@ async function runPipelineBench(req: PipelineBenchRequest): Promise<PipelineBenc
         mode: "demand",
         width: req.width,
         height: req.height,
-        model: { source: "/test/fixtures/models/vdvi-fixture.onnx", manifestUrl: "/test/fixtures/models/manifest.json", executionProvider: "wasm" },
+        model: { source: req.model.source, manifestUrl: req.model.manifestUrl, executionProvider: "wasm" },
         clientOptions: { workerUrl: req.workerUrl },
         statsWindow: Math.max(req.ticks, req.frames),
         overlay: { enabled: req.overlay },

@@ -4,7 +4,9 @@
 // off and on (continuous) in the same page, and the main-thread time the pipeline adds per rendered frame. In
 // Debian's Chromium with WebGPU (SwiftShader here) through playwright-core, frames stepped and awaited.
 //
-//     npm run bench:pipeline [-- --ticks 10] [--frames 30] [--grid 40] [--overlay on|off] [--sizes 320,640] [--verbose] [--write]
+//     npm run bench:pipeline [-- --ticks 10] [--frames 30] [--grid 40] [--overlay on|off] [--sizes 320,640]
+//                            [--model fixture|shipped] [--verbose] [--write]
+//     --model shipped: the fp32 VDVI model of models/manifest.json (the default is the K = 8 test fixture)
 //     (--write appends to BENCHMARKS.md)
 //
 // Main-thread time is measured three ways (see BENCHMARKS.md): the pipeline's own account
@@ -12,6 +14,7 @@
 // from outside (mapped readback copies, main-thread unpacking), and Chrome's own task time of the page's main
 // thread (CDP Performance.getMetrics TaskDuration), continuous segmentation on minus off, per frame.
 import { appendFile, copyFile, mkdir } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
@@ -30,6 +33,20 @@ const FRAMES = Number(option("frames", "30"));
 const GRID = Number(option("grid", "40"));
 const OVERLAY = option("overlay", "on") !== "off";
 const SIZE_FILTER = option("sizes", "320,640").split(",").map(Number);
+const MODEL = modelChoice(option("model", "fixture"));
+
+/** The VDVI model the pipeline runs: the K = 8 test fixture, or the shipped fp32 model (its K from the manifest). */
+function modelChoice(name) {
+    if (name === "fixture") {
+        return { source: "/test/fixtures/models/vdvi-fixture.onnx", manifestUrl: "/test/fixtures/models/manifest.json", k: 8, label: "test/fixtures/models/vdvi-fixture.onnx, K = 8" };
+    }
+    if (name !== "shipped") throw new Error(`--model ${name}: expected fixture or shipped`);
+    const manifestPath = join(REPO, "models", "manifest.json");
+    if (!existsSync(manifestPath)) throw new Error(`--model shipped: ${manifestPath} does not exist`);
+    const entry = JSON.parse(readFileSync(manifestPath, "utf8")).models.find((m) => m.kind === "vdvi" && m.precision !== "fp16");
+    if (!entry) throw new Error(`--model shipped: ${manifestPath} lists no fp32 VDVI model`);
+    return { source: `/models/${entry.file}`, manifestUrl: "/models/manifest.json", k: entry.k, label: `models/${entry.file}, K = ${entry.k}` };
+}
 // A 320x240 canvas segments at 320x256 (the default: long side 320, both sides multiples of 32, as VDVI needs);
 // 640x480 is itself a multiple of 32.
 const SIZES = [
@@ -98,7 +115,7 @@ async function main() {
     try {
         for (const size of SIZES) {
             process.stderr.write(`canvas ${size.canvasWidth}x${size.canvasHeight}, segmentation ${size.width}x${size.height} ...\n`);
-            const r = await page.evaluate((req) => globalThis.runPipelineBench(req), { ...size, gridSide: GRID, ticks: TICKS, frames: FRAMES, workerUrl, overlay: OVERLAY });
+            const r = await page.evaluate((req) => globalThis.runPipelineBench(req), { ...size, gridSide: GRID, ticks: TICKS, frames: FRAMES, workerUrl, overlay: OVERLAY, model: MODEL });
             results.push({ size, r });
             if (args.includes("--verbose")) {
                 const keys = ["featurePassMs", "readbackCopyMs", "postMs", "postprocessMs", "mainThreadMs"];
@@ -161,7 +178,7 @@ async function main() {
     ].join("\n");
     const report = [
         `Machine: ${machine()}; WebGPU adapter: ${adapter}; execution provider: ${first.executionProvider}; cross-origin isolated: ${first.crossOriginIsolated} (wasm threads ${first.crossOriginIsolated ? 2 : 1}).`,
-        `Command: \`npm run bench:pipeline -- ${args.join(" ")}\` (model: test/fixtures/models/vdvi-fixture.onnx, K = 8; scene: ${first.gaussians} Gaussians in four one-hot-class planes; overlay ${OVERLAY ? "on" : "off"}; stage times: median of ${TICKS} on-demand ticks after one warm-up, ms; frame rates and main-thread times: ${FRAMES} stepped frames each, segmentation off then continuous on).`,
+        `Command: \`npm run bench:pipeline -- ${args.join(" ")}\` (model: ${MODEL.label}; scene: ${first.gaussians} Gaussians in four one-hot-class planes; overlay ${OVERLAY ? "on" : "off"}; stage times: median of ${TICKS} on-demand ticks after one warm-up, ms; frame rates and main-thread times: ${FRAMES} stepped frames each, segmentation off then continuous on).`,
         "",
         stageTable,
         "",
