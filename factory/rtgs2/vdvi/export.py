@@ -31,7 +31,6 @@ from .model import SIZE_MULTIPLE
 
 OPSET = 17
 CONTRACT = "vdvi/1"
-MANIFEST_FORMAT = manifest.MANIFEST_FORMAT
 # the same words as the fixtures' (factory/scripts/make_fixture_models.py)
 RGB_CONVENTION = "float32 [1,3,H,W] in [0,1], render over a black background"
 FEATURES_CONVENTION = "float32 [1,K,H,W], splatted features, not divided by alpha"
