@@ -31,7 +31,7 @@ import numpy as np
 from .camera import Camera
 from .classes import NONE, NUM_CLASSES
 
-DEFAULT_DEPTH_TOLERANCE = 0.03
+DEFAULT_DEPTH_TOLERANCE = 0.1  # relative; chosen on the showcase room over 0.03 and 0.25 (BENCHMARKS.md, "Label lifting")
 DEFAULT_MIN_ALPHA = 0.5
 
 

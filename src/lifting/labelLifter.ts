@@ -59,7 +59,8 @@ export interface LabelLifterOptions {
     classCount?: number;
     /** Label value meaning "no class" (default 255). */
     none?: number;
-    /** Relative depth tolerance of the visibility test (default 0.03: 3 cm at 1 m, 9 cm at 3 m). */
+    /** Relative depth tolerance of the visibility test (default 0.1: 10 cm at 1 m, 30 cm at 3 m; chosen on the
+     *  showcase room over 0.03 and 0.25, BENCHMARKS.md "Label lifting"). */
     depthTolerance?: number;
     /** Pixels with less coverage alpha do not vote (default 0.5, the label threshold of the renderers). */
     minAlpha?: number;
@@ -122,7 +123,7 @@ export class LabelLifter {
         this.gaussianCount = gaussianCount;
         this.classCount = options.classCount ?? 21;
         this.none = options.none ?? 255;
-        this.depthTolerance = options.depthTolerance ?? 0.03;
+        this.depthTolerance = options.depthTolerance ?? 0.1;
         this.minAlpha = options.minAlpha ?? 0.5;
         if (!Number.isInteger(this.classCount) || this.classCount < 1 || this.classCount > 255) fail(`classCount must be an integer in 1..255, got ${this.classCount}`);
         if (!(this.depthTolerance > 0)) fail(`depthTolerance must be positive, got ${this.depthTolerance}`);
