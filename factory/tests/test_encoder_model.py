@@ -5,13 +5,12 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import pytest
 import torch
 
 from rtgs2.encoder.export import export_onnx, parity, run_onnx
 from rtgs2.encoder.model import EncoderConfig, GaussianEncoder, collate, feeds_to_torch, parameter_count
-from rtgs2.encoder.serialization import SerializationConfig, serialize_scene
+from rtgs2.encoder.serialization import serialize_scene
 from rtgs2.encoder.train import CONFIGS, synthetic_room
 
 REPO = Path(__file__).resolve().parents[2]

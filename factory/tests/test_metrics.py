@@ -85,7 +85,7 @@ def plane_view(camera: Camera, boundary_x: float, occluder=None):
     py, px = np.mgrid[0:H, 0:W] + 0.5
     # Rays through pixel centres, in the world (camera axes aligned with the world's).
     eye = camera.position
-    dx, dy = (px - camera.cx) / camera.fx, -(py - camera.cy) / camera.fy
+    dx = (px - camera.cx) / camera.fx  # a vertical wall: the ray's x slope alone fixes the hit point
     depth = np.full((H, W), Z - eye[2])
     x = eye[0] + dx * depth
     labels = np.where(x < boundary_x, 1, 2).astype(np.uint8)

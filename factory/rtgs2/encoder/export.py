@@ -20,7 +20,7 @@ import onnx
 import torch
 
 from .model import ENCODER_ID, ENCODER_VERSION, EncoderConfig, GaussianEncoder, feeds_to_torch, input_names
-from .serialization import INPUT_CHANNELS, SerializationConfig, serialize_scene
+from .serialization import serialize_scene
 
 OPSET = 17
 OUTPUT_NAME = "features"

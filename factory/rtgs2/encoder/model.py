@@ -8,7 +8,6 @@ dynamic point count; no scatter, NonZero or Unique.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
