@@ -45,6 +45,8 @@ module.exports = function (config) {
             { pattern: "models/**/*.*", included: false, served: true, watched: false, nocache: true },
             { pattern: "test/fixtures/**/*.*", included: false, served: true, watched: false, nocache: true },
             { pattern: "test/golden/**/*.*", included: false, served: true, watched: false, nocache: true },
+            // The @adobe/spz WASM module (devDependency), served for the SPZ v4 spec: the library never downloads it.
+            { pattern: "node_modules/@adobe/spz/dist/spz.js", included: false, served: true, watched: false, nocache: true },
             { pattern: path.join(sharedAssets, "splats/**/*.*"), included: false, served: true, watched: false, nocache: true },
         ],
         // Specs fetch shared assets as /assets/..., whatever the checkout's absolute path is.

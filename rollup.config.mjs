@@ -2,7 +2,7 @@
 // spec under test/ (build/test/specs.js) that karma serves to Debian's Chromium; with `--environment BUILD:demo`
 // the demo (build/demo/, served by scripts/demo-server.mjs).
 import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import nodeResolve from "@rollup/plugin-node-resolve";
 import typescript from "@rollup/plugin-typescript";
 
@@ -57,20 +57,23 @@ const tests = {
     },
 };
 
+/** A rollup plugin that copies a file into the build when the copy is missing or older. */
+function copyFile(from, to, name) {
+    return {
+        name,
+        writeBundle() {
+            if (existsSync(to) && statSync(to).size === statSync(from).size && statSync(to).mtimeMs >= statSync(from).mtimeMs) return;
+            mkdirSync(dirname(to), { recursive: true });
+            copyFileSync(from, to);
+        },
+    };
+}
+
 /** Copies onnxruntime-web's asyncify .wasm (what `onnxruntime-web/webgpu` loads) next to the bundled worker, where
  *  onnxruntime's default lookup (relative to its own module, i.e. the worker) finds it. */
 function copyOrtWasm(toDir) {
     const name = "ort-wasm-simd-threaded.asyncify.wasm";
-    return {
-        name: "copy-ort-wasm",
-        writeBundle() {
-            const from = resolve("node_modules/onnxruntime-web/dist", name);
-            const to = resolve(toDir, name);
-            if (existsSync(to) && statSync(to).size === statSync(from).size && statSync(to).mtimeMs >= statSync(from).mtimeMs) return;
-            mkdirSync(toDir, { recursive: true });
-            copyFileSync(from, to);
-        },
-    };
+    return copyFile(resolve("node_modules/onnxruntime-web/dist", name), resolve(toDir, name), "copy-ort-wasm");
 }
 
 /** The inference worker for the specs: build/test/worker.js, next to specs.js, so the client's default URL finds it. */
@@ -96,7 +99,13 @@ const demo = [
     {
         input: "src/worker/worker.ts",
         output: { file: "build/demo/worker.js", format: "es", sourcemap: true, inlineDynamicImports: true },
-        plugins: [nodeResolve({ browser: true }), typescript({ tsconfig: "demo/tsconfig.json", sourceMap: true }), copyOrtWasm("build/demo")],
+        plugins: [
+            nodeResolve({ browser: true }),
+            typescript({ tsconfig: "demo/tsconfig.json", sourceMap: true }),
+            copyOrtWasm("build/demo"),
+            // The @adobe/spz module (devDependency) for dropped SPZ v4 files: the page names this copy as spzLibraryUrl.
+            copyFile(resolve("node_modules/@adobe/spz/dist/spz.js"), resolve("build/demo/vendor/spz.js"), "copy-spz"),
+        ],
     },
 ];
 

@@ -55,7 +55,9 @@ export async function loadScene(scene: Scene, request: SceneRequest, wantFeature
     let mesh: SemanticGaussianSplattingMesh | null = null;
     try {
         bar.step(0.2, "decoding the Gaussians");
-        mesh = await SemanticGaussianSplattingMesh.LoadAsync({ data, fileName: shortName(name) }, scene, { name: shortName(name) });
+        // SPZ v4 needs the @adobe/spz module: the demo build copies it to vendor/ (the library never downloads it).
+        const spzLibraryUrl = new URL("./vendor/spz.js", import.meta.url).href; // next to the bundle (build/demo/)
+        mesh = await SemanticGaussianSplattingMesh.LoadAsync({ data, fileName: shortName(name) }, scene, { name: shortName(name), spzLibraryUrl });
         let featureSource: FeatureSource = mesh.featureDimension > 0 ? "file" : "none";
         let encoderProblem: string | null = null;
         if (featureSource === "none" && wantFeatures && encoder) {

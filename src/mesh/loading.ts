@@ -37,7 +37,10 @@ export interface SemanticLoadOptions {
     rootUrl?: string;
     /**
      * URL of the `@adobe/spz` ES module, needed only for SPZ v4 ("NGSP" v4) files; Babylon's built-in parser reads
-     * v2 and v3. Default: none, because this library never downloads code on its own: v4 files are refused.
+     * v2 and v3. Default: none, because this library never downloads code on its own: v4 files are refused. Serve
+     * your own copy (`npm install @adobe/spz`, then `node_modules/@adobe/spz/dist/spz.js`, one self-contained file
+     * with its WebAssembly inside), as the demo does (build/demo/vendor/spz.js). v4 containers are checked before
+     * the module sees them (stream table, zstd frames), since the module decodes a damaged file to nothing.
      */
     spzLibraryUrl?: string;
     /**
@@ -103,7 +106,7 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
                     fileName
                 );
             }
-            expectedCount = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true);
+            expectedCount = checkSpzV4(bytes, fileName);
             pluginExtension = ".spz";
             break;
         case "sog": {
@@ -142,7 +145,8 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
     await runBabylonLoader(mesh, loaderBytes, fileName, pluginExtension, rootUrl, fflate, options);
 
     const loadedCount = mesh.gaussianCount;
-    if (loadedCount === 0) throw new SemanticSplatError("EMPTY_SCENE", "the scene holds no Gaussians", fileName);
+    // expectedCount > 0 here (checked above), so a loader that reads nothing is a damaged file, not an empty scene:
+    // the spz module decodes a damaged v4 file to an empty cloud instead of failing.
     if (loadedCount !== expectedCount) {
         throw new SemanticSplatError("MALFORMED_FILE", `Babylon's loader read ${loadedCount} Gaussians but the file declares ${expectedCount}`, fileName);
     }
@@ -274,6 +278,47 @@ function checkSpz(stream: Uint8Array, fileName: string): number {
     const needed = 16 + count * bytesPerGaussian;
     if (stream.length < needed) {
         throw new SemanticSplatError("MALFORMED_FILE", `SPZ declares ${count} Gaussians (${needed} bytes) but holds ${stream.length} bytes (truncated?)`, fileName);
+    }
+    return count;
+}
+
+/** zstd frame magic (RFC 8878), little-endian. */
+const ZSTD_MAGIC = 0xfd2fb528;
+
+/**
+ * Checks the container of an SPZ v4 ("NGSP" version 4) file before the @adobe/spz module decodes it, since that
+ * module turns a damaged file into an empty cloud instead of failing. Layout (as read from the v4 fixture and the
+ * module's own log: numStreams, tocByteOffset): a 32-byte header (magic, version, count, SH degree, fractional
+ * bits, flags, stream count, table offset), a table of (compressed, uncompressed) u64 byte sizes per attribute
+ * stream (positions, alpha, colour, scale, rotation, then SH), and the streams, each one zstd frame.
+ */
+function checkSpzV4(bytes: Uint8Array, fileName: string): number {
+    if (bytes.length < 32) throw new SemanticSplatError("MALFORMED_FILE", "SPZ v4 header is truncated", fileName);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const count = view.getUint32(8, true);
+    const shDegree = bytes[12];
+    const streams = bytes[15];
+    const tableOffset = view.getUint32(16, true);
+    if (shDegree > 3) throw new SemanticSplatError("MALFORMED_FILE", `SPZ SH degree ${shDegree} (at most 3)`, fileName);
+    if (streams < 5) throw new SemanticSplatError("MALFORMED_FILE", `SPZ v4 declares ${streams} attribute streams (at least 5)`, fileName);
+    const tableEnd = tableOffset + 16 * streams;
+    if (tableOffset < 32 || tableEnd > bytes.length) {
+        throw new SemanticSplatError("MALFORMED_FILE", `SPZ v4 stream table (${streams} entries at byte ${tableOffset}) lies outside the file's ${bytes.length} bytes (truncated?)`, fileName);
+    }
+    let offset = tableEnd;
+    for (let i = 0; i < streams; i++) {
+        const size = Number(view.getBigUint64(tableOffset + 16 * i, true));
+        const rawSize = Number(view.getBigUint64(tableOffset + 16 * i + 8, true));
+        if (offset + size > bytes.length) {
+            throw new SemanticSplatError("MALFORMED_FILE", `SPZ v4 stream ${i} (${size} bytes at byte ${offset}) runs past the end of the file's ${bytes.length} bytes (truncated?)`, fileName);
+        }
+        if (size < 4 || view.getUint32(offset, true) !== ZSTD_MAGIC) {
+            throw new SemanticSplatError("MALFORMED_FILE", `SPZ v4 stream ${i} at byte ${offset} is not a zstd frame`, fileName);
+        }
+        if (count > 0 && rawSize % count !== 0) {
+            throw new SemanticSplatError("MALFORMED_FILE", `SPZ v4 stream ${i} decodes to ${rawSize} bytes, not a whole number per Gaussian (${count})`, fileName);
+        }
+        offset += size;
     }
     return count;
 }

@@ -18,6 +18,8 @@ import { editHeader, makeGaussianPly } from "./plyFixtures";
 import { installGpuCounter, liveGpuObjects } from "./gpuCounter";
 
 const FIXTURES = "/assets/splats/fixtures/";
+/** The @adobe/spz WASM module (devDependency) as karma serves it; a page passes its own copy's URL. */
+const SPZ_MODULE = "/base/node_modules/@adobe/spz/dist/spz.js";
 const PLAYBOT = "/assets/splats/playbot-lod0/";
 
 async function fetchBytes(url: string): Promise<Uint8Array> {
@@ -95,6 +97,33 @@ describe("SemanticGaussianSplattingMesh loading", () => {
         await stepFrames(scene, 1);
         expectNoWebGPUErrors(t);
         for (const mesh of [v2, v3, raw]) mesh.dispose();
+    });
+
+    it("loads SPZ v4 (NGSP v4, zstd streams) through the @adobe/spz module named by spzLibraryUrl, like v3", async () => {
+        const v4 = await SemanticGaussianSplattingMesh.LoadAsync(FIXTURES + "minimal-v4.spz", scene, { spzLibraryUrl: SPZ_MODULE });
+        const v3 = await SemanticGaussianSplattingMesh.LoadAsync(FIXTURES + "minimal-v3.spz", scene);
+        expect(v4.getClassName()).toBe("GaussianSplattingMesh");
+        expect(v4.gaussianCount).toBe(4);
+        // The same four splats as the v3 fixture, in world space (the two paths differ in their Y flip: one flips
+        // the data, the other the mesh scaling), to the fixed-point precision of the files.
+        const world = (mesh: SemanticGaussianSplattingMesh) => {
+            const p = splatPositions(mesh);
+            const m = mesh.computeWorldMatrix(true);
+            const out: number[] = [];
+            for (let i = 0; i < p.length; i += 3) {
+                const w = Vector3.TransformCoordinates(new Vector3(p[i], p[i + 1], p[i + 2]), m);
+                out.push(w.x, w.y, w.z);
+            }
+            return out;
+        };
+        const a = world(v4);
+        const b = world(v3);
+        expect(a.length).toBe(12);
+        for (let i = 0; i < 12; i++) expect(Math.abs(a[i] - b[i])).withContext(`coordinate ${i}: v4 ${a[i]}, v3 ${b[i]}`).toBeLessThan(1e-3);
+        await stepFrames(scene, 1);
+        expectNoWebGPUErrors(t);
+        v4.dispose();
+        v3.dispose();
     });
 
     it("loads the 500k-Gaussian SOG scene (meta.json + webp) and renders it once", async () => {
@@ -204,6 +233,8 @@ describe("SemanticGaussianSplattingMesh loading", () => {
             make: () => Promise<Uint8Array | string> | Uint8Array | string;
             /** With a sidecar: the scene's file name and the sidecar bytes (named `fileName`). */
             sidecar?: { sceneFileName: string; make: () => Uint8Array };
+            /** Load options of the case (besides the sidecar). */
+            options?: { spzLibraryUrl?: string };
         }[] = [
             { name: "PLY with truncated data", fileName: "truncated.ply", code: "MALFORMED_FILE", message: "truncated", make: () => good().slice(0, good().length - 7) },
             { name: "PLY whose vertex count is larger than its data", fileName: "count.ply", code: "MALFORMED_FILE", message: "1000", make: () => editHeader(good(), "element vertex 10", "element vertex 1000") },
@@ -230,6 +261,12 @@ describe("SemanticGaussianSplattingMesh loading", () => {
                 return gzipBytes(raw);
             } },
             { name: "SPZ v4 without the spz module", fileName: "minimal-v4.spz", code: "UNSUPPORTED_FORMAT", message: "spzLibraryUrl", make: () => fetchBytes(FIXTURES + "minimal-v4.spz") },
+            { name: "SPZ v4 cut short, with the spz module", fileName: "cut-v4.spz", code: "MALFORMED_FILE", message: "truncated", options: { spzLibraryUrl: SPZ_MODULE }, make: async () => (await fetchBytes(FIXTURES + "minimal-v4.spz")).slice(0, 150) },
+            { name: "SPZ v4 whose streams are not zstd, with the spz module", fileName: "junk-v4.spz", code: "MALFORMED_FILE", message: "not a zstd frame", options: { spzLibraryUrl: SPZ_MODULE }, make: async () => {
+                const bytes = await fetchBytes(FIXTURES + "minimal-v4.spz");
+                bytes.fill(0x5a, 112);
+                return bytes;
+            } },
             { name: ".ksplat (Babylon has no reader for it)", fileName: "minimal.ksplat", code: "UNSUPPORTED_FORMAT", message: "unknown scene format", make: () => fetchBytes(FIXTURES + "minimal.ksplat") },
             { name: ".sog zip cut short", fileName: "cut.sog", code: "MALFORMED_FILE", message: "ZIP", make: () => zipStored(new Map([["meta.json", new TextEncoder().encode("{}")]])).slice(0, 30) },
             { name: ".sog zip without meta.json", fileName: "nometa.sog", code: "MALFORMED_FILE", message: "meta.json", make: () => zipStored(new Map([["means_l.webp", new Uint8Array(8)]])) },
@@ -251,7 +288,7 @@ describe("SemanticGaussianSplattingMesh loading", () => {
                 const materialsBefore = scene.materials.length;
                 const texturesBefore = scene.textures.length;
                 const gpuBefore = liveGpuObjects();
-                const options = c.fileName.startsWith("missing/") ? { rootUrl: PLAYBOT.replace("playbot-lod0/", "nowhere/"), ...sidecar } : sidecar;
+                const options = c.fileName.startsWith("missing/") ? { rootUrl: PLAYBOT.replace("playbot-lod0/", "nowhere/"), ...sidecar } : { ...sidecar, ...c.options };
                 let caught: unknown;
                 try {
                     await SemanticGaussianSplattingMesh.LoadAsync(source, scene, { ...options, timeoutMs: 60000 });
