@@ -2,18 +2,14 @@
 // it K random features, and times Babylon's own colour pass and the feature pass in the same page, stepping and
 // awaiting frames (never the rAF loop). Time of one measurement = CPU time from the start of the frame's
 // commands to queue.onSubmittedWorkDone() (SwiftShader offers no 'timestamp-query' here; see the report).
-import { WebGPUEngine } from "@babylonjs/core/Engines/webgpuEngine";
-import { Scene } from "@babylonjs/core/scene";
-import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
 import { Vector3 } from "@babylonjs/core/Maths/math.vector";
-import { Color4 } from "@babylonjs/core/Maths/math.color";
-import { SemanticGaussianSplattingMesh } from "../src/mesh/semanticGaussianSplattingMesh";
 import { FeatureSplatPass } from "../src/rendering/featureSplatPass";
+import { openBenchScene, timed, type BenchCameraPose } from "./benchScene";
 
 export interface BenchRequest {
     sceneUrl: string;
     /** Camera; default: framing the mesh's bounding sphere from -z. */
-    camera?: { position: number[]; target: number[]; fov?: number };
+    camera?: BenchCameraPose;
     featureDimensions: number[];
     raisedLimits: boolean;
     width: number;
@@ -31,15 +27,6 @@ export interface BenchResult {
     feature: { K: number; passes: number; ms: number[]; colourMs: number[] }[];
 }
 
-async function timed(engine: WebGPUEngine, work: () => void): Promise<number> {
-    const start = performance.now();
-    engine.beginFrame();
-    work();
-    engine.endFrame();
-    await engine._device.queue.onSubmittedWorkDone();
-    return performance.now() - start;
-}
-
 function random(seed: number): () => number {
     let a = seed >>> 0;
     return () => {
@@ -51,35 +38,16 @@ function random(seed: number): () => number {
 }
 
 async function runBench(request: BenchRequest): Promise<BenchResult> {
-    const canvas = document.createElement("canvas");
-    canvas.width = request.width;
-    canvas.height = request.height;
-    document.body.appendChild(canvas);
-    const engine = new WebGPUEngine(canvas, { antialias: false, adaptToDeviceRatio: false, setMaximumLimits: request.raisedLimits, enableAllFeatures: request.raisedLimits });
-    await engine.initAsync();
-    const errors: string[] = [];
-    engine._device.addEventListener("uncapturederror", (e) => errors.push((e as GPUUncapturedErrorEvent).error.message));
-    const scene = new Scene(engine);
-    scene.clearColor = new Color4(0, 0, 0, 1);
-    const mesh = await SemanticGaussianSplattingMesh.LoadAsync(request.sceneUrl, scene);
-    const camera = new FreeCamera("benchCamera", Vector3.Zero(), scene);
-    camera.minZ = 0.05;
-    if (request.camera) {
-        camera.position = Vector3.FromArray(request.camera.position);
-        camera.setTarget(Vector3.FromArray(request.camera.target));
-        if (request.camera.fov) camera.fov = request.camera.fov;
-    } else {
-        mesh.computeWorldMatrix(true);
-        const sphere = mesh.getBoundingInfo().boundingSphere;
-        camera.position = sphere.centerWorld.add(new Vector3(0, 0.3 * sphere.radiusWorld, -2.2 * sphere.radiusWorld));
-        camera.setTarget(sphere.centerWorld);
-    }
-    // Wait for the first sort, then warm up.
-    for (let i = 0; i < 600 && !mesh.isReady(true); i++) {
-        await timed(engine, () => scene.render());
-        await new Promise((r) => setTimeout(r, 10));
-    }
-    for (let i = 0; i < 2; i++) await timed(engine, () => scene.render());
+    const { canvas, engine, scene, mesh, errors } = await openBenchScene({
+        ...request,
+        cameraName: "benchCamera",
+        frame: (mesh, camera) => {
+            mesh.computeWorldMatrix(true);
+            const sphere = mesh.getBoundingInfo().boundingSphere;
+            camera.position = sphere.centerWorld.add(new Vector3(0, 0.3 * sphere.radiusWorld, -2.2 * sphere.radiusWorld));
+            camera.setTarget(sphere.centerWorld);
+        },
+    });
 
     // Colour and feature frames alternate (colour, feature, colour, ...) so that load from other processes on the
     // machine hits both alike; each K row carries the colour frames measured beside it.

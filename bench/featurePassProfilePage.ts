@@ -3,15 +3,10 @@
 // or its blend mode changed, compiled as a new effect (a unique define); its frames alternate with colour frames,
 // stepped and awaited like `npm run bench`. The variants are measurements only (several change the result on
 // purpose); none of them is used by the library.
-import { WebGPUEngine } from "@babylonjs/core/Engines/webgpuEngine";
-import { Scene } from "@babylonjs/core/scene";
-import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
-import { Vector3 } from "@babylonjs/core/Maths/math.vector";
-import { Color4 } from "@babylonjs/core/Maths/math.color";
 import { ShaderStore } from "@babylonjs/core/Engines/shaderStore";
 import type { ShaderMaterial } from "@babylonjs/core/Materials/shaderMaterial";
-import { SemanticGaussianSplattingMesh } from "../src/mesh/semanticGaussianSplattingMesh";
 import { FeatureSplatPass } from "../src/rendering/featureSplatPass";
+import { openBenchScene, timed, type BenchCameraPose, type BenchScene } from "./benchScene";
 
 export interface ProfileVariant {
     name: string;
@@ -27,20 +22,11 @@ export interface ProfileVariant {
 
 export interface ProfileSetup {
     sceneUrl: string;
-    camera?: { position: number[]; target: number[]; fov?: number };
+    camera?: BenchCameraPose;
     width: number;
     height: number;
     /** [regex source, replacement] pairs for Babylon's own splat vertex shader (before anything compiles). */
     colourVertex?: [string, string][];
-}
-
-async function timed(engine: WebGPUEngine, work: () => void): Promise<number> {
-    const start = performance.now();
-    engine.beginFrame();
-    work();
-    engine.endFrame();
-    await engine._device.queue.onSubmittedWorkDone();
-    return performance.now() - start;
 }
 
 function patch(text: string, pairs: [string, string][] | undefined): string {
@@ -52,38 +38,15 @@ function patch(text: string, pairs: [string, string][] | undefined): string {
     return text;
 }
 
-let state: { engine: WebGPUEngine; scene: Scene; mesh: SemanticGaussianSplattingMesh; errors: string[] } | undefined;
+let state: BenchScene | undefined;
 let variantCount = 0;
 
 async function setupProfile(req: ProfileSetup): Promise<{ gaussians: number }> {
     if (req.colourVertex) {
         ShaderStore.ShadersStoreWGSL["gaussianSplattingVertexShader"] = patch(ShaderStore.ShadersStoreWGSL["gaussianSplattingVertexShader"], req.colourVertex);
     }
-    const canvas = document.createElement("canvas");
-    canvas.width = req.width;
-    canvas.height = req.height;
-    document.body.appendChild(canvas);
-    const engine = new WebGPUEngine(canvas, { antialias: false, adaptToDeviceRatio: false, setMaximumLimits: true, enableAllFeatures: true });
-    await engine.initAsync();
-    const errors: string[] = [];
-    engine._device.addEventListener("uncapturederror", (e) => errors.push((e as GPUUncapturedErrorEvent).error.message));
-    const scene = new Scene(engine);
-    scene.clearColor = new Color4(0, 0, 0, 1);
-    const mesh = await SemanticGaussianSplattingMesh.LoadAsync(req.sceneUrl, scene);
-    const camera = new FreeCamera("profileCamera", Vector3.Zero(), scene);
-    camera.minZ = 0.05;
-    if (req.camera) {
-        camera.position = Vector3.FromArray(req.camera.position);
-        camera.setTarget(Vector3.FromArray(req.camera.target));
-        if (req.camera.fov) camera.fov = req.camera.fov;
-    }
-    for (let i = 0; i < 600 && !mesh.isReady(true); i++) {
-        await timed(engine, () => scene.render());
-        await new Promise((r) => setTimeout(r, 10));
-    }
-    for (let i = 0; i < 2; i++) await timed(engine, () => scene.render());
-    state = { engine, scene, mesh, errors };
-    return { gaussians: mesh.gaussianCount };
+    state = await openBenchScene({ ...req, raisedLimits: true, cameraName: "profileCamera" });
+    return { gaussians: state.mesh.gaussianCount };
 }
 
 async function runVariant(v: ProfileVariant, frames: number): Promise<{ name: string; K: number; ms: number[]; colourMs: number[]; meanDepth?: number }> {
