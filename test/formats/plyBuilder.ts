@@ -135,17 +135,9 @@ export function buildPly(options: BuildPlyOptions): Uint8Array {
     return out;
 }
 
-/** A deterministic pseudo-random generator (mulberry32) so specs are reproducible. */
-export function seededRandom(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+import { seededRandom } from "../support/seededRandom";
+
+export { seededRandom };
 
 /** A 3DGS-like vertex element: x y z, f_dc_0..2, opacity, scale_0..2, rot_0..3 as float, plus extra properties. */
 export function gaussianElement(count: number, seed: number, extra: { properties: BuilderProperty[]; value: (vertex: number, column: number) => number } | null = null): BuilderElement {

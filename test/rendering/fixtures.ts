@@ -11,17 +11,9 @@ import type { FeatureFrame, FeatureSplatPass } from "../../src/rendering/feature
 import { decodeSplatRows, renderReference, type ReferenceImage } from "../../src/rendering/cpuReference";
 import { halfBitsToFloat32 } from "../../src/util/half";
 
-/** A small deterministic PRNG (mulberry32), so scenes are the same on every run. */
-export function random(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+import { seededRandom as random } from "../support/seededRandom";
+
+export { random };
 
 /**
  * `count` Gaussians in front of a camera at z = -4 looking at the origin: anisotropic, randomly rotated,
