@@ -28,7 +28,8 @@ const ONLY = option("only", "");
 const CLIP = "vertexOutputs.position = vec4f(vertexOutputs.position.xy, -1.0 - abs(vertexOutputs.position.z), 1.0);";
 const CLIP_ALL = ["\\}\\s*$", `    ${CLIP}\n}\n`];
 const NO_FEATURE_VERTEX = [
-    ["let layer\\d+: vec4f = textureLoad\\([^;]*\\);", ""],
+    ["let layer\\d+: vec4<u32> = textureLoad\\([^;]*\\);", ""],
+    ["let pair\\d+: vec2f = unpack2x16float\\([^;]*\\);", ""],
     ["(vertexOutputs\\.vChannels\\d+ = )vec3f\\([^;]*\\);", "$1vec3f(0.0);"],
 ];
 const NO_FEATURE_FRAGMENT = [["vec4f\\(fragmentInputs\\.vChannels\\d+, a\\)", "vec4f(0.0, 0.0, 0.0, a)"]];

@@ -3,8 +3,9 @@
 // `gaussianSplatting` include (readSplat, getSplatIndex, gaussianSplatting(): EWA projection with the
 // `kernelSize` 0.3 dilation and the same culling), and the mesh's sorted `splatIndex` instance buffer.
 // Besides colour it forwards up to 8 groups of 3 "stream" channels: channel 0 is view depth,
-// channel 1 + f is feature f read from the per-splat feature texture array
-// (layer l holds features 4l..4l+3, texel of splat i at (i % width, i / width)).
+// channel 1 + f is feature f read from the per-splat feature texture array (RGBA32UI of fp16 pairs:
+// layer l holds features 8l..8l+7, unpack2x16float(texel[w]) = (8l + 2w, 8l + 2w + 1); texel of splat i at
+// (i % width, i / width)).
 #include<sceneUboDeclaration>
 #include<meshUboDeclaration>
 
@@ -44,7 +45,7 @@ uniform sogShnMax: f32;
 #endif
 #endif
 #if CHANNEL_ATTACHMENTS > 0
-var featureTexture: texture_2d_array<f32>;
+var featureTexture: texture_2d_array<u32>;
 #endif
 
 varying vPosition: vec2f;
@@ -100,9 +101,10 @@ fn main(input : VertexInputs) -> FragmentInputs {
     let index: i32 = i32(splatIndex + 0.5);
     let uv = vec2<i32>(index % featureWidth, index / featureWidth);
     // Per pass, FeatureSplatPass substitutes the two placeholder lines below (streamChannelWgsl): the first becomes
-    // the loads of the texture layers this pass needs into `layerN` (N = layer index), the second fills
-    // vChannels0..vChannels(CHANNEL_ATTACHMENTS - 1) with constant swizzles of `depth` and the layers (0.0 past
-    // feature K - 1), e.g. `vertexOutputs.vChannels0 = vec3f(depth, layer0.x, layer0.y);`. Straight-line code:
+    // the loads of the texture layers this pass needs into `layerN` (N = layer index) and the unpacking of the
+    // 32-bit words it needs into `pairP` (features 2P and 2P + 1), the second fills
+    // vChannels0..vChannels(CHANNEL_ATTACHMENTS - 1) with constant swizzles of `depth` and the pairs (0.0 past
+    // feature K - 1), e.g. `vertexOutputs.vChannels0 = vec3f(depth, pair0.x, pair0.y);`. Straight-line code:
     // the earlier array of layers indexed through a helper function cost about 4 % of the whole pass on the
     // indoor room on SwiftShader (BENCHMARKS.md, issue 2).
     FEATURE_LAYER_LOADS

@@ -1,12 +1,17 @@
 // Layout of the per-Gaussian feature texture array (what the feature splat pass reads with textureLoad):
-// one RGBA16F 2D texture array with ceil(K / 4) layers; layer l holds channels 4l .. 4l+3 of every Gaussian
-// (missing channels of the last layer are 0); Gaussian i sits at texel (i % width, floor(i / width)), with
-// the same width and height as Babylon's own per-splat data textures.
+// one 2D texture array of fp16 features, two per 32-bit channel of an RGBA32UI texel (the way Babylon packs its
+// own spherical-harmonics textures into rgba32uint), ceil(K / 8) layers; layer l holds channels 8l .. 8l+7 of
+// every Gaussian, channel 8l + 2w in the low 16 bits of component w and 8l + 2w + 1 in the high ones, so that
+// WGSL's unpack2x16float(texel[w]) gives (channel 8l + 2w, channel 8l + 2w + 1) (missing channels of the last
+// layer are 0). Gaussian i sits at texel (i % width, floor(i / width)), with the same width and height as
+// Babylon's own per-splat data textures. Two channels per 32 bits rather than an RGBA16F texture halves the
+// texel loads of the feature pass's vertex stage (about 4 % of the whole K = 16 pass on SwiftShader,
+// BENCHMARKS.md) and reads the very same fp16 values.
 import { float32ToHalfBits, HALF_EXPONENT_MASK } from "../util/half";
 import { SemanticSplatError } from "../errors";
 
-/** Channels per texel of the feature texture (RGBA). */
-export const FEATURE_CHANNELS_PER_LAYER = 4;
+/** fp16 channels per texel of the feature texture (RGBA32UI, two per component). */
+export const FEATURE_CHANNELS_PER_LAYER = 8;
 
 /** Number of RGBA layers that hold `featureDimension` channels. */
 export function featureLayerCount(featureDimension: number): number {
@@ -59,7 +64,8 @@ function nonFinite(source: string, index: number, featureDimension: number, what
 
 /**
  * Packs fp16 features [count x K] into the texture array's upload layout: layers one after another, each
- * `width * height` RGBA texels in row order.
+ * `width * height` texels in row order, 8 fp16 values per texel in channel order. Read as 32-bit words on a
+ * little-endian machine (every WebGPU platform), value 2w is the low half of word w: the RGBA32UI texel above.
  */
 export function packFeatureLayers(half: Uint16Array, count: number, featureDimension: number, width: number, height: number): Uint16Array {
     if (count > width * height) {
@@ -71,8 +77,8 @@ export function packFeatureLayers(half: Uint16Array, count: number, featureDimen
     for (let i = 0; i < count; i++) {
         const src = i * featureDimension;
         for (let channel = 0; channel < featureDimension; channel++) {
-            const layer = channel >> 2;
-            packed[(layer * layerTexels + i) * FEATURE_CHANNELS_PER_LAYER + (channel & 3)] = half[src + channel];
+            const layer = Math.floor(channel / FEATURE_CHANNELS_PER_LAYER);
+            packed[(layer * layerTexels + i) * FEATURE_CHANNELS_PER_LAYER + (channel % FEATURE_CHANNELS_PER_LAYER)] = half[src + channel];
         }
     }
     return packed;

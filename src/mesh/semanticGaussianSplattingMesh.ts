@@ -191,18 +191,20 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         return this._featureDimension;
     }
 
-    /** Number of RGBA layers of {@link featureTexture}: ceil(K / 4). */
+    /** Number of layers of {@link featureTexture}: ceil(K / 8). */
     get featureLayerCount(): number {
         return featureLayerCount(this._featureDimension);
     }
 
     /**
-     * The features on the GPU: ONE RGBA16F 2D texture array with {@link featureLayerCount} layers; layer l holds
-     * channels 4l..4l+3 (unused channels 0). Gaussian i is at texel (i % width, floor(i / width)), with the same
-     * width and height as Babylon's splat data textures, so a shader uses the splat index it already has:
-     * `textureLoad(featureTexture, vec2i(i % w, i / w), layer, 0)`. Null when no features are set.
-     * Rebuilt (a new texture object) whenever the features or the splat data change: re-read it after
-     * {@link onFeaturesChangedObservable} fires rather than caching it.
+     * The features on the GPU: ONE 2D texture array of fp16 values, two per 32-bit channel of an RGBA32UI texel
+     * (as Babylon packs its spherical harmonics), with {@link featureLayerCount} layers; layer l holds channels
+     * 8l..8l+7 (unused channels 0): `unpack2x16float(texel[w])` is (channel 8l + 2w, channel 8l + 2w + 1).
+     * Gaussian i is at texel (i % width, floor(i / width)), with the same width and height as Babylon's splat
+     * data textures, so a shader uses the splat index it already has:
+     * `textureLoad(featureTexture, vec2i(i % w, i / w), layer, 0)` (a `texture_2d_array<u32>`). Null when no
+     * features are set. Rebuilt (a new texture object) whenever the features or the splat data change: re-read
+     * it after {@link onFeaturesChangedObservable} fires rather than caching it.
      */
     get featureTexture(): RawTexture2DArray | null {
         return this._featureTexture;
@@ -399,7 +401,8 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         const internal = old?.getInternalTexture();
         const sameSize = !!old && !!internal && internal.width === width && internal.height === height && internal.depth === layers;
         if (sameSize && !uploadIfSameSize) return;
-        const packed = packFeatureLayers(half, this._featureCount, this._featureDimension, width, height);
+        // Two fp16 values per 32-bit word (featureLayout.ts): the same bytes, viewed as the RGBA32UI texels.
+        const packed = new Uint32Array(packFeatureLayers(half, this._featureCount, this._featureDimension, width, height).buffer);
         if (old && sameSize) {
             old.update(packed);
             return;
@@ -410,12 +413,12 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
             width,
             height,
             layers,
-            Constants.TEXTUREFORMAT_RGBA,
+            Constants.TEXTUREFORMAT_RGBA_INTEGER,
             this.getScene(),
             false, // no mipmaps: one texel per Gaussian
             false, // rows as given: texel (x, y) is Gaussian y * width + x
             Constants.TEXTURE_NEAREST_SAMPLINGMODE,
-            Constants.TEXTURETYPE_HALF_FLOAT
+            Constants.TEXTURETYPE_UNSIGNED_INTEGER
         );
         texture.name = `${this.name}_semanticFeatures`;
         texture.wrapU = Constants.TEXTURE_CLAMP_ADDRESSMODE;

@@ -34,25 +34,31 @@ import { ATTACHMENT_FORMATS, CHANNELS_PER_ATTACHMENT, planFeaturePasses, type At
 
 /**
  * The two per-pass lines of shaders/featureSplat.vertex.wgsl: FEATURE_LAYER_LOADS (one textureLoad per feature
- * texture layer this pass reads, into `layerN`) and CHANNEL_VARYINGS (vChannels0.. as constant swizzles of
- * `depth` and those layers). Stream channel c is depth for c = 0, feature c - 1 for 1 <= c <= K (layer
- * (c - 1) / 4, component (c - 1) % 4), and 0 past K (padding of the last attachment).
+ * texture layer this pass reads, into `layerN`, and one unpack2x16float per 32-bit word it needs, into `pairP`)
+ * and CHANNEL_VARYINGS (vChannels0.. as constant swizzles of `depth` and those pairs). Stream channel c is depth
+ * for c = 0, feature f = c - 1 for 1 <= c <= K (word P = f / 2 of the texels: layer P / 4, component P % 4, its
+ * low half for even f), and 0 past K (padding of the last attachment).
  */
 export function streamChannelWgsl(plan: FeaturePassPlan, featureDimension: number): { layerLoads: string; channelVaryings: string } {
-    const layers = new Set<number>();
+    const pairs = new Set<number>();
     const channel = (c: number): string => {
         if (c === 0) return "depth";
         const f = c - 1;
         if (f >= featureDimension) return "0.0";
-        layers.add(f >> 2);
-        return `layer${f >> 2}.${"xyzw"[f & 3]}`;
+        pairs.add(f >> 1);
+        return `pair${f >> 1}.${"xy"[f & 1]}`;
     };
     const varyings: string[] = [];
     for (let s = 0; s < plan.channelAttachments; s++) {
         const c = plan.firstChannel + CHANNELS_PER_ATTACHMENT * s;
         varyings.push(`vertexOutputs.vChannels${s} = vec3f(${channel(c)}, ${channel(c + 1)}, ${channel(c + 2)});`);
     }
-    const loads = [...layers].sort((a, b) => a - b).map((l) => `let layer${l}: vec4f = textureLoad(featureTexture, uv, ${l}, 0);`);
+    const words = [...pairs].sort((a, b) => a - b);
+    const layers = [...new Set(words.map((p) => p >> 2))];
+    const loads = [
+        ...layers.map((l) => `let layer${l}: vec4<u32> = textureLoad(featureTexture, uv, ${l}, 0);`),
+        ...words.map((p) => `let pair${p}: vec2f = unpack2x16float(layer${p >> 2}.${"xyzw"[p & 3]});`),
+    ];
     return { layerLoads: loads.join("\n    "), channelVaryings: varyings.join("\n    ") };
 }
 
@@ -69,11 +75,14 @@ function registerPassShaders(plan: FeaturePassPlan, featureDimension: number): s
 
 /** What the pass needs from a splat mesh besides Babylon's own splat textures. */
 export interface FeatureTextureProvider {
-    /** RGBA16F 2D texture array, layer l = feature channels 4l..4l+3, texel of splat i at (i % w, floor(i / w)). */
+    /**
+     * RGBA32UI 2D texture array of fp16 pairs: layer l = feature channels 8l..8l+7, two per component (low half
+     * first), texel of splat i at (i % w, floor(i / w)).
+     */
     readonly featureTexture: Nullable<BaseTexture>;
     /** K, features per Gaussian. */
     readonly featureDimension: number;
-    /** ceil(K / 4), layers of `featureTexture`. */
+    /** ceil(K / 8), layers of `featureTexture`. */
     readonly featureLayerCount: number;
 }
 

@@ -80,7 +80,8 @@ describe("SemanticGaussianSplattingMesh features", () => {
             const gaussians = tinyGaussians(23, featureDimension);
             const mesh = createTinySplatMesh(scene, gaussians);
             expect(mesh.featureDimension).toBe(featureDimension);
-            expect(mesh.featureLayerCount).toBe(Math.ceil(featureDimension / 4));
+            // fp16 pairs in RGBA32UI texels: 8 channels per layer.
+            expect(mesh.featureLayerCount).toBe(Math.ceil(featureDimension / 8));
             const texture = mesh.featureTexture!;
             expect(texture).not.toBeNull();
             // Same width/height as Babylon's own per-splat textures.
@@ -90,17 +91,17 @@ describe("SemanticGaussianSplattingMesh features", () => {
             const width = splatSize.width;
             for (let layer = 0; layer < mesh.featureLayerCount; layer++) {
                 const texels = await readFeatureTextureLayer(mesh, layer);
-                expect(texels.length).toBe(width * splatSize.height * 4);
+                expect(texels.length).toBe(width * splatSize.height * 8);
                 for (let i = 0; i < gaussians.length; i++) {
-                    const texel = ((Math.floor(i / width) * width) + (i % width)) * 4;
-                    const expected = [0, 1, 2, 3].map((c) => {
-                        const channel = layer * 4 + c;
+                    const texel = ((Math.floor(i / width) * width) + (i % width)) * 8;
+                    const expected = [0, 1, 2, 3, 4, 5, 6, 7].map((c) => {
+                        const channel = layer * 8 + c;
                         return channel < featureDimension ? nativeHalfBits([Math.fround(gaussians[i].features![channel])])[0] : 0;
                     });
-                    expect(Array.from(texels.subarray(texel, texel + 4))).withContext(`Gaussian ${i} layer ${layer}`).toEqual(expected);
+                    expect(Array.from(texels.subarray(texel, texel + 8))).withContext(`Gaussian ${i} layer ${layer}`).toEqual(expected);
                 }
                 // Texels past the last Gaussian stay zero.
-                expect(texels.subarray(gaussians.length * 4).every((v) => v === 0)).toBeTrue();
+                expect(texels.subarray(gaussians.length * 8).every((v) => v === 0)).toBeTrue();
             }
             await stepFrames(scene, 1);
             expectNoWebGPUErrors(t);
@@ -123,11 +124,11 @@ describe("SemanticGaussianSplattingMesh features", () => {
         expect(mesh.featureTexture!.getSize()).toEqual(mesh.centersTexture!.getSize());
         const texels = await readFeatureTextureLayer(mesh, 0);
         for (const i of [0, width - 1, width, width + 7, 2 * width, count - 1]) {
-            const texel = (Math.floor(i / width) * width + (i % width)) * 4;
+            const texel = (Math.floor(i / width) * width + (i % width)) * 8;
             expect(halfBitsToFloat32(texels[texel])).withContext(`Gaussian ${i}`).toBe(i % 2048);
             expect(halfBitsToFloat32(texels[texel + 1])).withContext(`Gaussian ${i}`).toBe(-Math.floor(i / 2048));
         }
-        expect(texels.subarray(count * 4).every((v) => v === 0)).toBeTrue();
+        expect(texels.subarray(count * 8).every((v) => v === 0)).toBeTrue();
         mesh.dispose();
     });
 
@@ -140,9 +141,9 @@ describe("SemanticGaussianSplattingMesh features", () => {
         expect(Array.from(mesh.featureHalfBits!)).toEqual(Array.from(bits));
         const texels = await readFeatureTextureLayer(mesh, 0);
         for (let i = 0; i < 5; i++) {
-            expect(halfBitsToFloat32(texels[i * 4])).toBe(i * 7 - 7);
-            expect(halfBitsToFloat32(texels[i * 4 + 1])).toBe(i * 7 + 3.5 - 7);
-            expect(texels[i * 4 + 2]).toBe(0);
+            expect(halfBitsToFloat32(texels[i * 8])).toBe(i * 7 - 7);
+            expect(halfBitsToFloat32(texels[i * 8 + 1])).toBe(i * 7 + 3.5 - 7);
+            expect(texels[i * 8 + 2]).toBe(0);
         }
         mesh.dispose();
     });
@@ -186,7 +187,7 @@ describe("SemanticGaussianSplattingMesh features", () => {
         expect(mesh.featureDimension).toBe(4);
         expect(mesh.featureTexture).toBe(texture);
         const texels = await readFeatureTextureLayer(mesh, 0);
-        expect(texels[4 * 5 + 3]).toBe(float32ToHalfBits(gaussians[5].features![3]));
+        expect(texels[8 * 5 + 3]).toBe(float32ToHalfBits(gaussians[5].features![3]));
         // Different count: the features belonged to the old scene.
         mesh.updateData(encodeSplatRows(tinyGaussians(9, 0)), undefined, { flipY: false });
         expect(notified).toBe(1);

@@ -173,14 +173,14 @@ describe("SemanticGaussianSplattingMesh loading", () => {
             expect(Array.from(mesh.labels!)).toEqual(ply.labels!.map((l) => (l === 255 || l === 65535 ? none : l)));
             // Positions reach Babylon (as a file Babylon reads directly, or transcoded for it).
             expect(splatPositions(mesh)).toEqual(Array.from(ply.positions));
-            // The texture holds the fp16 features at texel i of layer c / 4.
+            // The texture holds the fp16 features at texel i of layer c / 8 (RGBA32UI texels of fp16 pairs).
             const width = mesh.splatTextureSize.width;
             for (let layer = 0; layer < mesh.featureLayerCount; layer++) {
                 const texels = await readFeatureTextureLayer(mesh, layer);
                 for (let i = 0; i < count; i++) {
-                    const texel = (Math.floor(i / width) * width + (i % width)) * 4;
-                    for (let c = 0; c < 4; c++) {
-                        const channel = layer * 4 + c;
+                    const texel = (Math.floor(i / width) * width + (i % width)) * 8;
+                    for (let c = 0; c < 8; c++) {
+                        const channel = layer * 8 + c;
                         const expected = channel < variant.K ? float32ToHalfBits(ply.features![i * variant.K + channel]) : 0;
                         if (texels[texel + c] !== expected) fail(`Gaussian ${i} channel ${channel}: ${texels[texel + c]} != ${expected}`);
                     }

@@ -12,7 +12,7 @@
  *     { position: [0.3, 0, 0.5], color: [0, 1, 0], features: [0, 1, 0, 0.5] },
  * ]);
  * // mesh.featureDimension === 4, mesh.featureTexture holds the fp16 features
- * const layer0 = await readFeatureTextureLayer(mesh, 0); // Uint16Array of fp16 bits, RGBA per texel
+ * const layer0 = await readFeatureTextureLayer(mesh, 0); // Uint16Array of fp16 bits, 8 per texel
  * ```
  * `encodeSplatRows` gives the same Gaussians as `.splat` bytes (Babylon's 32-byte rows), to go through the
  * loader instead (note Babylon's loader then flips Y with `scaling.y = -1`, as it does for every .splat file).
@@ -81,8 +81,9 @@ export function createTinySplatMesh(scene: Scene, gaussians: readonly TinyGaussi
 }
 
 /**
- * Reads one layer of the mesh's feature texture back from the GPU: fp16 bit patterns, RGBA per texel,
- * `width * height * 4` values in row order (texel of Gaussian i at [4i .. 4i+3]).
+ * Reads one layer of the mesh's feature texture (RGBA32UI texels of fp16 pairs) back from the GPU as fp16 bit
+ * patterns: `width * height * 8` values in row order, texel of Gaussian i at [8i .. 8i+7] (the low half of each
+ * 32-bit component first, as a little-endian Uint16Array view gives them).
  */
 export async function readFeatureTextureLayer(mesh: SemanticGaussianSplattingMesh, layer: number): Promise<Uint16Array> {
     const texture = mesh.featureTexture;
@@ -93,16 +94,17 @@ export async function readFeatureTextureLayer(mesh: SemanticGaussianSplattingMes
     const device = (mesh.getEngine() as WebGPUEngine)._device;
     const width = internal.width;
     const height = internal.height;
-    const bytesPerRow = Math.ceil((width * 8) / 256) * 256; // WebGPU copies need 256-byte aligned rows
+    const texelBytes = 16;
+    const bytesPerRow = Math.ceil((width * texelBytes) / 256) * 256; // WebGPU copies need 256-byte aligned rows
     const buffer = device.createBuffer({ size: bytesPerRow * height, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
     const encoder = device.createCommandEncoder();
     encoder.copyTextureToBuffer({ texture: gpuTexture, origin: { x: 0, y: 0, z: layer } }, { buffer, bytesPerRow }, { width, height, depthOrArrayLayers: 1 });
     device.queue.submit([encoder.finish()]);
     await buffer.mapAsync(GPUMapMode.READ);
     const mapped = new Uint8Array(buffer.getMappedRange());
-    const out = new Uint16Array(width * height * 4);
+    const out = new Uint16Array((width * height * texelBytes) / 2);
     const outBytes = new Uint8Array(out.buffer);
-    for (let row = 0; row < height; row++) outBytes.set(mapped.subarray(row * bytesPerRow, row * bytesPerRow + width * 8), row * width * 8);
+    for (let row = 0; row < height; row++) outBytes.set(mapped.subarray(row * bytesPerRow, row * bytesPerRow + width * texelBytes), row * width * texelBytes);
     buffer.unmap();
     buffer.destroy();
     return out;
