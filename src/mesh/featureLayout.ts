@@ -5,7 +5,7 @@
 // WGSL's unpack2x16float(texel[w]) gives (channel 8l + 2w, channel 8l + 2w + 1) (missing channels of the last
 // layer are 0). Gaussian i sits at texel (i % width, floor(i / width)), with the same width and height as
 // Babylon's own per-splat data textures. Two channels per 32 bits rather than an RGBA16F texture halves the
-// texel loads of the feature pass's vertex stage (about 4 % of the whole K = 16 pass on SwiftShader,
+// texel loads of the feature pass's vertex stage (1-8 % of the whole K = 16 pass in A/B profiles on SwiftShader,
 // BENCHMARKS.md) and reads the very same fp16 values.
 import { float32ToHalfBits, HALF_EXPONENT_MASK } from "../util/half";
 import { SemanticSplatError } from "../errors";
