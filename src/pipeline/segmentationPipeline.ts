@@ -75,7 +75,10 @@ export interface SemanticSegmentationPipelineOptions {
     width?: number;
     height?: number;
     longSide?: number;
-    /** Render-target format of the feature pass (default "rgba16float"). */
+    /**
+     * Render-target format of the feature pass (default: the pass's own, "rgba32float" when the device has
+     * "float32-blendable", else "rgba16float"; see FeatureSplatPassOptions.attachmentFormat).
+     */
     attachmentFormat?: AttachmentFormat;
     /** An existing client to share (dispose() then leaves it running: its owner disposes it). */
     client?: InferenceClient;
