@@ -1,10 +1,11 @@
 // Browser side of `npm run bench` (scripts/bench.mjs): loads a scene into a SemanticGaussianSplattingMesh, gives
 // it K random features, and times Babylon's own colour pass and the feature pass in the same page, stepping and
-// awaiting frames (never the rAF loop). Time of one measurement = CPU time from the start of the frame's
-// commands to queue.onSubmittedWorkDone() (SwiftShader offers no 'timestamp-query' here; see the report).
+// awaiting frames (never the rAF loop). Each frame gets two times: CPU wall time from the start of the frame's
+// commands to queue.onSubmittedWorkDone(), and, where the device has "timestamp-query", GPU time between
+// timestamps around the frame's render passes (GpuFrameTimer in benchScene.ts).
 import { Vector3 } from "@babylonjs/core/Maths/math.vector";
 import { FeatureSplatPass } from "../src/rendering/featureSplatPass";
-import { openBenchScene, timed, type BenchCameraPose } from "./benchScene";
+import { GpuFrameTimer, openBenchScene, timeFrame, timed, type BenchCameraPose } from "./benchScene";
 
 export interface BenchRequest {
     sceneUrl: string;
@@ -23,8 +24,11 @@ export interface BenchResult {
     raisedLimits: boolean;
     timestampQuery: boolean;
     maxColorAttachmentBytesPerSample: number;
-    /** Per K: feature pass times and the colour pass times measured alternately with them. */
-    feature: { K: number; passes: number; ms: number[]; colourMs: number[] }[];
+    /**
+     * Per K: feature pass times and the colour pass times measured alternately with them: CPU wall time, and GPU
+     * time from timestamp queries (null where the device has no "timestamp-query").
+     */
+    feature: { K: number; passes: number; ms: number[]; colourMs: number[]; gpuMs: number[] | null; colourGpuMs: number[] | null }[];
 }
 
 function random(seed: number): () => number {
@@ -52,6 +56,7 @@ async function runBench(request: BenchRequest): Promise<BenchResult> {
     // Colour and feature frames alternate (colour, feature, colour, ...) so that load from other processes on the
     // machine hits both alike; each K row carries the colour frames measured beside it.
     const feature: BenchResult["feature"] = [];
+    const gpuTimer = GpuFrameTimer.Create(engine);
     const rnd = random(1);
     for (const K of request.featureDimensions) {
         const values = new Float32Array(mesh.gaussianCount * K);
@@ -66,15 +71,17 @@ async function runBench(request: BenchRequest): Promise<BenchResult> {
         }
         if (!drew) throw new Error(`K=${K}: the feature pass never drew`);
         await timed(engine, () => pass.renderPasses());
-        const ms: number[] = [];
-        const colourMs: number[] = [];
+        const colour = [];
+        const featurePass = [];
         for (let i = 0; i < request.frames; i++) {
-            colourMs.push(await timed(engine, () => scene.render()));
-            ms.push(await timed(engine, () => pass.renderPasses()));
+            colour.push(await timeFrame(engine, () => scene.render(), gpuTimer));
+            featurePass.push(await timeFrame(engine, () => pass.renderPasses(), gpuTimer));
         }
-        feature.push({ K, passes: pass.plans.length, ms, colourMs });
+        const gpu = (times: { gpuMs: number | null }[]) => (gpuTimer ? times.map((t) => t.gpuMs!) : null);
+        feature.push({ K, passes: pass.plans.length, ms: featurePass.map((t) => t.wallMs), colourMs: colour.map((t) => t.wallMs), gpuMs: gpu(featurePass), colourGpuMs: gpu(colour) });
         pass.dispose();
     }
+    gpuTimer?.dispose();
     const result: BenchResult = {
         gaussians: mesh.gaussianCount,
         raisedLimits: request.raisedLimits,

@@ -24,14 +24,80 @@ export interface BenchScene {
     errors: string[];
 }
 
-/** CPU time from the frame's first command to the queue's onSubmittedWorkDone (on SwiftShader: the GPU work). */
-export async function timed(engine: WebGPUEngine, work: () => void): Promise<number> {
+/** One stepped frame's times: CPU wall time to onSubmittedWorkDone, and GPU time when the device has timestamps. */
+export interface FrameTime {
+    /** From the frame's first command to the queue's onSubmittedWorkDone (on SwiftShader: mostly the GPU work). */
+    wallMs: number;
+    /** Between timestamps written before the frame's first and after its last render pass; null without "timestamp-query". */
+    gpuMs: number | null;
+}
+
+/**
+ * GPU time of a frame from WebGPU timestamp queries: an empty compute pass writes a timestamp at the start of the
+ * frame's render encoder and another after its last pass, both resolved into a buffer read once the frame is done.
+ * Texture uploads (Babylon's separate upload encoder) are outside the window; a steady-state bench frame has none.
+ */
+export class GpuFrameTimer {
+    private readonly _querySet: GPUQuerySet;
+    private readonly _resolve: GPUBuffer;
+    private readonly _read: GPUBuffer;
+
+    /** Null when the engine's device was created without the "timestamp-query" feature. */
+    static Create(engine: WebGPUEngine): GpuFrameTimer | null {
+        return engine._device.features.has("timestamp-query") ? new GpuFrameTimer(engine._device) : null;
+    }
+
+    private constructor(device: GPUDevice) {
+        this._querySet = device.createQuerySet({ type: "timestamp", count: 2, label: "bench frame timestamps" });
+        this._resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+        this._read = device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+    }
+
+    /** Right after engine.beginFrame(). */
+    begin(engine: WebGPUEngine): void {
+        engine._renderEncoder.beginComputePass({ timestampWrites: { querySet: this._querySet, beginningOfPassWriteIndex: 0 } }).end();
+    }
+
+    /** Right before engine.endFrame(): closes Babylon's open render pass first, so the timestamp comes after it. */
+    end(engine: WebGPUEngine): void {
+        engine._endCurrentRenderPass();
+        const encoder = engine._renderEncoder;
+        encoder.beginComputePass({ timestampWrites: { querySet: this._querySet, endOfPassWriteIndex: 1 } }).end();
+        encoder.resolveQuerySet(this._querySet, 0, 2, this._resolve, 0);
+        encoder.copyBufferToBuffer(this._resolve, 0, this._read, 0, 16);
+    }
+
+    /** After the frame was submitted: its GPU time in ms. */
+    async readMs(): Promise<number> {
+        await this._read.mapAsync(GPUMapMode.READ);
+        const [start, end] = new BigUint64Array(this._read.getMappedRange().slice(0));
+        this._read.unmap();
+        return Number(end - start) / 1e6;
+    }
+
+    dispose(): void {
+        this._querySet.destroy();
+        this._resolve.destroy();
+        this._read.destroy();
+    }
+}
+
+/** Steps one frame around `work` and times it (GPU time too when `gpuTimer` is given). */
+export async function timeFrame(engine: WebGPUEngine, work: () => void, gpuTimer: GpuFrameTimer | null = null): Promise<FrameTime> {
     const start = performance.now();
     engine.beginFrame();
+    gpuTimer?.begin(engine);
     work();
+    gpuTimer?.end(engine);
     engine.endFrame();
     await engine._device.queue.onSubmittedWorkDone();
-    return performance.now() - start;
+    const wallMs = performance.now() - start;
+    return { wallMs, gpuMs: gpuTimer ? await gpuTimer.readMs() : null };
+}
+
+/** CPU time from the frame's first command to the queue's onSubmittedWorkDone (on SwiftShader: the GPU work). */
+export async function timed(engine: WebGPUEngine, work: () => void): Promise<number> {
+    return (await timeFrame(engine, work)).wallMs;
 }
 
 /**
@@ -51,7 +117,15 @@ export async function openBenchScene(options: {
     canvas.width = options.width;
     canvas.height = options.height;
     document.body.appendChild(canvas);
-    const engine = new WebGPUEngine(canvas, { antialias: false, adaptToDeviceRatio: false, setMaximumLimits: options.raisedLimits, enableAllFeatures: options.raisedLimits });
+    // Default limits and features, except "timestamp-query" (GPU times; it changes nothing in rendering): Babylon
+    // asks for it only where the adapter offers it. Raised: every limit and feature the adapter offers.
+    const engine = new WebGPUEngine(canvas, {
+        antialias: false,
+        adaptToDeviceRatio: false,
+        setMaximumLimits: options.raisedLimits,
+        enableAllFeatures: options.raisedLimits,
+        deviceDescriptor: options.raisedLimits ? undefined : { requiredFeatures: ["timestamp-query"] },
+    });
     await engine.initAsync();
     const errors: string[] = [];
     engine._device.addEventListener("uncapturederror", (e) => errors.push((e as GPUUncapturedErrorEvent).error.message));

@@ -95,7 +95,9 @@ export async function serveRepo() {
 
 /** Opens `pagePath` in Chromium with WebGPU; returns { page, close() }. The page's console goes to stderr. */
 export async function openPage(origin, pagePath) {
-    const browser = await chromium.launch({ executablePath: CHROMIUM_BIN, headless: true, args: CHROMIUM_FLAGS });
+    // --enable-webgpu-developer-features: timestamp queries at full resolution (Chromium otherwise rounds them to
+    // 100 us); it changes nothing in rendering.
+    const browser = await chromium.launch({ executablePath: CHROMIUM_BIN, headless: true, args: [...CHROMIUM_FLAGS, "--enable-webgpu-developer-features"] });
     const page = await browser.newPage();
     page.on("console", (m) => process.stderr.write(`[page] ${m.text()}\n`));
     page.on("pageerror", (e) => process.stderr.write(`[page error] ${e.message}\n`));

@@ -81,7 +81,8 @@ async function main() {
                 for (const f of r.feature) {
                     const colour = median(f.colourMs);
                     const ms = median(f.ms);
-                    rows.push({ scene: scene.name, gaussians: r.gaussians, limits: `${raisedLimits ? "raised" : "default"} (${r.maxColorAttachmentBytesPerSample} B/sample), ${attachmentFormat}`, K: f.K, passes: f.passes, colour, feature: ms, ratio: ms / colour, timestampQuery: r.timestampQuery });
+                    const gpu = f.gpuMs ? { colour: median(f.colourGpuMs), feature: median(f.gpuMs) } : null;
+                    rows.push({ scene: scene.name, gaussians: r.gaussians, limits: `${raisedLimits ? "raised" : "default"} (${r.maxColorAttachmentBytesPerSample} B/sample), ${attachmentFormat}`, K: f.K, passes: f.passes, colour, feature: ms, ratio: ms / colour, gpu });
                 }
             }
         }
@@ -89,14 +90,15 @@ async function main() {
         await close();
         server.close();
     }
+    const gpuCells = (r) => (r.gpu ? `${r.gpu.colour.toFixed(1)} | ${r.gpu.feature.toFixed(1)} | ${(r.gpu.feature / r.gpu.colour).toFixed(2)}` : "n/a | n/a | n/a");
     const table = [
-        "| scene | Gaussians | device limits, target format | K | passes | colour pass ms | feature pass ms | feature / colour |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
-        ...rows.map((r) => `| ${r.scene} | ${r.gaussians} | ${r.limits} | ${r.K} | ${r.passes} | ${r.colour.toFixed(1)} | ${r.feature.toFixed(1)} | ${r.ratio.toFixed(2)} |`),
+        "| scene | Gaussians | device limits, target format | K | passes | colour pass ms | feature pass ms | feature / colour | colour GPU ms | feature GPU ms | GPU feature / colour |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ...rows.map((r) => `| ${r.scene} | ${r.gaussians} | ${r.limits} | ${r.K} | ${r.passes} | ${r.colour.toFixed(1)} | ${r.feature.toFixed(1)} | ${r.ratio.toFixed(2)} | ${gpuCells(r)} |`),
     ].join("\n");
     const report = [
-        `Machine: ${machine()}; WebGPU adapter: ${adapter}; timestamp-query: ${rows[0]?.timestampQuery ? "offered" : "not offered"}.`,
-        `Command: \`npm run bench -- ${args.join(" ")}\` (${WIDTH}x${HEIGHT} canvas and feature targets, median of ${FRAMES} stepped frames, colour and feature frames alternating; time = CPU time from the frame's first command to queue.onSubmittedWorkDone()).`,
+        `Machine: ${machine()}; WebGPU adapter: ${adapter}; GPU times (timestamp-query): ${rows.every((r) => r.gpu) ? "every row" : rows.some((r) => r.gpu) ? "some rows" : "none (the devices have no timestamp-query)"}.`,
+        `Command: \`npm run bench -- ${args.join(" ")}\` (${WIDTH}x${HEIGHT} canvas and feature targets, median of ${FRAMES} stepped frames, colour and feature frames alternating; "ms" = CPU wall time from the frame's first command to queue.onSubmittedWorkDone(); "GPU ms" = between timestamps written before the frame's first and after its last render pass).`,
         "",
         table,
         "",
