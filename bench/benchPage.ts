@@ -5,6 +5,7 @@
 // timestamps around the frame's render passes (GpuFrameTimer in benchScene.ts).
 import { Vector3 } from "@babylonjs/core/Maths/math.vector";
 import { FeatureSplatPass } from "../src/rendering/featureSplatPass";
+import { seededRandom } from "../test/support/seededRandom";
 import { GpuFrameTimer, openBenchScene, timeFrame, timed, type BenchCameraPose } from "./benchScene";
 
 export interface BenchRequest {
@@ -31,16 +32,6 @@ export interface BenchResult {
     feature: { K: number; passes: number; ms: number[]; colourMs: number[]; gpuMs: number[] | null; colourGpuMs: number[] | null }[];
 }
 
-function random(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = Math.imul(a ^ (a >>> 15), a | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
-
 async function runBench(request: BenchRequest): Promise<BenchResult> {
     const { canvas, engine, scene, mesh, errors } = await openBenchScene({
         ...request,
@@ -57,7 +48,7 @@ async function runBench(request: BenchRequest): Promise<BenchResult> {
     // machine hits both alike; each K row carries the colour frames measured beside it.
     const feature: BenchResult["feature"] = [];
     const gpuTimer = GpuFrameTimer.Create(engine);
-    const rnd = random(1);
+    const rnd = seededRandom(1);
     for (const K of request.featureDimensions) {
         const values = new Float32Array(mesh.gaussianCount * K);
         for (let i = 0; i < values.length; i++) values[i] = rnd() * 2 - 1;

@@ -50,7 +50,7 @@ export async function bundlePage(entry, name) {
                     isolatedModules: true,
                     sourceMap: false,
                 },
-                include: ["src/**/*.ts", "bench/**/*.ts", "test/golden/parityRender.ts", "test/golden/parityPage.ts"],
+                include: ["src/**/*.ts", "bench/**/*.ts", "test/golden/parityRender.ts", "test/golden/parityPage.ts", "test/support/seededRandom.ts"],
                 filterRoot: REPO,
                 outputToFilesystem: false,
             }),
