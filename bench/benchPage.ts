@@ -6,7 +6,7 @@
 import { Vector3 } from "@babylonjs/core/Maths/math.vector";
 import { FeatureSplatPass } from "../src/rendering/featureSplatPass";
 import { seededRandom } from "../test/support/seededRandom";
-import { GpuFrameTimer, openBenchScene, timeFrame, timed, type BenchCameraPose } from "./benchScene";
+import { GpuFrameTimer, openBenchScene, timeFrame, timed, type BenchCameraPose, type FrameTime } from "./benchScene";
 
 export interface BenchRequest {
     sceneUrl: string;
@@ -62,13 +62,13 @@ async function runBench(request: BenchRequest): Promise<BenchResult> {
         }
         if (!drew) throw new Error(`K=${K}: the feature pass never drew`);
         await timed(engine, () => pass.renderPasses());
-        const colour = [];
-        const featurePass = [];
+        const colour: FrameTime[] = [];
+        const featurePass: FrameTime[] = [];
         for (let i = 0; i < request.frames; i++) {
             colour.push(await timeFrame(engine, () => scene.render(), gpuTimer));
             featurePass.push(await timeFrame(engine, () => pass.renderPasses(), gpuTimer));
         }
-        const gpu = (times: { gpuMs: number | null }[]) => (gpuTimer ? times.map((t) => t.gpuMs!) : null);
+        const gpu = (times: FrameTime[]) => (gpuTimer ? times.map((t) => t.gpuMs!) : null);
         feature.push({ K, passes: pass.plans.length, ms: featurePass.map((t) => t.wallMs), colourMs: colour.map((t) => t.wallMs), gpuMs: gpu(featurePass), colourGpuMs: gpu(colour) });
         pass.dispose();
     }
