@@ -23,7 +23,6 @@ export interface BenchRequest {
 export interface BenchResult {
     gaussians: number;
     raisedLimits: boolean;
-    timestampQuery: boolean;
     maxColorAttachmentBytesPerSample: number;
     /**
      * Per K: feature pass times and the colour pass times measured alternately with them: CPU wall time, and GPU
@@ -76,7 +75,6 @@ async function runBench(request: BenchRequest): Promise<BenchResult> {
     const result: BenchResult = {
         gaussians: mesh.gaussianCount,
         raisedLimits: request.raisedLimits,
-        timestampQuery: engine._device.features.has("timestamp-query"),
         maxColorAttachmentBytesPerSample: engine._device.limits.maxColorAttachmentBytesPerSample,
         feature,
     };
