@@ -38,16 +38,35 @@ const COUNT_FRAGMENT = [
     ["let a: f32 = exp\\(A\\) \\* fragmentInputs\\.vColor\\.a;", "let a: f32 = 1.0;"],
     ["vec4f\\(fragmentInputs\\.vChannels0, a\\)", "vec4f(1.0, 1.0, 1.0, a)"],
 ];
+// Measures what the vertex stage would cost if the splat's projection (clip centre, axes, colour) came from three
+// texels written by an earlier pass: three loads and the corner arithmetic instead of readSplat + gaussianSplatting.
+const PRECOMPUTED_PROJECTION = [
+    "var splat: Splat[\\s\\S]*?(?=#if CHANNEL_ATTACHMENTS > 0\\n    // View depth)",
+    `let pi: i32 = i32(splatIndex + 0.5);
+    let puv = vec2<i32>(pi % 1024, pi / 1024);
+    let t0 = textureLoad(centersTexture, puv, 0);
+    let t1 = textureLoad(colorsTexture, puv, 0);
+    let t2 = textureLoad(covariancesATexture, puv, 0);
+    let worldPos = vec4f(t0.xyz, 1.0);
+    vertexOutputs.vPosition = vertexInputs.position.xy;
+    vertexOutputs.vColor = t2;
+    vertexOutputs.position = vec4f(t0.xy + vertexInputs.position.x * t1.xy + vertexInputs.position.y * t1.zw, t0.z, t0.w);
+`,
+];
 const ALPHA_DISABLE = 0; // Constants.ALPHA_DISABLE
 const ALPHA_ONEONE = 6; // Constants.ALPHA_ONEONE
 
 const VARIANTS = [
     { name: "shipped pass", K: 16 },
+    { name: "quads (Babylon's geometry)", K: 16, quads: true },
     { name: "vertex stage only (all clipped)", K: 16, vertex: [CLIP_ALL] },
+    { name: "vertex stage only (quads)", K: 16, quads: true, vertex: [CLIP_ALL] },
+    { name: "vertex only with projection from 3 texels (quads)", K: 16, quads: true, vertex: [PRECOMPUTED_PROJECTION, CLIP_ALL] },
     { name: "no feature data (no loads; channels 0)", K: 16, vertex: NO_FEATURE_VERTEX, fragment: NO_FEATURE_FRAGMENT },
     { name: "no feature data + vertex only", K: 16, vertex: [...NO_FEATURE_VERTEX, CLIP_ALL], fragment: NO_FEATURE_FRAGMENT },
     { name: "blending off", K: 16, alphaMode: ALPHA_DISABLE },
     { name: "count kept fragments", K: 16, alphaMode: ALPHA_ONEONE, fragment: COUNT_FRAGMENT, meanDepth: true },
+    { name: "count rasterized fragments (quads)", K: 16, quads: true, alphaMode: ALPHA_ONEONE, fragment: [["let A: f32", "var A: f32"], ["discard;", "A = 0.0;"], ...COUNT_FRAGMENT], meanDepth: true },
     { name: "count rasterized fragments", K: 16, alphaMode: ALPHA_ONEONE, fragment: [["let A: f32", "var A: f32"], ["discard;", "A = 0.0;"], ...COUNT_FRAGMENT], meanDepth: true },
     ...[2, 5, 8, 11, 14].map((K) => ({ name: `K = ${K} (${1 + Math.ceil((K + 1) / 3)} attachments)`, K })),
 ].filter((v) => !ONLY || ONLY.split(",").includes(v.name));

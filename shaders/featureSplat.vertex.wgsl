@@ -87,10 +87,22 @@ fn main(input : VertexInputs) -> FragmentInputs {
     let splatWorld: mat4x4f = mesh.world;
     let worldPos: vec4f = splatWorld * vec4f(splat.center.xyz, 1.0);
 
-    vertexOutputs.vPosition = vertexInputs.position.xy;
+#ifdef SPLAT_TRIANGLES
+    // One triangle per splat, clipped to a hexagon (src/rendering/splatTriangles.ts): the corners (-2,-2), (2,-2),
+    // (2,2) of Babylon's first triangle become the equilateral triangle (-2 sqrt 3, -2), (2 sqrt 3, -2), (0, 4) around
+    // the same cut-off circle |p| < 2 (inradius 2); affine, so the falloff coordinate is unchanged. The clip
+    // distances cut its corners along the circle's tangents dot(p, u) = 2, u the unit vectors to the corners.
+    let corner: vec2f = vec2f(vertexInputs.position.x * 1.7320508 - (vertexInputs.position.y + 2.0) * 0.8660254, vertexInputs.position.y * 1.5 + 1.0);
+    vertexOutputs.clipDistances[0] = 2.0 - dot(corner, vec2f(-0.8660254, -0.5));
+    vertexOutputs.clipDistances[1] = 2.0 - dot(corner, vec2f(0.8660254, -0.5));
+    vertexOutputs.clipDistances[2] = 2.0 - corner.y;
+#else
+    let corner: vec2f = vertexInputs.position.xy;
+#endif
+    vertexOutputs.vPosition = corner;
     // DC colour only (no view-dependent SH): the factory's reference renderer does the same.
     vertexOutputs.vColor = vec4f(splat.color.xyz, splat.color.w * uniforms.alpha);
-    vertexOutputs.position = gaussianSplatting(vertexInputs.position.xy, worldPos.xyz, vec2f(1.0, 1.0), covA, covB, splatWorld, scene.view, scene.projection, uniforms.focal, uniforms.invViewport, uniforms.kernelSize, uniforms.minPixelSize);
+    vertexOutputs.position = gaussianSplatting(corner, worldPos.xyz, vec2f(1.0, 1.0), covA, covB, splatWorld, scene.view, scene.projection, uniforms.focal, uniforms.invViewport, uniforms.kernelSize, uniforms.minPixelSize);
 
 #if CHANNEL_ATTACHMENTS > 0
     // View depth of the centre: the z row of the view matrix only (the same products as (scene.view * worldPos).z).

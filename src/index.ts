@@ -25,6 +25,7 @@ export {
     type FeatureFrame,
     type FeatureSplatMesh,
     type FeatureSplatPassOptions,
+    type SplatPrimitive,
     type FeatureTextureProvider,
     type FrameRequestOptions,
 } from "./rendering/featureSplatPass";

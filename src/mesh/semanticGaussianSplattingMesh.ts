@@ -6,10 +6,14 @@ import { RawTexture2DArray } from "@babylonjs/core/Materials/Textures/rawTexture
 import { Observable } from "@babylonjs/core/Misc/observable";
 import { Constants } from "@babylonjs/core/Engines/constants";
 import type { Vector2 } from "@babylonjs/core/Maths/math.vector";
+import type { AbstractMesh } from "@babylonjs/core/Meshes/abstractMesh";
+import type { Mesh } from "@babylonjs/core/Meshes/mesh";
+import type { SubMesh } from "@babylonjs/core/Meshes/subMesh";
 import type { Scene } from "@babylonjs/core/scene";
 import type { Nullable } from "@babylonjs/core/types";
 import "@babylonjs/core/Engines/WebGPU/Extensions/engine.rawTexture";
 import { SemanticSplatError } from "../errors";
+import { drawsSplatTriangles, withSplatTriangles } from "../rendering/splatTriangles";
 import { featureLayerCount, featuresToFloat16, packFeatureLayers, type FeatureArray } from "./featureLayout";
 import { loadSceneInto, type SceneSource, type SemanticLoadOptions } from "./loading";
 import { encodeMeshFeatures, type MeshEncoderOptions } from "../encoder/encodeMesh";
@@ -196,6 +200,11 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         return featureLayerCount(this._featureDimension);
     }
 
+    /** The feature pass may draw this mesh as one triangle per splat (see `_drawColorPass`). */
+    get drawsSplatTriangles(): boolean {
+        return true;
+    }
+
     /**
      * The features on the GPU: ONE 2D texture array of fp16 values, two per 32-bit channel of an RGBA32UI texel
      * (as Babylon packs its spherical harmonics), with {@link featureLayerCount} layers; layer l holds channels
@@ -356,6 +365,17 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         const before = this._featureTexture;
         this._rebuildFeatureTexture(false);
         if (this._featureTexture !== before) this.onFeaturesChangedObservable.notifyObservers(this);
+    }
+
+    /**
+     * Babylon draws the per-camera splat mesh here for every pass. A pass whose material draws one triangle per
+     * splat (the feature pass; src/rendering/splatTriangles.ts) gets the triangle indices; every other pass,
+     * Babylon's colour pass included, draws Babylon's quads unchanged.
+     */
+    protected override _drawColorPass(mesh: Mesh, subMesh: SubMesh, enableAlphaMode: boolean, effectiveMeshReplacement?: AbstractMesh): Mesh {
+        const draw = () => super._drawColorPass(mesh, subMesh, enableAlphaMode, effectiveMeshReplacement);
+        const material = this.getMaterialForRenderPass(this.getEngine().currentRenderPassId);
+        return drawsSplatTriangles(material) ? withSplatTriangles(mesh, subMesh, draw) : draw();
     }
 
     /** Frees the feature texture and everything else this class made, then Babylon's own resources. */

@@ -40,6 +40,8 @@ describe("feature splat pass", () => {
                 const pass = new FeatureSplatPass(setup.scene, setup.mesh, { width: 128, height: 96 });
                 // Raised-limits test devices also have float32-blendable: the default format is then rgba32float.
                 expect(pass.attachmentFormat).toBe(raisedLimits ? "rgba32float" : "rgba16float");
+                // ... and clip-distances: the default primitive is then one clipped triangle per splat.
+                expect(pass.splatPrimitive).toBe(raisedLimits ? "triangle" : "quad");
                 const frame = await captureFrame(setup.scene, pass);
                 expect(frame.featureDimension).toBe(K);
                 expect(frame.features.length).toBe(K * 128 * 96);

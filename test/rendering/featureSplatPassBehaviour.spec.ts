@@ -40,6 +40,8 @@ describe("feature splat pass behaviour", () => {
             expect(lit / (before.length / 4)).withContext("canvas shows the splats").toBeGreaterThan(0.1);
 
             const pass = new FeatureSplatPass(setup.scene, setup.mesh);
+            // Raised limits: triangles drawn from indices appended to the geometry Babylon's colour pass draws from.
+            expect(pass.splatPrimitive).toBe(raisedLimits ? "triangle" : "quad");
             await captureFrame(setup.scene, pass); // shaders compiled, pass known to draw
             const request = pass.requestFrame();
             const during = await renderAndReadCanvas(setup.scene); // this frame draws the feature passes too
