@@ -28,7 +28,7 @@ export interface BenchResult {
      * Per K: feature pass times and the colour pass times measured alternately with them: CPU wall time, and GPU
      * time from timestamp queries (null where the device has no "timestamp-query").
      */
-    feature: { K: number; passes: number; ms: number[]; colourMs: number[]; gpuMs: number[] | null; colourGpuMs: number[] | null }[];
+    feature: { K: number; passes: number; splatPrimitive: string; ms: number[]; colourMs: number[]; gpuMs: number[] | null; colourGpuMs: number[] | null }[];
 }
 
 async function runBench(request: BenchRequest): Promise<BenchResult> {
@@ -68,7 +68,7 @@ async function runBench(request: BenchRequest): Promise<BenchResult> {
             featurePass.push(await timeFrame(engine, () => pass.renderPasses(), gpuTimer));
         }
         const gpu = (times: FrameTime[]) => (gpuTimer ? times.map((t) => t.gpuMs!) : null);
-        feature.push({ K, passes: pass.plans.length, ms: featurePass.map((t) => t.wallMs), colourMs: colour.map((t) => t.wallMs), gpuMs: gpu(featurePass), colourGpuMs: gpu(colour) });
+        feature.push({ K, passes: pass.plans.length, splatPrimitive: pass.splatPrimitive, ms: featurePass.map((t) => t.wallMs), colourMs: colour.map((t) => t.wallMs), gpuMs: gpu(featurePass), colourGpuMs: gpu(colour) });
         pass.dispose();
     }
     gpuTimer?.dispose();

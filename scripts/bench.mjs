@@ -82,7 +82,7 @@ async function main() {
                     const colour = median(f.colourMs);
                     const ms = median(f.ms);
                     const gpu = f.gpuMs ? { colour: median(f.colourGpuMs), feature: median(f.gpuMs) } : null;
-                    rows.push({ scene: scene.name, gaussians: r.gaussians, limits: `${raisedLimits ? "raised" : "default"} (${r.maxColorAttachmentBytesPerSample} B/sample), ${attachmentFormat}`, K: f.K, passes: f.passes, colour, feature: ms, ratio: ms / colour, gpu });
+                    rows.push({ scene: scene.name, gaussians: r.gaussians, limits: `${raisedLimits ? "raised" : "default"} (${r.maxColorAttachmentBytesPerSample} B/sample), ${attachmentFormat}, ${f.splatPrimitive}s`, K: f.K, passes: f.passes, colour, feature: ms, ratio: ms / colour, gpu });
                 }
             }
         }
@@ -92,7 +92,7 @@ async function main() {
     }
     const gpuCells = (r) => (r.gpu ? `${r.gpu.colour.toFixed(1)} | ${r.gpu.feature.toFixed(1)} | ${(r.gpu.feature / r.gpu.colour).toFixed(2)}` : "n/a | n/a | n/a");
     const table = [
-        "| scene | Gaussians | device limits, target format | K | passes | colour pass ms | feature pass ms | feature / colour | colour GPU ms | feature GPU ms | GPU feature / colour |",
+        "| scene | Gaussians | device limits, target format, splat primitive | K | passes | colour pass ms | feature pass ms | feature / colour | colour GPU ms | feature GPU ms | GPU feature / colour |",
         "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ...rows.map((r) => `| ${r.scene} | ${r.gaussians} | ${r.limits} | ${r.K} | ${r.passes} | ${r.colour.toFixed(1)} | ${r.feature.toFixed(1)} | ${r.ratio.toFixed(2)} | ${gpuCells(r)} |`),
     ].join("\n");
