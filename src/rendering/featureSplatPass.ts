@@ -13,6 +13,7 @@ import { ShaderLanguage } from "@babylonjs/core/Materials/shaderLanguage";
 import { ShaderMaterial } from "@babylonjs/core/Materials/shaderMaterial";
 import { MultiRenderTarget } from "@babylonjs/core/Materials/Textures/multiRenderTarget";
 import type { BaseTexture } from "@babylonjs/core/Materials/Textures/baseTexture";
+import type { Effect } from "@babylonjs/core/Materials/effect";
 import { GaussianSplattingMaterial } from "@babylonjs/core/Materials/GaussianSplatting/gaussianSplattingMaterial";
 import type { GaussianSplattingMesh } from "@babylonjs/core/Meshes/GaussianSplatting/gaussianSplattingMesh";
 import type { AbstractMesh } from "@babylonjs/core/Meshes/abstractMesh";
@@ -373,8 +374,24 @@ export class FeatureSplatPass {
         this.scene.onAfterRenderObservable.remove(this._afterRenderObserver);
         this.scene.getEngine().onEndFrameObservable.remove(this._endFrameObserver);
         for (const pass of this._passes) {
+            // The effects this pass compiled: the material's own, and the one the mesh's sub-meshes keep per render
+            // pass id (dropped here, or it outlives the pass).
+            const effects = new Set<Effect>();
+            const materialEffect = pass.material.getEffect();
+            if (materialEffect) effects.add(materialEffect);
+            for (const subMesh of this.mesh.subMeshes ?? []) {
+                for (const passId of pass.target.renderPassIds) {
+                    const effect = subMesh._getDrawWrapper(passId)?.effect;
+                    if (effect) effects.add(effect);
+                    subMesh.resetDrawCache(passId, true);
+                }
+            }
             pass.target.dispose();
             pass.material.dispose(true);
+            // Babylon 9.35's WebGPU engine releases an effect without disposing its pipeline context, whose
+            // "leftOver" uniform buffer then stays alive: free it for every effect of ours that was released (an
+            // effect another material still uses is not disposed and keeps its buffer).
+            for (const effect of effects) if (effect.isDisposed) effect.getPipelineContext()?.dispose();
         }
         this._passes.length = 0;
         const pending = [...this._drawnFor.splice(0), ...this._pending.splice(0)];

@@ -6,6 +6,9 @@ import { FeatureSplatPass } from "../../src/rendering/featureSplatPass";
 import { addClipDistances } from "../../src/rendering/splatTriangles";
 import { isSemanticError } from "../../src/errors";
 import { captureFrame, coverage, createTinySetup, maxAbsDiff, referenceFor, tinyGaussians } from "./fixtures";
+import { createTinySplatMesh } from "../support/tinyScene";
+import { stepFrames } from "../support/webgpu";
+import { installGpuCounter, liveGpuObjects } from "../mesh/gpuCounter";
 
 /** Fraction of values that differ by more than `tolerance`. */
 function differingFraction(a: ArrayLike<number>, b: ArrayLike<number>, tolerance: number): number {
@@ -43,6 +46,31 @@ describe("splat triangles", () => {
         expect([setup.mesh.subMeshes[0].indexStart, setup.mesh.subMeshes[0].indexCount]).toEqual([0, 6 * 16]);
         triangles.dispose();
         quads.dispose();
+        setup.scene.dispose();
+        expectNoWebGPUErrors(t);
+    });
+
+    it("leaves no GPU buffers or textures behind: 8 rounds of mesh, triangle pass, frame, dispose", async () => {
+        installGpuCounter();
+        t = await createTestEngine({ raisedLimits: true });
+        const setup = createTinySetup(t, tinyGaussians(10, 16, 3));
+        setup.mesh.dispose();
+        let afterWarmUp = { textures: -1, buffers: -1 };
+        for (let round = 0; round < 8; round++) {
+            // A new mesh each round: its per-camera geometry gets the triangle indices (a new index buffer) on the
+            // pass's first draw, and everything must go with the mesh; the pass's effects (and the uniform buffers
+            // Babylon 9.35 would leave behind, one per released effect) go with the pass.
+            const mesh = createTinySplatMesh(setup.scene, tinyGaussians(10, 16, 100 + round));
+            const pass = new FeatureSplatPass(setup.scene, mesh, { width: 64, height: 48 });
+            expect(pass.splatPrimitive).toBe("triangle");
+            expect(coverage((await captureFrame(setup.scene, pass)).alpha)).toBeGreaterThan(0);
+            pass.dispose();
+            mesh.dispose();
+            await stepFrames(setup.scene, 1);
+            if (round === 1) afterWarmUp = liveGpuObjects();
+        }
+        expect(afterWarmUp.buffers).withContext("the counter sees buffers").toBeGreaterThan(0);
+        expect(liveGpuObjects()).withContext("live GPU textures and buffers after 8 rounds vs after 2").toEqual(afterWarmUp);
         setup.scene.dispose();
         expectNoWebGPUErrors(t);
     });
