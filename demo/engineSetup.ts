@@ -29,7 +29,8 @@ export async function createEngine(canvas: HTMLCanvasElement, forceWebGL: boolea
     }
     if (!reason) {
         try {
-            // Raised limits: K = 16 fits one feature pass; float32-blendable: full-precision feature targets.
+            // Raised limits: K = 16 fits one feature pass; all features: float32-blendable (full-precision feature
+            // targets) and clip-distances (the feature pass's cheaper triangle primitive, src/rendering/README.md).
             const engine = new WebGPUEngine(canvas, { antialias: false, setMaximumLimits: true, enableAllFeatures: true, adaptToDeviceRatio: false });
             await engine.initAsync();
             return { engine, webgpu: true, noWebGPUReason: null, softwareAdapter };

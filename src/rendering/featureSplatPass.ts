@@ -189,7 +189,8 @@ const MAX_WAIT_FRAMES = 600;
  * `deviceDescriptor: { requiredLimits: { maxColorAttachmentBytesPerSample: 128 } }`) so that K = 16 fits one
  * pass. On a default-limits device the pass splits its attachments over several passes over the same sorted
  * index buffer (same result, more vertex work). The plan is read from `engine._device.limits`. With
- * `enableAllFeatures: true` (or `requiredFeatures: ["float32-blendable"]`) the targets are rgba32float.
+ * `enableAllFeatures: true` (or `requiredFeatures: ["float32-blendable", "clip-distances"]`) the targets are
+ * rgba32float and each splat is drawn as one clipped triangle instead of a quad (`splatPrimitive`).
  *
  * Usage: `const frame = await pass.requestFrame()` while the app renders frames; the passes are drawn right
  * after the next frame's scene render (after the colour pass, with the sort it used) and read back after
