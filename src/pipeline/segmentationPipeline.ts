@@ -14,7 +14,7 @@ import type { Nullable } from "@babylonjs/core/types";
 import type { ClassTable } from "../classes";
 import { SemanticSplatError } from "../errors";
 import { InferenceClient, type InferenceClientOptions } from "../inference/InferenceClient";
-import { FeatureSplatPass, type FeatureSplatMesh, type RawFeatureFrame } from "../rendering/featureSplatPass";
+import { FeatureSplatPass, type FeatureSplatMesh, type RawFeatureFrame, type SplatPrimitive } from "../rendering/featureSplatPass";
 import type { AttachmentFormat } from "../rendering/attachmentPlan";
 import type { ExecutionProviderChoice, LoadModelRequest, LoadProgress, ModelInfo } from "../worker/protocol";
 import { SegmentationOverlay, type OverlayOptions } from "./overlay";
@@ -80,6 +80,11 @@ export interface SemanticSegmentationPipelineOptions {
      * "float32-blendable", else "rgba16float"; see FeatureSplatPassOptions.attachmentFormat).
      */
     attachmentFormat?: AttachmentFormat;
+    /**
+     * How the feature pass draws each splat (default: the pass's own, "triangle" where the device has
+     * "clip-distances", else "quad"; see FeatureSplatPassOptions.splatPrimitive).
+     */
+    splatPrimitive?: SplatPrimitive;
     /** An existing client to share (dispose() then leaves it running: its owner disposes it). */
     client?: InferenceClient;
     /** Options of the client the pipeline creates when `client` is not given (worker URL, wasm URL, threads…). */
@@ -207,6 +212,7 @@ export class SemanticSegmentationPipeline {
             height: options.height,
             longSide: options.longSide,
             attachmentFormat: options.attachmentFormat,
+            splatPrimitive: options.splatPrimitive,
         });
         this.ownsClient = !options.client;
         this.client = options.client ?? new InferenceClient(options.clientOptions);

@@ -123,6 +123,12 @@ describe("segmentation pipeline", () => {
         expectNoWebGPUErrors(t);
     }, SPEC_MS);
 
+    it("passes the feature pass's options on: splatPrimitive (quads here: this device has no clip-distances)", () => {
+        expect(newPipeline().pass.splatPrimitive).toBe("quad");
+        expect(newPipeline({ splatPrimitive: "quad" }).pass.splatPrimitive).toBe("quad");
+        expect(() => newPipeline({ splatPrimitive: "triangle" })).toThrowMatching((e) => isSemanticError(e, "GPU_LIMITS") && /clip-distances/.test(e.message));
+    });
+
     it("converts coordinates at the canvas corners (CSS box half the render size, WebGPU rows top first, map 320x256 for 320x240)", async () => {
         const p = newPipeline();
         await p.loadModelAsync();
