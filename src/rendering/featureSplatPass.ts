@@ -124,7 +124,7 @@ export interface FeatureSplatPassOptions {
     attachmentFormat?: AttachmentFormat;
     /**
      * How each splat is drawn. "triangle": one triangle per splat, clipped to a hexagon around the splat's footprint
-     * with WebGPU clip distances (3 vertices instead of 4 and fewer rasterized pixels than Babylon's quad; about 8 %
+     * with WebGPU clip distances (3 vertices instead of 4 and fewer rasterized pixels than Babylon's quad; about 10 %
      * cheaper on SwiftShader, BENCHMARKS.md); needs the device feature "clip-distances" (WebGPUEngine option
      * `enableAllFeatures: true`, or `deviceDescriptor.requiredFeatures`) and a mesh that draws triangles
      * (SemanticGaussianSplattingMesh). "quad": Babylon's own quads. Same maths either way; the two images differ
