@@ -257,6 +257,9 @@ export class FeatureSplatPass {
                 'FeatureSplatPass: attachmentFormat "rgba32float" needs the WebGPU feature "float32-blendable"; create the engine with enableAllFeatures (when the adapter offers it) or use "rgba16float"'
             );
         }
+        if (options.splatPrimitive !== undefined && options.splatPrimitive !== "triangle" && options.splatPrimitive !== "quad") {
+            throw new SemanticSplatError("INVALID_ARGUMENT", `FeatureSplatPass: splatPrimitive must be "triangle" or "quad", got ${JSON.stringify(options.splatPrimitive)}`);
+        }
         const canDrawTriangles = () => !!mesh.drawsSplatTriangles && useClipDistances(engine);
         this.splatPrimitive = options.splatPrimitive ?? (canDrawTriangles() ? "triangle" : "quad");
         if (options.splatPrimitive === "triangle" && !canDrawTriangles()) {

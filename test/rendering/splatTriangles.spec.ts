@@ -75,7 +75,7 @@ describe("splat triangles", () => {
         expectNoWebGPUErrors(t);
     });
 
-    it("is refused with a clear error where the device has no clip-distances feature", async () => {
+    it("is refused with a clear error where the device has no clip-distances feature, and an unknown primitive too", async () => {
         t = await createTestEngine();
         const setup = createTinySetup(t, tinyGaussians(4, 8));
         const pass = new FeatureSplatPass(setup.scene, setup.mesh, { width: 64, height: 64 });
@@ -83,6 +83,10 @@ describe("splat triangles", () => {
         pass.dispose();
         expect(() => new FeatureSplatPass(setup.scene, setup.mesh, { splatPrimitive: "triangle" })).toThrowMatching(
             (e) => isSemanticError(e, "GPU_LIMITS") && /clip-distances/.test(e.message)
+        );
+        // A JavaScript caller's typo is not taken for "quad".
+        expect(() => new FeatureSplatPass(setup.scene, setup.mesh, { splatPrimitive: "hexagon" as "quad" })).toThrowMatching(
+            (e) => isSemanticError(e, "INVALID_ARGUMENT") && /"hexagon"/.test(e.message)
         );
         setup.scene.dispose();
     });
