@@ -5,7 +5,7 @@
 // purpose); none of them is used by the library.
 import { ShaderStore } from "@babylonjs/core/Engines/shaderStore";
 import type { ShaderMaterial } from "@babylonjs/core/Materials/shaderMaterial";
-import { FeatureSplatPass } from "../src/rendering/featureSplatPass";
+import { FeatureSplatPass, type SplatPrimitive } from "../src/rendering/featureSplatPass";
 import { openBenchScene, timed, type BenchCameraPose, type BenchScene } from "./benchScene";
 
 export interface ProfileVariant {
@@ -16,8 +16,8 @@ export interface ProfileVariant {
     fragment?: [string, string][];
     /** Babylon alpha mode for the pass's material (default: the pass's own). */
     alphaMode?: number;
-    /** Draw Babylon's quads instead of the pass's default primitive (FeatureSplatPassOptions.splatPrimitive). */
-    quads?: boolean;
+    /** The pass's splat primitive (default: the pass's own; FeatureSplatPassOptions.splatPrimitive). */
+    splatPrimitive?: SplatPrimitive;
     /** Read the image back once and report the mean of the depth channel (fragment-counting variants). */
     meanDepth?: boolean;
 }
@@ -58,7 +58,7 @@ async function runVariant(v: ProfileVariant, frames: number): Promise<{ name: st
         for (let i = 0; i < values.length; i++) values[i] = Math.sin(i * 12.9898) * 0.5;
         mesh.setFeatures(values, v.K);
     }
-    const pass = new FeatureSplatPass(scene, mesh, { width: 320, height: 240, attachmentFormat: "rgba32float", splatPrimitive: v.quads ? "quad" : undefined });
+    const pass = new FeatureSplatPass(scene, mesh, { width: 320, height: 240, attachmentFormat: "rgba32float", splatPrimitive: v.splatPrimitive });
     // The pass registered its shaders in its constructor and compiles them on first use: patch the text now, and
     // give every variant its own define so that Babylon compiles a new effect instead of reusing a cached one.
     const names = Object.keys(ShaderStore.ShadersStoreWGSL).filter((n) => n.startsWith("semanticFeatureSplat_") && n.endsWith(`_k${v.K}VertexShader`));

@@ -58,15 +58,15 @@ const ALPHA_ONEONE = 6; // Constants.ALPHA_ONEONE
 
 const VARIANTS = [
     { name: "shipped pass", K: 16 },
-    { name: "quads (Babylon's geometry)", K: 16, quads: true },
+    { name: "quads (Babylon's geometry)", K: 16, splatPrimitive: "quad" },
     { name: "vertex stage only (all clipped)", K: 16, vertex: [CLIP_ALL] },
-    { name: "vertex stage only (quads)", K: 16, quads: true, vertex: [CLIP_ALL] },
-    { name: "vertex only with projection from 3 texels (quads)", K: 16, quads: true, vertex: [PRECOMPUTED_PROJECTION, CLIP_ALL] },
+    { name: "vertex stage only (quads)", K: 16, splatPrimitive: "quad", vertex: [CLIP_ALL] },
+    { name: "vertex only with projection from 3 texels (quads)", K: 16, splatPrimitive: "quad", vertex: [PRECOMPUTED_PROJECTION, CLIP_ALL] },
     { name: "no feature data (no loads; channels 0)", K: 16, vertex: NO_FEATURE_VERTEX, fragment: NO_FEATURE_FRAGMENT },
     { name: "no feature data + vertex only", K: 16, vertex: [...NO_FEATURE_VERTEX, CLIP_ALL], fragment: NO_FEATURE_FRAGMENT },
     { name: "blending off", K: 16, alphaMode: ALPHA_DISABLE },
     { name: "count kept fragments", K: 16, alphaMode: ALPHA_ONEONE, fragment: COUNT_FRAGMENT, meanDepth: true },
-    { name: "count rasterized fragments (quads)", K: 16, quads: true, alphaMode: ALPHA_ONEONE, fragment: [["let A: f32", "var A: f32"], ["discard;", "A = 0.0;"], ...COUNT_FRAGMENT], meanDepth: true },
+    { name: "count rasterized fragments (quads)", K: 16, splatPrimitive: "quad", alphaMode: ALPHA_ONEONE, fragment: [["let A: f32", "var A: f32"], ["discard;", "A = 0.0;"], ...COUNT_FRAGMENT], meanDepth: true },
     { name: "count rasterized fragments", K: 16, alphaMode: ALPHA_ONEONE, fragment: [["let A: f32", "var A: f32"], ["discard;", "A = 0.0;"], ...COUNT_FRAGMENT], meanDepth: true },
     ...[2, 5, 8, 11, 14].map((K) => ({ name: `K = ${K} (${1 + Math.ceil((K + 1) / 3)} attachments)`, K })),
 ].filter((v) => !ONLY || ONLY.split(",").includes(v.name));
