@@ -17,14 +17,17 @@ function wgsl() {
     };
 }
 
-/** A virtual entry that imports every `*.spec.ts` under test/ (sorted, so runs are deterministic). */
+/** A virtual entry that imports every `*.spec.ts` under test/ (sorted, so runs are deterministic). `SPECS` (a
+ *  comma-separated list of path fragments, e.g. `SPECS=test/encoder,ply.spec`) keeps only the specs whose path
+ *  contains one of them: for a quick run of one area while working; CI runs them all. */
 function allSpecs(dir) {
+    const only = (process.env.SPECS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
     const specs = [];
     const walk = (d) => {
         for (const name of readdirSync(d).sort()) {
             const p = join(d, name);
             if (statSync(p).isDirectory()) walk(p);
-            else if (name.endsWith(".spec.ts")) specs.push(resolve(p));
+            else if (name.endsWith(".spec.ts") && (only.length === 0 || only.some((o) => p.includes(o)))) specs.push(resolve(p));
         }
     };
     walk(dir);
