@@ -108,24 +108,50 @@ def crop_pair(channels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarra
     return np.flatnonzero(inside(start_a)), np.flatnonzero(inside(start_b))
 
 
-def load_rooms(data: Path | None, split: str, synthetic: int, seed_base: int, density: float = 1500.0) -> list[Room]:
+ENCODER_INPUT_FILE = "encoder_input.npy"  # a room's framed encoder input, written by scripts/gpu_train.py
+
+
+def room_channels(room_dir: Path, framed: bool) -> np.ndarray:
+    """A benchmark room's (N, 10) encoder input: its scene as generated (canonical frame), or with `framed` the
+    runtime's path (random similarity -> estimated frame -> normalised; rtgs2.random_frames), read from
+    encoder_input.npy when a data run stored it there."""
+    from ..ply import read_ply
+
+    if framed:
+        stored = room_dir / ENCODER_INPUT_FILE
+        if stored.is_file():
+            return np.load(stored)
+        from ..random_frames import framed_input_channels
+
+        seed = int(room_dir.name.split("-")[-1])
+        return framed_input_channels(read_ply(room_dir / "scene.ply"), seed)[0]
+    return read_ply(room_dir / "scene.ply").input_channels()
+
+
+def load_rooms(data: Path | None, split: str, synthetic: int, seed_base: int, density: float = 1500.0,
+               framed: bool = False) -> list[Room]:
     if data is None:
         return [Room(f"synthetic-{seed_base + i}", synthetic_room(seed_base + i, density).input_channels(), None, None)
                 for i in range(synthetic)]
-    from ..ply import read_ply
     from ..synthrooms.benchmark import load_visibility
 
     split_dir = data / split
     if not split_dir.is_dir():
         raise SystemExit(f"--data {data}: no '{split}' split directory (expected a SynthRooms benchmark subset)")
-    rooms = []
+    rooms, without_pairs = [], []
     for room_dir in sorted(split_dir.glob("room-*")):
         if not (room_dir / "complete.json").exists():
             continue  # still being generated
         vis = load_visibility(room_dir)
         if len(vis["pairs"]) == 0:
+            without_pairs.append(room_dir)
             continue
-        rooms.append(Room(room_dir.name, read_ply(room_dir / "scene.ply").input_channels(), vis["visible"], vis["pairs"]))
+        rooms.append(Room(room_dir.name, room_channels(room_dir, framed), vis["visible"], vis["pairs"]))
+    if not rooms and without_pairs:
+        # rooms with too few views for a pair in the IoU range (small quick runs): random overlapping crops
+        print(f"--data {data}: no view pairs in split '{split}'; using overlapping crops of its "
+              f"{len(without_pairs)} rooms", flush=True)
+        rooms = [Room(d.name, room_channels(d, framed), None, None) for d in without_pairs]
     if not rooms:
         raise SystemExit(f"--data {data}: no complete rooms with view pairs in split '{split}'")
     return rooms
@@ -153,6 +179,24 @@ def augment(channels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def variety(channels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Issue 14's encoder variety, drawn per view: what real captures change. A density change (keep 45-100 % of
+    the Gaussians), position noise (sd 0-1.5 cm), splat statistics (all log-scales shifted by -0.3..+0.6, i.e.
+    larger splats as scanner and blurry captures have, plus per-axis jitter sd 0-0.3; a third of the time the
+    opacities of a scanner reconstruction, 0.85-1), and appearance (exposure gain 0.6-1.6, per-channel cast
+    +-12 %, colour noise sd 0-0.05). Returns the rows kept (indices into `channels`) and the changed channels."""
+    keep = np.flatnonzero(rng.uniform(size=len(channels)) < rng.uniform(0.45, 1.0))
+    out = channels[keep].astype(np.float64)
+    n = len(out)
+    out[:, :3] += rng.normal(0.0, rng.uniform(0.0, 0.015), (n, 3))
+    out[:, 7:10] += rng.uniform(-0.3, 0.6) + rng.normal(0.0, rng.uniform(0.0, 0.3), (n, 3))
+    if rng.uniform() < 1 / 3:
+        out[:, 6] = rng.uniform(0.85, 1.0, n)
+    gain = np.exp(rng.uniform(np.log(0.6), np.log(1.6))) * rng.uniform(0.88, 1.12, 3)
+    out[:, 3:6] = np.clip(out[:, 3:6] * gain + rng.normal(0.0, rng.uniform(0.0, 0.05), (n, 3)), 0.0, 1.0)
+    return keep, out.astype(np.float32)
+
+
 def voxel_subsample(channels: np.ndarray, grid: float, max_per_voxel: int, rng: np.random.Generator) -> np.ndarray:
     """Indices keeping at most `max_per_voxel` random Gaussians in each grid cell (voxel subsampling)."""
     cells = np.floor((channels[:, :3] - channels[:, :3].min(0)) / grid).astype(np.int64)
@@ -167,15 +211,20 @@ def voxel_subsample(channels: np.ndarray, grid: float, max_per_voxel: int, rng: 
     return np.sort(order[rank < max_per_voxel])
 
 
-def make_sample(room: Room, rng: np.random.Generator, config: EncoderConfig, max_per_voxel: int, augmented: bool = True):
-    """Two serialized views and the rows of their positive pairs: (scenes, rows_a, rows_b)."""
+def make_sample(room: Room, rng: np.random.Generator, config: EncoderConfig, max_per_voxel: int, augmented: bool = True,
+                with_variety: bool = False):
+    """Two serialized views and the rows of their positive pairs: (scenes, rows_a, rows_b). `with_variety` adds
+    the real-capture variety (variety()) to each view, independently."""
     idx_a, idx_b = view_pair(room, rng)
     views = []
     for idx in (idx_a, idx_b):
-        ch = room.channels[idx]
-        keep = voxel_subsample(ch, config.serialization.grid_size, max_per_voxel, rng)
-        idx = idx[keep]
-        ch = augment(room.channels[idx], rng) if augmented else room.channels[idx]
+        source = room.channels[idx]
+        if with_variety:
+            rows, source = variety(source, rng)
+            idx = idx[rows]
+        keep = voxel_subsample(source, config.serialization.grid_size, max_per_voxel, rng)
+        idx, source = idx[keep], source[keep]
+        ch = augment(source, rng) if augmented else source
         views.append((idx, serialize_scene(ch, config.serialization)))
     (ia, sa), (ib, sb) = views
     common, pa, pb = np.intersect1d(ia, ib, assume_unique=True, return_indices=True)
@@ -256,6 +305,13 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint-every", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
+    ap.add_argument("--framed", action="store_true",
+                    help="encoder input through a random frame + the scene-frame estimator (rtgs2.random_frames)")
+    ap.add_argument("--variety", action="store_true",
+                    help="real-capture variety per view: density, noise, splat statistics, appearance (variety())")
+    ap.add_argument("--time-budget", type=float, default=None,
+                    help="seconds of training: the step count is cut to what fits (measured after 10 steps), the "
+                         "learning rate schedule follows the cut count")
     args = ap.parse_args(argv)
     if args.data is None and args.synthetic <= 0:
         ap.error("give --data (a SynthRooms benchmark subset) or --synthetic N")
@@ -271,10 +327,12 @@ def main(argv=None) -> int:
     args.run.mkdir(parents=True, exist_ok=True)
     last = args.run / "last.pt"
 
-    train_rooms = load_rooms(args.data, "train", args.synthetic, 10_000, args.synthetic_density)
-    val_rooms = load_rooms(args.data, "val", max(1, args.synthetic // 4), 20_000, args.synthetic_density)
+    t_start = time.time()
+    train_rooms = load_rooms(args.data, "train", args.synthetic, 10_000, args.synthetic_density, args.framed)
+    val_rooms = load_rooms(args.data, "val", max(1, args.synthetic // 4), 20_000, args.synthetic_density, args.framed)
     val_rng = np.random.default_rng(12345)  # fixed validation pairs and augmentations: comparable across runs
-    val_samples = [make_sample(r, val_rng, config, args.max_per_voxel) for r in val_rooms for _ in range(args.val_pairs)]
+    val_samples = [make_sample(r, val_rng, config, args.max_per_voxel, with_variety=args.variety)
+                   for r in val_rooms for _ in range(args.val_pairs)]
 
     torch.manual_seed(args.seed)
     model = GaussianEncoder(config).to(device)
@@ -298,11 +356,24 @@ def main(argv=None) -> int:
     args_json = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
     model.train()
     t0 = time.time()
-    while step < args.steps:
+    total, warmup = args.steps, args.warmup
+    timing_from = None  # (time, step) after a few steps: the rate that sizes a --time-budget run
+    while step < total:
+        if args.time_budget is not None and step >= 3 and timing_from is None:
+            timing_from = (time.time(), step)
+        if args.time_budget is not None and timing_from is not None and step >= timing_from[1] + 7 \
+                and (step - timing_from[1] - 7) % 50 == 0:
+            # sized after 7 timed steps, then again every 50 (the rate drifts on a shared machine)
+            rate = (time.time() - timing_from[0]) / (step - timing_from[1])
+            left = args.time_budget - (time.time() - t_start) - 2 * rate
+            total = max(step + 1, min(args.steps, step + int(left / rate)))
+            warmup = min(args.warmup, max(1, total // 10)) if step == timing_from[1] + 7 else warmup
+            print(json.dumps({"time_budget": args.time_budget, "seconds_per_step": round(rate, 4), "steps": total}),
+                  flush=True)
         for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, args.steps, args.lr, args.warmup)
+            group["lr"] = learning_rate(step, total, args.lr, warmup)
         room = train_rooms[rng.integers(len(train_rooms))]
-        sample = make_sample(room, rng, config, args.max_per_voxel)
+        sample = make_sample(room, rng, config, args.max_per_voxel, with_variety=args.variety)
         if len(sample[1]) < 2:
             continue  # a pair without overlap after subsampling: draw another
         loss, acc, n = pair_loss(model, sample, device)
@@ -315,7 +386,7 @@ def main(argv=None) -> int:
                   "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.time() - t0, 1)}
         if not math.isfinite(record["loss"]):
             raise SystemExit(f"step {step}: loss is {record['loss']}; stopping (last good checkpoint: {last})")
-        if step % args.val_every == 0 or step == args.steps:
+        if step % args.val_every == 0 or step == total:
             record.update(validate(model, val_samples, device))
             if record["val_loss"] < best:
                 best = record["val_loss"]
@@ -323,7 +394,7 @@ def main(argv=None) -> int:
         log.write(json.dumps(record) + "\n")
         log.flush()
         print(json.dumps(record), flush=True)
-        if step % args.checkpoint_every == 0 or step == args.steps:
+        if step % args.checkpoint_every == 0 or step == total:
             save_checkpoint(last, model, optimizer, step, best, args_json, rng)
     log.close()
     return 0

@@ -666,11 +666,14 @@ class _RoomBuilder:
 
 def generate_room(seed: int, room_type: str | None = None, max_gaussians: int = DEFAULT_MAX_GAUSSIANS,
                   density: float = 1.0, l_shape: bool | None = None,
-                  min_gaussians: int | None = DEFAULT_MIN_GAUSSIANS) -> Room:
+                  min_gaussians: int | None = DEFAULT_MIN_GAUSSIANS, realism=None) -> Room:
     """A room for `seed` (an int >= 0). `room_type` defaults to ROOM_TYPES[seed % 5]; `density` scales the
     number of Gaussians per area (0.1-1.5); `max_gaussians` caps the total by coarsening uniformly and
     `min_gaussians` (None: off) refines small rooms up to about that many; `l_shape` forces (True) or forbids
-    (False) an L-shaped floor (default: random by room type). With `density` != 1 the minimum is scaled too."""
+    (False) an L-shaped floor (default: random by room type). With `density` != 1 the minimum is scaled too.
+    `realism` (None: off; a rtgs2.synthrooms.realism.Realism, a dict of its switches, "random", "realistic" or kind
+    names: realism_for_seed) applies domain randomisation to the finished room's Gaussians, from its own random
+    streams: the layout is the same as without it."""
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise GeneratorError(f"seed must be an int >= 0, got {seed!r}")
     seed = int(seed)
@@ -748,7 +751,17 @@ def generate_room(seed: int, room_type: str | None = None, max_gaussians: int = 
     scene = gaussianize(samples, lab, ins, b.probes(), np.random.default_rng([seed, 2]), budget=max_gaussians, density=density, min_count=min_gaussians,
                         inside=lambda xz: points_in_polygon(xz, b.polygon), bounds=bounds)
     scene.meta = {"seed": seed, "room_type": room_type, "generator": "rtgs2.synthrooms"}
-    return Room(seed=seed, room_type=room_type, floor_polygon=b.polygon.copy(), height=b.height, walls=b.walls,
+    meta = {"seed": seed, "room_type": room_type, "max_gaussians": max_gaussians, "density": density}
+    room = Room(seed=seed, room_type=room_type, floor_polygon=b.polygon.copy(), height=b.height, walls=b.walls,
                 doors=doors, windows=windows, furniture=furniture, instances=instances, instance_names=instance_names,
-                gaussians=scene, meta={"seed": seed, "room_type": room_type, "max_gaussians": max_gaussians,
-                                       "density": density})
+                gaussians=scene, meta=meta)
+    if realism is not None:
+        from .realism import apply_realism, realism_for_seed
+
+        realism = realism_for_seed(realism, seed)
+        if realism.any():
+            room.gaussians = apply_realism(room, realism)
+            for iid, (cid, name) in room.gaussians.meta.pop("added_instances", {}).items():
+                room.instances[iid], room.instance_names[iid] = cid, name
+            room.meta["realism"] = realism.names()
+    return room

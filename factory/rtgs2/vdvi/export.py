@@ -120,7 +120,9 @@ def run_onnx(model_bytes_or_path, rgb: np.ndarray, features: np.ndarray) -> dict
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(src, options, providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
-    values = session.run(names, {"rgb": rgb.astype(np.float32), "features": features.astype(np.float32)})
+    feeds = {"rgb": rgb.astype(np.float32), "features": features.astype(np.float32)}
+    # an RGB-only graph has no `features` input (the exporter drops inputs the graph never reads)
+    values = session.run(names, {i.name: feeds[i.name] for i in session.get_inputs()})
     return dict(zip(names, values))
 
 

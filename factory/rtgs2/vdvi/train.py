@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-rooms", type=str, default=None)
     p.add_argument("--val-views", type=str, default=None)
     p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--time-budget", type=float, default=None,
+                   help="seconds for the whole run: the step count is cut to what fits (rate measured over steps "
+                        "5-15, time for the final validation kept back); the schedule anneals to the cut count")
     return p
 
 
@@ -92,6 +95,7 @@ def setup_distributed() -> tuple[int, int, torch.device]:
 
 
 def train(args: argparse.Namespace) -> dict:
+    t_start = time.time()
     torch.set_num_threads(args.threads)
     rank, world, device = setup_distributed()
     torch.manual_seed(args.seed + rank)
@@ -177,6 +181,8 @@ def train(args: argparse.Namespace) -> dict:
             dist.barrier()
 
     t0 = time.time()
+    timing_from = None
+    warmup, max_total = args.warmup_steps, total
     model.train()
     while step < total:
         if sampler is not None:
@@ -184,8 +190,23 @@ def train(args: argparse.Namespace) -> dict:
         for batch in loader:
             if step >= total:
                 break
+            if args.time_budget is not None and timing_from is None and step >= 5:
+                timing_from = (time.time(), step)
+            if args.time_budget is not None and timing_from is not None and step >= timing_from[1] + 10 \
+                    and (step - timing_from[1] - 10) % 50 == 0:
+                # sized after 10 timed steps, then again every 50 (the rate drifts on a shared machine)
+                rate = (time.time() - timing_from[0]) / (step - timing_from[1])
+                # the final validation costs about one pass over the val views
+                reserve = 3.0 + 0.5 * rate * len(val_set) / max(1, args.batch_size)
+                left = args.time_budget - (time.time() - t_start) - reserve
+                total = max(step + 1, min(max_total, step + int(left / rate)))
+                if step == timing_from[1] + 10:
+                    warmup = min(warmup, max(1, total // 10))
+                if rank == 0:
+                    print(json.dumps({"time_budget": args.time_budget, "seconds_per_step": round(rate, 4),
+                                      "steps": total}), flush=True)
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, total, args.lr, args.warmup_steps)
+                group["lr"] = lr_at(step, total, args.lr, warmup)
             rgb, feats = batch["rgb"].to(device, non_blocking=True), batch["features"].to(device, non_blocking=True)
             labels = batch["labels"].to(device, non_blocking=True)
             if args.variant == "rgb":
