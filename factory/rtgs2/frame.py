@@ -248,13 +248,28 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
         below = float(np.mean(h_all[:, k] < p_lo - 0.01 * span))
         above = float(np.mean(h_all[:, k] > p_hi + 0.01 * span))
         plane_share = (m_lo + m_hi) / total_w
-        asym = abs(near_lo - near_hi)
+        inner = (t > 0.05) & (t < 0.95)
+        inner_w = float(content_w[inner].sum())
+        horizontal_share = float(content_w[inner & aligned[:, k]].sum() / inner_w) if inner_w > 0 else 0.0
+        top_band = float(content_w[t > 0.85].sum() / content_total)
+        bottom_band = float(content_w[t < 0.15].sum() / content_total)
+        # The ceiling side is the emptier of the two outer tenths; the up axis has one nearly empty (only lights,
+        # rods, the tops of tall cupboards), the floor side holding most of the contents. Horizontal axes have
+        # furniture backed onto both walls. Weights chosen on dev seeds 9000-9059 (docs/FRAME.md).
+        low10 = float(content_w[t < 0.1].sum() / content_total)
+        high10 = float(content_w[t > 0.9].sum() / content_total)
+        low_is_floor = low10 >= high10
+        floor_side = float(content_w[(t < 0.4) if low_is_floor else (t > 0.6)].sum() / content_total)
+        ceiling_side = min(low10, high10)
         per_axis.append({
-            "score": asym * min(1.0, 10.0 * plane_share),
-            "lowIsFloor": near_lo >= near_hi,
+            "score": (floor_side - 8.0 * ceiling_side) * min(1.0, 10.0 * plane_share),
+            "lowIsFloor": low_is_floor, "floorSide": round(floor_side, 4), "ceilingSide": round(ceiling_side, 4),
             "gap": float(gap), "meanT": round(mean_t, 4), "nearLow": round(near_lo, 4), "nearHigh": round(near_hi, 4),
             "below": round(below, 4), "above": round(above, 4), "planeShare": round(plane_share, 4),
-            "lowPlane": float(p_lo), "highPlane": float(p_hi),
+            "lowPlane": float(p_lo), "highPlane": float(p_hi), "horizontalShare": round(horizontal_share, 4),
+            "topBand": round(top_band, 4), "bottomBand": round(bottom_band, 4),
+            "profile": [round(float(v), 4) for v in np.bincount(np.minimum((t * 20).astype(int), 19), content_w, 20) / content_total],
+            "lowMass": round(m_lo / total_w, 4), "highMass": round(m_hi / total_w, 4),
         })
     scores = np.array([a["score"] for a in per_axis])
     ranking = np.argsort(-scores, kind="stable")
