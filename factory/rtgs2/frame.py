@@ -1,0 +1,419 @@
+"""Scene-frame estimation (issue 13): up direction, floor height and metres per unit from the Gaussians alone.
+
+Real captures come in any rotation and scale; the encoder reads metres with +Y up. `estimate_scene_frame` finds
+the proper rotation taking the scene to that canonical frame, the scale and the floor, from the cues an indoor
+room gives:
+
+1. Manhattan frame. Flat Gaussians (smallest scale at most 1/3 of the middle one) lie on surfaces; their normal
+   is the local axis of the smallest scale. The direction most normals agree with (within 5 degrees, weighted by
+   opacity and by sqrt(area) relative to the median) is the first axis; the best one perpendicular to it the
+   second; their cross product the third.
+2. Up axis. Each of the three axes has two extreme planes (the lowest and the highest plateau of aligned normals).
+   In a room the up axis is the one whose *contents* (everything not on the bounding planes) sit on one side:
+   furniture stands on the floor, the space under the ceiling is empty. Along walls, furniture backs onto both
+   walls. The floor is the crowded side, so up points from it to the ceiling.
+3. Scale: the floor-to-ceiling distance in scene units against a prior ceiling height of CEILING_PRIOR_M metres.
+4. Yaw: the Manhattan axes are mapped onto X and Z; of the four choices the one closest to the input (largest
+   trace) is kept.
+
+Fallback (documented in docs/FRAME.md): when the scene does not look like a room (too few Gaussians, no flat
+surfaces, no pair of extreme floor/ceiling planes, an ambiguous up axis) the estimate keeps the old defaults:
+identity rotation (+Y up), 1 unit = 1 m, floor 0, `fallback=True`, confidence below FALLBACK_CONFIDENCE. Input
+without a single finite Gaussian raises `SceneFrameError`. The function never returns a NaN frame.
+
+Determinism: a fixed-stride subsample (offset from `seed`), no other randomness; the TypeScript twin
+(src/frame/estimateSceneFrame.ts) runs the same steps on the same subsample and agrees within the tolerance in
+docs/FRAME.md.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# SynthRooms draws ceiling heights uniformly from 2.5-3.0 m (rtgs2/synthrooms/generator.py); real rooms are mostly
+# 2.4-3.0 m (2.4 m is the common residential minimum, e.g. the US IRC R305.1 7 ft 6 in = 2.29 m, the German
+# DIN 18065/LBO 2.4 m; older and commercial rooms up to ~3.2 m). 2.75 m is the middle of the SynthRooms range and
+# within 10 % of every height from 2.5 to 3.05 m.
+CEILING_PRIOR_M = 2.75
+MAX_SAMPLES = 100_000  # Gaussians looked at (fixed-stride subsample): 1 M-Gaussian scenes stay fast
+MAX_CANDIDATES = 600  # candidate directions scored when searching for a dominant normal
+MAX_SCORED = 20_000  # normals the candidates are scored against (fixed stride); the refinement uses all
+MIN_GAUSSIANS = 64  # fewer finite Gaussians than this: fallback
+FLAT_LOG_RATIO = float(np.log(3.0))  # flat: middle scale >= 3x the smallest
+INLIER_COS = float(np.cos(np.radians(5.0)))  # a normal agrees with a direction within 5 degrees
+ALIGNED_COS = float(np.cos(np.radians(10.0)))  # a normal belongs to an axis within 10 degrees
+PERP_SIN = float(np.sin(np.radians(10.0)))  # a candidate second axis is within 10 degrees of perpendicular
+PLANE_BAND = 0.04  # extreme plane search band, fraction of the extent
+FALLBACK_CONFIDENCE = 0.35  # below this the fallback frame is returned (the estimate stays in evidence)
+
+
+class SceneFrameError(ValueError):
+    """Input a frame cannot be estimated from at all (no finite Gaussian, wrong shapes). `code` as in the runtime."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class SceneFrame:
+    rotation: np.ndarray  # (3, 3) float64, proper rotation: canonical = rotation @ scene (rows: canonical x, y, z)
+    metres_per_unit: float
+    floor_height: float  # y of the floor in metres after rotation and scale (apply_scene_frame subtracts it)
+    confidence: float  # 0..1
+    fallback: bool  # True when the documented fallback (identity, 1 m, floor 0) was used
+    evidence: dict = field(default_factory=dict)  # JSON-serialisable: what the estimate rests on
+
+    def to_json(self) -> dict:
+        return {
+            "rotation": [float(v) for v in self.rotation.reshape(-1)],
+            "metresPerUnit": float(self.metres_per_unit),
+            "floorHeight": float(self.floor_height),
+            "confidence": float(self.confidence),
+            "fallback": bool(self.fallback),
+            "evidence": self.evidence,
+        }
+
+    def describe(self) -> str:
+        """One line, as the CLI and the demo print it: 'up +Z (tilt 3 deg), 1 unit = 0.01 m, floor -1.42, ...'."""
+        return describe_frame(self.rotation, self.metres_per_unit, self.floor_height, self.confidence, self.fallback)
+
+
+def describe_frame(rotation, metres_per_unit, floor_height, confidence, fallback) -> str:
+    up = np.asarray(rotation, dtype=np.float64).reshape(3, 3)[1]  # the scene direction mapped to +Y
+    k = int(np.argmax(np.abs(up)))
+    axis = ("+" if up[k] >= 0 else "-") + "XYZ"[k]
+    tilt = float(np.degrees(np.arccos(np.clip(abs(up[k]), -1.0, 1.0))))
+    text = f"up {axis} (tilt {tilt:.0f} deg), 1 unit = {metres_per_unit:.3g} m, floor {floor_height:.2f}, " \
+           f"confidence {confidence:.2f}"
+    return text + (" (fallback)" if fallback else "")
+
+
+def _fallback(confidence: float, reason: str, evidence: dict) -> SceneFrame:
+    ev = dict(evidence)
+    ev["fallbackReason"] = reason
+    return SceneFrame(np.eye(3), 1.0, 0.0, float(np.clip(confidence, 0.0, FALLBACK_CONFIDENCE * 0.99)), True, ev)
+
+
+def quaternion_matrices(quats_wxyz: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) rotation matrices (columns: the Gaussian's local axes in the scene) from (w, x, y, z)."""
+    q = np.asarray(quats_wxyz, dtype=np.float64)
+    q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), 1e-30)
+    w, x, y, z = q.T
+    return np.stack([
+        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
+        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
+        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
+    ], axis=1)
+
+
+def subsample_indices(n: int, seed: int = 0, max_samples: int = MAX_SAMPLES) -> np.ndarray:
+    """Fixed-stride subsample: every `stride`-th Gaussian from an offset set by the seed (the TS twin does the same)."""
+    if n <= max_samples:
+        return np.arange(n)
+    stride = -(-n // max_samples)  # ceil
+    return np.arange(int(seed) % stride, n, stride)
+
+
+def _dominant_direction(normals: np.ndarray, weights: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, float]:
+    """The candidate (unit) direction with the most normal weight within 5 degrees, refined by the inliers' mean."""
+    step = max(1, -(-len(normals) // MAX_SCORED))
+    scores = (np.abs(candidates @ normals[::step].T) > INLIER_COS).astype(np.float64) @ weights[::step]
+    best = candidates[int(np.argmax(scores))]
+    for _ in range(3):  # refine: weighted mean of the sign-aligned inliers
+        dots = normals @ best
+        inl = np.abs(dots) > INLIER_COS
+        if not inl.any():
+            break
+        mean = (normals[inl] * (np.sign(dots[inl]) * weights[inl])[:, None]).sum(0)
+        norm = np.linalg.norm(mean)
+        if norm <= 0:
+            break
+        best = mean / norm
+    score = float(weights[np.abs(normals @ best) > INLIER_COS].sum())
+    return best, score
+
+
+def _pick(arr: np.ndarray, count: int) -> np.ndarray:
+    """At most `count` rows at a fixed stride (candidate directions)."""
+    if len(arr) <= count:
+        return arr
+    return arr[:: -(-len(arr) // count)]
+
+
+def _extreme_plane(h: np.ndarray, w: np.ndarray, lo: float, hi: float, low_side: bool) -> tuple[float, float]:
+    """Position and weight of the plane (aligned normals) nearest one end: weighted median of the aligned Gaussians
+    within PLANE_BAND of the extent from the extreme."""
+    band = PLANE_BAND * (hi - lo)
+    sel = (h < lo + band) if low_side else (h > hi - band)
+    if not sel.any():
+        return (lo if low_side else hi), 0.0
+    hs, ws = h[sel], w[sel]
+    order = np.argsort(hs, kind="stable")
+    c = np.cumsum(ws[order])
+    pos = float(hs[order][int(np.searchsorted(c, 0.5 * c[-1]))])
+    return pos, float(ws.sum())
+
+
+def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0) -> SceneFrame:
+    """Estimates the scene's frame. xyz (N, 3) scene units; log_scales (N, 3) natural logs; quats_wxyz (N, 4) local
+    -> scene rotations (w, x, y, z) as rtgs2.gaussians stores them; opacity (N,) after the sigmoid (values outside
+    [0, 1] are taken as logits). See the module docstring for the method and the fallback."""
+    xyz = np.asarray(xyz, dtype=np.float64)
+    log_scales = np.asarray(log_scales, dtype=np.float64)
+    quats = np.asarray(quats_wxyz, dtype=np.float64)
+    opacity = np.asarray(opacity, dtype=np.float64).reshape(-1)
+    n = len(xyz)
+    if xyz.ndim != 2 or xyz.shape[1] != 3 or log_scales.shape != (n, 3) or quats.shape != (n, 4) or opacity.shape != (n,):
+        raise SceneFrameError("INVALID_ARGUMENT", f"estimate_scene_frame: shapes xyz {xyz.shape}, log_scales "
+                              f"{log_scales.shape}, quats {quats.shape}, opacity {opacity.shape} do not match (N,3/3/4/1)")
+    idx = subsample_indices(n, seed)
+    xyz, log_scales, quats, opacity = xyz[idx], log_scales[idx], quats[idx], opacity[idx]
+    if opacity.size and (opacity.min(initial=0.0) < 0 or opacity.max(initial=0.0) > 1):
+        opacity = 1.0 / (1.0 + np.exp(-np.clip(opacity, -60, 60)))
+    ok = (np.isfinite(xyz).all(1) & np.isfinite(log_scales).all(1) & np.isfinite(quats).all(1)
+          & np.isfinite(opacity) & (np.linalg.norm(quats, axis=1) > 1e-12))
+    if not ok.any():
+        raise SceneFrameError("INVALID_ARGUMENT", f"estimate_scene_frame: none of the {n} Gaussians is finite")
+    xyz, log_scales, quats, opacity = xyz[ok], log_scales[ok], quats[ok], opacity[ok]
+    evidence: dict = {"gaussians": int(n), "sampled": int(len(xyz)), "method": "manhattan-floor-ceiling-v1"}
+    if len(xyz) < MIN_GAUSSIANS:
+        return _fallback(0.0, f"only {len(xyz)} finite Gaussians (< {MIN_GAUSSIANS})", evidence)
+    extent = np.percentile(xyz, 99.5, axis=0) - np.percentile(xyz, 0.5, axis=0)
+    if not np.all(np.isfinite(extent)) or extent.max() <= 0:
+        return _fallback(0.0, "zero extent", evidence)
+
+    # 1. Flat Gaussians and their normals.
+    order = np.argsort(log_scales, axis=1, kind="stable")
+    ls_sorted = np.take_along_axis(log_scales, order, axis=1)
+    flat = (ls_sorted[:, 1] - ls_sorted[:, 0]) >= FLAT_LOG_RATIO
+    evidence["flatFraction"] = round(float(flat.mean()), 4)
+    if flat.sum() < MIN_GAUSSIANS:
+        return _fallback(0.0, "too few flat Gaussians to find surfaces", evidence)
+    rots = quaternion_matrices(quats[flat])
+    normals = np.take_along_axis(rots, order[flat, 0][:, None, None].repeat(3, 1), axis=2)[:, :, 0]
+    log_area = ls_sorted[flat, 1] + ls_sorted[flat, 2]
+    area_rel = np.exp(np.clip(0.5 * (log_area - np.median(log_area)), -10.0, np.log(10.0)))
+    weights = opacity[flat] * area_rel
+    fxyz = xyz[flat]
+    total_w = float(weights.sum())
+    if not total_w > 0:
+        return _fallback(0.0, "flat Gaussians have no opacity", evidence)
+
+    # 2. Manhattan frame: first axis, then the best perpendicular one.
+    a1, s1 = _dominant_direction(normals, weights, _pick(normals, MAX_CANDIDATES))
+    perp = normals - np.outer(normals @ a1, a1)
+    pn = np.linalg.norm(perp, axis=1)
+    cand = perp[pn > np.cos(np.arcsin(PERP_SIN))] / pn[pn > np.cos(np.arcsin(PERP_SIN))][:, None]
+    if len(cand) == 0:
+        return _fallback(0.0, "no surfaces perpendicular to the dominant one", evidence)
+    a2, s2 = _dominant_direction(normals, weights, _pick(cand, MAX_CANDIDATES))
+    a2 = a2 - (a2 @ a1) * a1
+    a2 /= np.linalg.norm(a2)
+    a3 = np.cross(a1, a2)
+    axes = np.stack([a1, a2, a3])
+    aligned = np.abs(normals @ axes.T) > ALIGNED_COS  # (F, 3)
+    manhattan = float(weights[aligned.any(1)].sum() / total_w)
+    evidence["manhattanFraction"] = round(manhattan, 4)
+
+    # 3. For each axis: extreme planes and where the contents sit between them.
+    h_all = xyz @ axes.T  # (N, 3)
+    hf = fxyz @ axes.T
+    per_axis = []
+    on_bounding = np.zeros(len(fxyz), dtype=bool)
+    planes = []
+    for k in range(3):
+        lo, hi = np.percentile(h_all[:, k], [0.5, 99.5])
+        span = hi - lo
+        wk = np.where(aligned[:, k], weights, 0.0)
+        p_lo, m_lo = _extreme_plane(hf[:, k], wk, lo, hi, True)
+        p_hi, m_hi = _extreme_plane(hf[:, k], wk, lo, hi, False)
+        planes.append((lo, hi, span, p_lo, m_lo, p_hi, m_hi))
+        band = PLANE_BAND * span
+        on_bounding |= aligned[:, k] & ((hf[:, k] < lo + band) | (hf[:, k] > hi - band))
+    content_w = np.where(on_bounding, 0.0, weights)
+    content_total = float(content_w.sum())
+    for k in range(3):
+        lo, hi, span, p_lo, m_lo, p_hi, m_hi = planes[k]
+        gap = p_hi - p_lo
+        if not gap > 0 or content_total <= 0:
+            per_axis.append({"score": 0.0, "lowIsFloor": True, "gap": float(max(gap, 0.0))})
+            continue
+        t = np.clip((hf[:, k] - p_lo) / gap, 0.0, 1.0)
+        mean_t = float((t * content_w).sum() / content_total)
+        near_lo = float(content_w[t < 0.4].sum() / content_total)
+        near_hi = float(content_w[t > 0.6].sum() / content_total)
+        # below the lowest / above the highest plane: a floor has (almost) nothing under it
+        below = float(np.mean(h_all[:, k] < p_lo - 0.01 * span))
+        above = float(np.mean(h_all[:, k] > p_hi + 0.01 * span))
+        plane_share = (m_lo + m_hi) / total_w
+        inner = (t > 0.05) & (t < 0.95)
+        inner_w = float(content_w[inner].sum())
+        horizontal_share = float(content_w[inner & aligned[:, k]].sum() / inner_w) if inner_w > 0 else 0.0
+        top_band = float(content_w[t > 0.85].sum() / content_total)
+        bottom_band = float(content_w[t < 0.15].sum() / content_total)
+        # The ceiling side is the emptier of the two outer tenths; the up axis has one nearly empty (only lights,
+        # rods, the tops of tall cupboards), the floor side holding most of the contents. Horizontal axes have
+        # furniture backed onto both walls. Weights chosen on dev seeds 9000-9059 (docs/FRAME.md).
+        low10 = float(content_w[t < 0.1].sum() / content_total)
+        high10 = float(content_w[t > 0.9].sum() / content_total)
+        low_is_floor = low10 >= high10
+        floor_side = float(content_w[(t < 0.4) if low_is_floor else (t > 0.6)].sum() / content_total)
+        ceiling_side = min(low10, high10)
+        per_axis.append({
+            "score": (floor_side - 8.0 * ceiling_side) * min(1.0, 10.0 * plane_share),
+            "lowIsFloor": low_is_floor, "floorSide": round(floor_side, 4), "ceilingSide": round(ceiling_side, 4),
+            "gap": float(gap), "meanT": round(mean_t, 4), "nearLow": round(near_lo, 4), "nearHigh": round(near_hi, 4),
+            "below": round(below, 4), "above": round(above, 4), "planeShare": round(plane_share, 4),
+            "lowPlane": float(p_lo), "highPlane": float(p_hi), "horizontalShare": round(horizontal_share, 4),
+            "topBand": round(top_band, 4), "bottomBand": round(bottom_band, 4),
+            "profile": [round(float(v), 4) for v in np.bincount(np.minimum((t * 20).astype(int), 19), content_w, 20) / content_total],
+            "lowMass": round(m_lo / total_w, 4), "highMass": round(m_hi / total_w, 4),
+        })
+    scores = np.array([a["score"] for a in per_axis])
+    ranking = np.argsort(-scores, kind="stable")
+    k_up = int(ranking[0])
+    best, second = float(scores[ranking[0]]), float(scores[ranking[1]])
+    info = per_axis[k_up]
+    evidence["axes"] = [[round(float(v), 6) for v in a] for a in axes]
+    evidence["axisScores"] = [round(float(s), 4) for s in scores]
+    up = axes[k_up] * (1.0 if info["lowIsFloor"] else -1.0)
+    floor_units = info["lowPlane"] if info["lowIsFloor"] else -info["highPlane"]
+    height_units = info["gap"]
+
+    # 4. Yaw: the other two axes onto X and Z, nearest the input frame (largest trace), proper (rows x, y, z).
+    horiz = [axes[j] for j in range(3) if j != k_up]
+    best_r, best_tr = None, -np.inf
+    for h in (horiz[0], -horiz[0], horiz[1], -horiz[1]):
+        x_row = h
+        z_row = np.cross(x_row, up)
+        r = np.stack([x_row, up, z_row])
+        tr = float(np.trace(r))
+        if tr > best_tr + 1e-9:
+            best_r, best_tr = r, tr
+    rotation = best_r
+    # Re-orthonormalise (numerical hygiene) and make sure it is proper.
+    u, _, vt = np.linalg.svd(rotation)
+    rotation = u @ vt
+    if np.linalg.det(rotation) < 0:
+        rotation = -rotation  # cannot happen with the cross products above; kept for safety
+
+    metres_per_unit = CEILING_PRIOR_M / height_units if height_units > 0 else 1.0
+    floor_height = floor_units * metres_per_unit
+
+    # 5. Confidence: surfaces agree with a Manhattan frame, a floor and a ceiling exist, nothing below the floor,
+    # and the up axis is clearly the best of the three.
+    margin = (best - second) / best if best > 0 else 0.0
+    floor_clean = 1.0 - min(1.0, 20.0 * (info["below"] if info["lowIsFloor"] else info["above"]))
+    confidence = float(np.clip(min(1.0, manhattan / 0.6) * min(1.0, 4.0 * best) * min(1.0, 2.0 * margin + 0.2)
+                               * floor_clean, 0.0, 1.0))
+    evidence.update({
+        "upAxisIndex": k_up, "heightUnits": float(height_units), "ceilingPriorMetres": CEILING_PRIOR_M,
+        "upScore": round(best, 4), "secondScore": round(second, 4), "perAxis": per_axis,
+    })
+    frame = SceneFrame(rotation, float(metres_per_unit), float(floor_height), confidence, False, evidence)
+    if not (np.isfinite(rotation).all() and np.isfinite(metres_per_unit) and np.isfinite(floor_height)) \
+            or metres_per_unit <= 0:
+        return _fallback(0.0, "non-finite estimate", evidence)
+    if confidence < FALLBACK_CONFIDENCE:
+        evidence["estimate"] = frame.to_json() | {"evidence": None}
+        return _fallback(confidence, "low confidence: not recognisably a room", evidence)
+    return frame
+
+
+def apply_scene_frame(frame: SceneFrame, xyz, log_scales, quats_wxyz):
+    """Scene -> canonical metres, +Y up, floor at y = 0. Returns (xyz, log_scales, quats_wxyz) as float32."""
+    r = np.asarray(frame.rotation, dtype=np.float64)
+    s = float(frame.metres_per_unit)
+    out_xyz = (np.asarray(xyz, dtype=np.float64) @ r.T) * s
+    out_xyz[:, 1] -= frame.floor_height
+    out_ls = np.asarray(log_scales, dtype=np.float64) + np.log(s)
+    out_q = quat_multiply(matrix_to_quaternion(r)[None, :], np.asarray(quats_wxyz, dtype=np.float64))
+    return out_xyz.astype(np.float32), out_ls.astype(np.float32), out_q.astype(np.float32)
+
+
+def matrix_to_quaternion(r: np.ndarray) -> np.ndarray:
+    """(w, x, y, z) unit quaternion of a proper rotation matrix (Shepperd's method), w >= 0."""
+    r = np.asarray(r, dtype=np.float64)
+    tr = np.trace(r)
+    if tr > 0:
+        s = np.sqrt(tr + 1.0) * 2
+        q = [0.25 * s, (r[2, 1] - r[1, 2]) / s, (r[0, 2] - r[2, 0]) / s, (r[1, 0] - r[0, 1]) / s]
+    elif r[0, 0] > r[1, 1] and r[0, 0] > r[2, 2]:
+        s = np.sqrt(1.0 + r[0, 0] - r[1, 1] - r[2, 2]) * 2
+        q = [(r[2, 1] - r[1, 2]) / s, 0.25 * s, (r[0, 1] + r[1, 0]) / s, (r[0, 2] + r[2, 0]) / s]
+    elif r[1, 1] > r[2, 2]:
+        s = np.sqrt(1.0 + r[1, 1] - r[0, 0] - r[2, 2]) * 2
+        q = [(r[0, 2] - r[2, 0]) / s, (r[0, 1] + r[1, 0]) / s, 0.25 * s, (r[1, 2] + r[2, 1]) / s]
+    else:
+        s = np.sqrt(1.0 + r[2, 2] - r[0, 0] - r[1, 1]) * 2
+        q = [(r[1, 0] - r[0, 1]) / s, (r[0, 2] + r[2, 0]) / s, (r[1, 2] + r[2, 1]) / s, 0.25 * s]
+    q = np.array(q)
+    q /= np.linalg.norm(q)
+    return q if q[0] >= 0 else -q
+
+
+def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product a * b of (..., 4) (w, x, y, z) quaternions: rotation b first, then a."""
+    aw, ax, ay, az = np.moveaxis(a, -1, 0)
+    bw, bx, by, bz = np.moveaxis(b, -1, 0)
+    return np.stack([
+        aw * bw - ax * bx - ay * by - az * bz,
+        aw * bx + ax * bw + ay * bz - az * by,
+        aw * by - ax * bz + ay * bw + az * bx,
+        aw * bz + ax * by - ay * bx + az * bw,
+    ], axis=-1)
+
+
+def _axis_angle(axis, angle: float) -> np.ndarray:
+    a = np.asarray(axis, dtype=np.float64)
+    a = a / np.linalg.norm(a)
+    k = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
+    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * (k @ k)
+
+
+def uniform_rotation(rng: np.random.Generator) -> np.ndarray:
+    """A rotation drawn uniformly (Haar measure) via a normalised Gaussian quaternion."""
+    q = rng.normal(size=4)
+    q /= np.linalg.norm(q)
+    return quaternion_matrices(q[None, :])[0]
+
+
+RANDOM_KINDS = ("uniform", "z-up", "y-down", "tilt")
+
+
+def random_similarity(rng: np.random.Generator, kind: str = "any") -> tuple[np.ndarray, float]:
+    """A random (rotation, scale) that takes a canonical scene (+Y up, metres) to a "captured" frame: x -> s R x.
+
+    kind: "uniform" (any rotation), "z-up" (+Y becomes +Z, plus a random yaw), "y-down" (+Y becomes -Y, yaw),
+    "tilt" (a 2-20 degree tilt about a random horizontal axis, yaw), "any" (one of those four, equally likely).
+    The scale is log-uniform in [0.01, 100] scene units per metre."""
+    if kind == "any":
+        kind = RANDOM_KINDS[int(rng.integers(len(RANDOM_KINDS)))]
+    yaw = _axis_angle([0, 1, 0], float(rng.uniform(0, 2 * np.pi)))
+    if kind == "uniform":
+        rot = uniform_rotation(rng)
+    elif kind == "z-up":
+        rot = _axis_angle([1, 0, 0], np.pi / 2) @ yaw  # +Y -> +Z
+    elif kind == "y-down":
+        rot = _axis_angle([1, 0, 0], np.pi) @ yaw
+    elif kind == "tilt":
+        phi = float(rng.uniform(0, 2 * np.pi))
+        tilt = np.radians(float(rng.uniform(2.0, 20.0)))
+        rot = _axis_angle([np.cos(phi), 0.0, np.sin(phi)], tilt) @ yaw
+    else:
+        raise ValueError(f"random_similarity: unknown kind {kind!r} (any, {', '.join(RANDOM_KINDS)})")
+    scale = float(np.exp(rng.uniform(np.log(0.01), np.log(100.0))))
+    return rot, scale
+
+
+def transform_gaussians(rotation: np.ndarray, scale: float, xyz, log_scales, quats_wxyz, translation=None):
+    """x -> scale * rotation @ x + translation on positions, log-scales and quaternions (float32 out)."""
+    r = np.asarray(rotation, dtype=np.float64)
+    out_xyz = (np.asarray(xyz, dtype=np.float64) @ r.T) * scale
+    if translation is not None:
+        out_xyz += np.asarray(translation, dtype=np.float64)
+    out_ls = np.asarray(log_scales, dtype=np.float64) + np.log(scale)
+    out_q = quat_multiply(matrix_to_quaternion(r)[None, :], np.asarray(quats_wxyz, dtype=np.float64))
+    return out_xyz.astype(np.float32), out_ls.astype(np.float32), out_q.astype(np.float32)

@@ -1,0 +1,147 @@
+"""Scene-frame estimator (issue 13): generated rooms under random similarities, degenerate inputs, helpers."""
+import json
+
+import numpy as np
+import pytest
+
+from rtgs2 import frame as F
+from rtgs2.classes import class_id
+from rtgs2.synthrooms.generator import generate_room
+
+# Seeds outside every SynthRooms split (train 1000-1059, val 2000-2009, test 3000-3019, showcase) and outside the
+# benchmark's 9100-... range.
+ROOM_SEEDS = (9000, 9001)
+
+
+@pytest.fixture(scope="module")
+def rooms():
+    return [generate_room(s) for s in ROOM_SEEDS]
+
+
+def _up_error_deg(rotation_true, frame):
+    up_true = rotation_true @ np.array([0.0, 1.0, 0.0])
+    return float(np.degrees(np.arccos(np.clip(up_true @ frame.rotation[1], -1.0, 1.0))))
+
+
+@pytest.mark.parametrize("kind", ["uniform", "z-up", "y-down", "tilt"])
+def test_rooms_under_random_similarities_recover_up_scale_and_floor(rooms, kind):
+    for room in rooms:
+        g = room.gaussians
+        rng = np.random.default_rng([room.seed, len(kind)])
+        rot, scale = F.random_similarity(rng, kind)
+        shift = rng.normal(size=3) * 5 * scale
+        xyz, ls, q = F.transform_gaussians(rot, scale, g.positions, g.log_scales, g.rotations, shift)
+        frame = F.estimate_scene_frame(xyz, ls, q, g.opacities)
+        assert not frame.fallback and frame.confidence > 0.5
+        assert _up_error_deg(rot, frame) < 3.0
+        assert abs(frame.metres_per_unit * scale - 1.0) < 0.10  # true metres per unit is 1 / scale
+        out_xyz, out_ls, out_q = F.apply_scene_frame(frame, xyz, ls, q)
+        floor_y = np.median(out_xyz[g.labels == class_id("floor"), 1])
+        assert abs(floor_y) < 0.05
+        ceiling_y = np.median(out_xyz[g.labels == class_id("ceiling"), 1])
+        assert ceiling_y == pytest.approx(F.CEILING_PRIOR_M, abs=0.05)  # the scale comes from the ceiling prior
+        assert np.all(np.isfinite(out_ls)) and np.allclose(np.linalg.norm(out_q, axis=1), 1.0, atol=1e-4)
+        json.dumps(frame.to_json())  # the evidence is JSON-serialisable
+
+
+def test_estimate_is_deterministic_and_proper(rooms):
+    g = rooms[0].gaussians
+    a = F.estimate_scene_frame(g.positions, g.log_scales, g.rotations, g.opacities, seed=3)
+    b = F.estimate_scene_frame(g.positions, g.log_scales, g.rotations, g.opacities, seed=3)
+    assert np.array_equal(a.rotation, b.rotation) and a.metres_per_unit == b.metres_per_unit
+    assert np.linalg.det(a.rotation) == pytest.approx(1.0, abs=1e-9)
+    assert np.allclose(a.rotation @ a.rotation.T, np.eye(3), atol=1e-9)
+    # canonical input: up is +Y, the floor is at 0
+    assert a.rotation[1] @ np.array([0.0, 1.0, 0.0]) > np.cos(np.radians(1.0))
+    assert abs(a.floor_height) < 0.05 * a.metres_per_unit + 0.05
+
+
+def test_non_finite_gaussians_are_ignored(rooms):
+    g = rooms[0].gaussians
+    xyz = g.positions.copy()
+    xyz[::50] = np.nan
+    ls = g.log_scales.copy()
+    ls[1::70] = np.inf
+    frame = F.estimate_scene_frame(xyz, ls, g.rotations, g.opacities)
+    assert not frame.fallback and frame.rotation[1][1] > 0.999
+
+
+def _blob(n, rng):
+    return rng.normal(size=(n, 3)), np.full((n, 3), -3.0), np.tile([1.0, 0, 0, 0], (n, 1)), np.full(n, 0.8)
+
+
+def _assert_fallback(frame):
+    assert frame.fallback and frame.confidence < F.FALLBACK_CONFIDENCE
+    assert np.array_equal(frame.rotation, np.eye(3)) and frame.metres_per_unit == 1.0 and frame.floor_height == 0.0
+    assert isinstance(frame.evidence["fallbackReason"], str)
+    json.dumps(frame.to_json())
+
+
+def test_degenerate_scenes_fall_back_and_never_give_nan():
+    rng = np.random.default_rng(0)
+    # one Gaussian
+    _assert_fallback(F.estimate_scene_frame(*(a[:1] for a in _blob(1, rng))))
+    # isotropic blobs: no flat surfaces
+    _assert_fallback(F.estimate_scene_frame(*_blob(5000, rng)))
+    # all on a plane, all facing the same way: no second direction
+    xyz, ls, q, op = _blob(5000, rng)
+    xyz[:, 1] = 0.0
+    ls[:, 1] = -8.0  # flat along y: normal +Y
+    _assert_fallback(F.estimate_scene_frame(xyz, ls, q, op))
+    # on a line
+    xyz, ls, q, op = _blob(5000, rng)
+    xyz[:, 1:] = 0.0
+    _assert_fallback(F.estimate_scene_frame(xyz, ls, q, op))
+    # zero extent (every Gaussian at one point)
+    xyz, ls, q, op = _blob(5000, rng)
+    _assert_fallback(F.estimate_scene_frame(np.zeros_like(xyz), ls, q, op))
+
+
+def test_unusable_input_raises_typed_errors():
+    rng = np.random.default_rng(1)
+    xyz, ls, q, op = _blob(100, rng)
+    with pytest.raises(F.SceneFrameError) as err:
+        F.estimate_scene_frame(np.full_like(xyz, np.nan), ls, q, op)
+    assert err.value.code == "INVALID_ARGUMENT"
+    with pytest.raises(F.SceneFrameError):
+        F.estimate_scene_frame(xyz[:, :2], ls, q, op)
+    with pytest.raises(F.SceneFrameError):
+        F.estimate_scene_frame(np.zeros((0, 3)), np.zeros((0, 3)), np.zeros((0, 4)), np.zeros(0))
+
+
+def test_random_similarity_kinds():
+    rng = np.random.default_rng(5)
+    y = np.array([0.0, 1.0, 0.0])
+    for _ in range(50):
+        for kind in F.RANDOM_KINDS + ("any",):
+            rot, scale = F.random_similarity(rng, kind)
+            assert np.linalg.det(rot) == pytest.approx(1.0, abs=1e-9) and 0.01 <= scale <= 100
+            up = rot @ y
+            if kind == "z-up":
+                assert np.allclose(up, [0, 0, 1], atol=1e-9)
+            elif kind == "y-down":
+                assert np.allclose(up, [0, -1, 0], atol=1e-9)
+            elif kind == "tilt":
+                assert 2.0 - 1e-6 <= np.degrees(np.arccos(up[1])) <= 20.0 + 1e-6
+    with pytest.raises(ValueError):
+        F.random_similarity(rng, "sideways")
+
+
+def test_apply_inverts_a_known_similarity():
+    rng = np.random.default_rng(7)
+    xyz, ls = rng.normal(size=(200, 3)), rng.normal(size=(200, 3)) - 3
+    q = rng.normal(size=(200, 4))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    rot, scale = F.random_similarity(rng, "uniform")
+    t_xyz, t_ls, t_q = F.transform_gaussians(rot, scale, xyz, ls, q)
+    frame = F.SceneFrame(rot.T, 1.0 / scale, 0.0, 1.0, False, {})
+    b_xyz, b_ls, b_q = F.apply_scene_frame(frame, t_xyz, t_ls, t_q)
+    assert np.allclose(b_xyz, xyz, atol=1e-4) and np.allclose(b_ls, ls, atol=1e-5)
+    # same rotation matrices (q and -q are the same rotation)
+    assert np.allclose(F.quaternion_matrices(b_q), F.quaternion_matrices(q), atol=1e-5)
+
+
+def test_describe_names_the_up_axis_tilt_and_scale():
+    rot = F._axis_angle([1, 0, 0], -np.pi / 2)  # canonical = rot @ scene: the scene's +Z is up
+    text = F.describe_frame(rot, 0.01, -1.42, 0.93, False)
+    assert text == "up +Z (tilt 0 deg), 1 unit = 0.01 m, floor -1.42, confidence 0.93"
