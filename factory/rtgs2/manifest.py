@@ -8,13 +8,15 @@ import json
 from pathlib import Path
 
 MANIFEST_FORMAT = "semantic-splat-models/1"
+# "vdvi-rgb": the RGB-only fallback the runtime runs while a scene's features are not ready (issue 14)
+MODEL_KINDS = ("vdvi", "vdvi-rgb", "encoder")
 
 
 def update_manifest(model_path: Path, kind: str, description: str, command: str, **fields) -> dict:
     """Adds or replaces `model_path`'s entry in manifest.json in the same folder. `fields` are the informative
     keys (k, opset, classTableVersion, ...); the file's name, kind, sha256 and bytes are always written."""
-    if kind not in ("vdvi", "encoder"):
-        raise ValueError(f"kind must be 'vdvi' or 'encoder', got {kind!r}")
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"kind must be one of {MODEL_KINDS}, got {kind!r}")
     model_path = Path(model_path)
     manifest_path = model_path.parent / "manifest.json"
     manifest = (json.loads(manifest_path.read_text()) if manifest_path.exists()

@@ -12,6 +12,14 @@ A pixel whose feature vector is the one-hot of channel k is therefore labelled F
 the bias are bounded by RGB_BOUND (< FEATURE_WEIGHT / 2), so they cannot flip the argmax for rgb in [0, 1].
 H and W are dynamic. fp32 only (SwiftShader, the test GPU, has no shader-f16).
 
+The RGB-only fallback fixture (vdvi-rgb-fixture.onnx, kind "vdvi-rgb", one input `rgb`; the model the runtime runs
+while a scene's features are not ready, issue 14) labels a pixel by its dominant colour channel:
+
+    logits[RGB_CLASS[j]] = RGB_FALLBACK_WEIGHT * rgb[j]      (j = red, green, blue), other classes a small bias
+
+so a reddish pixel is RGB_CLASS[0], a bluish one RGB_CLASS[2]: classes the main fixture never gives to a one-hot
+feature, so that a spec sees which of the two models answered.
+
 Faulty variants, one per contract check the runtime makes:
     vdvi-fixture-wrong-inputs.onnx   inputs named "image" and "feats" instead of "rgb" and "features"
     vdvi-fixture-k4.onnx             K = 4 (a consistent model, but not the K = 8 the specs ask for)
@@ -44,6 +52,10 @@ FEATURE_WEIGHT = 10.0
 # For rgb in [0, 1]: |rgb term| <= RGB_BOUND and 0 <= bias < RGB_BOUND, so the two move a logit by less than
 # 2 * RGB_BOUND, far below the FEATURE_WEIGHT margin of a one-hot feature.
 RGB_BOUND = 0.1
+# The fallback fixture: the class of each dominant colour channel (none of them in FEATURE_CLASS).
+RGB_CLASS = [2, 9, 13]
+RGB_FALLBACK_WEIGHT = 10.0
+RGB_ONLY_CONTRACT = "vdvi-rgb/1"
 MANIFEST_FORMAT = "semantic-splat-models/1"
 CONTRACT = "vdvi/1"
 RGB_CONVENTION = "float32 [1,3,H,W] in [0,1], render over a black background"
@@ -146,6 +158,48 @@ def build_model(
     return model
 
 
+def build_rgb_only_model(*, num_classes: int, class_table_version: str, description: str) -> onnx.ModelProto:
+    """The fallback fixture: rgb -> classes of the dominant channel (RGB_CLASS), the contract of a vdvi-rgb model."""
+    if max(RGB_CLASS) >= num_classes or set(RGB_CLASS) & set(FEATURE_CLASS):
+        raise SystemExit(f"RGB_CLASS {RGB_CLASS} must be class ids outside FEATURE_CLASS")
+    w_rgb = np.zeros((num_classes, 3, 1, 1), np.float32)
+    for channel, cls in enumerate(RGB_CLASS):
+        w_rgb[cls, channel, 0, 0] = RGB_FALLBACK_WEIGHT
+    # distinct small biases, no ties where rgb is 0 (uncovered pixels, masked as none by the runtime anyway)
+    bias = (np.arange(num_classes, dtype=np.float64) * (RGB_BOUND / num_classes)).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["rgb", "w_rgb", "bias"], ["logits"], kernel_shape=[1, 1]),
+        helper.make_node("ArgMax", ["logits"], ["labels_int64"], axis=1, keepdims=0),
+        helper.make_node("Cast", ["labels_int64"], ["labels"], to=TensorProto.UINT8),
+        helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1),
+        helper.make_node("ReduceMax", ["probabilities"], ["confidence"], axes=[1], keepdims=0),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "vdvi_rgb_fixture",
+        inputs=[helper.make_tensor_value_info("rgb", TensorProto.FLOAT, [1, 3, "H", "W"])],
+        outputs=[
+            helper.make_tensor_value_info("labels", TensorProto.UINT8, [1, "H", "W"]),
+            helper.make_tensor_value_info("confidence", TensorProto.FLOAT, [1, "H", "W"]),
+        ],
+        initializer=[numpy_helper.from_array(w_rgb, "w_rgb"), numpy_helper.from_array(bias, "bias")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="babylon-semantic-splatting/make_fixture_models.py", producer_version="1",
+                              doc_string=description)
+    model.ir_version = IR_VERSION
+    helper.set_model_props(model, {
+        "contract": RGB_ONLY_CONTRACT,
+        "kind": "vdvi-rgb",
+        "num_classes": str(num_classes),
+        "class_table_version": class_table_version,
+        "size_multiple": "32",
+        "rgb": RGB_CONVENTION,
+    })
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
 def fixture_models(class_table_version: str, num_classes: int) -> dict[str, tuple[onnx.ModelProto, dict]]:
     """Every fixture by file name, with the manifest fields that describe it."""
     base = dict(k=K, num_classes=num_classes, class_table_version=class_table_version)
@@ -169,6 +223,11 @@ def fixture_models(class_table_version: str, num_classes: int) -> dict[str, tupl
                         description="Faulty fixture: made for another class table version."),
             {"k": K, "classTableVersion": "some-other-table/9"},
         ),
+        "vdvi-rgb-fixture.onnx": (
+            build_rgb_only_model(num_classes=num_classes, class_table_version=class_table_version,
+                                 description="Fallback fixture: dominant colour channel -> fixed classes (vdvi-rgb)."),
+            {"kind": "vdvi-rgb", "classTableVersion": class_table_version},
+        ),
     }
 
 
@@ -181,7 +240,7 @@ def write_fixtures(out_dir: Path, classes_path: Path) -> dict:
         (out_dir / file_name).write_bytes(data)
         entries.append({
             "file": file_name,
-            "kind": "vdvi",
+            "kind": fields.pop("kind", "vdvi"),
             "sha256": hashlib.sha256(data).hexdigest(),
             "bytes": len(data),
             "opset": OPSET,

@@ -104,3 +104,31 @@ def test_committed_fixtures_are_current_and_listed_with_their_checksums(written)
         data = (COMMITTED / entry["file"]).read_bytes()
         assert data == (out / entry["file"]).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["bytes"]
+
+
+def test_rgb_only_fallback_fixture_labels_the_dominant_colour(written):
+    """The fallback fixture (issue 14): one input rgb, contract vdvi-rgb, the class of the dominant channel, none of
+    them a class the main fixture gives a feature."""
+    out, manifest = written
+    session = ort.InferenceSession(str(out / "vdvi-rgb-fixture.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["rgb"]
+    meta = session.get_modelmeta().custom_metadata_map
+    assert meta["kind"] == "vdvi-rgb" and meta["contract"] == "vdvi-rgb/1" and "k" not in meta
+    rng = np.random.default_rng(5)
+    rgb = rng.uniform(0, 1, (1, 3, 32, 64)).astype(np.float32)
+    labels, confidence = session.run(["labels", "confidence"], {"rgb": rgb})
+    bias = np.arange(21) * (fixtures.RGB_BOUND / 21)
+    logits = np.broadcast_to(bias[:, None, None], (21, 32, 64)).copy()
+    for channel, cls in enumerate(fixtures.RGB_CLASS):
+        logits[cls] += fixtures.RGB_FALLBACK_WEIGHT * rgb[0, channel]
+    np.testing.assert_array_equal(labels[0], logits.argmax(0).astype(np.uint8))
+    clear = np.sort(rgb[0], 0)[-1] - np.sort(rgb[0], 0)[-2] > 0.02  # away from near-ties, the dominant channel
+    np.testing.assert_array_equal(labels[0][clear], np.array(fixtures.RGB_CLASS, np.uint8)[rgb[0].argmax(0)][clear])
+    assert not set(fixtures.RGB_CLASS) & set(fixtures.FEATURE_CLASS)
+    # the quadrant scene's colours (test/pipeline/pipelineScene.ts): bluish above, reddish below
+    for channel, expected in ((2, 13), (3, 13), (5, 2), (7, 2)):
+        colour = np.array([0.2 + 0.1 * channel, 0.5, 0.9 - 0.1 * channel], np.float32).reshape(1, 3, 1, 1)
+        pixel = np.broadcast_to(colour, (1, 3, 32, 32)).copy()
+        assert (session.run(["labels"], {"rgb": pixel})[0] == expected).all(), channel
+    entry = next(m for m in manifest["models"] if m["file"] == "vdvi-rgb-fixture.onnx")
+    assert entry["kind"] == "vdvi-rgb" and "k" not in entry

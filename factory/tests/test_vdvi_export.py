@@ -88,3 +88,36 @@ def test_manifest_entry(exported, tmp_path):
 
     assert entry["sha256"] == hashlib.sha256(fp32).hexdigest() and entry["bytes"] == len(fp32)
     assert entry["kind"] == "vdvi" and entry["k"] == 8
+
+
+def test_rgb_only_fallback_has_its_own_contract(tmp_path):
+    """Issue 14: a variant-rgb model (here with the pretrained encoder) is exported with one input `rgb`, kind and
+    contract vdvi-rgb, no k, within 15 MB, listed in the manifest as vdvi-rgb; labels agree with PyTorch."""
+    from rtgs2.vdvi.export import MAX_ONNX_BYTES
+    from rtgs2.vdvi.model import build_model
+
+    torch.manual_seed(0)
+    args = {"arch": "vdvi", "k": 16, "variant": "rgb", "num_classes": 21, "rgb_encoder": "mobilenetv2"}
+    model = build_model(**args).eval()
+    data = export_onnx(model, args, tmp_path / "vdvi-rgb.onnx")
+    proto = onnx.load_from_string(data)
+    assert [i.name for i in proto.graph.input] == ["rgb"]
+    assert {o.name for o in proto.graph.output} == {"labels", "confidence"}
+    props = {p.key: p.value for p in proto.metadata_props}
+    assert props["kind"] == "vdvi-rgb" and props["contract"] == "vdvi-rgb/1" and "k" not in props
+    assert props["rgb_encoder"] == "mobilenetv2" and props["size_multiple"] == "32"
+    assert props["class_table_version"] == load_class_table()["version"]
+    assert len(data) <= MAX_ONNX_BYTES
+    rng = np.random.default_rng(1)
+    rgb = rng.random((1, 3, 64, 96), dtype=np.float32)
+    result = parity(model, data, rgb, rng.random((1, 16, 64, 96), dtype=np.float32))
+    assert result["label_agreement"] >= 0.999, result
+    entry = update_manifest(tmp_path / "vdvi-rgb.onnx", args, "fallback", "test")
+    assert entry["kind"] == "vdvi-rgb" and "k" not in entry
+    listed = json.loads((tmp_path / "manifest.json").read_text())["models"]
+    assert [m["kind"] for m in listed] == ["vdvi-rgb"]
+    # the full model with the same encoder keeps contract 3
+    full_args = {**args, "variant": "full"}
+    full = onnx.load_from_string(export_onnx(build_model(**full_args).eval(), full_args))
+    assert [i.name for i in full.graph.input] == ["rgb", "features"]
+    assert {p.key: p.value for p in full.metadata_props}["kind"] == "vdvi"

@@ -61,3 +61,47 @@ def test_design_budget_at_640x480():
     # the counter does count: 320x256 (0.27 of the pixels) costs about 0.27 of the FLOPs
     smaller = count_flops(model, 16, 320, 256)
     assert 0.22 * flops < smaller < 0.32 * flops
+
+
+def test_pretrained_rgb_encoder_taps_and_budget():
+    """Issue 14: the MobileNetV2 RGB encoder feeds the same fusion at 1/4..1/32, reads rgb in [0, 1] as is, and
+    the full and RGB-only models stay within 5 GFLOPs at 640x480 for K = 16 and K = 32."""
+    from rtgs2.vdvi.flops import VDVI_PRETRAINED_MAX_GFLOPS
+    from rtgs2.vdvi.model import build_model
+
+    torch.manual_seed(0)
+    model = build_model("vdvi", 8, "full", rgb_encoder="mobilenetv2").eval()
+    assert model.rgb_encoder.channels == [24, 32, 96, 128]
+    rgb, feats = torch.rand(1, 3, 64, 96), torch.rand(1, 8, 64, 96)
+    with torch.no_grad():
+        taps = model.rgb_encoder(rgb)
+        assert [tuple(t.shape[1:]) for t in taps] == [(24, 16, 24), (32, 8, 12), (96, 4, 6), (128, 2, 3)]
+        # no normalisation in front of the pretrained backbone: its first conv sees rgb itself
+        seen = []
+        hook = model.rgb_encoder.backbone.stem.conv.register_forward_hook(lambda m, i, o: seen.append(i[0]))
+        model(rgb, feats)
+        hook.remove()
+        assert torch.equal(seen[0], torch.nn.functional.pad(rgb, (0, 1, 0, 1)))
+    assert len(model.rgb_backbone_parameters()) == len(list(model.rgb_encoder.backbone.parameters())) > 0
+    for k in (16, 32):
+        for variant in ("full", "rgb"):
+            flops = count_flops(build_model("vdvi", k, variant, rgb_encoder="mobilenetv2"), k, 640, 480)
+            assert flops <= VDVI_PRETRAINED_MAX_GFLOPS * 1e9, (k, variant, flops)
+
+
+def test_pretrained_weights_load_only_into_a_pretrained_rgb_encoder(tmp_path):
+    from rtgs2.vdvi.mobilenetv2 import MobileNetV2Features
+    from rtgs2.vdvi.model import build_model
+    from rtgs2.vdvi.pretrained import FORMAT
+
+    torch.manual_seed(3)
+    weights = MobileNetV2Features().state_dict()
+    path = tmp_path / "w.pt"
+    torch.save({"format": FORMAT, "state_dict": weights, "source": {"package": "p"}}, path)
+    model = build_model("vdvi", 8, "rgb", rgb_encoder="mobilenetv2")
+    assert model.load_rgb_weights(path) == {"package": "p"}
+    assert all(torch.equal(model.rgb_encoder.backbone.state_dict()[k], v) for k, v in weights.items())
+    with pytest.raises(ValueError, match="rgb_encoder 'mobilenetv2'"):
+        build_model("vdvi", 8, "full").load_rgb_weights(path)
+    with pytest.raises(ValueError, match="rgb_encoder"):
+        VdviConfig(rgb_encoder="resnet")

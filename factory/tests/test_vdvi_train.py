@@ -117,6 +117,39 @@ def test_ablation_flags(micro, tmp_path):
         assert torch.load(run / "last.pt", weights_only=False)["model_args"]["variant"] == flags[1]
 
 
+def test_pretrained_rgb_encoder_is_loaded_and_trained_slower(micro, tmp_path):
+    """--rgb-weights: the RGB branch starts from the given backbone weights (a converted file's format; random
+    weights stand in for the real ones here), moves at --backbone-lr-scale times the learning rate, and the
+    checkpoint rebuilds the same architecture."""
+    from rtgs2.vdvi.mobilenetv2 import MobileNetV2Features
+    from rtgs2.vdvi.pretrained import FORMAT
+
+    torch.manual_seed(1)
+    backbone = MobileNetV2Features().state_dict()
+    weights = tmp_path / "mobilenetv2.pt"
+    torch.save({"format": FORMAT, "state_dict": backbone, "source": {"package": "test", "version": "0"}}, weights)
+    run = tmp_path / "pretrained"
+    train_mod.main(smoke_args(micro, run, "--max-steps", "1", "--rgb-weights", str(weights), "--lr", "1e-3",
+                              "--backbone-lr-scale", "0.25", "--warmup-steps", "0", "--no-centre-loss"))
+    state = torch.load(run / "last.pt", weights_only=False)
+    assert state["model_args"]["rgb_encoder"] == "mobilenetv2"
+    lrs = sorted(g["lr"] for g in state["optimizer"]["param_groups"])
+    assert len(lrs) == 2 and lrs[0] == pytest.approx(0.25 * lrs[1])
+    trained = {k[len("rgb_encoder.backbone."):]: v for k, v in state["model"].items()
+               if k.startswith("rgb_encoder.backbone.")}
+    assert trained.keys() == backbone.keys()
+    moved = [(trained[k] - backbone[k]).abs().max().item() for k in backbone if k.endswith("conv.weight")]
+    assert max(moved) > 0  # trained...
+    assert max(moved) < 1e-3 * 0.25 * 1.5  # ...from the given weights (AdamW moves each weight by about lr per step)
+    assert json.loads((run / "args.json").read_text())["rgb_weights_source"]["package"] == "test"
+    model, _ = load_model(run / "last.pt")
+    assert model.rgb_encoder.channels == [24, 32, 96, 128]
+    with pytest.raises(ValueError, match="needs --rgb-weights"):
+        train_mod.train(train_mod.build_parser().parse_args(
+            smoke_args(micro, tmp_path / "x", "--rgb-encoder", "mobilenetv2")))
+    assert train_mod.main(smoke_args(micro, tmp_path / "y", "--rgb-weights", str(weights), "--variant", "features")) == 2
+
+
 def test_torchrun_gloo_two_processes(micro, tmp_path):
     run = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(FACTORY)}

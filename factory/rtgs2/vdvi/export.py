@@ -11,6 +11,10 @@ argmax on the logits cast back to float32). Opset 17, standard operators only. M
 checks (src/worker/modelContract.ts: kind, k, num_classes, class_table_version, size_multiple) plus contract, rgb,
 features, precision, arch, variant, model_args (JSON). --manifest adds/updates the file's entry (sha256, bytes) in
 manifest.json next to it (docs/MODELS.md).
+
+The RGB-only fallback (a checkpoint of `--variant rgb`, issue 14) is exported with its own contract, which the
+runtime tells apart by its metadata: kind `vdvi-rgb`, contract `vdvi-rgb/1`, ONE input `rgb` (no features, no k),
+the same outputs; its manifest entry has kind `vdvi-rgb`.
 """
 from __future__ import annotations
 
@@ -31,23 +35,34 @@ from .model import SIZE_MULTIPLE
 
 OPSET = 17
 CONTRACT = "vdvi/1"
+RGB_ONLY_CONTRACT = "vdvi-rgb/1"
+RGB_ONLY_KIND = "vdvi-rgb"
+MAX_ONNX_BYTES = 15 * 1024 * 1024  # issue 14: each model file the browser downloads is at most 15 MB
 # the same words as the fixtures' (factory/scripts/make_fixture_models.py)
 RGB_CONVENTION = "float32 [1,3,H,W] in [0,1], render over a black background"
 FEATURES_CONVENTION = "float32 [1,K,H,W], splatted features, not divided by alpha"
 
 
-class SegmentationHead(torch.nn.Module):
-    """The exported graph: model logits -> labels (uint8) + confidence (max softmax), optionally logits."""
+def is_rgb_only(model_args: dict) -> bool:
+    """A model without a feature branch: exported as the RGB-only fallback (one input)."""
+    return model_args.get("variant") == "rgb"
 
-    def __init__(self, model: torch.nn.Module, fp16: bool = False, with_logits: bool = False):
+
+class SegmentationHead(torch.nn.Module):
+    """The exported graph: model logits -> labels (uint8) + confidence (max softmax), optionally logits.
+    rgb_only: one input (rgb); the model (variant rgb) never reads its features argument."""
+
+    def __init__(self, model: torch.nn.Module, fp16: bool = False, with_logits: bool = False, rgb_only: bool = False):
         super().__init__()
         self.model = model.half() if fp16 else model
-        self.fp16, self.with_logits = fp16, with_logits
+        self.fp16, self.with_logits, self.rgb_only = fp16, with_logits, rgb_only
 
-    def forward(self, rgb: torch.Tensor, features: torch.Tensor):
+    def forward(self, rgb: torch.Tensor, features: torch.Tensor | None = None):
         if self.fp16:
-            rgb, features = rgb.half(), features.half()
-        logits = self.model(rgb, features).float()
+            rgb = rgb.half()
+            features = None if features is None else features.half()
+        # variant rgb ignores the features: the rgb tensor stands in (check_inputs is skipped while exporting)
+        logits = self.model(rgb, rgb if self.rgb_only else features).float()
         probabilities = torch.softmax(logits, dim=1)
         confidence, _ = probabilities.max(dim=1)
         labels = logits.argmax(dim=1).to(torch.uint8)
@@ -71,8 +86,12 @@ def metadata(model_args: dict, fp16: bool, extra: dict | None = None) -> dict[st
         "precision": "fp16" if fp16 else "fp32",
         "arch": model_args["arch"],
         "variant": model_args["variant"],
+        "rgb_encoder": model_args.get("rgb_encoder", "scratch"),
         "model_args": json.dumps(model_args, sort_keys=True),
     }
+    if is_rgb_only(model_args):
+        props.update(contract=RGB_ONLY_CONTRACT, kind=RGB_ONLY_KIND)
+        del props["k"], props["features"]
     props.update(extra or {})
     return props
 
@@ -83,18 +102,22 @@ def export_onnx(model: torch.nn.Module, model_args: dict, out: Path | None = Non
     import copy
 
     clone = copy.deepcopy(model).cpu().eval()
-    head = SegmentationHead(clone, fp16, with_logits).eval()
+    rgb_only = is_rgb_only(model_args)
+    head = SegmentationHead(clone, fp16, with_logits, rgb_only).eval()
     k = model_args["k"]
-    example = (torch.rand(1, 3, 64, 96), torch.rand(1, k, 64, 96))
+    example = (torch.rand(1, 3, 64, 96),) if rgb_only else (torch.rand(1, 3, 64, 96), torch.rand(1, k, 64, 96))
+    inputs = ["rgb"] if rgb_only else ["rgb", "features"]
     outputs = ["labels", "confidence"] + (["logits"] if with_logits else [])
-    dynamic = {"rgb": {2: "height", 3: "width"}, "features": {2: "height", 3: "width"},
-               "labels": {1: "height", 2: "width"}, "confidence": {1: "height", 2: "width"}}
+    dynamic = {"rgb": {2: "height", 3: "width"}, "labels": {1: "height", 2: "width"},
+               "confidence": {1: "height", 2: "width"}}
+    if not rgb_only:
+        dynamic["features"] = {2: "height", 3: "width"}
     if with_logits:
         dynamic["logits"] = {2: "height", 3: "width"}
     buffer = io.BytesIO()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter (dynamo needs onnxscript)
-        torch.onnx.export(head, example, buffer, input_names=["rgb", "features"], output_names=outputs,
+        torch.onnx.export(head, example, buffer, input_names=inputs, output_names=outputs,
                           dynamic_axes=dynamic, opset_version=OPSET, do_constant_folding=True, dynamo=False)
     proto = onnx.load_from_string(buffer.getvalue())
     del proto.metadata_props[:]
@@ -103,6 +126,10 @@ def export_onnx(model: torch.nn.Module, model_args: dict, out: Path | None = Non
         entry.key, entry.value = key, value
     proto.doc_string = f"VDVI fusion model ({model_args['arch']}/{model_args['variant']}, K = {k}, " \
                        f"{'fp16' if fp16 else 'fp32'}): rgb + splatted features -> labels + confidence"
+    if rgb_only:
+        proto.doc_string = f"VDVI RGB-only fallback ({model_args['arch']}/rgb, RGB encoder " \
+                           f"{model_args.get('rgb_encoder', 'scratch')}, {'fp16' if fp16 else 'fp32'}): rgb -> labels + " \
+                           f"confidence, for a scene whose features are not ready"
     onnx.checker.check_model(proto)
     data = proto.SerializeToString()
     if out is not None:
@@ -121,8 +148,7 @@ def run_onnx(model_bytes_or_path, rgb: np.ndarray, features: np.ndarray) -> dict
     session = ort.InferenceSession(src, options, providers=["CPUExecutionProvider"])
     names = [o.name for o in session.get_outputs()]
     feeds = {"rgb": rgb.astype(np.float32), "features": features.astype(np.float32)}
-    # an RGB-only graph has no `features` input (the exporter drops inputs the graph never reads)
-    values = session.run(names, {i.name: feeds[i.name] for i in session.get_inputs()})
+    values = session.run(names, {i.name: feeds[i.name] for i in session.get_inputs()})  # the fallback reads rgb only
     return dict(zip(names, values))
 
 
@@ -141,7 +167,11 @@ def parity(model: torch.nn.Module, model_bytes, rgb: np.ndarray, features: np.nd
 
 def update_manifest(model_path: Path, model_args: dict, description: str, command: str,
                     precision: str = "fp32") -> dict:
-    """Adds or replaces `model_path`'s VDVI entry in manifest.json in the same folder (docs/MODELS.md)."""
+    """Adds or replaces `model_path`'s VDVI entry in manifest.json in the same folder (docs/MODELS.md): kind
+    vdvi-rgb without k for the RGB-only fallback."""
+    if is_rgb_only(model_args):
+        return manifest.update_manifest(model_path, RGB_ONLY_KIND, description, command, opset=OPSET,
+                                        classTableVersion=load_class_table()["version"], precision=precision)
     return manifest.update_manifest(model_path, "vdvi", description, command, opset=OPSET, k=model_args["k"],
                                     classTableVersion=load_class_table()["version"], precision=precision)
 
@@ -164,6 +194,10 @@ def main(argv=None) -> int:
     data = export_onnx(model, state["model_args"], args.out, fp16=args.fp16, with_logits=args.logits,
                        extra_metadata={"training_step": str(state.get("step"))})
     print(f"wrote {args.out}: {len(data)} bytes")
+    if len(data) > MAX_ONNX_BYTES:
+        print(f"error: {len(data)} bytes, over the browser budget of {MAX_ONNX_BYTES} bytes per model (issue 14)",
+              file=sys.stderr)
+        return 1
     if args.parity_benchmark is not None:
         from .data import SynthRoomsViews
         from .evaluate import parse_size
@@ -180,7 +214,9 @@ def main(argv=None) -> int:
             return 1
     if args.manifest:
         entry = update_manifest(args.out, state["model_args"],
-                                f"VDVI {state['model_args']['arch']}/{state['model_args']['variant']}, "
+                                f"VDVI {state['model_args']['arch']}/{state['model_args']['variant']}"
+                                f"{' (RGB-only fallback)' if is_rgb_only(state['model_args']) else ''}, RGB encoder "
+                                f"{state['model_args'].get('rgb_encoder', 'scratch')}, "
                                 f"{'fp16' if args.fp16 else 'fp32'}", "python3 -m rtgs2.vdvi.export " + " ".join(
                                     argv if argv is not None else sys.argv[1:]), "fp16" if args.fp16 else "fp32")
         print(f"manifest entry: {entry}")

@@ -62,6 +62,7 @@ def main(argv=None) -> int:
     train_args = build_parser().parse_args([
         "--benchmark", str(args.benchmark), "--features", str(args.features), "--run-dir", str(args.run_dir),
         "--arch", ma["arch"], "--variant", ma["variant"], "--init", str(args.checkpoint),
+        "--rgb-encoder", ma.get("rgb_encoder", "scratch"),
         "--train-split", args.split, "--train-rooms", str(args.room), "--train-views", views,
         "--val-split", args.split, "--val-rooms", str(args.room), "--val-views", views,
         "--train-resolution", args.resolution, "--val-resolution", args.resolution, "--crop", args.crop,

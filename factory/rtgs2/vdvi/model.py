@@ -8,7 +8,14 @@ A SegFormer-style all-MLP decoder reads the RGB 1/4 features and the fused 1/8, 
 class logits at 1/4, resized bilinearly to H x W. H and W must be multiples of 32.
 
 Variants (ablations, issue 6): "full"; "rgb" = the same network without the feature branch (gates and attention
-act on the RGB stream alone); "features" = the same network without the RGB branch.
+act on the RGB stream alone); "features" = the same network without the RGB branch. The "rgb" variant is also the
+runtime's fallback while a scene's features are not ready (issue 14).
+
+RGB encoders (issue 14): "scratch" = the small MobileNetV2-style CNN above, trained from random weights;
+"mobilenetv2" = Keras' MobileNetV2 (width 1.0) whose weights come pretrained on real photographs
+(rtgs2.vdvi.pretrained), tapped after blocks 2, 5, 12 and 16 (24, 32, 96, 320 channels), its classifier and last
+1x1 conv dropped. It takes the rendered RGB in [0, 1] as is: that is the range its BatchNorm statistics were
+computed under (nsfwjs feeds image / 255; docs/VDVI.md "Real-image prior" has the measurement).
 """
 from __future__ import annotations
 
@@ -20,10 +27,16 @@ from torch import nn
 
 from ..classes import class_names
 from .blocks import ChannelSpatialGate, ConvBNReLU, CrossModalAttention, InvertedResidual, MLPDecoder, make_stage
+from .mobilenetv2 import MobileNetV2Features
 
 NUM_CLASSES = len(class_names())
 SIZE_MULTIPLE = 32
 VARIANTS = ("full", "rgb", "features")
+RGB_ENCODERS = ("scratch", "mobilenetv2")
+# The configuration with the pretrained encoder, within issue 14's 5 GFLOPs at 640x480 for K = 16 and K = 32
+# (python -m rtgs2.vdvi.flops --k 32): a decoder of width 64 would put the full model at 5.29 GFLOPs at K = 16
+# with the scratch feature stem, at 5.0 with the separable one.
+PRETRAINED_CONFIG = {"decoder_dim": 48, "feature_separable_stem": True}
 # Input normalisation of the rendered RGB (in [0, 1], black background): centred around mid-grey.
 RGB_MEAN, RGB_STD = 0.5, 0.25
 
@@ -40,10 +53,19 @@ class VdviConfig:
     feature_stem: int = 16
     decoder_dim: int = 64
     attention_heads: int = 4
+    rgb_encoder: str = "scratch"  # RGB_ENCODERS; "mobilenetv2" ignores rgb_stages and rgb_stem
+    # "mobilenetv2": width of its 1/32 tap after a 1x1 conv (320 channels there would make the attention at 1/32
+    # cost 0.9 GFLOPs at 640x480 and the model exceed the 5 GFLOPs budget)
+    pretrained_width32: int = 128
+    # the feature stream's stem as a depthwise 3x3 (stride 2) + pointwise conv instead of a full 3x3 conv: at K = 32
+    # the full one alone costs 0.71 GFLOPs at 640x480 (the separable one 0.12); set with the pretrained encoder
+    feature_separable_stem: bool = False
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
             raise ValueError(f"VdviConfig.variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.rgb_encoder not in RGB_ENCODERS:
+            raise ValueError(f"VdviConfig.rgb_encoder must be one of {RGB_ENCODERS}, got {self.rgb_encoder!r}")
         if self.k < 1:
             raise ValueError(f"VdviConfig.k must be positive, got {self.k}")
 
@@ -54,9 +76,11 @@ class VdviConfig:
 class StreamEncoder(nn.Module):
     """Stem (stride 2) + four stages of inverted residual blocks: features at 1/4, 1/8, 1/16, 1/32."""
 
-    def __init__(self, cin: int, stem: int, stages: list):
+    def __init__(self, cin: int, stem: int, stages: list, separable_stem: bool = False):
         super().__init__()
-        self.stem = nn.Sequential(ConvBNReLU(cin, stem, 3, 2), InvertedResidual(stem, stem, 1, 1))
+        first = nn.Sequential(ConvBNReLU(cin, cin, 3, 2, groups=cin), ConvBNReLU(cin, stem, 1)) if separable_stem \
+            else ConvBNReLU(cin, stem, 3, 2)
+        self.stem = nn.Sequential(first, InvertedResidual(stem, stem, 1, 1))
         layers, c = [], stem
         for cout, blocks, expand in stages:
             layers.append(make_stage(c, cout, blocks, 2, expand))
@@ -73,13 +97,32 @@ class StreamEncoder(nn.Module):
         return out
 
 
+class PretrainedRgbEncoder(nn.Module):
+    """MobileNetV2Features on the rendered RGB, in [0, 1] as its pretrained weights expect (no normalisation); its
+    1/32 tap narrowed by a 1x1 conv + BN + ReLU (new weights) to `width32` channels."""
+
+    def __init__(self, width32: int):
+        super().__init__()
+        self.backbone = MobileNetV2Features()
+        self.narrow32 = ConvBNReLU(self.backbone.channels[3], width32, 1)
+        self.channels = list(self.backbone.channels[:3]) + [width32]
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        taps = self.backbone(x)
+        return taps[:3] + [self.narrow32(taps[3])]
+
+
 class Vdvi(nn.Module):
     def __init__(self, config: VdviConfig | None = None):
         super().__init__()
         self.config = config = config or VdviConfig()
         use_rgb, use_feat = config.variant in ("full", "rgb"), config.variant in ("full", "features")
-        self.rgb_encoder = StreamEncoder(3, config.rgb_stem, config.rgb_stages) if use_rgb else None
-        self.feature_encoder = StreamEncoder(config.k, config.feature_stem, config.feature_stages) if use_feat else None
+        self.rgb_encoder = None
+        if use_rgb:
+            self.rgb_encoder = PretrainedRgbEncoder(config.pretrained_width32) if config.rgb_encoder == "mobilenetv2" else \
+                StreamEncoder(3, config.rgb_stem, config.rgb_stages)
+        self.feature_encoder = StreamEncoder(config.k, config.feature_stem, config.feature_stages,
+                                             config.feature_separable_stem) if use_feat else None
         main = self.rgb_encoder if use_rgb else self.feature_encoder
         # the fused stream has the width of the main (RGB, or features-only) stream at each scale
         widths = [(self.rgb_encoder.channels[i] if use_rgb else 0) + (self.feature_encoder.channels[i] if use_feat else 0)
@@ -95,11 +138,28 @@ class Vdvi(nn.Module):
     def embedding_dim(self) -> int:
         return self.config.decoder_dim
 
+    def load_rgb_weights(self, path) -> dict:
+        """Loads pretrained weights (a file of `python3 -m rtgs2.vdvi.pretrained convert`) into the RGB encoder;
+        returns the weights' source record."""
+        from .pretrained import load_pretrained
+
+        if not isinstance(self.rgb_encoder, PretrainedRgbEncoder):
+            raise ValueError(f"pretrained RGB weights need rgb_encoder 'mobilenetv2' and an RGB branch (this model: "
+                             f"rgb_encoder {self.config.rgb_encoder!r}, variant {self.config.variant!r})")
+        state, source = load_pretrained(path)
+        self.rgb_encoder.backbone.load_state_dict(state)
+        return source
+
+    def rgb_backbone_parameters(self) -> list[nn.Parameter]:
+        """The pretrained RGB encoder's parameters (trained at a lower learning rate), empty for a scratch encoder."""
+        return list(self.rgb_encoder.backbone.parameters()) if isinstance(self.rgb_encoder, PretrainedRgbEncoder) else []
+
     def forward_features(self, rgb: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         """The decoder's fused features at 1/4 resolution (B, decoder_dim, H/4, W/4): the centre loss's input."""
         streams = []
         if self.rgb_encoder is not None:
-            streams.append(self.rgb_encoder((rgb - RGB_MEAN) / RGB_STD))
+            pretrained = isinstance(self.rgb_encoder, PretrainedRgbEncoder)
+            streams.append(self.rgb_encoder(rgb if pretrained else (rgb - RGB_MEAN) / RGB_STD))
         if self.feature_encoder is not None:
             streams.append(self.feature_encoder(features))
         pyramid = [streams[0][0]]
@@ -140,11 +200,16 @@ def parameter_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def build_model(arch: str, k: int, variant: str = "full", num_classes: int = NUM_CLASSES) -> nn.Module:
-    """The model for a training run: arch "vdvi" (with its variant) or "asymformer" (the B0_T baseline)."""
+def build_model(arch: str, k: int, variant: str = "full", num_classes: int = NUM_CLASSES,
+                rgb_encoder: str = "scratch") -> nn.Module:
+    """The model for a training run: arch "vdvi" (with its variant and RGB encoder) or "asymformer" (the B0_T
+    baseline). Checkpoints made before issue 14 have no rgb_encoder in their model_args: "scratch"."""
     if arch == "vdvi":
-        return Vdvi(VdviConfig(k=k, num_classes=num_classes, variant=variant))
+        extra = PRETRAINED_CONFIG if rgb_encoder == "mobilenetv2" else {}
+        return Vdvi(VdviConfig(k=k, num_classes=num_classes, variant=variant, rgb_encoder=rgb_encoder, **extra))
     if arch == "asymformer":
+        if rgb_encoder != "scratch":
+            raise ValueError(f"--rgb-encoder {rgb_encoder}: the AsymFormer baseline has its own encoders")
         if variant != "full":
             raise ValueError(f"--variant {variant}: the AsymFormer baseline has only the full variant")
         from .asymformer import AsymFormer, AsymFormerConfig

@@ -2,8 +2,14 @@
 
     python -m rtgs2.vdvi.train --benchmark cache/synthrooms/full --features cache/features/<encoder-id> \
         --run-dir runs/vdvi-full [--variant full|rgb|features] [--arch vdvi|asymformer] \
+        [--rgb-weights cache/pretrained/mobilenetv2.pt [--rgb-encoder mobilenetv2] [--backbone-lr-scale 0.1]] \
         [--no-centre-loss] [--no-label-smoothing] [--epochs 40] [--batch-size 16]
     torchrun --nproc_per_node 4 -m rtgs2.vdvi.train ...     # data parallel: NCCL on GPUs, gloo on CPU
+
+RGB encoder (issue 14): with --rgb-weights (a file of `python3 -m rtgs2.vdvi.pretrained convert`) the RGB branch is
+the pretrained MobileNetV2 (--rgb-encoder auto picks it), its weights loaded at the start of a new run and trained at
+--backbone-lr-scale times the learning rate; without, the small RGB CNN learns from scratch as before.
+The RGB-only fallback model the runtime uses while features are not ready is `--variant rgb` with the same options.
 
 AdamW; learning rate: linear warm-up, then poly decay (power 0.9) to 0 at the last step. Loss: CE with label
 smoothing 0.15 + 0.4 x neural-collapse centre loss (rtgs2.vdvi.loss). Augmentations random per sample
@@ -29,7 +35,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from .data import Augment, SynthRoomsViews, collate
 from .evaluate import evaluate, parse_size
 from .loss import CENTRE_WEIGHT, LABEL_SMOOTHING, VdviLoss
-from .model import NUM_CLASSES, SIZE_MULTIPLE, build_model, parameter_count
+from .model import NUM_CLASSES, RGB_ENCODERS, SIZE_MULTIPLE, build_model, parameter_count
 
 
 def lr_at(step: int, total: int, base: float, warmup: int, power: float = 0.9) -> float:
@@ -47,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run-dir", type=Path, required=True, help="run directory (checkpoints, log); resumes when it has last.pt")
     p.add_argument("--arch", choices=("vdvi", "asymformer"), default="vdvi")
     p.add_argument("--variant", choices=("full", "rgb", "features"), default="full")
+    p.add_argument("--rgb-encoder", choices=("auto", *RGB_ENCODERS), default="auto",
+                   help="RGB branch: auto = mobilenetv2 when --rgb-weights is given, else scratch")
+    p.add_argument("--rgb-weights", type=Path, default=None,
+                   help="pretrained RGB backbone (python3 -m rtgs2.vdvi.pretrained convert ... --out THIS)")
+    p.add_argument("--backbone-lr-scale", type=float, default=0.1,
+                   help="learning rate of the pretrained RGB backbone relative to --lr")
     p.add_argument("--no-centre-loss", action="store_true")
     p.add_argument("--no-label-smoothing", action="store_true")
     p.add_argument("--epochs", type=float, default=40.0)
@@ -94,6 +106,20 @@ def setup_distributed() -> tuple[int, int, torch.device]:
     return 0, 1, torch.device("cuda" if cuda else "cpu")
 
 
+def resolve_rgb_encoder(args: argparse.Namespace) -> str:
+    """The RGB encoder a run builds: --rgb-encoder, or with auto the pretrained one when --rgb-weights is given."""
+    encoder = args.rgb_encoder
+    if encoder == "auto":
+        encoder = "mobilenetv2" if args.rgb_weights is not None else "scratch"
+    if args.rgb_weights is not None and encoder != "mobilenetv2":
+        raise ValueError(f"--rgb-weights {args.rgb_weights}: only --rgb-encoder mobilenetv2 reads pretrained weights")
+    if encoder == "mobilenetv2" and args.rgb_weights is None and args.init is None:
+        raise ValueError("--rgb-encoder mobilenetv2 needs --rgb-weights (its point is the pretrained weights)")
+    if encoder != "scratch" and (args.arch != "vdvi" or args.variant == "features"):
+        raise ValueError(f"--rgb-encoder {encoder}: needs --arch vdvi and a variant with an RGB branch")
+    return encoder
+
+
 def train(args: argparse.Namespace) -> dict:
     t_start = time.time()
     torch.set_num_threads(args.threads)
@@ -108,8 +134,15 @@ def train(args: argparse.Namespace) -> dict:
     val_set = SynthRoomsViews(args.benchmark, args.features, args.val_split, parse_size(args.val_resolution, "--val-resolution"),
                               rooms=_ints(args.val_rooms), views=_ints(args.val_views))
     k = train_set.k
+    rgb_encoder = resolve_rgb_encoder(args)
     model_args = {"arch": args.arch, "k": k, "variant": args.variant, "num_classes": NUM_CLASSES}
-    model = build_model(**model_args).to(device)
+    if rgb_encoder != "scratch":  # runs from before issue 14 (scratch) keep their model_args as they were
+        model_args["rgb_encoder"] = rgb_encoder
+    model = build_model(**model_args)
+    rgb_source = None
+    if args.rgb_weights is not None and args.init is None:  # a resume overwrites these with its own weights below
+        rgb_source = model.load_rgb_weights(args.rgb_weights)
+    model = model.to(device)
     if args.init is not None:
         init = torch.load(args.init, map_location="cpu", weights_only=False)
         if init["model_args"] != model_args:
@@ -118,7 +151,12 @@ def train(args: argparse.Namespace) -> dict:
     criterion = VdviLoss(NUM_CLASSES, model.embedding_dim,
                          label_smoothing=0.0 if args.no_label_smoothing else LABEL_SMOOTHING,
                          centre_weight=0.0 if args.no_centre_loss else CENTRE_WEIGHT).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    backbone = model.rgb_backbone_parameters() if hasattr(model, "rgb_backbone_parameters") else []
+    backbone_ids = {id(p) for p in backbone}
+    groups = [{"params": [p for p in model.parameters() if id(p) not in backbone_ids], "lr_scale": 1.0}]
+    if backbone:
+        groups.append({"params": backbone, "lr_scale": args.backbone_lr_scale})
+    optimizer = torch.optim.AdamW(groups, lr=args.lr, weight_decay=args.weight_decay)
 
     sampler = DistributedSampler(train_set, world, rank, shuffle=True, seed=args.seed, drop_last=True) if world > 1 else None
     loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=sampler is None, sampler=sampler,
@@ -145,8 +183,9 @@ def train(args: argparse.Namespace) -> dict:
         run.mkdir(parents=True, exist_ok=True)
         (run / "args.json").write_text(json.dumps({**{k_: str(v) for k_, v in vars(args).items()},
                                                    "model_args": model_args, "world_size": world,
-                                                   "parameters": parameter_count(model)}, indent=1))
-        print(f"{args.arch}/{args.variant}: {parameter_count(model) / 1e6:.2f} M parameters, K = {k}, "
+                                                   "parameters": parameter_count(model),
+                                                   "rgb_weights_source": rgb_source}, indent=1))
+        print(f"{args.arch}/{args.variant} (RGB encoder {rgb_encoder}): {parameter_count(model) / 1e6:.2f} M parameters, K = {k}, "
               f"{len(train_set)} train views, {len(val_set)} {args.val_split} views, {total} steps on {device} "
               f"x {world}", flush=True)
     net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else model
@@ -206,7 +245,7 @@ def train(args: argparse.Namespace) -> dict:
                     print(json.dumps({"time_budget": args.time_budget, "seconds_per_step": round(rate, 4),
                                       "steps": total}), flush=True)
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, total, args.lr, warmup)
+                group["lr"] = lr_at(step, total, args.lr, warmup) * group.get("lr_scale", 1.0)
             rgb, feats = batch["rgb"].to(device, non_blocking=True), batch["features"].to(device, non_blocking=True)
             labels = batch["labels"].to(device, non_blocking=True)
             if args.variant == "rgb":
@@ -240,6 +279,11 @@ def main(argv=None) -> int:
         if not getattr(args, name).is_dir():
             print(f"error: --{name} {getattr(args, name)}: not a directory", file=sys.stderr)
             return 2
+    try:
+        resolve_rgb_encoder(args)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     train(args)
     return 0
 
