@@ -286,7 +286,8 @@ def stage_encoder(run: Run, definition, preset: dict, k: int, framed: bool, devi
             "final_loss": lines[-1]["loss"] if lines else None, "val": vals[-1] if vals else None}
 
 
-def stage_features(run: Run, definition, encoder_checkpoint: Path, framed: bool, device: str) -> dict:
+def stage_features(run: Run, definition, encoder_checkpoint: Path, framed: bool, device: str,
+                   helper_processes: int) -> dict:
     import numpy as np
     import torch
 
@@ -294,13 +295,16 @@ def stage_features(run: Run, definition, encoder_checkpoint: Path, framed: bool,
     from rtgs2.encoder.model import feeds_to_torch
     from rtgs2.encoder.serialization import serialize_scene
     from rtgs2.encoder.train import room_channels
-    from rtgs2.vdvi.data import FeatureSource, generate_features
+    from rtgs2.synthrooms.benchmark import _atomic_write_json, room_dir
 
     bench = run.work / "bench" / definition.name
     npy = run.work / "per-gaussian"
     out = run.work / "features"
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_write_json(out / "benchmark.json", json.loads((bench / "benchmark.json").read_text()))
     model = load_checkpoint(encoder_checkpoint).to(device).eval()
     k = int(model.config.out_dim)
+    _atomic_write_json(out / "source.json", {"source": f"npy:{npy}", "k": k})
     order = ("val", "test", "realistic", "train")
     counts = {}
     t0 = time.time()
@@ -319,13 +323,81 @@ def stage_features(run: Run, definition, encoder_checkpoint: Path, framed: bool,
             np.save(target, feats)
             counts[split] = counts.get(split, 0) + 1
     run.log(f"per-Gaussian features: {counts} rooms in {time.time() - t0:.1f} s")
-    source = FeatureSource(f"npy:{npy}", k)
-    summaries = {}
-    for split in order:
-        summaries[split] = generate_features(bench, out, source, [split], device=device, log=lambda m: None,
-                                             deadline=run.deadline("features"))
-        run.log(f"splatted features {split}: {summaries[split]}")
-    return {"k": k, "rooms_encoded": counts, "splatted": summaries, "dir": str(out)}
+    # Splatting: this process renders on the device in priority order (val, test, realistic, train); when the
+    # device is a GPU, CPU worker processes render train rooms from the other end of the list meanwhile. A room is
+    # claimed (an O_EXCL file) before it is rendered, so each room is rendered once.
+    rooms = [(split, int(r.name.split("-")[-1])) for split in order for r in sorted((bench / split).glob("room-*"))
+             if (npy / split / f"{r.name}.npy").is_file()]
+    deadline = run.deadline("features")
+    pool = None
+    if helper_processes > 0:
+        helpers = [(str(bench), str(out), str(npy), split, seed, deadline) for split, seed in reversed(rooms) if split == "train"]
+        pool = mp.get_context("spawn").Pool(helper_processes, initializer=_init_worker)
+        cpu_results = pool.map_async(render_room_features, helpers)
+    rendered = {"device": 0, "cpu": 0}
+    render_device = device
+    for split, seed in rooms:
+        if time.time() > deadline:
+            break
+        task = (str(bench), str(out), str(npy), split, seed, deadline)
+        try:
+            status = render_room_features(task, render_device)
+        except RuntimeError as error:  # e.g. the renderer failing on this GPU: the CPU still works
+            if render_device == "cpu":
+                raise
+            run.log(f"features: rendering on {render_device} failed ({error}); rendering on the CPU from now on")
+            render_device = "cpu"
+            (room_dir(out, split, seed) / "claimed").unlink(missing_ok=True)
+            status = render_room_features(task, render_device)
+        if status == "rendered":
+            rendered["device"] += 1
+    if pool is not None:
+        pool.close()
+        try:
+            rendered["cpu"] = sum(r == "rendered" for r in cpu_results.get(timeout=max(1.0, deadline - time.time() + 30)))
+        except mp.TimeoutError:
+            run.log("features: CPU helpers past the deadline, stopped")
+            pool.terminate()
+        pool.join()
+    complete = {split: sum(1 for s_, seed in rooms if s_ == split and
+                           (room_dir(out, split, seed) / "complete.json").is_file()) for split in order}
+    run.log(f"splatted features: rooms rendered {rendered}, complete per split {complete} in {time.time() - t0:.1f} s")
+    if not complete.get("train") or not complete.get("val"):
+        raise RuntimeError("no train or no val room has splatted features")
+    return {"k": k, "rooms_encoded": counts, "rooms_rendered": rendered, "complete": complete, "dir": str(out)}
+
+
+def render_room_features(task, device: str = "cpu") -> str:
+    """Splats one room's per-Gaussian features into all of its views (every resolution), unless another process
+    claimed the room first or the deadline passed. Returns 'rendered', 'claimed' or 'late'."""
+    import numpy as np
+
+    from rtgs2.ply import read_ply
+    from rtgs2.render import prepare, render
+    from rtgs2.synthrooms.benchmark import _atomic_write_json, _atomic_write_npz, load_cameras, views_dir
+    from rtgs2.vdvi.data import room_resolutions
+
+    bench, out, npy, split, seed, deadline = task
+    if time.time() > deadline:
+        return "late"
+    from rtgs2.synthrooms.benchmark import room_dir as rdir
+
+    source, target = rdir(Path(bench), split, seed), rdir(Path(out), split, seed)
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(target / "claimed", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return "claimed"
+    feats = np.load(Path(npy) / split / f"room-{seed:05d}.npy")
+    ply_hash = json.loads((source / "complete.json").read_text()).get("ply_sha256")
+    _atomic_write_json(target / "started.json", {"ply_sha256": ply_hash, "source": f"npy:{npy}"})
+    prepared = prepare(read_ply(source / "scene.ply"), features=feats, device=device)
+    for res in room_resolutions(source):
+        for v, cam in enumerate(load_cameras(source, res)):
+            splatted = render(prepared, cam, output="numpy")["features"]
+            _atomic_write_npz(views_dir(target, res) / f"{v:03d}.npz", features=splatted.astype(np.float16))
+    _atomic_write_json(target / "complete.json", {"ply_sha256": ply_hash, "k": int(feats.shape[1]), "source": f"npy:{npy}"})
+    return "rendered"
 
 
 def vdvi_extra_options(rgb_encoder: str | None, rgb_weights: str | None) -> list[str]:
@@ -340,6 +412,10 @@ def vdvi_extra_options(rgb_encoder: str | None, rgb_weights: str | None) -> list
             continue
         if flag not in known:
             raise ValueError(f"{flag} given but rtgs2.vdvi.train has no such option (the RGB prior is not in this checkout)")
+        if flag == "--rgb-weights":
+            value = str(Path(value).resolve())  # the trainers run in factory/; the path was given from here
+            if not Path(value).is_file():
+                raise FileNotFoundError(f"--rgb-weights {value}: no such file (python3 -m rtgs2.vdvi.pretrained convert)")
         extra += [flag, value]
     return extra
 
@@ -441,6 +517,10 @@ def stage_export(run: Run, definition, encoder_checkpoint: Path, vdvi: dict, fra
                 continue
             state = torch.load(path, map_location="cpu", weights_only=False)
             slim = {key: state[key] for key in ("model", "config", "model_args", "step", "args") if key in state}
+            # fp16 weights: the tar must stay under the 16 MiB a returned file may have; enough to re-export
+            # (in fp32 again) or to start a fine-tuning from
+            slim["model"] = {n: t.half() if t.is_floating_point() else t for n, t in slim["model"].items()}
+            slim["weights_precision"] = "fp16"
             buffer = io.BytesIO()
             torch.save(slim, buffer)
             info = tarfile.TarInfo(name)
@@ -525,6 +605,8 @@ def stage_timing(run: Run, vdvi: dict, sizes, runs: int, device: str) -> dict:
                 times = []
                 with torch.no_grad():
                     for i in range(runs + min(10, runs)):
+                        if times and time.time() > run.deadline("timing"):
+                            break
                         if dev.type == "cuda":
                             torch.cuda.synchronize()
                         t = time.perf_counter()
@@ -560,6 +642,9 @@ def main(argv=None) -> int:
     ap.add_argument("--rgb-weights", default=None, help="passed to rtgs2.vdvi.train")
     ap.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="data generation processes")
     ap.add_argument("--device", default=None, help="torch device (default: cuda when available)")
+    ap.add_argument("--feature-helpers", type=int, default=None,
+                    help="CPU processes that splat train rooms' features while the device does the rest "
+                         "(default: --processes - 2 with a GPU, 0 without)")
     args = ap.parse_args(argv)
 
     import torch
@@ -590,13 +675,16 @@ def main(argv=None) -> int:
     extra = vdvi_extra_options(args.rgb_encoder, args.rgb_weights)
     definition = make_definition(preset, args.train_realism)
     threads = 2 if device == "cuda" else 1
+    helpers = args.feature_helpers if args.feature_helpers is not None else (
+        max(0, args.processes - 2) if device != "cpu" else 0)
 
     if not run.stage("data", stage_data, run, definition, args.processes, framed):
         return 1
     if not run.stage("encoder", stage_encoder, run, definition, preset, args.k, framed, device):
         return 1
     encoder_checkpoint = Path(run.metrics["stages"]["encoder"]["result"]["checkpoint"])
-    if not run.stage("features", stage_features, run, definition, encoder_checkpoint, framed, device):
+    if not run.stage("features", stage_features, run, definition, encoder_checkpoint, framed, device,
+                     helpers):
         return 1
     if not run.stage("vdvi", stage_vdvi, run, definition, preset, extra, threads):
         return 1

@@ -130,10 +130,8 @@ def room_resolutions(room_path: Path) -> list[tuple[int, int]]:
 
 
 def generate_features(benchmark: Path, out: Path, source: FeatureSource, splits: list[str] | None = None,
-                      device: str | None = None, log=print, deadline: float | None = None) -> dict:
-    """Renders the splatted features of every complete room of the benchmark (resumable). With `deadline` (a
-    time.time() value) no room is started after it: the rooms done so far are complete, the rest are left out
-    (summary["rooms_left"])."""
+                      device: str | None = None, log=print) -> dict:
+    """Renders the splatted features of every complete room of the benchmark (resumable)."""
     from ..ply import read_ply
     from ..render import prepare, render
 
@@ -146,12 +144,8 @@ def generate_features(benchmark: Path, out: Path, source: FeatureSource, splits:
     _atomic_write_json(source_json, source.describe())
     _atomic_write_json(out / "benchmark.json", json.loads((benchmark / "benchmark.json").read_text()))
     rooms = _rooms(benchmark, splits)
-    summary = {"rooms": len(rooms), "views_rendered": 0, "rooms_skipped": 0, "rooms_left": 0}
+    summary = {"rooms": len(rooms), "views_rendered": 0, "rooms_skipped": 0}
     for i, (split, seed, path) in enumerate(rooms):
-        if deadline is not None and time.time() > deadline:
-            summary["rooms_left"] = len(rooms) - i
-            log(f"deadline: {len(rooms) - i} rooms left without features")
-            break
         target = room_dir(out, split, seed)
         done = target / "complete.json"
         ply_hash = json.loads((path / "complete.json").read_text()).get("ply_sha256")
