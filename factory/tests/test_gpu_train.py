@@ -1,0 +1,95 @@
+"""Pieces of the GPU training script (factory/scripts/gpu_train.py): its data definition keeps the test split the
+benchmark's, the feature splatting it shares between processes renders each room once and like the factory's own
+command, and the trainers' --time-budget cuts a run short. The whole script is proven by running it
+(docs/VDVI.md, "Training on a GPU machine": the tiny preset on a CPU)."""
+import importlib.util
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rtgs2.synthrooms import benchmark as B
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "gpu_train.py"
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def gpu_train():
+    spec = importlib.util.spec_from_file_location("gpu_train", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_test_split_is_the_benchmarks_and_the_seeds_are_disjoint(gpu_train):
+    d = gpu_train.make_definition(gpu_train.PRESETS["gpu"], "random")
+    test, full_test = d.split("test"), B.FULL.split("test")
+    assert test.seeds == full_test.seeds and test.views_per_room == full_test.views_per_room
+    assert set(full_test.resolutions) == set(test.resolutions)
+    # the same generator options and settings: the same rooms, views and cameras as `full`
+    assert d.options_for(test) == B.FULL.options_for(full_test) == {}
+    assert all(d.room_fingerprint(test, s) == B.FULL.room_fingerprint(full_test, s) for s in test.seeds)
+    assert d.split("realistic").seeds == B.REALISTIC_SEEDS
+    assert d.split("realistic").generator_options == {"realism": "realistic"}
+    assert d.split("train").generator_options == {"realism": "random"}
+    big = gpu_train.make_definition({**gpu_train.PRESETS["gpu"], "train_rooms": 75}, "none")
+    seeds = big.split("train").seeds
+    assert len(seeds) == 75 and seeds[:60] == B.TRAIN_SEEDS and big.split("train").generator_options == {}
+    # no seed in two splits: the extra train seeds are outside val, test and realistic
+    B.check_definition(B.BenchmarkDefinition("x", (big.split("train"),) + B.FULL.splits[1:] + B.REALISTIC.splits))
+    assert B.SHOWCASE_SEED not in seeds
+
+
+def test_stage_shares_fit_the_budget(gpu_train):
+    total = sum(s for _, s in gpu_train.STAGE_SHARES)
+    assert 0.85 < total <= 1.0
+
+
+def test_shared_feature_splatting_renders_each_room_once_like_the_factory_command(gpu_train, tmp_path):
+    from rtgs2.synthrooms.benchmark import room_dir
+    from rtgs2.vdvi.data import micro_benchmark
+
+    bench, reference = micro_benchmark(tmp_path / "micro", k=4, size=(64, 48), views=2)
+    npy = tmp_path / "npy"
+    (npy / "test").mkdir(parents=True)
+    feats = np.load(room_dir(reference, "test", 3002) / "gaussians.npy")
+    np.save(npy / "test" / "room-03002.npy", feats)
+    out = tmp_path / "features"
+    task = (str(bench), str(out), str(npy), "test", 3002, time.time() + 600)
+    assert gpu_train.render_room_features(task, "cpu") == "rendered"
+    assert gpu_train.render_room_features(task, "cpu") == "claimed"  # another process got there first
+    assert gpu_train.render_room_features((*task[:5], time.time() - 1), "cpu") == "late"
+    views = sorted((room_dir(out, "test", 3002) / "views_64x48").glob("*.npz"))
+    assert len(views) == 2
+    for v in views:
+        a = np.load(v)["features"]
+        b = np.load(room_dir(reference, "test", 3002) / "views_64x48" / v.name)["features"]
+        np.testing.assert_allclose(a.astype(np.float32), b.astype(np.float32), atol=2e-3)
+    done = json.loads((room_dir(out, "test", 3002) / "complete.json").read_text())
+    assert done["k"] == 4
+
+
+def test_rgb_options_are_checked(gpu_train, tmp_path):
+    assert gpu_train.vdvi_extra_options(None, None) == []
+    with pytest.raises(FileNotFoundError):
+        gpu_train.vdvi_extra_options("mobilenetv2", str(tmp_path / "missing.pt"))
+    weights = tmp_path / "w.pt"
+    weights.write_bytes(b"x")
+    assert gpu_train.vdvi_extra_options("mobilenetv2", str(weights)) == [
+        "--rgb-encoder", "mobilenetv2", "--rgb-weights", str(weights.resolve())]
+
+
+def test_encoder_time_budget_cuts_the_run(tmp_path):
+    from rtgs2.encoder import train
+
+    t0 = time.time()
+    assert train.main(["--synthetic", "2", "--config", "tiny", "--run", str(tmp_path / "run"), "--steps", "100000",
+                       "--time-budget", "4", "--val-every", "1000000", "--val-pairs", "1", "--variety"]) == 0
+    lines = [json.loads(l) for l in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert lines[-1]["step"] < 100000 and "val_loss" in lines[-1]  # ended early, and validated at its end
+    assert (tmp_path / "run" / "last.pt").is_file() and (tmp_path / "run" / "best.pt").is_file()
+    assert time.time() - t0 < 120
