@@ -269,13 +269,14 @@ def _wait(run: Run, procs: dict) -> dict:
     return codes
 
 
-def stage_encoder(run: Run, definition, preset: dict, k: int, framed: bool, device: str) -> dict:
+def stage_encoder(run: Run, definition, preset: dict, k: int, framed: bool, device: str, sample_workers: int) -> dict:
     budget = run.deadline("encoder") - time.time() - 5
     run_dir = run.work / "runs" / "encoder"
     command = [sys.executable, "-m", "rtgs2.encoder.train", "--data", str(run.work / "bench" / definition.name),
                "--run", str(run_dir), "--steps", "1000000", "--time-budget", f"{budget:.0f}", "--k", str(k),
                "--config", preset["encoder_config"], "--val-every", "1000000000", "--checkpoint-every", "200",
-               "--val-pairs", "2", "--variety", "--device", device] + (["--framed"] if framed else [])
+               "--val-pairs", "2", "--variety", "--device", device,
+               "--sample-workers", str(sample_workers)] + (["--framed"] if framed else [])
     codes = _wait(run, {"encoder": _run_logged(run, "encoder", command, budget + 90)})
     checkpoint = run_dir / "best.pt" if (run_dir / "best.pt").is_file() else run_dir / "last.pt"
     if not checkpoint.is_file():
@@ -680,7 +681,8 @@ def main(argv=None) -> int:
 
     if not run.stage("data", stage_data, run, definition, args.processes, framed):
         return 1
-    if not run.stage("encoder", stage_encoder, run, definition, preset, args.k, framed, device):
+    if not run.stage("encoder", stage_encoder, run, definition, preset, args.k, framed, device,
+                     max(1, args.processes - 2)):
         return 1
     encoder_checkpoint = Path(run.metrics["stages"]["encoder"]["result"]["checkpoint"])
     if not run.stage("features", stage_features, run, definition, encoder_checkpoint, framed, device,

@@ -83,12 +83,13 @@ def test_rgb_options_are_checked(gpu_train, tmp_path):
         "--rgb-encoder", "mobilenetv2", "--rgb-weights", str(weights.resolve())]
 
 
-def test_encoder_time_budget_cuts_the_run(tmp_path):
+def test_encoder_time_budget_cuts_the_run_with_sample_workers(tmp_path):
     from rtgs2.encoder import train
 
     t0 = time.time()
     assert train.main(["--synthetic", "2", "--config", "tiny", "--run", str(tmp_path / "run"), "--steps", "100000",
-                       "--time-budget", "4", "--val-every", "1000000", "--val-pairs", "1", "--variety"]) == 0
+                       "--time-budget", "4", "--val-every", "1000000", "--val-pairs", "1", "--variety",
+                       "--sample-workers", "1"]) == 0
     lines = [json.loads(l) for l in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert lines[-1]["step"] < 100000 and "val_loss" in lines[-1]  # ended early, and validated at its end
     assert (tmp_path / "run" / "last.pt").is_file() and (tmp_path / "run" / "best.pt").is_file()

@@ -239,6 +239,50 @@ def make_sample(room: Room, rng: np.random.Generator, config: EncoderConfig, max
     return [sa, sb], pa[:MAX_PAIRS], pb[:MAX_PAIRS]
 
 
+_WORKER_STATE: tuple | None = None  # (rooms, config, max_per_voxel, variety), inherited by forked sample workers
+
+
+def _worker_sample(task: tuple[int, int]):
+    room_index, sample_seed = task
+    rooms, config, max_per_voxel, with_variety = _WORKER_STATE
+    room = rooms[room_index]
+    return room.name, make_sample(room, np.random.default_rng(sample_seed), config, max_per_voxel,
+                                  with_variety=with_variety)
+
+
+class SampleWorkers:
+    """Training samples made ahead by forked CPU processes (the serialisation is numpy work that a GPU step would
+    otherwise wait for). Each sample is drawn from its own seed, taken in order from a generator of the run's seed,
+    and used in submission order, so a run gives the same samples whatever the worker count (a resumed run starts
+    that generator again: it is not the continuation the single-process mode resumes exactly)."""
+
+    def __init__(self, rooms: list[Room], config: EncoderConfig, max_per_voxel: int, with_variety: bool,
+                 workers: int, rng: np.random.Generator):
+        import multiprocessing as mp
+        from collections import deque
+
+        global _WORKER_STATE
+        _WORKER_STATE = (rooms, config, max_per_voxel, with_variety)
+        # fork, before this process touches CUDA: the workers inherit the rooms without pickling them
+        self.pool = mp.get_context("fork").Pool(workers)
+        self.rng, self.count, self.pending = rng, len(rooms), deque()
+        for _ in range(3 * workers):
+            self._submit()
+
+    def _submit(self) -> None:
+        task = (int(self.rng.integers(self.count)), int(self.rng.integers(2 ** 62)))
+        self.pending.append(self.pool.apply_async(_worker_sample, (task,)))
+
+    def next(self):
+        name, sample = self.pending.popleft().get()
+        self._submit()
+        return name, sample
+
+    def close(self) -> None:
+        self.pool.terminate()
+        self.pool.join()
+
+
 def point_info_nce(q: torch.Tensor, k: torch.Tensor, tau: float = TAU) -> tuple[torch.Tensor, torch.Tensor]:
     """L = CE(q k^T / tau, arange(n)) (METHOD.md); also the top-1 match accuracy."""
     logits = q @ k.t() / tau
@@ -309,6 +353,8 @@ def main(argv=None) -> int:
                     help="encoder input through a random frame + the scene-frame estimator (rtgs2.random_frames)")
     ap.add_argument("--variety", action="store_true",
                     help="real-capture variety per view: density, noise, splat statistics, appearance (variety())")
+    ap.add_argument("--sample-workers", type=int, default=0,
+                    help="CPU processes that make training samples ahead (0: in this process, bit-reproducible)")
     ap.add_argument("--time-budget", type=float, default=None,
                     help="seconds of training: the step count is cut to what fits (measured after 10 steps), the "
                          "learning rate schedule follows the cut count")
@@ -335,6 +381,10 @@ def main(argv=None) -> int:
                    for r in val_rooms for _ in range(args.val_pairs)]
 
     torch.manual_seed(args.seed)
+    workers = None
+    if args.sample_workers > 0:  # forked before the model goes to the device
+        workers = SampleWorkers(train_rooms, config, args.max_per_voxel, args.variety, args.sample_workers,
+                                np.random.default_rng([args.seed, 1]))
     model = GaussianEncoder(config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     rng = np.random.default_rng(args.seed)
@@ -372,8 +422,11 @@ def main(argv=None) -> int:
                   flush=True)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, total, args.lr, warmup)
-        room = train_rooms[rng.integers(len(train_rooms))]
-        sample = make_sample(room, rng, config, args.max_per_voxel, with_variety=args.variety)
+        if workers is not None:
+            room_name, sample = workers.next()
+        else:
+            room = train_rooms[rng.integers(len(train_rooms))]
+            room_name, sample = room.name, make_sample(room, rng, config, args.max_per_voxel, with_variety=args.variety)
         if len(sample[1]) < 2:
             continue  # a pair without overlap after subsampling: draw another
         loss, acc, n = pair_loss(model, sample, device)
@@ -382,7 +435,7 @@ def main(argv=None) -> int:
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         step += 1
-        record = {"step": step, "loss": loss.item(), "top1": acc.item(), "pairs": n, "room": room.name,
+        record = {"step": step, "loss": loss.item(), "top1": acc.item(), "pairs": n, "room": room_name,
                   "lr": optimizer.param_groups[0]["lr"], "seconds": round(time.time() - t0, 1)}
         if not math.isfinite(record["loss"]):
             raise SystemExit(f"step {step}: loss is {record['loss']}; stopping (last good checkpoint: {last})")
@@ -397,6 +450,8 @@ def main(argv=None) -> int:
         if step % args.checkpoint_every == 0 or step == total:
             save_checkpoint(last, model, optimizer, step, best, args_json, rng)
     log.close()
+    if workers is not None:
+        workers.close()
     return 0
 
 
