@@ -136,7 +136,7 @@ def make_definition(preset: dict, train_realism: str):
     n = preset["train_rooms"]
     train_seeds = tuple(TRAIN_SEEDS[:n]) + tuple(range(EXTRA_TRAIN_SEED_BASE, EXTRA_TRAIN_SEED_BASE + max(0, n - len(TRAIN_SEEDS))))
     eval_res = tuple(tuple(r) for r in preset["eval_res"])
-    train_options = {} if train_realism == "none" else {"realism": train_realism}
+    train_options = {} if train_realism == "none" else {"realism": train_realism, "shapes": True}
     options = {} if preset["max_gaussians"] is None else {"max_gaussians": preset["max_gaussians"]}
     definition = BenchmarkDefinition(
         name="gpu",
@@ -144,7 +144,7 @@ def make_definition(preset: dict, train_realism: str):
                 SplitSpec("val", VALIDATION_SEEDS[:preset["val_rooms"]], preset["eval_views"], eval_res[:1]),
                 SplitSpec("test", TEST_SEEDS[:preset["test_rooms"]], preset["eval_views"], eval_res),
                 SplitSpec("realistic", REALISTIC_SEEDS[:preset["realistic_rooms"]], preset["eval_views"], eval_res,
-                          {"realism": "realistic"})),
+                          {"realism": "realistic", "shapes": True})),
         generator_options=options)
     check_definition(definition)
     return definition

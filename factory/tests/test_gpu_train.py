@@ -34,8 +34,8 @@ def test_the_test_split_is_the_benchmarks_and_the_seeds_are_disjoint(gpu_train):
     assert d.options_for(test) == B.FULL.options_for(full_test) == {}
     assert all(d.room_fingerprint(test, s) == B.FULL.room_fingerprint(full_test, s) for s in test.seeds)
     assert d.split("realistic").seeds == B.REALISTIC_SEEDS
-    assert d.split("realistic").generator_options == {"realism": "realistic"}
-    assert d.split("train").generator_options == {"realism": "random"}
+    assert d.split("realistic").generator_options == B.REALISTIC.split("realistic").generator_options
+    assert d.split("train").generator_options == {"realism": "random", "shapes": True}
     big = gpu_train.make_definition({**gpu_train.PRESETS["gpu"], "train_rooms": 75}, "none")
     seeds = big.split("train").seeds
     assert len(seeds) == 75 and seeds[:60] == B.TRAIN_SEEDS and big.split("train").generator_options == {}

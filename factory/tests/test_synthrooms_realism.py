@@ -54,7 +54,7 @@ def test_the_realistic_split_uses_new_seeds_and_the_randomised_generator():
     used = set(B.TRAIN_SEEDS) | set(B.VALIDATION_SEEDS) | set(B.TEST_SEEDS) | {B.SHOWCASE_SEED}
     assert not used & set(B.REALISTIC_SEEDS)
     split = B.REALISTIC.split("realistic")
-    assert len(split.seeds) == 20 and split.generator_options == {"realism": "realistic"}
+    assert len(split.seeds) == 20 and split.generator_options == {"realism": "realistic", "shapes": True}
     assert (640, 480) in split.resolutions and (320, 240) in split.resolutions
     both = Realism.realistic(6000), Realism.realistic(6001)
     assert both[0].scanner and not both[0].anisotropy and both[1].anisotropy and not both[1].scanner
@@ -194,3 +194,34 @@ def test_realism_options_parse_and_are_deterministic():
     a = generate_room(SEED, max_gaussians=8000, realism="random")
     b = generate_room(SEED, max_gaussians=8000, realism="random")
     assert scene_to_ply_bytes(a.gaussians) == scene_to_ply_bytes(b.gaussians)
+
+
+def test_more_room_shapes_are_axis_aligned_closed_rooms():
+    from rtgs2.synthrooms.room import points_in_polygon
+
+    shapes = 0
+    for seed in range(6000, 6010):
+        plain = generate_room(seed, max_gaussians=8000)
+        room = generate_room(seed, max_gaussians=8000, shapes=True)
+        p = room.floor_polygon
+        if room.room_type == "bathroom":
+            np.testing.assert_array_equal(p, plain.floor_polygon)
+            continue
+        if len(p) != 8:
+            continue
+        shapes += 1
+        edges = np.roll(p, -1, axis=0) - p
+        assert np.all((np.abs(edges[:, 0]) < 1e-9) ^ (np.abs(edges[:, 1]) < 1e-9)), "walls are axis-aligned"
+        area = 0.5 * np.sum(p[:, 0] * np.roll(p[:, 1], -1) - p[:, 1] * np.roll(p[:, 0], -1))
+        assert area > 8.0 and len(room.walls) == 8
+        np.testing.assert_allclose(p.min(0) + p.max(0), 0.0, atol=1e-6)  # bounding box centred
+        labelled = room.gaussians.labels != NONE
+        xz = room.gaussians.positions[labelled][:, [0, 2]]
+        # every surface Gaussian inside the floor polygon, up to the splats' noise at the walls
+        grown = np.concatenate([xz + d for d in ([0.02, 0.02], [-0.02, -0.02], [0.02, -0.02], [-0.02, 0.02])])
+        inside = points_in_polygon(grown, p).reshape(4, -1).any(0)
+        assert inside.mean() > 0.999
+        for f in room.furniture:
+            c = 0.5 * (f.aabb_min[[0, 2]] + f.aabb_max[[0, 2]])
+            assert points_in_polygon(c[None], p)[0]
+    assert shapes >= 3, "the option makes T-, Z- and U-shaped rooms"

@@ -118,7 +118,8 @@ TINY = BenchmarkDefinition(
 # The realistic test split on its own (generate it next to `full`: --subset realistic); evaluated like `test`.
 REALISTIC = BenchmarkDefinition(
     name="realistic",
-    splits=(SplitSpec("realistic", REALISTIC_SEEDS, 8, (TRAIN_RESOLUTION, EVAL_RESOLUTION), {"realism": "realistic"}),),
+    splits=(SplitSpec("realistic", REALISTIC_SEEDS, 8, (TRAIN_RESOLUTION, EVAL_RESOLUTION),
+              {"realism": "realistic", "shapes": True}),),
 )
 
 SUBSETS = {"full": FULL, "tiny": TINY, "realistic": REALISTIC}

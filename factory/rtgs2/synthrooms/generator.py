@@ -26,7 +26,8 @@ from ..classes import class_id, class_names
 from . import furniture as F
 from . import materials as M
 from .gaussianize import gaussianize
-from .room import Furniture, Opening, Room, Wall, distance_to_edges, make_floor_polygon, make_walls, points_in_polygon
+from .room import (MORE_SHAPES, Furniture, Opening, Room, Wall, distance_to_edges, make_floor_polygon,
+                   make_shaped_polygon, make_walls, points_in_polygon)
 from .surfaces import Samples, box, folded_panel, frustum, rectangle, rotation_y
 
 ROOM_TYPES = ("bedroom", "living room", "kitchen", "bathroom", "office")
@@ -71,7 +72,8 @@ def _rotated_aabb(lo: np.ndarray, hi: np.ndarray, yaw: float, t: np.ndarray) -> 
 
 
 class _RoomBuilder:
-    def __init__(self, seed: int, room_type: str, rng: np.random.Generator, l_shape: bool | None):
+    def __init__(self, seed: int, room_type: str, rng: np.random.Generator, l_shape: bool | None,
+                 shapes: bool = False):
         self.seed, self.room_type, self.rng = seed, room_type, rng
         (w0, w1), (d0, d1) = ROOM_SIZES[room_type]
         width, depth = rng.uniform(w0, w1), rng.uniform(d0, d1)
@@ -79,6 +81,13 @@ class _RoomBuilder:
         if l_shaped and min(width, depth) < 3.0:
             width, depth = max(width, 3.6), max(depth, 3.6)
         self.polygon = make_floor_polygon(rng, width, depth, l_shaped)
+        if shapes and room_type != "bathroom":
+            # more room shapes, from their own stream: the draws above are the same as without the option
+            shape_rng = np.random.default_rng([seed, 5])
+            if shape_rng.uniform() < 0.6:
+                width, depth = max(width, 4.2), max(depth, 4.2)
+                shape = MORE_SHAPES[int(shape_rng.integers(len(MORE_SHAPES)))]
+                self.polygon = make_shaped_polygon(shape_rng, width, depth, shape)
         self.height = float(rng.uniform(2.5, 3.0))
         self.walls = make_walls(self.polygon)
         self.floor_area = 0.5 * abs(float(np.dot(self.polygon[:, 0], np.roll(self.polygon[:, 1], -1))
@@ -666,14 +675,15 @@ class _RoomBuilder:
 
 def generate_room(seed: int, room_type: str | None = None, max_gaussians: int = DEFAULT_MAX_GAUSSIANS,
                   density: float = 1.0, l_shape: bool | None = None,
-                  min_gaussians: int | None = DEFAULT_MIN_GAUSSIANS, realism=None) -> Room:
+                  min_gaussians: int | None = DEFAULT_MIN_GAUSSIANS, realism=None, shapes: bool = False) -> Room:
     """A room for `seed` (an int >= 0). `room_type` defaults to ROOM_TYPES[seed % 5]; `density` scales the
     number of Gaussians per area (0.1-1.5); `max_gaussians` caps the total by coarsening uniformly and
     `min_gaussians` (None: off) refines small rooms up to about that many; `l_shape` forces (True) or forbids
     (False) an L-shaped floor (default: random by room type). With `density` != 1 the minimum is scaled too.
     `realism` (None: off; a rtgs2.synthrooms.realism.Realism, a dict of its switches, "random", "realistic" or kind
     names: realism_for_seed) applies domain randomisation to the finished room's Gaussians, from its own random
-    streams: the layout is the same as without it."""
+    streams: the layout is the same as without it. `shapes` (default off) makes 60 % of the rooms (not bathrooms)
+    T-, Z- or U-shaped (rtgs2.synthrooms.room.make_shaped_polygon), which changes their layout."""
     if not isinstance(seed, (int, np.integer)) or seed < 0:
         raise GeneratorError(f"seed must be an int >= 0, got {seed!r}")
     seed = int(seed)
@@ -688,7 +698,7 @@ def generate_room(seed: int, room_type: str | None = None, max_gaussians: int = 
         min_gaussians = min(int(min_gaussians * density), max_gaussians)
 
     rng = np.random.default_rng([seed, 1])
-    b = _RoomBuilder(seed, room_type, rng, l_shape)
+    b = _RoomBuilder(seed, room_type, rng, l_shape, shapes)
     b.cut_openings()
     shell = b.shell_samples()
     b.curtains()

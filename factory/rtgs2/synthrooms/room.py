@@ -119,6 +119,46 @@ def make_floor_polygon(rng: np.random.Generator, width: float, depth: float, l_s
     return np.round(poly, 6)
 
 
+MORE_SHAPES = ("T", "Z", "U")
+
+
+def make_shaped_polygon(rng: np.random.Generator, width: float, depth: float, shape: str) -> np.ndarray:
+    """More room shapes (issue 14, generator option `shapes`), axis-aligned, counter-clockwise in (x, z), bounding
+    box width x depth centred on the origin: "T" (two corners of one side cut away, a middle part of at least 1.2 m
+    left), "Z" (two opposite corners cut away), "U" (a bite out of the middle of one side). Mirrored and turned at
+    random."""
+    x0, x1, z0, z1 = -0.5 * width, 0.5 * width, -0.5 * depth, 0.5 * depth
+    if shape == "T":
+        cw = width * rng.uniform(0.2, 0.32)
+        cw2 = min(width * rng.uniform(0.2, 0.32), width - cw - 1.2)
+        cd = depth * rng.uniform(0.3, 0.5)
+        poly = [[x0, z0], [x1, z0], [x1, z1 - cd], [x1 - cw, z1 - cd], [x1 - cw, z1], [x0 + cw2, z1],
+                [x0 + cw2, z1 - cd], [x0, z1 - cd]]
+    elif shape == "Z":
+        cw, cd = width * rng.uniform(0.3, 0.45), depth * rng.uniform(0.3, 0.45)
+        cw2, cd2 = width * rng.uniform(0.3, 0.45), depth * rng.uniform(0.3, 0.45)
+        poly = [[x0 + cw2, z0], [x1, z0], [x1, z1 - cd], [x1 - cw, z1 - cd], [x1 - cw, z1], [x0, z1],
+                [x0, z0 + cd2], [x0 + cw2, z0 + cd2]]
+    elif shape == "U":
+        bw, bd = width * rng.uniform(0.25, 0.4), depth * rng.uniform(0.25, 0.45)
+        c = rng.uniform(x0 + 1.0 + 0.5 * bw, x1 - 1.0 - 0.5 * bw) if width - bw > 2.0 else 0.0
+        poly = [[x0, z0], [x1, z0], [x1, z1], [c + 0.5 * bw, z1], [c + 0.5 * bw, z1 - bd], [c - 0.5 * bw, z1 - bd],
+                [c - 0.5 * bw, z1], [x0, z1]]
+    else:
+        raise ValueError(f"unknown room shape {shape!r} ({', '.join(MORE_SHAPES)})")
+    poly = np.array(poly)
+    mirrors = 0
+    if rng.uniform() < 0.5:
+        poly[:, 0] = -poly[:, 0]
+        mirrors += 1
+    if rng.uniform() < 0.5:
+        poly[:, 1] = -poly[:, 1]
+        mirrors += 1
+    if mirrors % 2:
+        poly = poly[::-1]
+    return np.round(poly, 6)
+
+
 def make_walls(polygon: np.ndarray) -> list[Wall]:
     walls = []
     for i in range(len(polygon)):
