@@ -642,6 +642,9 @@ def main(argv=None) -> int:
     ap.add_argument("--rgb-encoder", default=None, help="passed to rtgs2.vdvi.train (pretrained RGB backbone)")
     ap.add_argument("--rgb-weights", default=None, help="passed to rtgs2.vdvi.train")
     ap.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="data generation processes")
+    ap.add_argument("--assets", type=Path, default=None,
+                    help="the shared assets folder (with polyhaven/); default: rtgs2.synthrooms.gltf.assets_dir() "
+                         "(RTGS2_ASSETS, <repo>/shared/assets, <repo>/factory/cache/assets, ../shared/assets)")
     ap.add_argument("--device", default=None, help="torch device (default: cuda when available)")
     ap.add_argument("--feature-helpers", type=int, default=None,
                     help="CPU processes that splat train rooms' features while the device does the rest "
@@ -671,7 +674,13 @@ def main(argv=None) -> int:
                                                                           "framed": framed, "rgb_encoder": args.rgb_encoder,
                                                                           "rgb_weights": args.rgb_weights},
         "command": " ".join(sys.argv)})
-    run.log(f"device {device}, {os.cpu_count()} CPUs, budget {args.budget:.0f} s, preset {args.preset}, work {run.work}")
+    if args.assets is not None:
+        os.environ["RTGS2_ASSETS"] = str(args.assets.resolve())  # inherited by every worker and trainer
+    from rtgs2.synthrooms.gltf import assets_dir
+
+    run.metrics["assets"] = str(assets_dir())  # fails here, at once, when the Poly Haven models are not at hand
+    run.log(f"device {device}, {os.cpu_count()} CPUs, budget {args.budget:.0f} s, preset {args.preset}, work {run.work}, "
+            f"assets {run.metrics['assets']}")
     run.save()
     extra = vdvi_extra_options(args.rgb_encoder, args.rgb_weights)
     definition = make_definition(preset, args.train_realism)

@@ -9,6 +9,7 @@ frame is Babylon's left-handed one, so x is negated (as Babylon's glTF loader do
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +17,22 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-POLYHAVEN_DIR = Path(__file__).resolve().parents[4] / "shared" / "assets" / "polyhaven"
+REPO_ROOT = Path(__file__).resolve().parents[3]
+ASSETS_ENV = "RTGS2_ASSETS"
+
+
+def assets_dir() -> Path:
+    """Where the shared assets are: $RTGS2_ASSETS, else <repo>/shared/assets, else <repo>/factory/cache/assets (a
+    git-ignored copy, e.g. carried to a machine that gets only the repository), else ../shared/assets beside the
+    repository (this machine's layout). The first that holds polyhaven/ wins."""
+    env = os.environ.get(ASSETS_ENV)
+    candidates = ([Path(env)] if env else []) + [REPO_ROOT / "shared" / "assets", REPO_ROOT / "factory" / "cache" / "assets",
+                                                 REPO_ROOT.parent / "shared" / "assets"]
+    for c in candidates:
+        if (c / "polyhaven").is_dir():
+            return c
+    raise GltfError(f"no shared assets (a folder with polyhaven/) in any of {[str(c) for c in candidates]}; set "
+                    f"{ASSETS_ENV} or copy ../shared/assets/polyhaven to factory/cache/assets/polyhaven")
 
 _COMPONENT = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
 _WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
@@ -166,7 +182,7 @@ POLYHAVEN_MODELS = {
 def polyhaven_path(name: str) -> Path:
     if name not in POLYHAVEN_MODELS:
         raise GltfError(f"unknown Poly Haven model {name!r}; known: {sorted(POLYHAVEN_MODELS)}")
-    return POLYHAVEN_DIR / f"{name}_1k.gltf"
+    return assets_dir() / "polyhaven" / f"{name}_1k.gltf"
 
 
 def load_polyhaven(name: str) -> TexturedMesh:
