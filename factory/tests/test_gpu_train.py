@@ -94,3 +94,19 @@ def test_encoder_time_budget_cuts_the_run_with_sample_workers(tmp_path):
     assert lines[-1]["step"] < 100000 and "val_loss" in lines[-1]  # ended early, and validated at its end
     assert (tmp_path / "run" / "last.pt").is_file() and (tmp_path / "run" / "best.pt").is_file()
     assert time.time() - t0 < 120
+
+
+def test_shared_assets_can_travel_inside_the_repository(tmp_path, monkeypatch):
+    # a GPU machine gets the repository only: the Poly Haven models go along in a folder inside it
+    from rtgs2.synthrooms import gltf
+
+    here = gltf.assets_dir()
+    inside = tmp_path / "assets"
+    (inside / "polyhaven").mkdir(parents=True)
+    monkeypatch.setenv(gltf.ASSETS_ENV, str(inside))
+    assert gltf.assets_dir() == inside
+    monkeypatch.setenv(gltf.ASSETS_ENV, str(tmp_path / "nothing"))
+    assert gltf.assets_dir() == here  # a wrong setting falls through to the next candidate
+    monkeypatch.setattr(gltf, "REPO_ROOT", tmp_path / "repo")
+    with pytest.raises(gltf.GltfError, match="factory/cache/assets"):
+        gltf.assets_dir()
