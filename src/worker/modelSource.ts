@@ -5,9 +5,16 @@ import type { LoadProgress, ModelKind } from "./protocol";
 
 export const MANIFEST_FORMAT = "semantic-splat-models/1";
 
+/**
+ * What a manifest entry may be: the kinds the worker loads, and "vdvi-rgb", the RGB-only fallback (issue 14,
+ * docs/MODELS.md) that the factory lists beside the full model.
+ */
+export type ManifestModelKind = ModelKind | "vdvi-rgb";
+const MANIFEST_KINDS: readonly ManifestModelKind[] = ["vdvi", "vdvi-rgb", "encoder"];
+
 export interface ManifestEntry {
     file: string;
-    kind: ModelKind;
+    kind: ManifestModelKind;
     sha256: string;
     bytes: number;
     k?: number;
@@ -85,7 +92,7 @@ export function parseManifest(json: unknown, source: string): ModelsManifest {
     if (!Array.isArray(manifest.models)) fail(`"models" must be an array`);
     manifest.models!.forEach((entry, i) => {
         if (typeof entry?.file !== "string" || entry.file === "") fail(`models[${i}].file must be a non-empty string`);
-        if (entry.kind !== "vdvi" && entry.kind !== "encoder") fail(`models[${i}].kind must be "vdvi" or "encoder"`);
+        if (!MANIFEST_KINDS.includes(entry.kind)) fail(`models[${i}].kind must be one of ${MANIFEST_KINDS.map((k) => `"${k}"`).join(", ")}, got ${JSON.stringify(entry.kind)}`);
         if (typeof entry.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(entry.sha256)) fail(`models[${i}].sha256 must be 64 lowercase hex digits`);
         if (!Number.isSafeInteger(entry.bytes) || entry.bytes <= 0) fail(`models[${i}].bytes must be a positive integer`);
     });
