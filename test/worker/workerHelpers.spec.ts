@@ -126,6 +126,9 @@ describe("models manifest", () => {
         expect(entry.k).toBe(8);
         expect(codeOf(() => findManifestEntry(manifest, "vdvi-fixture.onnx", "encoder", FIXTURE_MANIFEST))).toBe("MODEL_CONTRACT");
         expect(codeOf(() => findManifestEntry(manifest, "missing.onnx", "vdvi", FIXTURE_MANIFEST))).toBe("MODEL_INVALID");
+        // The RGB-only fallback (kind "vdvi-rgb") is listed too, and is not a "vdvi" model.
+        expect(manifest.models.find((m) => m.file === "vdvi-rgb-fixture.onnx")?.kind).toBe("vdvi-rgb");
+        expect(codeOf(() => findManifestEntry(manifest, "vdvi-rgb-fixture.onnx", "vdvi", FIXTURE_MANIFEST))).toBe("MODEL_CONTRACT");
         const bytes = await (await fetch(`${FIXTURES}/${entry.file}`)).arrayBuffer();
         const digest = await sha256Hex(bytes);
         expect(codeOf(() => checkChecksum(digest, bytes.byteLength, { ...entry, source: "m" }, entry.file))).toBe("no error");
