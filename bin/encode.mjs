@@ -15,8 +15,13 @@ options:
   --model <file>        the encoder ONNX model (required)
   --out <file>          output file (default: <scene>.semantic.ply for a PLY, <scene>.semf for a sidecar)
   --sidecar             write a feature sidecar (fp16) instead of a PLY (the only output for .splat)
-  --up <axis>           the scene's up axis after Babylon's loader flip: +y (default), -y, +z, -z, +x, -x
-  --metres-per-unit <m> scene units in metres (default 1; 0.01 for centimetres)
+  --frame <auto|none>   the scene frame (docs/FRAME.md): auto (default) estimates up, scale and floor from the
+                        Gaussians; none keeps +Y up, 1 unit = 1 m. Any of the three options below makes the frame
+                        explicit (they always win; the ones not given keep +y, 1, 0)
+  --up <axis>           the scene's up axis after Babylon's loader flip: +y, -y, +z, -z, +x, -x
+  --metres-per-unit <m> scene units in metres (0.01 for centimetres)
+  --floor=<m>           floor height in metres after rotation and scale (the encoder input subtracts it;
+                        write --floor=-1.4 for a negative height)
   --threads <n>         onnxruntime intra-op threads (default: onnxruntime's choice)
   --quiet               no progress bar
   -h, --help            this text
@@ -42,8 +47,10 @@ function parseCommandLine(argv) {
                 model: { type: "string" },
                 out: { type: "string" },
                 sidecar: { type: "boolean", default: false },
-                up: { type: "string", default: "+y" },
-                "metres-per-unit": { type: "string", default: "1" },
+                frame: { type: "string", default: "auto" },
+                up: { type: "string" },
+                "metres-per-unit": { type: "string" },
+                floor: { type: "string" },
                 threads: { type: "string" },
                 quiet: { type: "boolean", default: false },
                 help: { type: "boolean", short: "h", default: false },
@@ -59,15 +66,24 @@ function parseCommandLine(argv) {
     }
     if (positionals.length !== 1) throw new UsageError(`expected one scene file, got ${positionals.length}`);
     if (!values.model) throw new UsageError("--model <encoder.onnx> is required");
-    const metresPerUnit = Number(values["metres-per-unit"]);
-    if (!(metresPerUnit > 0) || !Number.isFinite(metresPerUnit)) throw new UsageError(`--metres-per-unit must be a positive number, got "${values["metres-per-unit"]}"`);
-    if (!["+y", "-y", "+z", "-z", "+x", "-x"].includes(values.up)) throw new UsageError(`--up must be one of +y, -y, +z, -z, +x, -x, got "${values.up}"`);
+    if (!["auto", "none"].includes(values.frame)) throw new UsageError(`--frame must be auto or none, got "${values.frame}"`);
+    let metresPerUnit;
+    if (values["metres-per-unit"] !== undefined) {
+        metresPerUnit = Number(values["metres-per-unit"]);
+        if (!(metresPerUnit > 0) || !Number.isFinite(metresPerUnit)) throw new UsageError(`--metres-per-unit must be a positive number, got "${values["metres-per-unit"]}"`);
+    }
+    if (values.up !== undefined && !["+y", "-y", "+z", "-z", "+x", "-x"].includes(values.up)) throw new UsageError(`--up must be one of +y, -y, +z, -z, +x, -x, got "${values.up}"`);
+    let floorHeight;
+    if (values.floor !== undefined) {
+        floorHeight = Number(values.floor);
+        if (values.floor.trim() === "" || !Number.isFinite(floorHeight)) throw new UsageError(`--floor must be a number of metres, got "${values.floor}"`);
+    }
     let threads;
     if (values.threads !== undefined) {
         threads = Number(values.threads);
         if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`--threads must be a positive integer, got "${values.threads}"`);
     }
-    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, up: values.up, metresPerUnit, threads, quiet: values.quiet };
+    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, frame: values.frame, up: values.up, metresPerUnit, floorHeight, threads, quiet: values.quiet };
 }
 
 /** A one-line progress bar on stderr (redrawn in place on a terminal; one line per stage otherwise). */
@@ -182,7 +198,7 @@ async function main() {
                 const outputs = await session.run(ortFeeds, ["features"]);
                 return { data: outputs.features.data, dims: outputs.features.dims };
             },
-            { worldMatrix, upAxis: args.up, metresPerUnit: args.metresPerUnit, outputPrecision: "float32" },
+            { worldMatrix, frame: args.frame, upAxis: args.up, metresPerUnit: args.metresPerUnit, floorHeight: args.floorHeight, outputPrecision: "float32" },
             { onProgress: (p) => bar.update(p) }
         );
     } catch (e) {
@@ -198,13 +214,14 @@ async function main() {
     let bytes;
     if (args.sidecar) {
         out = args.out ?? lib.featureSidecarFileName(args.scene);
-        bytes = lib.encodeFeatureSidecar({ features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId }, out);
+        bytes = lib.encodeFeatureSidecar({ features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: result.frame }, out);
     } else {
         out = args.out ?? args.scene.replace(/(\.ply)?$/i, ".semantic.ply");
         bytes = lib.writeSemanticPly(sceneBytes, basename(args.scene), {
             features: result.features,
             featureDim: result.k,
-            comments: [`f_sem_* by ${result.encoderId} (${basename(args.model)})`],
+            // the frame the features were computed in: a saved scene does not need it estimated again
+            comments: [`f_sem_* by ${result.encoderId} (${basename(args.model)})`, lib.SCENE_FRAME_COMMENT_PREFIX + lib.sceneFrameRecord(result.frame)],
         });
     }
     const temporary = `${out}.part`;
@@ -213,8 +230,9 @@ async function main() {
     const t = result.timings;
     const total = t.channelsMs + t.serializeMs + t.inferenceMs + t.outputMs;
     process.stderr.write(
-        `${args.quiet ? "" : "\n"}wrote ${out}: ${result.count} Gaussians x K=${result.k} (${result.encoderId}); ` +
-            `encode ${(total / 1000).toFixed(2)} s (channels ${t.channelsMs.toFixed(0)} ms, serialization ${t.serializeMs.toFixed(0)} ms, model ${t.inferenceMs.toFixed(0)} ms)\n`
+        `${args.quiet ? "" : "\n"}frame (${result.frame.source}): ${lib.describeSceneFrame(result.frame)}\n` +
+            `wrote ${out}: ${result.count} Gaussians x K=${result.k} (${result.encoderId}); ` +
+            `encode ${((total + t.frameMs) / 1000).toFixed(2)} s (frame ${t.frameMs.toFixed(0)} ms, channels ${t.channelsMs.toFixed(0)} ms, serialization ${t.serializeMs.toFixed(0)} ms, model ${t.inferenceMs.toFixed(0)} ms)\n`
     );
 }
 

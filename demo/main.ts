@@ -10,6 +10,7 @@ import { UniversalCamera } from "@babylonjs/core/Cameras/universalCamera";
 import { ArcRotateCamera } from "@babylonjs/core/Cameras/arcRotateCamera";
 import type { Camera } from "@babylonjs/core/Cameras/camera";
 import { ClassTable } from "../src/classes";
+import { describeSceneFrame } from "../src/frame/sceneFrame";
 import type { SegmentationMode } from "../src/pipeline";
 import type { ExecutionProviderChoice } from "../src/worker/protocol";
 import { createEngine } from "./engineSetup";
@@ -257,6 +258,12 @@ async function main(): Promise<void> {
         const current = state.current;
         if (current) lines.push(`scene    ${shortName(current.name)}  ${current.mesh.gaussianCount.toLocaleString("en")} Gaussians`);
         if (current) lines.push(`features ${current.featureSource}${current.mesh.featureDimension ? `  K=${current.mesh.featureDimension}` : ""}`);
+        if (current) {
+            // the scene frame the features were computed in (docs/FRAME.md): estimated by the encoder, or recorded in the file
+            const frame = current.mesh.sceneFrame;
+            const text = frame ? describeSceneFrame(frame) : current.featureSource === "file" ? "not recorded with the file's features" : "none (features not from the encoder)";
+            lines.push(`frame    ${text}`);
+        }
         const image = featureView?.enabled ? featureView.lastImage : null;
         if (image) lines.push(`view     ${image.width}x${image.height} feature image, ${image.passes} pass${image.passes > 1 ? "es" : ""}`);
         const seg = state.segmentation;

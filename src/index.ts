@@ -43,6 +43,7 @@ export {
 } from "./labels/semanticLabelBillboards";
 export { encodeMeshFeatures, type MeshEncoderOptions, type EncodableMesh } from "./encoder/encodeMesh";
 export { encodeSplatRows, type EncodeProgress, type EncodeSceneOptions, type EncodeSceneResult, type EncodeStage, type RunEncoderModel } from "./encoder/encodeScene";
-export { splatRowsToChannels, SPLAT_ROW_BYTES, type SceneFrameOptions, type UpAxis } from "./encoder/sceneChannels";
+export { splatRowsToChannels, resolveSceneFrame, SPLAT_ROW_BYTES, type SceneFrameOptions } from "./encoder/sceneChannels";
+export * from "./frame";
 export { encoderInfoFromMetadata, prepareEncoderInputs, type EncoderModelInfo } from "./encoder/inputs";
 export type { EncodeSceneRequest } from "./worker/protocol";

@@ -5,10 +5,10 @@ import { SemanticSplatError } from "../errors";
 import { InferenceClient, type InferenceClientOptions } from "../inference/InferenceClient";
 import type { ExecutionProviderChoice } from "../worker/protocol";
 import type { EncodeProgress, EncodeSceneResult } from "./encodeScene";
-import type { UpAxis } from "./sceneChannels";
+import type { SceneFrame, SceneFrameChoice } from "../frame/sceneFrame";
 
 /** The Gaussian encoder a mesh uses (SemanticGaussianSplattingMesh option `encoder`). */
-export interface MeshEncoderOptions {
+export interface MeshEncoderOptions extends SceneFrameChoice {
     /** URL of the encoder ONNX model (e.g. models/gaussian-encoder-k16.onnx). */
     modelUrl: string;
     /** A client whose worker runs the encode; when it has no encoder model yet, `modelUrl` is loaded into it.
@@ -21,10 +21,8 @@ export interface MeshEncoderOptions {
     manifestUrl?: string;
     /** Default "wasm": the encode runs once per scene and the wasm EP is the one measured (BENCHMARKS.md). */
     executionProvider?: ExecutionProviderChoice;
-    /** The scene's up direction after the mesh's world matrix. Default "+y". */
-    upAxis?: UpAxis;
-    /** Metres per scene unit. Default 1. */
-    metresPerUnit?: number;
+    // The scene frame (SceneFrameChoice, docs/FRAME.md): `frame: "auto"` by default (estimated in the worker);
+    // explicit rotation / upAxis / metresPerUnit / floorHeight always win; `frame: "none"` keeps +Y up, metres.
     /** Stage and fraction of the encode. */
     onProgress?: (progress: EncodeProgress) => void;
 }
@@ -33,7 +31,7 @@ export interface MeshEncoderOptions {
 export interface EncodableMesh {
     readonly splatsData: ArrayBuffer | ArrayBufferView | null;
     computeWorldMatrix(force?: boolean): { m: ArrayLike<number> };
-    setFeatures(data: Float32Array | Uint16Array, featureDimension: number, options?: { encoderId?: string; source?: string }): void;
+    setFeatures(data: Float32Array | Uint16Array, featureDimension: number, options?: { encoderId?: string; source?: string; sceneFrame?: SceneFrame | null }): void;
 }
 
 /**
@@ -65,11 +63,20 @@ export async function encodeMeshFeatures(mesh: EncodableMesh, options: MeshEncod
             });
         }
         const result = await client.encodeScene(
-            { splats, worldMatrix, upAxis: options.upAxis, metresPerUnit: options.metresPerUnit, outputPrecision: "float16" },
+            {
+                splats,
+                worldMatrix,
+                frame: options.frame,
+                rotation: options.rotation === undefined ? undefined : Array.from(options.rotation),
+                upAxis: options.upAxis,
+                metresPerUnit: options.metresPerUnit,
+                floorHeight: options.floorHeight,
+                outputPrecision: "float16",
+            },
             { onProgress: options.onProgress, signal }
         );
         if (signal?.aborted) throw new SemanticSplatError("CANCELLED", "encodeScene was cancelled");
-        mesh.setFeatures(result.features, result.k, { encoderId: result.encoderId, source: options.modelUrl });
+        mesh.setFeatures(result.features, result.k, { encoderId: result.encoderId, source: options.modelUrl, sceneFrame: result.frame });
         return result;
     } finally {
         if (!options.client) client.dispose();

@@ -5,7 +5,8 @@
 import { SemanticSplatError } from "../errors";
 import { float32ArrayToHalf } from "../util/half";
 import { encoderFeeds, type EncoderModelInfo, type FeedTensor } from "./inputs";
-import { splatRowsToChannels, type SceneFrameOptions } from "./sceneChannels";
+import { resolveSceneFrame, splatRowsToChannels, type SceneFrameOptions } from "./sceneChannels";
+import type { SceneFrame } from "../frame/sceneFrame";
 import { serializeScene } from "./serialization";
 
 /** The stages of an encode, in order. */
@@ -20,6 +21,11 @@ export interface EncodeProgress {
 /** Where each stage starts in the overall fraction. */
 const STAGE_START: Record<EncodeStage, number> = { channels: 0, serialize: 0.05, inference: 0.3, output: 0.95, done: 1 };
 
+/**
+ * Options of an encode. The scene frame (docs/FRAME.md): `frame: "auto"` (the default) estimates up, scale and
+ * floor from the Gaussians; explicit `rotation` / `upAxis` / `metresPerUnit` / `floorHeight` always win;
+ * `frame: "none"` keeps the old defaults (+Y up, metres).
+ */
 export interface EncodeSceneOptions extends SceneFrameOptions {
     /** "float32" (default) or "float16": fp16 bits in a Uint16Array (half the memory; what the mesh stores). */
     outputPrecision?: "float32" | "float16";
@@ -32,7 +38,10 @@ export interface EncodeSceneResult {
     count: number;
     k: number;
     encoderId: string;
-    timings: { channelsMs: number; serializeMs: number; inferenceMs: number; outputMs: number };
+    /** The frame the encoder input was put in (estimated, explicit or "none"); record it with the features. */
+    frame: SceneFrame;
+    /** frameMs: the frame estimate (0 for an explicit frame); channelsMs: the conversion to the encoder's input. */
+    timings: { frameMs: number; channelsMs: number; serializeMs: number; inferenceMs: number; outputMs: number };
 }
 
 /** Runs the model on named feeds and returns its `features` output as float32 with its dims. */
@@ -69,8 +78,12 @@ export async function encodeSplatRows(
     const now = () => performance.now();
 
     step("channels");
+    const tf = now();
+    const bytes = rows instanceof ArrayBuffer ? rows.byteLength : rows.byteLength;
+    const frame = bytes >= 32 && bytes % 32 === 0 ? resolveSceneFrame(rows, options) : undefined;
     const t0 = now();
-    const { channels, count } = splatRowsToChannels(rows, options);
+    const converted = splatRowsToChannels(rows, options, "splat data", frame);
+    const { channels, count } = converted;
     step("serialize");
     const t1 = now();
     const serialized = serializeScene(channels, count, model.serialization);
@@ -98,6 +111,7 @@ export async function encodeSplatRows(
         count,
         k,
         encoderId: model.encoderId,
-        timings: { channelsMs: t1 - t0, serializeMs: t2 - t1, inferenceMs: t3 - t2, outputMs: t4 - t3 },
+        frame: converted.frame,
+        timings: { frameMs: t0 - tf, channelsMs: t1 - t0, serializeMs: t2 - t1, inferenceMs: t3 - t2, outputMs: t4 - t3 },
     };
 }

@@ -2,7 +2,7 @@
 // formats, without Babylon, comlink or onnxruntime-web. The command brings onnxruntime-node and Babylon's loaders.
 export { SemanticSplatError, isSemanticError } from "../errors";
 export { encodeSplatRows, type EncodeProgress, type EncodeSceneOptions, type EncodeSceneResult, type EncodeStage } from "./encodeScene";
-export { splatRowsToChannels, SPLAT_ROW_BYTES, type UpAxis, type SceneFrameOptions } from "./sceneChannels";
+export { splatRowsToChannels, resolveSceneFrame, SPLAT_ROW_BYTES, type UpAxis, type SceneFrameOptions } from "./sceneChannels";
 export { encoderInfoFromMetadata, type EncoderModelInfo } from "./inputs";
 export { readOnnxModelHeader } from "../worker/onnxProto";
 export {
@@ -15,3 +15,18 @@ export {
     isPly,
     halfArrayToFloat32,
 } from "../formats";
+export {
+    estimateSceneFrame,
+    estimateSceneFrameFromSplatRows,
+    describeSceneFrame,
+    sceneFrameRecord,
+    parseSceneFrameRecord,
+    sceneFrameFromComments,
+    explicitFrame,
+    upAxisRotation,
+    SCENE_FRAME_COMMENT_PREFIX,
+    FALLBACK_CONFIDENCE,
+    CEILING_PRIOR_M,
+    type SceneFrame,
+    type SceneFrameChoice,
+} from "../frame";

@@ -9,46 +9,48 @@
 // frame; it must be applied here.
 import { SemanticSplatError } from "../errors";
 import { INPUT_CHANNELS } from "./serialization";
+import { estimateSceneFrameFromSplatRows } from "../frame/estimateSceneFrame";
+import { checkFrameMode, explicitFrame, hasExplicitFrame, noneFrame, type SceneFrame, type SceneFrameChoice } from "../frame/sceneFrame";
 
 /** Bytes per Babylon splat row. */
 export const SPLAT_ROW_BYTES = 32;
 
-/** Which direction of the (world-transformed) scene is up. The encoder's frame has +Y up. */
-export type UpAxis = "+y" | "-y" | "+z" | "-z" | "+x" | "-x";
+export type { UpAxis } from "../frame/sceneFrame";
 
-export interface SceneFrameOptions {
+export interface SceneFrameOptions extends SceneFrameChoice {
     /** Babylon's world matrix of the mesh (Matrix.m order, row vectors: world = [x y z 1] * M). Default: identity. */
     worldMatrix?: ArrayLike<number>;
-    /** The up direction of the scene after the world matrix. Default "+y" (Babylon's convention). */
-    upAxis?: UpAxis;
-    /** Metres per scene unit (after the world matrix): 0.01 for a scene in centimetres. Default 1. */
-    metresPerUnit?: number;
 }
 
 /** The 3DGS log-scale floor for a zero scale (log of the smallest normal float32), as in formats/plyWriter. */
 const MIN_LOG_SCALE = Math.log(1.1754943508222875e-38);
 
-/** Rotation taking `up` to +Y (rows of a 3x3 matrix applied as p' = R p), a proper rotation (det +1). */
-function upRotation(up: UpAxis): number[] {
-    switch (up) {
-        case "+y": return [1, 0, 0, 0, 1, 0, 0, 0, 1];
-        case "-y": return [1, 0, 0, 0, -1, 0, 0, 0, -1]; // 180 degrees about x
-        case "+z": return [1, 0, 0, 0, 0, 1, 0, -1, 0]; // -90 degrees about x: z -> y, y -> -z
-        case "-z": return [1, 0, 0, 0, 0, -1, 0, 1, 0];
-        case "+x": return [0, -1, 0, 1, 0, 0, 0, 0, 1]; // about z: x -> y
-        case "-x": return [0, 1, 0, -1, 0, 0, 0, 0, 1];
-        default: throw new SemanticSplatError("INVALID_ARGUMENT", `upAxis must be one of +y, -y, +z, -z, +x, -x, got "${String(up)}"`);
-    }
+/**
+ * The frame the encoder input uses (docs/FRAME.md): explicit fields when the caller gives any (they always win),
+ * the old defaults for `frame: "none"`, otherwise the estimate from the Gaussians (`frame: "auto"`, the default;
+ * its documented fallback is the old defaults too).
+ */
+export function resolveSceneFrame(rows: ArrayBuffer | ArrayBufferView, options: SceneFrameOptions = {}): SceneFrame {
+    const mode = checkFrameMode(options.frame);
+    if (hasExplicitFrame(options)) return explicitFrame(options);
+    if (mode === "none") return noneFrame();
+    return estimateSceneFrameFromSplatRows(rows, { worldMatrix: options.worldMatrix });
 }
 
 /**
  * Converts `count` Babylon splat rows to the encoder's 10 input channels (contract 2).
- * Positions: world matrix, then the up-axis rotation, then metres. Log-scales: the Gaussian's own axes, shifted by
+ * The frame comes from resolveSceneFrame (or `frame` when the caller resolved it already). Positions: world
+ * matrix, then the frame's rotation, then metres, then minus the floor height from y. Log-scales: the Gaussian's own axes, shifted by
  * log of the transform's uniform scale (cube root of |det|: the PLY loader's y flip changes nothing) and of the
  * units. Colour and opacity: Babylon's bytes / 255 (Babylon clamps rgb to [0, 1] when it loads, as contract 2 asks).
  * Non-finite values are kept: serializeScene names the first bad Gaussian (INVALID_ARGUMENT).
  */
-export function splatRowsToChannels(rows: ArrayBuffer | ArrayBufferView, options: SceneFrameOptions = {}, what = "splat data"): { channels: Float32Array; count: number } {
+export function splatRowsToChannels(
+    rows: ArrayBuffer | ArrayBufferView,
+    options: SceneFrameOptions = {},
+    what = "splat data",
+    frame?: SceneFrame
+): { channels: Float32Array; count: number; frame: SceneFrame } {
     const bytes = rows instanceof ArrayBuffer ? new Uint8Array(rows) : new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength);
     if (bytes.byteLength % SPLAT_ROW_BYTES !== 0) {
         throw new SemanticSplatError("INVALID_ARGUMENT", `${what}: ${bytes.byteLength} bytes is not a whole number of ${SPLAT_ROW_BYTES}-byte splat rows`);
@@ -58,11 +60,10 @@ export function splatRowsToChannels(rows: ArrayBuffer | ArrayBufferView, options
     if (m.length !== 16 || !Array.from(m).every(Number.isFinite)) {
         throw new SemanticSplatError("INVALID_ARGUMENT", `${what}: worldMatrix must be 16 finite numbers`);
     }
-    const metres = options.metresPerUnit ?? 1;
-    if (!(metres > 0) || !Number.isFinite(metres)) {
-        throw new SemanticSplatError("INVALID_ARGUMENT", `${what}: metresPerUnit must be a positive number, got ${metres}`);
-    }
-    const r = upRotation(options.upAxis ?? "+y");
+    const resolved = frame ?? (count > 0 ? resolveSceneFrame(rows, options) : hasExplicitFrame(options) ? explicitFrame(options) : noneFrame());
+    const metres = resolved.metresPerUnit;
+    const r = resolved.rotation;
+    const floor = resolved.floorHeight;
     // Linear part A (row-vector convention: world_j = sum_i p_i m[4i + j]) composed with R, times metres.
     const t = new Float64Array(12);
     for (let j = 0; j < 3; j++) {
@@ -72,6 +73,7 @@ export function splatRowsToChannels(rows: ArrayBuffer | ArrayBufferView, options
             t[4 * j + i] = s * metres; // output axis j, input i (i = 3: translation)
         }
     }
+    t[7] -= floor; // y: height above the floor
     const det =
         m[0] * (m[5] * m[10] - m[6] * m[9]) - m[1] * (m[4] * m[10] - m[6] * m[8]) + m[2] * (m[4] * m[9] - m[5] * m[8]);
     if (det === 0) throw new SemanticSplatError("INVALID_ARGUMENT", `${what}: the world matrix is singular (a zero scaling?)`);
@@ -91,5 +93,5 @@ export function splatRowsToChannels(rows: ArrayBuffer | ArrayBufferView, options
             channels[o + 7 + k] = (scale > 0 ? Math.log(scale) : scale === 0 ? MIN_LOG_SCALE : NaN) + logScaleShift;
         }
     }
-    return { channels, count };
+    return { channels, count, frame: resolved };
 }

@@ -1,17 +1,23 @@
 // Feature sidecar (ARCHITECTURE.md contract 1): per-Gaussian features for scene formats that cannot carry extra
 // attributes (.splat, .spz, .sog; also usable beside a PLY). Conventional name: `<scene file>.semf`.
 //
-// Layout, version 1, every integer little endian:
+// Layout, every integer little endian. Version 2 (issue 13) records the scene frame the features were computed in;
+// a writer given no frame writes version 1, byte for byte as before, and readers read both:
 //
 //   offset  size         field
 //   0       4            magic, the ASCII bytes "SEMF"
-//   4       4            version, u32 = 1
+//   4       4            version, u32 = 2 (1: the same without the two scene frame fields)
 //   8       4            count, u32: number of Gaussians, in the scene's splat (PLY vertex) order, >= 1
 //   12      4            K, u32: feature channels per Gaussian, 1..64
 //   16      4            encoder id length in bytes, u32, 0..255
 //   20      n            encoder id, UTF-8 (which encoder model made the features, e.g. "ptv3-lite-k16@1.0")
-//   20+n    0..3         zero padding, so the features start at a multiple of 4
-//   H       count*K*2    features, IEEE fp16, row-major [count x K] (feature c of Gaussian i at H + 2*(i*K + c))
+//   20+n    0..3         zero padding to a multiple of 4 (offset F)
+//   F       4            v2 only: scene frame record length in bytes, u32, 0..4096 (0: no frame recorded)
+//   F+4     m            v2 only: the scene frame the features were computed in, UTF-8 JSON (docs/FRAME.md,
+//                        "Recorded frame": rotation, metresPerUnit, floorHeight, confidence, fallback, source)
+//   F+4+m   0..3         v2 only: zero padding to a multiple of 4
+//   H       count*K*2    features, IEEE fp16, row-major [count x K] (feature c of Gaussian i at H + 2*(i*K + c));
+//                        H = F in version 1
 //
 // The file ends exactly after the features. Readers reject any other length, an unknown magic or version, K out
 // of range, and non-finite (Inf/NaN) halves; callers pass the scene's count and K to get FEATURE_MISMATCH early.
@@ -20,11 +26,14 @@ import { SemanticSplatError } from "../errors";
 import { HALF_EXPONENT_MASK, float32ToHalfBits } from "../util/half";
 import { asBytes } from "./ply";
 import { MAX_FEATURE_DIM } from "./semanticAttributes";
+import { parseSceneFrameRecord, sceneFrameRecord, type SceneFrame } from "../frame/sceneFrame";
 
 /** The four magic bytes at the start of every sidecar. */
 export const FEATURE_SIDECAR_MAGIC = "SEMF";
-/** The sidecar version this module writes and reads. */
-export const FEATURE_SIDECAR_VERSION = 1;
+/** The newest sidecar version (written when a scene frame is recorded; version 1 otherwise; both are read). */
+export const FEATURE_SIDECAR_VERSION = 2;
+/** Longest scene frame record, in UTF-8 bytes. */
+export const MAX_FRAME_RECORD_BYTES = 4096;
 /** File name suffix of a sidecar: `<scene file>` + this. */
 export const FEATURE_SIDECAR_EXTENSION = ".semf";
 /** Longest encoder id, in UTF-8 bytes. */
@@ -43,6 +52,8 @@ export interface FeatureSidecar {
     readonly encoderId: string;
     /** fp16 bits, `count * featureDim`, row-major; convert with halfArrayToFloat32 (src/util/half) if needed. */
     readonly halfFeatures: Uint16Array;
+    /** The scene frame the features were computed in (version 2), or null (version 1, or none recorded). */
+    readonly sceneFrame: SceneFrame | null;
 }
 
 /** What the caller expects of a sidecar (the scene's Gaussian count and the model's K). */
@@ -58,6 +69,8 @@ export interface FeatureSidecarInput {
     readonly count: number;
     readonly featureDim: number;
     readonly encoderId: string;
+    /** The scene frame the features were computed in (recorded so a saved scene need not estimate it again). */
+    readonly sceneFrame?: SceneFrame | null;
 }
 
 /** The sidecar name for a scene file or URL: `room.splat` -> `room.splat.semf` (a URL's query/hash stay at the end). */
@@ -85,7 +98,8 @@ function align4(n: number): number {
 }
 
 /**
- * Encodes features as a version-1 sidecar.
+ * Encodes features as a sidecar: version 2 with the scene frame record when `input.sceneFrame` is given, else
+ * version 1.
  * @throws SemanticSplatError INVALID_ARGUMENT (bad count, K, lengths or encoder id), INVALID_FEATURES (a value that
  *   is NaN, infinite, or too large for fp16)
  */
@@ -101,15 +115,23 @@ export function encodeFeatureSidecar(input: FeatureSidecarInput, fileName = "fea
     const id = new TextEncoder().encode(encoderId);
     if (id.length > MAX_ENCODER_ID_BYTES) throw new SemanticSplatError("INVALID_ARGUMENT", `encoder id is ${id.length} UTF-8 bytes, at most ${MAX_ENCODER_ID_BYTES}`, fileName);
 
-    const dataOffset = align4(FIXED_HEADER_BYTES + id.length);
+    const frameOffset = align4(FIXED_HEADER_BYTES + id.length);
+    const record = input.sceneFrame ? new TextEncoder().encode(sceneFrameRecord(input.sceneFrame)) : new Uint8Array(0);
+    if (record.length > MAX_FRAME_RECORD_BYTES) throw new SemanticSplatError("INVALID_ARGUMENT", `scene frame record is ${record.length} bytes, at most ${MAX_FRAME_RECORD_BYTES}`, fileName);
+    const version = input.sceneFrame ? 2 : 1;
+    const dataOffset = version === 2 ? align4(frameOffset + 4 + record.length) : frameOffset;
     const out = new Uint8Array(dataOffset + features.length * 2);
     const view = new DataView(out.buffer);
     for (let i = 0; i < 4; i++) out[i] = FEATURE_SIDECAR_MAGIC.charCodeAt(i);
-    view.setUint32(4, FEATURE_SIDECAR_VERSION, true);
+    view.setUint32(4, version, true);
     view.setUint32(8, count, true);
     view.setUint32(12, featureDim, true);
     view.setUint32(16, id.length, true);
     out.set(id, FIXED_HEADER_BYTES);
+    if (version === 2) {
+        view.setUint32(frameOffset, record.length, true);
+        out.set(record, frameOffset + 4);
+    }
     const isHalf = features instanceof Uint16Array;
     for (let i = 0; i < features.length; i++) {
         const bits = isHalf ? features[i] : float32ToHalfBits(features[i]);
@@ -144,8 +166,8 @@ export function decodeFeatureSidecar(data: ArrayBuffer | ArrayBufferView, fileNa
     }
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const version = view.getUint32(4, true);
-    if (version !== FEATURE_SIDECAR_VERSION) {
-        throw new SemanticSplatError("UNSUPPORTED_FORMAT", `feature sidecar version ${version}; this reader knows version ${FEATURE_SIDECAR_VERSION}`, fileName);
+    if (version !== 1 && version !== 2) {
+        throw new SemanticSplatError("UNSUPPORTED_FORMAT", `feature sidecar version ${version}; this reader knows versions 1 and ${FEATURE_SIDECAR_VERSION}`, fileName);
     }
     const count = view.getUint32(8, true);
     const featureDim = view.getUint32(12, true);
@@ -161,7 +183,25 @@ export function decodeFeatureSidecar(data: ArrayBuffer | ArrayBufferView, fileNa
     } catch (cause) {
         throw new SemanticSplatError("MALFORMED_FILE", "the encoder id is not valid UTF-8", fileName, { cause });
     }
-    const dataOffset = align4(FIXED_HEADER_BYTES + idLength);
+    let dataOffset = align4(FIXED_HEADER_BYTES + idLength);
+    let sceneFrame: SceneFrame | null = null;
+    if (version >= 2) {
+        const frameOffset = dataOffset;
+        if (frameOffset + 4 > bytes.length) throw new SemanticSplatError("MALFORMED_FILE", "truncated feature sidecar: it ends before the scene frame record length", fileName);
+        const recordLength = view.getUint32(frameOffset, true);
+        if (recordLength > MAX_FRAME_RECORD_BYTES) throw new SemanticSplatError("MALFORMED_FILE", `scene frame record length ${recordLength} exceeds ${MAX_FRAME_RECORD_BYTES} bytes`, fileName);
+        if (frameOffset + 4 + recordLength > bytes.length) throw new SemanticSplatError("MALFORMED_FILE", `truncated feature sidecar: the scene frame record (${recordLength} bytes) runs past the end of the file`, fileName);
+        if (recordLength > 0) {
+            let text: string;
+            try {
+                text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(frameOffset + 4, frameOffset + 4 + recordLength));
+            } catch (cause) {
+                throw new SemanticSplatError("MALFORMED_FILE", "the scene frame record is not valid UTF-8", fileName, { cause });
+            }
+            sceneFrame = parseSceneFrameRecord(text, fileName);
+        }
+        dataOffset = align4(frameOffset + 4 + recordLength);
+    }
     const expectedLength = dataOffset + count * featureDim * 2;
     if (bytes.length < expectedLength) {
         throw new SemanticSplatError(
@@ -184,5 +224,5 @@ export function decodeFeatureSidecar(data: ArrayBuffer | ArrayBufferView, fileNa
         }
         halfFeatures[i] = bits;
     }
-    return { version, count, featureDim, encoderId, halfFeatures };
+    return { version, count, featureDim, encoderId, halfFeatures, sceneFrame };
 }

@@ -18,6 +18,7 @@ import { unzipArchive } from "./zip";
 import { featuresToFloat16, type FeatureArray } from "./featureLayout";
 import type { SemanticGaussianSplattingMesh } from "./semanticGaussianSplattingMesh";
 import { readPlySemantics, readSidecar, type SemanticPlyContent } from "./semanticFiles";
+import { sceneFrameFromComments, type SceneFrame } from "../frame/sceneFrame";
 
 /** A scene to load: a URL, or bytes already in memory with the file name they came from. */
 export type SceneSource = string | { data: ArrayBuffer | Uint8Array; fileName: string };
@@ -55,7 +56,8 @@ export interface SemanticLoadOptions {
 export interface LoadedScene {
     fileName: string;
     sourcePly: Uint8Array | null;
-    features: { values: FeatureArray; featureDimension: number; encoderId: string; source: string } | null;
+    /** sceneFrame: the frame the features were computed in, as the file recorded it (PLY comment, sidecar v2). */
+    features: { values: FeatureArray; featureDimension: number; encoderId: string; source: string; sceneFrame: SceneFrame | null } | null;
     labels: Uint16Array | null;
 }
 
@@ -131,12 +133,12 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
     // Read the sidecar before touching the mesh, so a bad sidecar leaves the mesh as it was.
     let features: LoadedScene["features"] = null;
     if (ply?.features) {
-        features = { values: ply.features, featureDimension: ply.featureDimension, encoderId: "", source: fileName };
+        features = { values: ply.features, featureDimension: ply.featureDimension, encoderId: "", source: fileName, sceneFrame: sceneFrameFromComments(ply.header.comments, fileName) };
     }
     if (options.sidecar) {
         const sidecar = await readSource(options.sidecar, "sidecar");
         const parsed = readSidecar(sidecar.bytes, sidecar.fileName, { count: expectedCount, featureDimension: features?.featureDimension });
-        features = { values: parsed.features, featureDimension: parsed.featureDimension, encoderId: parsed.encoderId, source: sidecar.fileName };
+        features = { values: parsed.features, featureDimension: parsed.featureDimension, encoderId: parsed.encoderId, source: sidecar.fileName, sceneFrame: parsed.sceneFrame };
     }
 
     // Check the feature values too (NaN, Inf, beyond fp16) before the mesh's splat data is replaced.

@@ -7,6 +7,7 @@
 // misreads silently or throws inside an un-awaited promise. The formats module reads every valid PLY, so a file
 // Babylon cannot read is transcoded here into the standard 3DGS properties as a plain float PLY first.
 import { SemanticSplatError } from "../errors";
+import type { SceneFrame } from "../frame/sceneFrame";
 import { decodeFeatureSidecar, parsePlyHeader, readSemanticAttributes, readVertexProperties, type PlyHeader } from "../formats";
 
 export interface SemanticPlyContent {
@@ -111,7 +112,7 @@ export function readSidecar(
     bytes: Uint8Array,
     fileName: string,
     expected: { count: number; featureDimension?: number }
-): { count: number; featureDimension: number; features: Uint16Array; encoderId: string } {
+): { count: number; featureDimension: number; features: Uint16Array; encoderId: string; sceneFrame: SceneFrame | null } {
     const sidecar = decodeFeatureSidecar(bytes, fileName, { count: expected.count, featureDim: expected.featureDimension });
-    return { count: sidecar.count, featureDimension: sidecar.featureDim, features: sidecar.halfFeatures, encoderId: sidecar.encoderId };
+    return { count: sidecar.count, featureDimension: sidecar.featureDim, features: sidecar.halfFeatures, encoderId: sidecar.encoderId, sceneFrame: sidecar.sceneFrame };
 }

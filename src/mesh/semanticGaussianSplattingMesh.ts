@@ -17,6 +17,7 @@ import { drawsSplatTriangles, withSplatTriangles } from "../rendering/splatTrian
 import { featureLayerCount, featuresToFloat16, packFeatureLayers, type FeatureArray } from "./featureLayout";
 import { loadSceneInto, type SceneSource, type SemanticLoadOptions } from "./loading";
 import { encodeMeshFeatures, type MeshEncoderOptions } from "../encoder/encodeMesh";
+import { SCENE_FRAME_COMMENT_PREFIX, sceneFrameRecord, type SceneFrame } from "../frame/sceneFrame";
 import { encodeFeatureSidecar, halfArrayToFloat32, LABEL_NONE, parsePlyHeader, writeSemanticPly, writeSplatAsSemanticPly } from "../formats";
 
 /**
@@ -80,6 +81,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
     private _featureTexture: RawTexture2DArray | null = null;
     private _featureCount = 0;
     private _featureEncoderId = "";
+    private _sceneFrame: SceneFrame | null = null;
     private _labels: Uint16Array | null = null;
     /** True while {@link loadAsync} runs: splat data changes then come from the load, not from the caller. */
     private _loading = false;
@@ -147,6 +149,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
             this.setFeatures(loaded.features.values, loaded.features.featureDimension, {
                 encoderId: loaded.features.encoderId,
                 source: loaded.features.source,
+                sceneFrame: loaded.features.sceneFrame,
             });
         } else {
             this.clearFeatures();
@@ -229,6 +232,16 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         return this._featureHalf;
     }
 
+    /**
+     * The scene frame the features were computed in (docs/FRAME.md): estimated by the encoder (`frame: "auto"`),
+     * given by the caller, or read back from the file (PLY comment `semantic_scene_frame`, sidecar version 2).
+     * null when the mesh has no features or they came without a recorded frame. Describe it with
+     * describeSceneFrame ("up +Z (tilt 3 deg), 1 unit = 0.01 m, floor -1.42, confidence 0.93").
+     */
+    get sceneFrame(): SceneFrame | null {
+        return this._sceneFrame;
+    }
+
     /** Identifier of the encoder that made the features (from a sidecar or the caller); "" when unknown. */
     get featureEncoderId(): string {
         return this._featureEncoderId;
@@ -254,7 +267,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
      * patterns (Uint16Array). Values are kept as given (not normalised). Throws SemanticSplatError when the
      * count or K do not match the loaded scene or a value is NaN/Inf or outside the fp16 range.
      */
-    setFeatures(data: FeatureArray, featureDimension: number, options: { encoderId?: string; source?: string } = {}): void {
+    setFeatures(data: FeatureArray, featureDimension: number, options: { encoderId?: string; source?: string; sceneFrame?: SceneFrame | null } = {}): void {
         this._throwIfDisposed();
         const source = options.source ?? "setFeatures";
         const count = this._vertexCount;
@@ -273,6 +286,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         this._featureDimension = featureDimension;
         this._featureCount = count;
         this._featureEncoderId = options.encoderId ?? "";
+        this._sceneFrame = options.sceneFrame ?? null;
         this._rebuildFeatureTexture();
         this.onFeaturesChangedObservable.notifyObservers(this);
     }
@@ -320,12 +334,20 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         const features = this._featureValues;
         // Say once which tool wrote the semantic properties (re-saving a saved file must not stack comments).
         const comment = "semantic properties written by babylon-semantic-splatting";
-        const hasComment = this._sourcePly !== null && parsePlyHeader(this._sourcePly, name, { complete: false }).comments.includes(comment);
+        const sourceComments = this._sourcePly !== null ? parsePlyHeader(this._sourcePly, name, { complete: false }).comments : [];
+        const hasComment = sourceComments.includes(comment);
+        const comments = hasComment ? [] : [comment];
+        // The frame the features were computed in, so a saved scene does not need it estimated again (docs/FRAME.md).
+        if (features && this._sceneFrame) {
+            const frameComment = SCENE_FRAME_COMMENT_PREFIX + sceneFrameRecord(this._sceneFrame);
+            const recorded = sourceComments.filter((c) => c.startsWith(SCENE_FRAME_COMMENT_PREFIX));
+            if (recorded[recorded.length - 1] !== frameComment) comments.push(frameComment);
+        }
         const payload = {
             features: features ? (features instanceof Uint16Array ? halfArrayToFloat32(features) : features) : null,
             featureDim: features ? this._featureDimension : undefined,
             labels: this._labels,
-            comments: hasComment ? [] : [comment],
+            comments,
         };
         if (this._sourcePly) return writeSemanticPly(this._sourcePly, name, payload);
         const splats = this.splatsData;
@@ -341,7 +363,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         this._throwIfDisposed();
         if (!this._featureHalf) throw new SemanticSplatError("INVALID_ARGUMENT", "the mesh has no features to write", this._sourceFileName || this.name);
         return encodeFeatureSidecar(
-            { features: this._featureHalf, count: this._featureCount, featureDim: this._featureDimension, encoderId: this._featureEncoderId },
+            { features: this._featureHalf, count: this._featureCount, featureDim: this._featureDimension, encoderId: this._featureEncoderId, sceneFrame: this._sceneFrame },
             this._sourceFileName || this.name
         );
     }
@@ -454,6 +476,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         this._featureDimension = 0;
         this._featureCount = 0;
         this._featureEncoderId = "";
+        this._sceneFrame = null;
     }
 
     private _throwIfDisposed(): void {

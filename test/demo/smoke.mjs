@@ -67,6 +67,12 @@ async function mainFlow(browser, url) {
     const page = await openDemo(browser, `${url}?test`);
     let state = await page.evaluate(() => globalThis.__demo.state());
     console.log(`scene ${state.scene}: ${state.gaussians} Gaussians, features ${state.featureSource} K=${state.featureDimension}, WebGPU ${state.webgpu}`);
+    // the scene frame on the HUD (docs/FRAME.md): the canonical showcase room is found +Y up, untilted, near 1 m a unit
+    if (state.featureSource === "encoder") {
+        check("the HUD shows the estimated scene frame", /frame\s+up \+Y \(tilt 0 deg\), 1 unit = (0\.9\d*|1\.0\d*|1) m, floor -?\d+\.\d\d, confidence \d\.\d\d/.test(state.hud), state.hud);
+    } else {
+        check("the HUD has a scene frame line", /\nframe\s+\S/.test(state.hud), state.hud);
+    }
     check("WebGPU engine in use", state.webgpu);
     check("the showcase room is the default scene", /showcase\.ply$/.test(state.scene ?? ""), state.scene);
     const canvas = await page.evaluate(() => globalThis.__demo.canvasPixels());

@@ -15,7 +15,7 @@ describe("feature sidecar", () => {
         const bytes = encodeFeatureSidecar({ features, count: 3, featureDim: 2, encoderId: "enc-é" }); // 6 UTF-8 bytes
         const view = new DataView(bytes.buffer);
         expect(String.fromCharCode(...bytes.subarray(0, 4))).toBe("SEMF");
-        expect(view.getUint32(4, true)).toBe(FEATURE_SIDECAR_VERSION);
+        expect(view.getUint32(4, true)).toBe(1); // no scene frame given: version 1, as before issue 13
         expect(view.getUint32(8, true)).toBe(3);
         expect(view.getUint32(12, true)).toBe(2);
         expect(view.getUint32(16, true)).toBe(6);
@@ -23,6 +23,35 @@ describe("feature sidecar", () => {
         expect(Array.from(bytes.subarray(26, 28))).toEqual([0, 0]); // padding to 28
         expect(bytes.length).toBe(28 + 6 * 2);
         for (let i = 0; i < 6; i++) expect(view.getUint16(28 + 2 * i, true)).toBe(float32ToHalfBits(features[i]));
+    });
+
+    it("version 2 records the scene frame after the encoder id; both versions decode", () => {
+        const sceneFrame = { rotation: [1, 0, 0, 0, 0, 1, 0, -1, 0], metresPerUnit: 0.01, floorHeight: -1.42, confidence: 0.93, fallback: false, source: "auto" as const, evidence: { big: "not saved" } };
+        const features = new Float32Array([0.5, -0.5, 1, 2]);
+        const v2 = encodeFeatureSidecar({ features, count: 2, featureDim: 2, encoderId: "enc", sceneFrame });
+        const view = new DataView(v2.buffer);
+        expect(view.getUint32(4, true)).toBe(FEATURE_SIDECAR_VERSION);
+        expect(FEATURE_SIDECAR_VERSION).toBe(2);
+        const recordLength = view.getUint32(24, true); // after 20 + "enc" padded to 24
+        const record = JSON.parse(new TextDecoder().decode(v2.subarray(28, 28 + recordLength)));
+        expect(record.metresPerUnit).toBe(0.01);
+        expect(record.evidence).toBeUndefined();
+        const dataOffset = (28 + recordLength + 3) & ~3;
+        expect(v2.length).toBe(dataOffset + 8);
+        const decoded = decodeFeatureSidecar(v2, "room.splat.semf", { count: 2, featureDim: 2 });
+        expect(decoded.version).toBe(2);
+        expect(decoded.sceneFrame?.rotation).toEqual(sceneFrame.rotation);
+        expect(decoded.sceneFrame?.floorHeight).toBe(-1.42);
+        expect(decoded.sceneFrame?.source).toBe("auto");
+        expect(Array.from(halfArrayToFloat32(decoded.halfFeatures))).toEqual([0.5, -0.5, 1, 2]);
+        const v1 = decodeFeatureSidecar(encodeFeatureSidecar({ features, count: 2, featureDim: 2, encoderId: "enc" }), "old.semf");
+        expect(v1.version).toBe(1);
+        expect(v1.sceneFrame).toBeNull();
+        expect(Array.from(v1.halfFeatures)).toEqual(Array.from(decoded.halfFeatures));
+        // a broken record is a MALFORMED_FILE naming the file
+        const broken = v2.slice();
+        broken[28] = "[".charCodeAt(0);
+        expectSemanticError(() => decodeFeatureSidecar(broken, "bad-frame.semf"), "MALFORMED_FILE", "bad-frame.semf", /scene frame/);
     });
 
     it("round-trips float features (rounded to fp16) and fp16 bits exactly, with any encoder id length", () => {
