@@ -85,6 +85,7 @@ def describe_frame(rotation, metres_per_unit, floor_height, confidence, fallback
     k = int(np.argmax(np.abs(up)))
     axis = ("+" if up[k] >= 0 else "-") + "XYZ"[k]
     tilt = float(np.degrees(np.arccos(np.clip(abs(up[k]), -1.0, 1.0))))
+    floor_height = 0.0 if abs(floor_height) < 0.005 else floor_height  # no "-0.00"
     text = f"up {axis} (tilt {tilt:.0f} deg), 1 unit = {metres_per_unit:.3g} m, floor {floor_height:.2f}, " \
            f"confidence {confidence:.2f}"
     return text + (" (fallback)" if fallback else "")

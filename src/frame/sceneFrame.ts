@@ -112,7 +112,7 @@ export function describeSceneFrame(frame: Pick<SceneFrame, "rotation" | "metresP
     for (let i = 1; i < 3; i++) if (Math.abs(up[i]) > Math.abs(up[k])) k = i;
     const axis = (up[k] >= 0 ? "+" : "-") + "XYZ"[k];
     const tilt = (Math.acos(Math.min(1, Math.abs(up[k]))) * 180) / Math.PI;
-    const text = `up ${axis} (tilt ${tilt.toFixed(0)} deg), 1 unit = ${formatSig(frame.metresPerUnit, 3)} m, floor ${frame.floorHeight.toFixed(2)}, confidence ${frame.confidence.toFixed(2)}`;
+    const text = `up ${axis} (tilt ${tilt.toFixed(0)} deg), 1 unit = ${formatSig(frame.metresPerUnit, 3)} m, floor ${(Math.abs(frame.floorHeight) < 0.005 ? 0 : frame.floorHeight).toFixed(2)}, confidence ${frame.confidence.toFixed(2)}`;
     if (frame.source === "explicit") return `${text} (explicit)`;
     if (frame.source === "none") return `${text} (frame none)`;
     return text + (frame.fallback ? " (fallback)" : "");
