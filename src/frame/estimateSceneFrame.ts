@@ -77,21 +77,54 @@ function fallbackFrame(confidence: number, reason: string, evidence: Record<stri
     };
 }
 
-/** Linear-interpolation percentile (numpy's default) of a sorted array. */
-function percentileSorted(sorted: Float64Array, q: number): number {
-    const n = sorted.length;
-    if (n === 0) return NaN;
-    const pos = (q / 100) * (n - 1);
-    const lo = Math.floor(pos);
-    const hi = Math.min(n - 1, lo + 1);
-    const frac = pos - lo;
-    return sorted[lo] + (sorted[hi] - sorted[lo]) * frac;
-}
-
 function column(a: Float64Array, n: number, stride: number, k: number): Float64Array {
     const out = new Float64Array(n);
     for (let i = 0; i < n; i++) out[i] = a[i * stride + k];
     return out;
+}
+
+/** The k-th smallest of a[lo..hi] (in place, Hoare quickselect with a median-of-three pivot). */
+function selectKth(a: Float64Array, k: number, lo = 0, hi = a.length - 1): number {
+    while (hi > lo) {
+        const mid = (lo + hi) >> 1;
+        // median of three as the pivot
+        let x = a[lo], y = a[mid], z = a[hi];
+        if (x > y) [x, y] = [y, x];
+        if (y > z) [y, z] = [z, y];
+        if (x > y) [x, y] = [y, x];
+        const pivot = y;
+        let i = lo, j = hi;
+        while (i <= j) {
+            while (a[i] < pivot) i++;
+            while (a[j] > pivot) j--;
+            if (i <= j) {
+                const t = a[i];
+                a[i] = a[j];
+                a[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (k <= j) hi = j;
+        else if (k >= i) lo = i;
+        else return a[k];
+    }
+    return a[k];
+}
+
+/** numpy's linear-interpolation percentiles of `values` (reordered in place; no NaN), without a full sort. */
+function percentiles(values: Float64Array, qs: readonly number[]): number[] {
+    const n = values.length;
+    return qs.map((q) => {
+        const pos = (q / 100) * (n - 1);
+        const lo = Math.floor(pos);
+        const a = selectKth(values, lo);
+        if (lo + 1 >= n || pos === lo) return a;
+        // the next order statistic: the smallest of what lies right of position lo
+        let b = Infinity;
+        for (let i = lo + 1; i < n; i++) if (values[i] < b) b = values[i];
+        return a + (b - a) * (pos - lo);
+    });
 }
 
 /**
@@ -148,32 +181,36 @@ interface RowScratch {
  */
 export function estimateFromRows(total: number, m: number, read: (j: number, out: RowScratch) => void, normalMatrix: ArrayLike<number> | null): SceneFrame {
     const row: RowScratch = { xyz: new Float64Array(3), logScales: new Float64Array(3), quat: new Float64Array(4), opacity: 0 };
+    const rx = row.xyz, rl = row.logScales, rq = row.quat;
     const xyz = new Float64Array(m * 3);
-    const fxyz: number[] = [];
-    const normals: number[] = [];
-    const opac: number[] = [];
-    const logArea: number[] = [];
+    const fxyzAll = new Float64Array(m * 3);
+    const normalsAll = new Float64Array(m * 3);
+    const opac = new Float64Array(m);
+    const logArea = new Float64Array(m);
+    const t = normalMatrix ? Float64Array.from(normalMatrix) : null;
     let n = 0;
+    let f = 0;
     for (let j = 0; j < m; j++) {
         read(j, row);
-        const [x, y, z] = row.xyz;
-        const [l0, l1, l2] = row.logScales;
-        const [qw, qx, qy, qz] = row.quat;
-        const qn = Math.hypot(qw, qx, qy, qz);
+        const x = rx[0], y = rx[1], z = rx[2];
+        const l0 = rl[0], l1 = rl[1], l2 = rl[2];
+        const qw = rq[0], qx = rq[1], qy = rq[2], qz = rq[3];
+        const qn = Math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz);
         if (!(Number.isFinite(x + y + z + l0 + l1 + l2 + qw + qx + qy + qz + row.opacity) && qn > 1e-12)) continue;
         xyz[3 * n] = x;
         xyz[3 * n + 1] = y;
         xyz[3 * n + 2] = z;
         n++;
-        // sorted log-scales (stable argsort): smallest axis k0, then the middle and largest
+        // sorted log-scales (stable argsort): smallest axis k0, then the middle (k1) and largest (k2)
         let k0 = 0, k1 = 1, k2 = 2;
-        const ls = row.logScales;
-        if (ls[k1] < ls[k0]) [k0, k1] = [k1, k0];
-        if (ls[k2] < ls[k1]) {
-            [k1, k2] = [k2, k1];
-            if (ls[k1] < ls[k0]) [k0, k1] = [k1, k0];
+        let v0 = l0, v1 = l1, v2 = l2;
+        if (v1 < v0) { k0 = 1; k1 = 0; v0 = l1; v1 = l0; }
+        if (v2 < v1) {
+            const kk = k1, vv = v1;
+            k1 = k2; v1 = v2; k2 = kk; v2 = vv;
+            if (v1 < v0) { const k = k0, v = v0; k0 = k1; v0 = v1; k1 = k; v1 = v; }
         }
-        if (ls[k1] - ls[k0] < FLAT_LOG_RATIO) continue;
+        if (v1 - v0 < FLAT_LOG_RATIO) continue;
         // normal: column k0 of the quaternion's rotation matrix
         const w = qw / qn, a = qx / qn, b = qy / qn, c = qz / qn;
         let nx: number, ny: number, nz: number;
@@ -184,42 +221,51 @@ export function estimateFromRows(total: number, m: number, read: (j: number, out
         } else {
             nx = 2 * (a * c + w * b); ny = 2 * (b * c - w * a); nz = 1 - 2 * (a * a + b * b);
         }
-        if (normalMatrix) {
-            const t = normalMatrix;
+        if (t) {
             const tx = t[0] * nx + t[1] * ny + t[2] * nz, ty = t[3] * nx + t[4] * ny + t[5] * nz, tz = t[6] * nx + t[7] * ny + t[8] * nz;
-            const len = Math.hypot(tx, ty, tz);
+            const len = Math.sqrt(tx * tx + ty * ty + tz * tz);
             nx = tx / len; ny = ty / len; nz = tz / len;
         }
-        fxyz.push(x, y, z);
-        normals.push(nx, ny, nz);
-        opac.push(row.opacity);
-        logArea.push(ls[k1] + ls[k2]);
+        fxyzAll[3 * f] = x;
+        fxyzAll[3 * f + 1] = y;
+        fxyzAll[3 * f + 2] = z;
+        normalsAll[3 * f] = nx;
+        normalsAll[3 * f + 1] = ny;
+        normalsAll[3 * f + 2] = nz;
+        opac[f] = row.opacity;
+        logArea[f] = v1 + v2;
+        f++;
     }
-    const flatCount = opac.length;
+    const flatCount = f;
     const evidence: Record<string, unknown> = { gaussians: total, sampled: n, method: FRAME_METHOD };
     if (n === 0) throw new SemanticSplatError("INVALID_ARGUMENT", `estimateSceneFrame: none of the ${total} Gaussians is finite`);
     if (n < MIN_GAUSSIANS) return fallbackFrame(0, `only ${n} finite Gaussians (< ${MIN_GAUSSIANS})`, evidence);
     let maxExtent = -Infinity;
     let extentFinite = true;
     for (let k = 0; k < 3; k++) {
-        const col = column(xyz, n, 3, k).sort();
-        const e = percentileSorted(col, 99.5) - percentileSorted(col, 0.5);
+        const [p05, p995] = percentiles(column(xyz, n, 3, k), [0.5, 99.5]);
+        const e = p995 - p05;
         if (!Number.isFinite(e)) extentFinite = false;
         maxExtent = Math.max(maxExtent, e);
     }
     if (!extentFinite || !(maxExtent > 0)) return fallbackFrame(0, "zero extent", evidence);
     evidence.flatFraction = round(flatCount / n, 4);
     if (flatCount < MIN_GAUSSIANS) return fallbackFrame(0, "too few flat Gaussians to find surfaces", evidence);
-    const medianLogArea = percentileSorted(Float64Array.from(logArea).sort(), 50);
+    const medianLogArea = percentiles(logArea.slice(0, flatCount), [50])[0];
     const weights = new Float64Array(flatCount);
     let totalW = 0;
+    const maxRel = Math.log(10);
     for (let i = 0; i < flatCount; i++) {
-        const rel = Math.exp(Math.min(Math.log(10), Math.max(-10, 0.5 * (logArea[i] - medianLogArea))));
+        const rel = Math.exp(Math.min(maxRel, Math.max(-10, 0.5 * (logArea[i] - medianLogArea))));
         weights[i] = opac[i] * rel;
         totalW += weights[i];
     }
     if (!(totalW > 0)) return fallbackFrame(0, "flat Gaussians have no opacity", evidence);
-    return estimateFromFlat({ total, n, xyz, flatCount, fxyz: Float64Array.from(fxyz), normals: Float64Array.from(normals), weights, flatFraction: flatCount / n }, totalW, evidence);
+    return estimateFromFlat(
+        { total, n, xyz: xyz.subarray(0, 3 * n), flatCount, fxyz: fxyzAll.subarray(0, 3 * f), normals: normalsAll.subarray(0, 3 * f), weights, flatFraction: flatCount / n },
+        totalW,
+        evidence
+    );
 }
 
 function round(v: number, digits: number): number {
@@ -241,13 +287,22 @@ function dominantDirection(normals: Float64Array, weights: Float64Array, candida
     const f = weights.length;
     const step = Math.max(1, Math.ceil(f / MAX_SCORED));
     const ncand = candidates.length / 3;
+    // the scored normals (every step-th), contiguous
+    const scored = Math.ceil(f / step);
+    const sx = new Float32Array(scored), sy = new Float32Array(scored), sz = new Float32Array(scored), sw = new Float64Array(scored);
+    for (let i = 0, j = 0; i < f; i += step, j++) {
+        sx[j] = normals[3 * i];
+        sy[j] = normals[3 * i + 1];
+        sz[j] = normals[3 * i + 2];
+        sw[j] = weights[i];
+    }
     let bestIndex = 0, bestScore = -Infinity;
     for (let c = 0; c < ncand; c++) {
         const cx = candidates[3 * c], cy = candidates[3 * c + 1], cz = candidates[3 * c + 2];
         let s = 0;
-        for (let i = 0; i < f; i += step) {
-            const d = cx * normals[3 * i] + cy * normals[3 * i + 1] + cz * normals[3 * i + 2];
-            if (d > INLIER_COS || d < -INLIER_COS) s += weights[i];
+        for (let j = 0; j < scored; j++) {
+            const d = cx * sx[j] + cy * sy[j] + cz * sz[j];
+            if (d > INLIER_COS || d < -INLIER_COS) s += sw[j];
         }
         if (s > bestScore) {
             bestScore = s;
@@ -327,7 +382,7 @@ function estimateFromFlat(p: Prepared, totalW: number, evidence: Record<string, 
     const a1 = first.dir;
     const cand: number[] = [];
     for (let i = 0; i < f; i++) {
-        const d = dot(a1, normals.subarray(3 * i, 3 * i + 3));
+        const d = a1[0] * normals[3 * i] + a1[1] * normals[3 * i + 1] + a1[2] * normals[3 * i + 2];
         const px = normals[3 * i] - d * a1[0], py = normals[3 * i + 1] - d * a1[1], pz = normals[3 * i + 2] - d * a1[2];
         const pn = Math.hypot(px, py, pz);
         if (pn > PERP_MIN) cand.push(px / pn, py / pn, pz / pn);
@@ -346,7 +401,7 @@ function estimateFromFlat(p: Prepared, totalW: number, evidence: Record<string, 
     for (let i = 0; i < f; i++) {
         let any = false;
         for (let k = 0; k < 3; k++) {
-            const d = Math.abs(dot(axes[k], normals.subarray(3 * i, 3 * i + 3)));
+            const d = Math.abs(axes[k][0] * normals[3 * i] + axes[k][1] * normals[3 * i + 1] + axes[k][2] * normals[3 * i + 2]);
             if (d > ALIGNED_COS) {
                 aligned[3 * i + k] = 1;
                 any = true;
@@ -369,8 +424,7 @@ function estimateFromFlat(p: Prepared, totalW: number, evidence: Record<string, 
         for (let i = 0; i < f; i++) hfk[i] = axes[k][0] * fxyz[3 * i] + axes[k][1] * fxyz[3 * i + 1] + axes[k][2] * fxyz[3 * i + 2];
         hAll.push(h);
         hf.push(hfk);
-        const sorted = Float64Array.from(h).sort();
-        const lo = percentileSorted(sorted, 0.5), hi = percentileSorted(sorted, 99.5);
+        const [lo, hi] = percentiles(Float64Array.from(h), [0.5, 99.5]);
         const span = hi - lo;
         const wk = new Float64Array(f);
         for (let i = 0; i < f; i++) wk[i] = aligned[3 * i + k] ? weights[i] : 0;
