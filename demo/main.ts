@@ -272,6 +272,8 @@ async function main(): Promise<void> {
             const s = p.stats;
             const a = s.average;
             lines.push(`segment  ${p.model?.executionProvider ?? "loading"}  ${p.pass.width}x${p.pass.height}  ${p.mode}  ticks ${s.ticks}`);
+            // which model made the map on screen: the full one, or the RGB-only fallback (features not ready)
+            if (s.lastModelKind) lines.push(`  model ${s.lastModelKind === "vdvi" ? "vdvi (rgb + features)" : "vdvi-rgb (RGB-only fallback)"}  ticks vdvi ${s.ticksByModel.vdvi}, vdvi-rgb ${s.ticksByModel["vdvi-rgb"]}`);
             lines.push(`  pass ${a.featurePassMs.toFixed(1)}  readback ${a.readbackMs.toFixed(0)}  transfer ${a.transferMs.toFixed(0)} ms`);
             lines.push(`  infer ${a.inferenceMs.toFixed(0)}  post ${a.postprocessMs.toFixed(1)}  total ${a.totalMs.toFixed(0)} ms`);
             if (seg.lastLift) lines.push(`lifting  ${seg.lifter.viewCount} views, last voted ${seg.lastLift.voted.toLocaleString("en")} Gaussians in ${seg.lastLift.ms.toFixed(1)} ms`);

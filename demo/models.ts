@@ -2,7 +2,7 @@
 // lists a VDVI model whose K matches the scene's features; until the factory ships them it says so.
 export interface ManifestModel {
     file: string;
-    kind: "vdvi" | "encoder";
+    kind: "vdvi" | "vdvi-rgb" | "encoder";
     k?: number;
     bytes: number;
     /** "fp32" or "fp16" (informative; the model's own metadata is authoritative). */

@@ -44,7 +44,7 @@ uniform sogShnMin: f32;
 uniform sogShnMax: f32;
 #endif
 #endif
-#if CHANNEL_ATTACHMENTS > 0
+#ifdef READ_FEATURES
 var featureTexture: texture_2d_array<u32>;
 #endif
 
@@ -107,11 +107,13 @@ fn main(input : VertexInputs) -> FragmentInputs {
 #if CHANNEL_ATTACHMENTS > 0
     // View depth of the centre: the z row of the view matrix only (the same products as (scene.view * worldPos).z).
     let depth: f32 = dot(vec4f(scene.view[0].z, scene.view[1].z, scene.view[2].z, scene.view[3].z), worldPos) * uniforms.depthSign;
+#ifdef READ_FEATURES
     // The feature texture's own width: with SOG textures (useSogTextures) Babylon's data textures have the SOG
     // images' size, not the mesh's usual splat-texture size that the feature texture follows.
     let featureWidth: i32 = i32(textureDimensions(featureTexture).x);
     let index: i32 = i32(splatIndex + 0.5);
     let uv = vec2<i32>(index % featureWidth, index / featureWidth);
+#endif
     // Per pass, FeatureSplatPass substitutes the two placeholder lines below (streamChannelWgsl): the first becomes
     // the loads of the texture layers this pass needs into `layerN` (N = layer index) and the unpacking of the
     // 32-bit words it needs into `pairP` (features 2P and 2P + 1), the second fills

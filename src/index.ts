@@ -13,6 +13,7 @@ export type {
     ModelExpectations,
     ModelInfo,
     ModelKind,
+    SegmentationModelKind,
     SegmentResult,
     SegmentTimings,
     TensorData,

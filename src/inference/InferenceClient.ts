@@ -135,12 +135,12 @@ export class InferenceClient {
 
     /**
      * Segments a raw feature image (`FeatureSplatPass.readbackRawAsync()`): the worker unpacks it, runs the VDVI model
-     * and masks pixels whose coverage alpha is below `options.alphaThreshold`. The attachments' buffers are
+     * (or the RGB-only fallback with `options.model` "vdvi-rgb", the only one that takes a colour-only frame) and masks pixels whose coverage alpha is below `options.alphaThreshold`. The attachments' buffers are
      * TRANSFERRED (detached on return); the answer's labels, confidence, alpha and depth are transferred back.
      */
     async segmentFrame(raw: RawFeatureFrame, options: SegmentFrameOptions): Promise<SegmentFrameResult> {
         const handle = this.ensureWorker();
-        await this.modelOn(handle, "vdvi");
+        await this.modelOn(handle, options?.model ?? "vdvi");
         const transfers = rawFeatureFrameBuffers(raw);
         let postMs = 0;
         const answer = await this.call(handle, "segmentFrame()", this.callTimeoutMs, (remote) => {

@@ -16,7 +16,7 @@ import { SemanticSplatError } from "../errors";
 import { InferenceClient, type InferenceClientOptions } from "../inference/InferenceClient";
 import { FeatureSplatPass, type FeatureSplatMesh, type RawFeatureFrame, type SplatPrimitive } from "../rendering/featureSplatPass";
 import type { AttachmentFormat } from "../rendering/attachmentPlan";
-import type { ExecutionProviderChoice, LoadModelRequest, LoadProgress, ModelInfo } from "../worker/protocol";
+import type { ExecutionProviderChoice, LoadModelRequest, LoadProgress, ModelInfo, SegmentationModelKind } from "../worker/protocol";
 import { SegmentationOverlay, type OverlayOptions } from "./overlay";
 import {
     canvasFractionToMapFraction,
@@ -40,7 +40,8 @@ import "./pickingInfoAugmentation";
  */
 export type SegmentationMode = "continuous" | "settle" | "demand";
 
-/** Where the VDVI model comes from (the pipeline adds `kind` and the expectations: the mesh's K, the class table). */
+/** Where a model comes from: the VDVI model or the RGB-only fallback (the pipeline adds `kind` and the expectations:
+ *  the mesh's K, the class table). */
 export interface SegmentationModelSource {
     /** URL (fetched in the worker, with progress) or the model's bytes. */
     source: string | ArrayBuffer;
@@ -54,12 +55,23 @@ export interface SegmentationModelSource {
 
 /** Every option of the pipeline, in one object. */
 export interface SemanticSegmentationPipelineOptions {
-    /** The semantic mesh to segment (it must have features: featureDimension K >= 1). */
+    /**
+     * The semantic mesh to segment. Its features (featureDimension K >= 1) may arrive later (the Gaussian encoder
+     * running): until they do, ticks use `fallbackModel`, or wait when there is none.
+     */
     mesh: FeatureSplatMesh;
     /** The class table the model was made for (models/classes.json, `ClassTable.load`). */
     classes: ClassTable;
     /** The VDVI model; loaded by `loadModelAsync()`. Optional here so that a model can be given later. */
     model?: SegmentationModelSource;
+    /**
+     * The RGB-only fallback model (kind "vdvi-rgb", one input rgb; models/vdvi-rgb-k16.onnx), loaded by
+     * `loadFallbackModelAsync()`. Used automatically while the full model cannot run: the mesh has no features yet
+     * (the encoder is running, or failed), its K differs from the model's, or the full model is not loaded; the
+     * pipeline switches to the full model at the first tick where it can run. Results say which model made them
+     * (`SegmentationResult.modelKind`, `stats.lastModelKind`).
+     */
+    fallbackModel?: SegmentationModelSource;
     /** Default "continuous". */
     mode?: SegmentationMode;
     /** "settle" mode: rendered frames with an unchanged camera before a tick starts. Default 10. */
@@ -110,6 +122,8 @@ export interface SemanticSegmentationPipelineOptions {
  * `ClassMapForPicking`, the part picking reads.
  */
 export interface SegmentationResult extends ClassMapForPicking {
+    /** The model that made this map: "vdvi" (rgb + features) or "vdvi-rgb" (the RGB-only fallback). */
+    modelKind: SegmentationModelKind;
     /** The active camera's view and projection (canvas aspect) in that frame: what `stale` compares against. */
     cameraViewMatrix: Float32Array;
     cameraProjectionMatrix: Float32Array;
@@ -121,6 +135,9 @@ export interface SegmentationResult extends ClassMapForPicking {
 /** A tick in flight. */
 interface Tick {
     frameId: number;
+    /** The model this tick runs, and the pass that drew its frame. */
+    modelKind: SegmentationModelKind;
+    pass: FeatureSplatPass;
     cameraView: Float32Array;
     cameraProjection: Float32Array;
     startTime: number;
@@ -150,11 +167,13 @@ export class SemanticSegmentationPipeline {
     readonly onErrorObservable = new Observable<SemanticSplatError>();
     readonly mesh: FeatureSplatMesh;
     readonly classes: ClassTable;
-    readonly pass: FeatureSplatPass;
     readonly client: InferenceClient;
     readonly overlay: SegmentationOverlay;
     /** Coverage alpha below which a pixel is none. */
     readonly alphaThreshold: number;
+    /** Segmentation resolution (both passes, the full and the colour-only one, draw at this size). */
+    readonly width: number;
+    readonly height: number;
 
     private readonly options: SemanticSegmentationPipelineOptions;
     private readonly ownsClient: boolean;
@@ -164,6 +183,12 @@ export class SemanticSegmentationPipeline {
     private readonly maxWaitFrames: number;
     private _model: ModelInfo | null = null;
     private _modelLoading: Promise<ModelInfo> | null = null;
+    private _fallback: ModelInfo | null = null;
+    private _fallbackLoading: Promise<ModelInfo> | null = null;
+    /** The feature pass for the mesh's current K (null until the mesh has features), and the colour-only pass of the
+     *  RGB-only fallback (null until needed). */
+    private _featurePass: FeatureSplatPass | null = null;
+    private _colorPass: FeatureSplatPass | null = null;
     private _latest: SegmentationResult | null = null;
     private _tick: Tick | null = null;
     private _drawnThisFrame: Tick | null = null;
@@ -207,13 +232,13 @@ export class SemanticSegmentationPipeline {
         this.alphaThreshold = threshold;
         this.stats_ = new StatsCollector(positiveInteger("statsWindow", options.statsWindow ?? 30));
 
-        this.pass = new FeatureSplatPass(scene, this.mesh, {
-            width: options.width,
-            height: options.height,
-            longSide: options.longSide,
-            attachmentFormat: options.attachmentFormat,
-            splatPrimitive: options.splatPrimitive,
-        });
+        // The first pass checks the options (size, format, primitive) at once: the feature pass when the mesh has
+        // features, else the colour-only one. The other is made when first needed, at the same size.
+        const first = this.createPass(this.mesh.featureDimension >= 1, options.width, options.height);
+        this.width = first.width;
+        this.height = first.height;
+        if (first.featureDimension > 0) this._featurePass = first;
+        else this._colorPass = first;
         this.ownsClient = !options.client;
         this.client = options.client ?? new InferenceClient(options.clientOptions);
         this.overlay = new SegmentationOverlay(scene, this.classes, options.overlay);
@@ -233,6 +258,26 @@ export class SemanticSegmentationPipeline {
     /** The model in use, or null before a successful `loadModelAsync()`. */
     get model(): ModelInfo | null {
         return this._model;
+    }
+
+    /** The RGB-only fallback model, or null before a successful `loadFallbackModelAsync()`. */
+    get fallbackModel(): ModelInfo | null {
+        return this._fallback;
+    }
+
+    /**
+     * The model the next tick will run: "vdvi" when the full model is loaded and the mesh has its K features,
+     * else "vdvi-rgb" when the fallback is loaded, else null (no tick can start).
+     */
+    get activeModelKind(): SegmentationModelKind | null {
+        if (this.fullModelCanRun()) return "vdvi";
+        return this._fallback ? "vdvi-rgb" : null;
+    }
+
+    /** The feature pass the pipeline draws now: the one with the mesh's features when it has them, else the
+     *  colour-only pass of the fallback. */
+    get pass(): FeatureSplatPass {
+        return this.featurePass() ?? this.colorPass();
     }
 
     /** The latest result (the cached class map), or null before the first. */
@@ -268,30 +313,54 @@ export class SemanticSegmentationPipeline {
             manifestName: model.manifestName,
             sha256: model.sha256,
             executionProvider: model.executionProvider,
-            expect: { k: this.mesh.featureDimension, classTableVersion: this.classes.version, numClasses: this.classes.count },
+            // A mesh still without features (encoding) cannot say its K yet: checked again at each tick.
+            expect: { k: this.mesh.featureDimension || undefined, classTableVersion: this.classes.version, numClasses: this.classes.count },
         };
-        const loading = this.client.loadModel(request, onProgress).then((info) => {
-            const multiple = info.sizeMultiple;
-            if (this.pass.width % multiple !== 0 || this.pass.height % multiple !== 0) {
-                throw new SemanticSplatError(
-                    "INVALID_ARGUMENT",
-                    `the segmentation resolution ${this.pass.width}x${this.pass.height} is not a multiple of the model's size multiple ${multiple}`,
-                    info.name
-                );
-            }
-            return info;
-        });
+        const loading = this.client.loadModel(request, onProgress).then((info) => this.checkSizeMultiple(info));
         this._modelLoading = loading;
         try {
             const info = await loading;
             if (!this._disposed) this._model = info;
             return info;
         } catch (e) {
-            // Callers of segmentAsync() waiting for this load get its error (unless an earlier model still works).
-            if (!this._model) this.rejectDemand(e as SemanticSplatError);
+            // Callers of segmentAsync() waiting for this load get its error (unless an earlier model or the fallback
+            // still works).
+            if (!this._model && !this._fallback && !this._fallbackLoading) this.rejectDemand(e as SemanticSplatError);
             throw e;
         } finally {
             if (this._modelLoading === loading) this._modelLoading = null;
+        }
+    }
+
+    /**
+     * Loads the RGB-only fallback model (kind "vdvi-rgb", ARCHITECTURE.md contract 3 without the features input)
+     * into the worker, checked against the class table (typed errors as for `loadModelAsync`). From then on, ticks
+     * run it whenever the full model cannot run (the mesh's features are not ready, or no full model is loaded).
+     * On failure the previous fallback, if any, stays in use.
+     */
+    async loadFallbackModelAsync(model: SegmentationModelSource | undefined = this.options.fallbackModel, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
+        this.throwIfDisposed("loadFallbackModelAsync");
+        if (!model) throw new SemanticSplatError("INVALID_ARGUMENT", "loadFallbackModelAsync: no model given (options.fallbackModel or the argument)");
+        const request: LoadModelRequest = {
+            kind: "vdvi-rgb",
+            source: model.source,
+            manifestUrl: model.manifestUrl,
+            manifestName: model.manifestName,
+            sha256: model.sha256,
+            executionProvider: model.executionProvider,
+            expect: { classTableVersion: this.classes.version, numClasses: this.classes.count },
+        };
+        const loading = this.client.loadModel(request, onProgress).then((info) => this.checkSizeMultiple(info));
+        this._fallbackLoading = loading;
+        try {
+            const info = await loading;
+            if (!this._disposed) this._fallback = info;
+            return info;
+        } catch (e) {
+            if (!this._model && !this._fallback && !this._modelLoading) this.rejectDemand(e as SemanticSplatError);
+            throw e;
+        } finally {
+            if (this._fallbackLoading === loading) this._fallbackLoading = null;
         }
     }
 
@@ -302,8 +371,8 @@ export class SemanticSegmentationPipeline {
      */
     segmentAsync(): Promise<SegmentationResult> {
         if (this._disposed) return Promise.reject(new SemanticSplatError("DISPOSED", "segmentAsync: the pipeline was disposed"));
-        if (!this._model && !this._modelLoading) {
-            return Promise.reject(new SemanticSplatError("MODEL_NOT_FOUND", "segmentAsync: no model is loaded (call loadModelAsync first)"));
+        if (!this._model && !this._modelLoading && !this._fallback && !this._fallbackLoading) {
+            return Promise.reject(new SemanticSplatError("MODEL_NOT_FOUND", "segmentAsync: no model is loaded (call loadModelAsync or loadFallbackModelAsync first)"));
         }
         return new Promise((resolve, reject) => this._demand.push({ resolve, reject }));
     }
@@ -417,7 +486,10 @@ export class SemanticSegmentationPipeline {
             tick.finish();
         }
         this.rejectDemand(cancelled);
-        this.pass.dispose();
+        this._featurePass?.dispose();
+        this._colorPass?.dispose();
+        this._featurePass = null;
+        this._colorPass = null;
         this.overlay.dispose();
         if (this.ownsClient) this.client.dispose();
         this._latest = null;
@@ -430,11 +502,14 @@ export class SemanticSegmentationPipeline {
     private onAfterRender(): void {
         const start = now();
         this.trackCamera();
-        if (!this._tick && this._model && this.wantsTick()) {
+        const candidates = this._tick ? [] : this.tickCandidates();
+        if (candidates.length && this.wantsTick()) {
             const drawStart = now();
             const cameraView = new Float32Array(this._lastView);
             const cameraProjection = new Float32Array(this._lastProjection);
-            if (this.pass.renderPasses()) {
+            // The full model first; the fallback when the full model's pass cannot draw yet (shaders compiling).
+            const chosen = candidates.find((c) => c.pass.renderPasses());
+            if (chosen) {
                 this._framesWithoutDraw = 0;
                 this._lastTickView = cameraView;
                 this._lastTickProjection = cameraProjection;
@@ -442,6 +517,8 @@ export class SemanticSegmentationPipeline {
                 const done = new Promise<void>((resolve) => (finish = resolve));
                 const tick: Tick = {
                     frameId: this.scene.getEngine().frameId,
+                    modelKind: chosen.kind,
+                    pass: chosen.pass,
                     cameraView: this._lastTickView,
                     cameraProjection: this._lastTickProjection,
                     startTime: drawStart,
@@ -459,6 +536,10 @@ export class SemanticSegmentationPipeline {
                 this._framesWithoutDraw = 0;
                 this.rejectDemand(new SemanticSplatError("GPU_LIMITS", `segmentAsync: the mesh "${this.mesh.name}" could not be drawn for ${this.maxWaitFrames} frames (not sorted, shaders not compiled, or no feature texture)`));
             }
+        } else if (!this._tick && this._demand.length && this._model && !this._fallback && !this._fallbackLoading && ++this._framesWithoutDraw >= this.maxWaitFrames) {
+            // A full model but a mesh without (matching) features, and no fallback: nothing can answer.
+            this._framesWithoutDraw = 0;
+            this.rejectDemand(new SemanticSplatError("FEATURE_MISMATCH", `segmentAsync: for ${this.maxWaitFrames} frames the mesh "${this.mesh.name}" had ${this.mesh.featureDimension ? `K = ${this.mesh.featureDimension} features, the model K = ${this._model.k}` : "no features (is the encoder running?)"} and no fallback model (loadFallbackModelAsync) was loaded`));
         }
         this.stats_.addMainThreadWork(now() - start);
     }
@@ -471,7 +552,7 @@ export class SemanticSegmentationPipeline {
             tick.endFrameTime = now();
             // The frame is submitted: the readback of its targets can start (it maps buffers asynchronously). The raw
             // texels go to the worker, which unpacks them: the main thread only copies the mapped buffers out.
-            const readback = this.pass.readbackRawAsync(this._rawBuffers);
+            const readback = tick.pass.readbackRawAsync(this._rawBuffers);
             tick.readbackStartMs = now() - tick.endFrameTime;
             void this.completeTick(tick, readback);
         }
@@ -511,7 +592,7 @@ export class SemanticSegmentationPipeline {
             const { width, height, viewMatrix, projectionMatrix, copyMs } = raw;
             this.stats_.addMainThreadWork(copyMs);
             // The worker unpacks the frame and masks pixels below the coverage threshold as `none` (contract 3).
-            const answer = await this.client.segmentFrame(raw, { alphaThreshold: this.alphaThreshold, noneLabel: this.classes.none });
+            const answer = await this.client.segmentFrame(raw, { alphaThreshold: this.alphaThreshold, noneLabel: this.classes.none, model: tick.modelKind });
             this.stats_.addMainThreadWork(answer.timings.postMs);
             this._rawBuffers = answer.rawBuffers;
             if (tick.cancelled) return;
@@ -533,6 +614,7 @@ export class SemanticSegmentationPipeline {
             };
             const result: SegmentationResult = {
                 frameId: tick.frameId,
+                modelKind: answer.modelKind,
                 width,
                 height,
                 labels,
@@ -553,7 +635,7 @@ export class SemanticSegmentationPipeline {
             timings.mainThreadMs = timings.featurePassMs + timings.readbackCopyMs + timings.postMs + timings.postprocessMs;
             timings.totalMs = end - tick.startTime;
             this.stats_.addMainThreadWork(timings.postprocessMs);
-            this.stats_.addTick(timings);
+            this.stats_.addTick(timings, answer.modelKind);
             this._tick = null;
             tick.finish();
             for (const w of tick.waiters) w.resolve(result);
@@ -570,6 +652,57 @@ export class SemanticSegmentationPipeline {
     }
 
     // ---- helpers -----------------------------------------------------------------------------------------------
+
+    private createPass(withFeatures: boolean, width: number | undefined, height: number | undefined): FeatureSplatPass {
+        const { longSide, attachmentFormat, splatPrimitive } = this.options;
+        return new FeatureSplatPass(this.scene, this.mesh, { width, height, longSide, attachmentFormat, splatPrimitive, withFeatures });
+    }
+
+    /** The feature pass for the mesh's current K (made, or remade when K changed), or null while it has none. */
+    private featurePass(): FeatureSplatPass | null {
+        const k = this.mesh.featureDimension;
+        if (!(k >= 1) || !this.mesh.featureTexture) return null;
+        if (this._featurePass && this._featurePass.featureDimension !== k) {
+            this._featurePass.dispose();
+            this._featurePass = null;
+        }
+        this._featurePass ??= this.createPass(true, this.width, this.height);
+        return this._featurePass;
+    }
+
+    private colorPass(): FeatureSplatPass {
+        this._colorPass ??= this.createPass(false, this.width, this.height);
+        return this._colorPass;
+    }
+
+    /** True when the full model is loaded and the mesh has the K features it reads. */
+    private fullModelCanRun(): boolean {
+        const k = this.mesh.featureDimension;
+        return this._model !== null && k >= 1 && this._model.k === k && this.mesh.featureTexture !== null;
+    }
+
+    /** What a tick may run now, in order of preference: the full model, then the RGB-only fallback. */
+    private tickCandidates(): { kind: SegmentationModelKind; pass: FeatureSplatPass }[] {
+        const candidates: { kind: SegmentationModelKind; pass: FeatureSplatPass }[] = [];
+        if (this.fullModelCanRun()) {
+            const pass = this.featurePass();
+            if (pass) candidates.push({ kind: "vdvi", pass });
+        }
+        if (this._fallback) candidates.push({ kind: "vdvi-rgb", pass: this.colorPass() });
+        return candidates;
+    }
+
+    private checkSizeMultiple(info: ModelInfo): ModelInfo {
+        const multiple = info.sizeMultiple;
+        if (this.width % multiple !== 0 || this.height % multiple !== 0) {
+            throw new SemanticSplatError(
+                "INVALID_ARGUMENT",
+                `the segmentation resolution ${this.width}x${this.height} is not a multiple of the model's size multiple ${multiple}`,
+                info.name
+            );
+        }
+        return info;
+    }
 
     private mapInfo(): Partial<SemanticPickResult> {
         return this._latest ? { stale: this.isStale(this._latest), frameId: this._latest.frameId } : {};

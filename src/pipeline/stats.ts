@@ -1,4 +1,5 @@
 // Rolling averages of the pipeline's stage times and of the main-thread time it adds per rendered frame.
+import type { SegmentationModelKind } from "../worker/protocol";
 
 /** Times of one segmentation tick, milliseconds. */
 export interface SegmentationStageTimes {
@@ -61,6 +62,11 @@ export interface SegmentationStats {
     frames: number;
     /** The last tick's stage times, or null before the first. */
     last: SegmentationStageTimes | null;
+    /** Which model made the last result: "vdvi" (rgb + features) or "vdvi-rgb" (the RGB-only fallback, used while
+     *  the scene's features are not ready); null before the first. */
+    lastModelKind: SegmentationModelKind | null;
+    /** Ticks per model since creation. */
+    ticksByModel: Record<SegmentationModelKind, number>;
     /** Means over the last `statsWindow` ticks. */
     average: SegmentationStageTimes;
     /** Mean main-thread time the pipeline added per rendered frame over the last `statsWindow` frames: its frame
@@ -75,6 +81,8 @@ export class StatsCollector {
     private readonly stages: Record<(typeof STAGE_NAMES)[number], RollingAverage>;
     private readonly perFrame: RollingAverage;
     private last: SegmentationStageTimes | null = null;
+    private lastModelKind: SegmentationModelKind | null = null;
+    private readonly ticksByModel: Record<SegmentationModelKind, number> = { vdvi: 0, "vdvi-rgb": 0 };
     private ticks = 0;
     private failures = 0;
     private frames = 0;
@@ -86,8 +94,10 @@ export class StatsCollector {
         this.perFrame = new RollingAverage(window);
     }
 
-    addTick(times: SegmentationStageTimes): void {
+    addTick(times: SegmentationStageTimes, modelKind: SegmentationModelKind = "vdvi"): void {
         this.last = times;
+        this.lastModelKind = modelKind;
+        this.ticksByModel[modelKind]++;
         this.ticks++;
         for (const name of STAGE_NAMES) this.stages[name].push(times[name]);
     }
@@ -115,6 +125,8 @@ export class StatsCollector {
             failures: this.failures,
             frames: this.frames,
             last: this.last ? { ...this.last } : null,
+            lastModelKind: this.lastModelKind,
+            ticksByModel: { ...this.ticksByModel },
             average,
             mainThreadMsPerFrame: this.perFrame.mean,
             mainThreadMsPerFrameMax: this.perFrame.max,

@@ -58,13 +58,14 @@ export function maxAttachmentsPerPass(limits: DeviceLimitsForPlan, format: Attac
 }
 
 /**
- * Splits depth + K features (plus rgb+alpha in pass 0) into as few passes as `limits` allow.
+ * Splits depth + K features (plus rgb+alpha in pass 0) into as few passes as `limits` allow. K = 0 is the colour-only
+ * pass of the RGB-only fallback: rgb+alpha and one attachment with depth.
  * Throws when not even two attachments fit (WebGPU guarantees 8 attachments and 32 bytes, so this
  * only happens with a hand-made limits object).
  */
 export function planFeaturePasses(featureDimension: number, limits: DeviceLimitsForPlan, format: AttachmentFormat = "rgba16float"): FeaturePassPlan[] {
-    if (!Number.isInteger(featureDimension) || featureDimension < 1) {
-        throw new RangeError(`planFeaturePasses: featureDimension must be a positive integer, got ${featureDimension}`);
+    if (!Number.isInteger(featureDimension) || featureDimension < 0) {
+        throw new RangeError(`planFeaturePasses: featureDimension must be a non-negative integer, got ${featureDimension}`);
     }
     const perPass = maxAttachmentsPerPass(limits, format);
     if (perPass < 2) {

@@ -77,7 +77,8 @@ export function checkRawFeatureFrame(raw: RawFeatureFrame): void {
     if (!raw || typeof raw !== "object") fail("not an object");
     const { width, height, featureDimension: K, attachmentFormat, passes } = raw;
     if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) fail(`bad size ${width}x${height}`);
-    if (!Number.isInteger(K) || K < 1) fail(`bad featureDimension ${K}`);
+    // K = 0: a colour-only frame (rgb, alpha, depth), the RGB-only fallback's input
+    if (!Number.isInteger(K) || K < 0) fail(`bad featureDimension ${K}`);
     if (attachmentFormat !== "rgba16float" && attachmentFormat !== "rgba32float") fail(`unknown attachment format ${String(attachmentFormat)}`);
     if (!Array.isArray(passes) || passes.length === 0) fail("no passes");
     if (!(raw.viewMatrix instanceof Float32Array) || raw.viewMatrix.length !== 16) fail("viewMatrix must be a Float32Array of 16");

@@ -132,6 +132,12 @@ export interface FeatureSplatPassOptions {
      * Default: "triangle" where possible, else "quad".
      */
     splatPrimitive?: SplatPrimitive;
+    /**
+     * false: a colour-only pass (K = 0): rgb, coverage alpha and expected depth, no features, and the mesh needs
+     * none (the input of the RGB-only fallback model while a scene's features are not ready). Default true: the
+     * mesh's K features (K >= 1).
+     */
+    withFeatures?: boolean;
 }
 
 /** How the feature pass draws each splat (see FeatureSplatPassOptions.splatPrimitive). */
@@ -198,7 +204,8 @@ const MAX_WAIT_FRAMES = 600;
  */
 export class FeatureSplatPass {
     readonly plans: readonly FeaturePassPlan[];
-    /** K, fixed at construction; a mesh whose K changes needs a new pass. */
+    /** K, fixed at construction (0 for a colour-only pass, `withFeatures: false`); a mesh whose K changes needs a
+     *  new pass. */
     readonly featureDimension: number;
     readonly attachmentFormat: AttachmentFormat;
     /** How this pass draws each splat (options.splatPrimitive). */
@@ -225,8 +232,8 @@ export class FeatureSplatPass {
         if (!engine.isWebGPU || !engine._device) {
             throw new SemanticSplatError("NO_WEBGPU", "FeatureSplatPass: the scene's engine must be a WebGPUEngine (the pass is written in WGSL)");
         }
-        const K = mesh.featureDimension;
-        if (!Number.isInteger(K) || K < 1) {
+        const K = options.withFeatures === false ? 0 : mesh.featureDimension;
+        if (options.withFeatures !== false && (!Number.isInteger(K) || K < 1)) {
             throw new SemanticSplatError("INVALID_ARGUMENT", `FeatureSplatPass: mesh "${mesh.name}" has featureDimension ${K}; set features first`);
         }
         if (mesh.isCompound) {
@@ -307,7 +314,7 @@ export class FeatureSplatPass {
      */
     renderPasses(): boolean {
         if (this._disposed) return false;
-        if (!this.mesh.featureTexture || this.mesh.featureDimension !== this.featureDimension) return false;
+        if (this.featureDimension > 0 && (!this.mesh.featureTexture || this.mesh.featureDimension !== this.featureDimension)) return false;
         if (!this.mesh.isReady(true)) return false;
         for (const pass of this._passes) {
             pass.draws = 0;
@@ -405,7 +412,7 @@ export class FeatureSplatPass {
     private _onAfterSceneRender(): void {
         this._renderedThisFrame = false;
         if (this._pending.length === 0) return;
-        if (this.mesh.featureDimension !== this.featureDimension) {
+        if (this.featureDimension > 0 && this.mesh.featureDimension !== this.featureDimension) {
             const message = `FeatureSplatPass: mesh "${this.mesh.name}" now has K=${this.mesh.featureDimension}, the pass was made for K=${this.featureDimension}: create a new pass`;
             for (const p of this._pending.splice(0)) p.reject(new SemanticSplatError("FEATURE_MISMATCH", message));
             return;
@@ -423,7 +430,7 @@ export class FeatureSplatPass {
             const expired = this._pending.filter((p) => p.framesWaited >= MAX_WAIT_FRAMES);
             if (expired.length) {
                 this._pending = this._pending.filter((p) => p.framesWaited < MAX_WAIT_FRAMES);
-                const reason = !this.mesh.featureTexture
+                const reason = this.featureDimension > 0 && !this.mesh.featureTexture
                     ? "the mesh has no feature texture"
                     : expired.every((p) => p.settledSort) && this.mesh.isReady(true)
                       ? "the splat order never settled for the camera's view (settledSort: is the camera or the mesh moving?)"
@@ -472,6 +479,7 @@ export class FeatureSplatPass {
 
         const defines = [`#define CHANNEL_ATTACHMENTS ${plan.channelAttachments}`];
         if (plan.writesColor) defines.push("#define WRITE_COLOR");
+        if (this.featureDimension > 0) defines.push("#define READ_FEATURES");
         if (this.splatPrimitive === "triangle") defines.push("#define SPLAT_TRIANGLES");
         if (this.mesh.useSog) defines.push("#define USE_SOG");
         if (this.mesh.useSog && this.mesh.sogParams?.version === 2) defines.push("#define USE_SOG_V2");
@@ -532,7 +540,7 @@ export class FeatureSplatPass {
             material.bindViewProjection(effect);
             GaussianSplattingMaterial.BindEffect(boundMesh as Mesh, effect, scene);
             effect.setFloat("depthSign", scene.useRightHandedSystem ? -1 : 1);
-            if (plan.channelAttachments > 0 && this.mesh.featureTexture) effect.setTexture("featureTexture", this.mesh.featureTexture);
+            if (this.featureDimension > 0 && this.mesh.featureTexture) effect.setTexture("featureTexture", this.mesh.featureTexture);
             if (plan.index === 0) {
                 this._viewMatrix.set(scene.getViewMatrix().m);
                 this._projectionMatrix.set(scene.getProjectionMatrix().m);

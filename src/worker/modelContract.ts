@@ -48,16 +48,18 @@ export function checkModelMetadata(
     if (declaredKind !== undefined && declaredKind !== kind) {
         throw new SemanticSplatError("MODEL_CONTRACT", `metadata says kind "${declaredKind}", loaded as "${kind}"`, fileName);
     }
-    const k = positiveInt(props, METADATA_KEYS.k, fileName);
+    // The RGB-only fallback reads no features: no K (0), whatever its metadata says.
+    const rgbOnly = kind === "vdvi-rgb";
+    const k = rgbOnly ? 0 : positiveInt(props, METADATA_KEYS.k, fileName);
     if (k === null) throw new SemanticSplatError("MODEL_CONTRACT", `metadata "${METADATA_KEYS.k}" (feature channels K) is missing`, fileName);
     const classTableVersion = props[METADATA_KEYS.classTableVersion] ?? null;
-    if (kind === "vdvi" && classTableVersion === null) {
+    if ((kind === "vdvi" || rgbOnly) && classTableVersion === null) {
         throw new SemanticSplatError("MODEL_CONTRACT", `metadata "${METADATA_KEYS.classTableVersion}" is missing`, fileName);
     }
     const numClasses = positiveInt(props, METADATA_KEYS.numClasses, fileName);
     const sizeMultiple = positiveInt(props, METADATA_KEYS.sizeMultiple, fileName) ?? 1;
 
-    if (expect.k !== undefined && expect.k !== k) {
+    if (!rgbOnly && expect.k !== undefined && expect.k !== k) {
         throw new SemanticSplatError("FEATURE_MISMATCH", `model expects K = ${k} feature channels, the caller has K = ${expect.k}`, fileName);
     }
     if (expect.classTableVersion !== undefined && classTableVersion !== expect.classTableVersion) {
@@ -97,7 +99,7 @@ export function checkVdviInputsOutputs(
     fileName: string
 ): void {
     const byName = (list: readonly ValueDescription[], name: string) => list.find((v) => v.name === name);
-    const fail = (what: string) => {
+    const fail = (what: string): never => {
         throw new SemanticSplatError(
             "MODEL_CONTRACT",
             `${what} (contract 3: inputs rgb [1,3,H,W] + features [1,K,H,W], outputs labels + confidence [1,H,W]; ` +
@@ -110,15 +112,41 @@ export function checkVdviInputsOutputs(
     const features = byName(inputs, "features");
     if (!rgb || !features) fail(`input "${!rgb ? "rgb" : "features"}" is missing`);
     if (inputs.length !== 2) fail(`expected exactly 2 inputs, found ${inputs.length}`);
-    for (const [value, channels] of [[rgb!, 3], [features!, k]] as const) {
-        if (!value.isTensor) fail(`input "${value.name}" is not a tensor`);
-        if (value.type !== undefined && value.type !== "float32") fail(`input "${value.name}" must be float32`);
-        if (value.shape && value.shape.length > 0 && value.shape.length !== 4) fail(`input "${value.name}" must have rank 4`);
-        if (!dimIs(value.shape, 0, 1)) fail(`input "${value.name}" must have batch 1`);
-        if (!dimIs(value.shape, 1, channels)) fail(`input "${value.name}" must have ${channels} channels`);
-    }
-    const labels = byName(outputs, "labels");
-    const confidence = byName(outputs, "confidence");
+    checkImageInput(rgb!, 3, fail);
+    checkImageInput(features!, k, fail);
+    checkSegmentationOutputs(outputs, fail);
+}
+
+/** The RGB-only fallback's contract ("vdvi-rgb/1", kind "vdvi-rgb"): contract 3 without the features input, i.e.
+ *  exactly one input rgb float32 [1,3,H,W]; outputs labels uint8|int32 [1,H,W] and confidence float32 [1,H,W]. */
+export function checkRgbOnlyInputsOutputs(inputs: readonly ValueDescription[], outputs: readonly ValueDescription[], fileName: string): void {
+    const fail = (what: string): never => {
+        throw new SemanticSplatError(
+            "MODEL_CONTRACT",
+            `${what} (RGB-only fallback "vdvi-rgb": one input rgb [1,3,H,W], outputs labels + confidence [1,H,W]; ` +
+                `model inputs: ${inputs.map((v) => `${v.name} ${describe(v)}`).join(", ")}; ` +
+                `outputs: ${outputs.map((v) => `${v.name} ${describe(v)}`).join(", ")})`,
+            fileName
+        );
+    };
+    const rgb = inputs.find((v) => v.name === "rgb");
+    if (!rgb) fail(`input "rgb" is missing`);
+    if (inputs.length !== 1) fail(`expected exactly 1 input, found ${inputs.length}`);
+    checkImageInput(rgb!, 3, fail);
+    checkSegmentationOutputs(outputs, fail);
+}
+
+function checkImageInput(value: ValueDescription, channels: number, fail: (what: string) => never): void {
+    if (!value.isTensor) fail(`input "${value.name}" is not a tensor`);
+    if (value.type !== undefined && value.type !== "float32") fail(`input "${value.name}" must be float32`);
+    if (value.shape && value.shape.length > 0 && value.shape.length !== 4) fail(`input "${value.name}" must have rank 4`);
+    if (!dimIs(value.shape, 0, 1)) fail(`input "${value.name}" must have batch 1`);
+    if (!dimIs(value.shape, 1, channels)) fail(`input "${value.name}" must have ${channels} channels`);
+}
+
+function checkSegmentationOutputs(outputs: readonly ValueDescription[], fail: (what: string) => never): void {
+    const labels = outputs.find((v) => v.name === "labels");
+    const confidence = outputs.find((v) => v.name === "confidence");
     if (!labels || !confidence) fail(`output "${!labels ? "labels" : "confidence"}" is missing`);
     if (!labels!.isTensor || (labels!.type !== undefined && labels!.type !== "uint8" && labels!.type !== "int32")) {
         fail(`output "labels" must be a uint8 or int32 tensor`);

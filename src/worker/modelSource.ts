@@ -5,11 +5,8 @@ import type { LoadProgress, ModelKind } from "./protocol";
 
 export const MANIFEST_FORMAT = "semantic-splat-models/1";
 
-/**
- * What a manifest entry may be: the kinds the worker loads, and "vdvi-rgb", the RGB-only fallback (issue 14,
- * docs/MODELS.md) that the factory lists beside the full model.
- */
-export type ManifestModelKind = ModelKind | "vdvi-rgb";
+/** What a manifest entry may be: the kinds the worker loads (with "vdvi-rgb", the RGB-only fallback of issue 14). */
+export type ManifestModelKind = ModelKind;
 const MANIFEST_KINDS: readonly ManifestModelKind[] = ["vdvi", "vdvi-rgb", "encoder"];
 
 export interface ManifestEntry {

@@ -8,9 +8,14 @@ import type { FeatureFrame, RawFeatureFrame } from "../rendering/featureFrame";
 /**
  * The models one worker can hold at once, one session each:
  * - "vdvi": the fusion model (ARCHITECTURE.md contract 3), run every segmentation tick by `segment()`.
+ * - "vdvi-rgb": the RGB-only fallback (contract 3 without the features input: one input `rgb`, the same outputs;
+ *   metadata kind "vdvi-rgb", no `k`), which the pipeline runs while a scene's features are not ready (issue 14).
  * - "encoder": the Gaussian encoder (contract 2), run once per scene through the generic `run()`.
  */
-export type ModelKind = "vdvi" | "encoder";
+export type ModelKind = "vdvi" | "vdvi-rgb" | "encoder";
+
+/** The two models that turn a frame into classes: the full one (rgb + features) and the RGB-only fallback. */
+export type SegmentationModelKind = "vdvi" | "vdvi-rgb";
 
 /** "auto" picks WebGPU when the worker sees a GPU adapter, wasm otherwise. */
 export type ExecutionProviderChoice = "auto" | "webgpu" | "wasm";
@@ -73,7 +78,7 @@ export interface ModelInfo {
     executionProvider: "webgpu" | "wasm";
     bytes: number;
     sha256: string;
-    /** Feature channels K from the metadata. */
+    /** Feature channels K from the metadata (0 for the RGB-only "vdvi-rgb" model, which reads none). */
     k: number;
     classTableVersion: string | null;
     numClasses: number | null;
@@ -100,11 +105,16 @@ export interface SegmentResult {
     confidence: Float32Array;
     width: number;
     height: number;
+    /** Which model answered: "vdvi" (rgb + features) or "vdvi-rgb" (the RGB-only fallback). */
+    modelKind: SegmentationModelKind;
     timings: SegmentTimings;
 }
 
-/** How `segmentFrame` masks uncovered pixels (ARCHITECTURE.md contract 3). */
+/** How `segmentFrame` masks uncovered pixels (ARCHITECTURE.md contract 3), and which model it runs. */
 export interface SegmentFrameOptions {
+    /** "vdvi" (default) needs a frame with the model's K features; "vdvi-rgb" reads the frame's rgb only (a frame
+     *  of a colour-only feature pass, K = 0, or any other). */
+    model?: SegmentationModelKind;
     /** Pixels whose coverage alpha is below this get `noneLabel` and confidence 0. */
     alphaThreshold: number;
     /** The class table's `none` value (255). */

@@ -4,7 +4,7 @@
 import * as Comlink from "comlink";
 import * as ort from "onnxruntime-web/webgpu";
 import { SemanticSplatError, type SemanticErrorCode } from "../errors";
-import { checkModelMetadata, checkSegmentInputs, checkVdviInputsOutputs, type ValueDescription } from "./modelContract";
+import { checkModelMetadata, checkRgbOnlyInputsOutputs, checkSegmentInputs, checkVdviInputsOutputs, type ValueDescription } from "./modelContract";
 import { checkChecksum, fetchManifest, fetchWithProgress, fileNameOf, findManifestEntry, sha256Hex, type ManifestEntry } from "./modelSource";
 import { readOnnxModelHeader } from "./onnxProto";
 import { cancelEncodeJob, runEncodeJob } from "./encodeJob";
@@ -23,6 +23,7 @@ import {
     type SegmentFrameOptions,
     type SegmentFrameResult,
     type SegmentResult,
+    type SegmentationModelKind,
     type TensorData,
     type WorkerInitInfo,
     type WorkerInitOptions,
@@ -93,18 +94,18 @@ function ownedCopy<T extends Float32Array | Uint8Array | Int32Array | BigInt64Ar
     return data.slice() as T;
 }
 
-/** Runs the loaded VDVI model on planar inputs; the answer's arrays own their buffers. */
-async function runVdvi(rgb: Float32Array, features: Float32Array, width: number, height: number): Promise<SegmentResult> {
-    const model = models.get("vdvi");
-    if (!model) throw new SemanticSplatError("MODEL_NOT_FOUND", "segment(): no vdvi model is loaded (call loadModel first)");
+/** Runs the loaded VDVI model (`kind` "vdvi") or the RGB-only fallback ("vdvi-rgb", which ignores `features`) on
+ *  planar inputs; the answer's arrays own their buffers. */
+async function runVdvi(kind: SegmentationModelKind, rgb: Float32Array, features: Float32Array, width: number, height: number): Promise<SegmentResult> {
+    const model = models.get(kind);
+    if (!model) throw new SemanticSplatError("MODEL_NOT_FOUND", `segment(): no ${kind} model is loaded (call loadModel first)`);
     const { k, sizeMultiple } = model.info;
-    checkSegmentInputs(rgb.length, features.length, width, height, k, sizeMultiple);
+    const rgbOnly = kind === "vdvi-rgb";
+    checkSegmentInputs(rgb.length, rgbOnly ? 0 : features.length, width, height, k, sizeMultiple);
 
     const t0 = performance.now();
-    const feeds = {
-        rgb: new ort.Tensor("float32", rgb, [1, 3, height, width]),
-        features: new ort.Tensor("float32", features, [1, k, height, width]),
-    };
+    const feeds: Record<string, ort.Tensor> = { rgb: new ort.Tensor("float32", rgb, [1, 3, height, width]) };
+    if (!rgbOnly) feeds.features = new ort.Tensor("float32", features, [1, k, height, width]);
     const t1 = performance.now();
     await raisePendingFault();
     const outputs = await model.session.run(feeds, ["labels", "confidence"]);
@@ -125,7 +126,7 @@ async function runVdvi(rgb: Float32Array, features: Float32Array, width: number,
     const confidence = ownedCopy((await confidenceTensor.getData()) as Float32Array);
     for (const tensor of Object.values(outputs)) tensor.dispose();
     const t3 = performance.now();
-    return { labels, confidence, width, height, timings: { inputMs: t1 - t0, inferenceMs: t2 - t1, outputMs: t3 - t2 } };
+    return { labels, confidence, width, height, modelKind: kind, timings: { inputMs: t1 - t0, inferenceMs: t2 - t1, outputMs: t3 - t2 } };
 }
 
 const api: InferenceWorkerApi = {
@@ -172,22 +173,26 @@ const api: InferenceWorkerApi = {
 
     segment(rgb: Float32Array, features: Float32Array, width: number, height: number): Promise<SegmentResult> {
         return guarded("INFERENCE_FAILED", async () => {
-            const result = await runVdvi(rgb, features, width, height);
+            const result = await runVdvi("vdvi", rgb, features, width, height);
             return Comlink.transfer(result, [result.labels.buffer as ArrayBuffer, result.confidence.buffer as ArrayBuffer]);
         });
     },
 
     segmentFrame(raw: RawFeatureFrame, options: SegmentFrameOptions): Promise<SegmentFrameResult> {
         return guarded("INFERENCE_FAILED", async () => {
-            const { alphaThreshold, noneLabel } = options ?? ({} as SegmentFrameOptions);
+            const { alphaThreshold, noneLabel, model = "vdvi" } = options ?? ({} as SegmentFrameOptions);
             if (!(alphaThreshold >= 0 && alphaThreshold <= 1) || !Number.isInteger(noneLabel) || noneLabel < 0 || noneLabel > 255) {
                 throw new SemanticSplatError("INVALID_ARGUMENT", `segmentFrame(): alphaThreshold must be in 0..1 and noneLabel a byte, got ${alphaThreshold}, ${noneLabel}`);
             }
-            if (!models.get("vdvi")) throw new SemanticSplatError("MODEL_NOT_FOUND", "segmentFrame(): no vdvi model is loaded (call loadModel first)");
+            if (model !== "vdvi" && model !== "vdvi-rgb") throw new SemanticSplatError("INVALID_ARGUMENT", `segmentFrame(): model must be "vdvi" or "vdvi-rgb", got ${JSON.stringify(model)}`);
+            if (!models.get(model)) throw new SemanticSplatError("MODEL_NOT_FOUND", `segmentFrame(): no ${model} model is loaded (call loadModel first)`);
+            if (model === "vdvi" && raw?.featureDimension === 0) {
+                throw new SemanticSplatError("INVALID_ARGUMENT", "segmentFrame(): the frame has no features (a colour-only feature pass): only the vdvi-rgb model can segment it");
+            }
             const t0 = performance.now();
             const frame = unpackFeatureFrame(raw);
             const unpackMs = performance.now() - t0;
-            const { labels, confidence, width, height, timings } = await runVdvi(frame.rgb, frame.features, frame.width, frame.height);
+            const { labels, confidence, width, height, modelKind, timings } = await runVdvi(model, frame.rgb, frame.features, frame.width, frame.height);
             const t1 = performance.now();
             const alpha = frame.alpha;
             for (let p = 0; p < labels.length; p++) {
@@ -204,6 +209,7 @@ const api: InferenceWorkerApi = {
                 rawBuffers: rawFeatureFrameBuffers(raw),
                 width,
                 height,
+                modelKind,
                 timings: { ...timings, unpackMs, maskMs: performance.now() - t1, postMs: 0 },
             };
             return Comlink.transfer(result, [labels.buffer, confidence.buffer, alpha.buffer, frame.depth.buffer, ...result.rawBuffers] as ArrayBuffer[]);
@@ -279,7 +285,7 @@ const api: InferenceWorkerApi = {
 async function loadModel(request: LoadModelRequest, onProgress?: ProgressCallback): Promise<ModelInfo> {
     const init = requireInit();
     const { kind, source } = request;
-    if (kind !== "vdvi" && kind !== "encoder") throw new SemanticSplatError("INVALID_ARGUMENT", `unknown model kind "${String(kind)}"`);
+    if (kind !== "vdvi" && kind !== "vdvi-rgb" && kind !== "encoder") throw new SemanticSplatError("INVALID_ARGUMENT", `unknown model kind "${String(kind)}"`);
     const name = typeof source === "string" ? source : (request.manifestName ?? "(buffer)");
 
     // 1. the manifest entry, if any (its size is the download's total when the server does not say)
@@ -341,6 +347,8 @@ async function loadModel(request: LoadModelRequest, onProgress?: ProgressCallbac
     try {
         if (kind === "vdvi") {
             checkVdviInputsOutputs(valueDescriptions(session.inputMetadata), valueDescriptions(session.outputMetadata), checked.k, name);
+        } else if (kind === "vdvi-rgb") {
+            checkRgbOnlyInputsOutputs(valueDescriptions(session.inputMetadata), valueDescriptions(session.outputMetadata), name);
         }
     } catch (e) {
         await session.release();

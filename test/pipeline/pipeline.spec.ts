@@ -7,12 +7,14 @@ import { SemanticSplatError, isSemanticError } from "../../src/errors";
 import { ClassTable } from "../../src/classes";
 import { InferenceClient } from "../../src/inference/InferenceClient";
 import { SemanticSegmentationPipeline, type SemanticSegmentationPipelineOptions } from "../../src/pipeline/segmentationPipeline";
-import { FIXTURES, FIXTURE_MANIFEST, FIXTURE_URL, rejection } from "../worker/fixtureInputs";
+import { FIXTURES, FIXTURE_MANIFEST, FIXTURE_URL, RGB_CLASS, RGB_FIXTURE_URL, dominantColourClass, rejection } from "../worker/fixtureInputs";
 import { installGpuCounter, liveGpuObjects } from "../mesh/gpuCounter";
 import { gpuObjectsCreatedSince, installLabelledGpuTracker, isBabylonEffectUniformBuffer, snapshotGpuObjects } from "./gpuObjectLabels";
-import { OBJECTS, createQuadrantScene, loadClassTable, projectToCss, sceneExtent, stepUntilSettled, surfaceAt, type PipelineScene } from "./pipelineScene";
+import { OBJECTS, createQuadrantScene, loadClassTable, objectColour, projectToCss, sceneExtent, stepUntilSettled, surfaceAt, type PipelineScene } from "./pipelineScene";
 
 const MODEL = { source: FIXTURE_URL, manifestUrl: FIXTURE_MANIFEST, executionProvider: "wasm" as const };
+/** The RGB-only fallback fixture: a pixel gets RGB_CLASS of its dominant colour channel. */
+const FALLBACK = { source: RGB_FIXTURE_URL, manifestUrl: FIXTURE_MANIFEST, executionProvider: "wasm" as const };
 /** Margins for a small shared machine where each fresh worker compiles onnxruntime's wasm again. */
 const SPEC_MS = 100000;
 const NONE = 255;
@@ -122,6 +124,107 @@ describe("segmentation pipeline", () => {
         expect(stats.average.totalMs).toBe(stats.last!.totalMs);
         expectNoWebGPUErrors(t);
     }, SPEC_MS);
+
+    describe("RGB-only fallback", () => {
+        /** The classes at the objects' centres from the cached map. */
+        const objectClasses = (p: SemanticSegmentationPipeline) =>
+            OBJECTS.map((o) => {
+                const at = projectToCss(s, o.centre, t.canvas);
+                return p.pickSemantic(at.x, at.y).classId;
+            });
+        const fallbackClasses = OBJECTS.map((o) => dominantColourClass(objectColour(o)));
+        const fullClasses = OBJECTS.map((o) => o.classId);
+        /** Ticks until the full model answers (the fallback answers while the feature pass's shaders compile). */
+        const segmentUntilFull = async (p: SemanticSegmentationPipeline) => {
+            for (let i = 0; i < 30; i++) {
+                const result = await segment(p);
+                if (result.modelKind === "vdvi") return result;
+                expect(objectClasses(p)).toEqual(fallbackClasses);
+            }
+            throw new Error("the full model never took over from the fallback");
+        };
+
+        it("answers with the fallback while the mesh has no features, then with the full model once they arrive", async () => {
+            const saved = s.mesh.featureValues!.slice();
+            const k = s.mesh.featureDimension;
+            // the two models must disagree everywhere for this spec to tell them apart
+            expect(fallbackClasses.some((c, i) => c === fullClasses[i])).toBeFalse();
+            expect(new Set(fallbackClasses).size).toBeGreaterThan(1);
+            s.mesh.clearFeatures(); // as while the encoder runs
+            try {
+                const p = newPipeline({ fallbackModel: FALLBACK });
+                expect(p.activeModelKind).toBeNull();
+                expect(p.pass.featureDimension).withContext("a mesh without features gets the colour-only pass").toBe(0);
+                const info = await p.loadModelAsync(); // K is checked per tick while the mesh has none
+                expect(info.k).toBe(8);
+                expect(p.activeModelKind).withContext("a full model but no features, no fallback yet").toBeNull();
+                const fallbackInfo = await p.loadFallbackModelAsync();
+                expect([fallbackInfo.kind, fallbackInfo.k]).toEqual(["vdvi-rgb", 0]);
+                expect(p.fallbackModel).toBe(fallbackInfo);
+                expect(p.activeModelKind).toBe("vdvi-rgb");
+                const seen: string[] = [];
+                p.onSegmentationObservable.add((r) => seen.push(r.modelKind));
+                const first = await segment(p);
+                expect(first.modelKind).toBe("vdvi-rgb");
+                expect(objectClasses(p)).toEqual(fallbackClasses);
+                expect(first.labels[128 * 320 + 160]).withContext("uncovered pixels stay none").toBe(NONE);
+                expect(p.stats.lastModelKind).toBe("vdvi-rgb");
+
+                s.mesh.setFeatures(saved, k); // the encoder finished
+                expect(p.activeModelKind).toBe("vdvi");
+                const full = await segmentUntilFull(p);
+                expect(full.modelKind).toBe("vdvi");
+                expect(objectClasses(p)).toEqual(fullClasses);
+                expect(p.pass.featureDimension).toBe(8);
+                expect(p.stats.lastModelKind).toBe("vdvi");
+                expect(p.stats.ticksByModel.vdvi).toBe(1);
+                expect(p.stats.ticksByModel["vdvi-rgb"]).toBe(p.stats.ticks - 1);
+                expect(seen[seen.length - 1]).toBe("vdvi");
+                // features gone again (a new scene, a failed encode): back to the fallback at once
+                s.mesh.clearFeatures();
+                expect((await segment(p)).modelKind).toBe("vdvi-rgb");
+                expect(objectClasses(p)).toEqual(fallbackClasses);
+                expectNoWebGPUErrors(t);
+            } finally {
+                if (s.mesh.featureDimension !== k) s.mesh.setFeatures(saved, k);
+            }
+        }, SPEC_MS);
+
+        it("runs the fallback alone (no full model), prefers the full model when both can run, and says so in stats", async () => {
+            const p = newPipeline({ fallbackModel: FALLBACK });
+            await p.loadFallbackModelAsync();
+            const alone = await segment(p);
+            expect(alone.modelKind).toBe("vdvi-rgb");
+            expect(objectClasses(p)).toEqual(fallbackClasses);
+            expect(RGB_CLASS).toContain(alone.labels[10 * 320 + 10]);
+            await p.loadModelAsync();
+            expect(p.activeModelKind).toBe("vdvi");
+            await segmentUntilFull(p);
+            expect(objectClasses(p)).toEqual(fullClasses);
+        }, SPEC_MS);
+
+        it("without a fallback, a mesh that has no features gets no tick: segmentAsync fails with FEATURE_MISMATCH", async () => {
+            const saved = s.mesh.featureValues!.slice();
+            const k = s.mesh.featureDimension;
+            s.mesh.clearFeatures();
+            try {
+                const p = newPipeline({ maxWaitFrames: 5 });
+                await p.loadModelAsync();
+                expect(p.activeModelKind).toBeNull();
+                const error = await rejection(segment(p));
+                expectCode(error, "FEATURE_MISMATCH");
+                expect(String(error)).toContain("no features");
+                expect(p.stats.ticks).toBe(0);
+                // a fallback given later answers
+                await p.loadFallbackModelAsync(FALLBACK);
+                expect((await segment(p)).modelKind).toBe("vdvi-rgb");
+                expectCode(await rejection(p.loadFallbackModelAsync({ ...FALLBACK, source: FIXTURE_URL })), "MODEL_CONTRACT");
+                expect(p.fallbackModel?.name).withContext("a failed load keeps the fallback in use").toBe(RGB_FIXTURE_URL);
+            } finally {
+                if (s.mesh.featureDimension !== k) s.mesh.setFeatures(saved, k);
+            }
+        }, SPEC_MS);
+    });
 
     it("passes the feature pass's options on: splatPrimitive (quads here: this device has no clip-distances)", () => {
         expect(newPipeline().pass.splatPrimitive).toBe("quad");

@@ -38,6 +38,11 @@ export const OBJECTS: QuadrantObject[] = [
     { name: "bottom-right", channel: 7, sx: 1, sy: -1, z: -0.3 },
 ].map((o) => ({ ...o, classId: FEATURE_CLASS[o.channel], centre: new Vector3(o.sx * 1.0, o.sy * 0.75, o.z) }));
 
+/** An object's colour (blue-dominated for channels 2 and 3, red for 5 and 7: the fallback fixture tells them apart). */
+export function objectColour(o: QuadrantObject): [number, number, number] {
+    return [0.2 + 0.1 * o.channel, 0.5, 0.9 - 0.1 * o.channel];
+}
+
 export function quadrantGaussians(): TinyGaussian[] {
     const gaussians: TinyGaussian[] = [];
     for (const o of OBJECTS) {
@@ -46,7 +51,7 @@ export function quadrantGaussians(): TinyGaussian[] {
             for (let b = GAP; b <= REACH * 0.8; b += SPACING) {
                 gaussians.push({
                     position: [o.sx * a, o.sy * b, o.z],
-                    color: [0.2 + 0.1 * o.channel, 0.5, 0.9 - 0.1 * o.channel],
+                    color: objectColour(o),
                     opacity: 1,
                     scale: [0.07, 0.07, 0.004], // flat: the plane's surface is at z
                     features,

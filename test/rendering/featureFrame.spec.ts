@@ -36,6 +36,8 @@ describe("unpackFeatureFrame", () => {
         { format: "rgba16float", K: 8, limits: { maxColorAttachments: 8, maxColorAttachmentBytesPerSample: 32 }, W: 6, H: 3 },
         { format: "rgba16float", K: 13, limits: { maxColorAttachments: 2, maxColorAttachmentBytesPerSample: 32 }, W: 5, H: 4 },
         { format: "rgba32float", K: 4, limits: { maxColorAttachments: 8, maxColorAttachmentBytesPerSample: 32 }, W: 3, H: 2 },
+        // the colour-only frame of the RGB-only fallback: rgb, alpha and depth, no features
+        { format: "rgba16float", K: 0, limits: { maxColorAttachments: 8, maxColorAttachmentBytesPerSample: 32 }, W: 4, H: 3 },
     ];
     for (const c of cases) {
         it(`puts every texel in its plane, rows top first (${c.format}, K=${c.K}, ${c.W}x${c.H}, max ${c.limits.maxColorAttachments} attachments)`, () => {
@@ -72,7 +74,8 @@ describe("unpackFeatureFrame", () => {
             ["wrong array type", (r) => ({ ...r, attachmentFormat: "rgba32float" })],
             ["missing pass", (r) => ({ ...r, passes: r.passes.slice(0, -1) })],
             ["missing attachment", (r) => ({ ...r, passes: [{ ...r.passes[0], attachments: r.passes[0].attachments.slice(1) }, ...r.passes.slice(1)] })],
-            ["bad K", (r) => ({ ...r, featureDimension: 0 })],
+            ["bad K", (r) => ({ ...r, featureDimension: -1 })],
+            ["K past the channels", (r) => ({ ...r, featureDimension: 9 })],
             ["bad size", (r) => ({ ...r, width: 3 })],
             ["bad matrix", (r) => ({ ...r, viewMatrix: new Float32Array(4) })],
         ];

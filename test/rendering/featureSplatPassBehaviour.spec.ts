@@ -175,7 +175,10 @@ describe("feature splat pass behaviour", () => {
         expect(planFeaturePasses(32, raised).map((p) => p.attachmentCount)).toEqual([8, 4]);
         const second = planFeaturePasses(32, defaults)[1];
         expect([second.writesColor, second.firstChannel]).toEqual([false, 9]);
-        expect(() => planFeaturePasses(0, defaults)).toThrowError(/positive integer/);
+        // K = 0, the colour-only pass of the RGB-only fallback: rgba + one attachment for depth
+        expect(planFeaturePasses(0, defaults).map((p) => p.attachmentCount)).toEqual([2]);
+        expect(() => planFeaturePasses(-1, defaults)).toThrowError(/non-negative integer/);
+        expect(() => planFeaturePasses(1.5, defaults)).toThrowError(/non-negative integer/);
         expect(() => planFeaturePasses(8, { maxColorAttachments: 1, maxColorAttachmentBytesPerSample: 32 })).toThrowError(/at least 2/);
 
         // The engine-level plan follows the real device: 2 passes for K = 16 by default, 1 with raised limits.

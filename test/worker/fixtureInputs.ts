@@ -10,6 +10,25 @@ export const K = 8;
 /** FEATURE_CLASS in make_fixture_models.py: one-hot channel k is labelled as this class id. */
 export const FEATURE_CLASS = [0, 1, 4, 5, 6, 8, 14, 20];
 
+/** The RGB-only fallback fixture (kind "vdvi-rgb"): a pixel gets RGB_CLASS[its dominant colour channel]. */
+export const RGB_FIXTURE_URL = `${FIXTURES}/vdvi-rgb-fixture.onnx`;
+/** RGB_CLASS in make_fixture_models.py (red, green, blue): none of them is in FEATURE_CLASS. */
+export const RGB_CLASS = [2, 9, 13];
+export const RGB_FIXTURE_REQUEST: LoadModelRequest = {
+    kind: "vdvi-rgb",
+    source: RGB_FIXTURE_URL,
+    manifestUrl: FIXTURE_MANIFEST,
+    expect: { classTableVersion: CLASS_TABLE_VERSION, numClasses: 21 },
+    executionProvider: "wasm",
+};
+
+/** The fallback fixture's class for a colour: RGB_CLASS of its largest channel. */
+export function dominantColourClass(colour: readonly number[]): number {
+    let best = 0;
+    for (let j = 1; j < 3; j++) if (colour[j] > colour[best]) best = j;
+    return RGB_CLASS[best];
+}
+
 export const FIXTURE_REQUEST: LoadModelRequest = {
     kind: "vdvi",
     source: FIXTURE_URL,

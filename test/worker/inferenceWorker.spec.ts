@@ -10,6 +10,10 @@ import {
     FIXTURE_REQUEST,
     FIXTURE_URL,
     K,
+    RGB_CLASS,
+    RGB_FIXTURE_REQUEST,
+    RGB_FIXTURE_URL,
+    dominantColourClass,
     expectSegmentWorks,
     fixtureFrame,
     newClient,
@@ -128,6 +132,37 @@ describe("inference worker", () => {
         expectCode(await rejection(shared.run("encoder", {})), "MODEL_NOT_FOUND");
         expectCode(await rejection(shared.loadModel({ ...FIXTURE_REQUEST, kind: "encoder", manifestUrl: undefined })), "MODEL_CONTRACT");
         await expectSegmentWorks(shared);
+    }, SPEC_MS);
+
+    it("holds the RGB-only fallback (vdvi-rgb, one input) beside the full model and runs it on rgb alone", async () => {
+        const info = await shared.loadModel(RGB_FIXTURE_REQUEST);
+        expect(info.kind).toBe("vdvi-rgb");
+        expect(info.k).toBe(0);
+        expect(info.inputNames).toEqual(["rgb"]);
+        expect(info.classTableVersion).toBe(CLASS_TABLE_VERSION);
+        // stripes dominated by red, green and blue in turn
+        const width = 32;
+        const height = 32;
+        const pixels = width * height;
+        const rgb = new Float32Array(3 * pixels);
+        const expected = new Uint8Array(pixels);
+        for (let p = 0; p < pixels; p++) {
+            const colour = [0.2, 0.3, 0.25];
+            colour[Math.floor(p / width / 4) % 3] = 0.9;
+            for (let j = 0; j < 3; j++) rgb[j * pixels + p] = colour[j];
+            expected[p] = dominantColourClass(colour);
+        }
+        const outputs = await shared.run("vdvi-rgb", { rgb: { type: "float32", dims: [1, 3, height, width], data: rgb } });
+        expect(outputs.labels.data).toEqual(expected);
+        expect(new Set(expected)).toEqual(new Set(RGB_CLASS));
+        // the full model is still there and answers as before
+        await expectSegmentWorks(shared);
+        // each file is refused as the other kind: by the manifest entry's kind, and by the model's own metadata
+        expectCode(await rejection(shared.loadModel({ ...RGB_FIXTURE_REQUEST, kind: "vdvi" })), "MODEL_CONTRACT");
+        expectCode(await rejection(shared.loadModel({ ...FIXTURE_REQUEST, kind: "vdvi-rgb", manifestUrl: undefined })), "MODEL_CONTRACT");
+        expect((await shared.modelInfo("vdvi-rgb"))?.name).withContext("a failed load keeps the loaded fallback").toBe(RGB_FIXTURE_URL);
+        await expectSegmentWorks(shared);
+        await shared.unloadModel("vdvi-rgb");
     }, SPEC_MS);
 
     it("unloads a model: segment() is MODEL_NOT_FOUND until the next loadModel()", async () => {

@@ -1,7 +1,7 @@
 // The worker's pure helpers, without a worker: the ONNX header reader, the contract checks, the manifest parser
 // and the error encoding that carries codes across comlink.
 import { SemanticSplatError, isSemanticError } from "../../src/errors";
-import { checkModelMetadata, checkSegmentInputs, checkVdviInputsOutputs, type ValueDescription } from "../../src/worker/modelContract";
+import { checkModelMetadata, checkRgbOnlyInputsOutputs, checkSegmentInputs, checkVdviInputsOutputs, type ValueDescription } from "../../src/worker/modelContract";
 import { checkChecksum, fileNameOf, findManifestEntry, parseManifest, sha256Hex } from "../../src/worker/modelSource";
 import { readOnnxModelHeader } from "../../src/worker/onnxProto";
 import { decodeError, encodeError } from "../../src/worker/protocol";
@@ -109,6 +109,37 @@ describe("model contract checks", () => {
         }
     });
 
+    it("checks the RGB-only fallback (kind vdvi-rgb): no K, a class table, exactly one input rgb", () => {
+        const rgbProps = { kind: "vdvi-rgb", num_classes: "21", class_table_version: CLASS_TABLE_VERSION, size_multiple: "32" };
+        // the caller's K is not the fallback's business: it reads no features
+        expect(checkModelMetadata("vdvi-rgb", rgbProps, { k: 8, classTableVersion: CLASS_TABLE_VERSION, numClasses: 21 }, "r.onnx")).toEqual({
+            k: 0,
+            classTableVersion: CLASS_TABLE_VERSION,
+            numClasses: 21,
+            sizeMultiple: 32,
+        });
+        expect(codeOf(() => checkModelMetadata("vdvi", rgbProps, {}, "r.onnx"))).toBe("MODEL_CONTRACT");
+        expect(codeOf(() => checkModelMetadata("vdvi-rgb", props, {}, "m.onnx"))).toBe("MODEL_CONTRACT");
+        expect(codeOf(() => checkModelMetadata("vdvi-rgb", rgbProps, { classTableVersion: "other/2" }, "r.onnx"))).toBe("CLASS_TABLE_MISMATCH");
+        const { class_table_version: _v, ...noVersion } = rgbProps;
+        expect(codeOf(() => checkModelMetadata("vdvi-rgb", noVersion, {}, "r.onnx"))).toBe("MODEL_CONTRACT");
+
+        expect(codeOf(() => checkRgbOnlyInputsOutputs([goodInputs[0]], goodOutputs, "r.onnx"))).toBe("no error");
+        const bad: [ValueDescription[], ValueDescription[]][] = [
+            [goodInputs, goodOutputs], // the full model's two inputs
+            [[tensor("image", "float32", [1, 3, "H", "W"])], goodOutputs],
+            [[tensor("rgb", "float32", [1, 4, "H", "W"])], goodOutputs],
+            [[tensor("rgb", "float16", [1, 3, "H", "W"])], goodOutputs],
+            [[goodInputs[0]], [goodOutputs[0]]],
+            [[goodInputs[0]], [tensor("labels", "float32", [1, "H", "W"]), goodOutputs[1]]],
+        ];
+        for (const [inputs, outputs] of bad) {
+            expect(codeOf(() => checkRgbOnlyInputsOutputs(inputs, outputs, "r.onnx")))
+                .withContext(JSON.stringify([inputs, outputs]))
+                .toBe("MODEL_CONTRACT");
+        }
+    });
+
     it("checks segment() sizes against the model", () => {
         expect(codeOf(() => checkSegmentInputs(3 * 64 * 32, 8 * 64 * 32, 64, 32, 8, 32))).toBe("no error");
         expect(codeOf(() => checkSegmentInputs(3 * 64 * 32, 8 * 64 * 32, 64, 32, 4, 32))).toBe("INVALID_ARGUMENT");
@@ -125,6 +156,8 @@ describe("models manifest", () => {
         const entry = findManifestEntry(manifest, "vdvi-fixture.onnx", "vdvi", FIXTURE_MANIFEST);
         expect(entry.k).toBe(8);
         expect(codeOf(() => findManifestEntry(manifest, "vdvi-fixture.onnx", "encoder", FIXTURE_MANIFEST))).toBe("MODEL_CONTRACT");
+        expect(findManifestEntry(manifest, "vdvi-rgb-fixture.onnx", "vdvi-rgb", FIXTURE_MANIFEST).kind).toBe("vdvi-rgb");
+        expect(codeOf(() => findManifestEntry(manifest, "vdvi-rgb-fixture.onnx", "vdvi", FIXTURE_MANIFEST))).toBe("MODEL_CONTRACT");
         expect(codeOf(() => findManifestEntry(manifest, "missing.onnx", "vdvi", FIXTURE_MANIFEST))).toBe("MODEL_INVALID");
         // The RGB-only fallback (kind "vdvi-rgb") is listed too, and is not a "vdvi" model.
         expect(manifest.models.find((m) => m.file === "vdvi-rgb-fixture.onnx")?.kind).toBe("vdvi-rgb");
