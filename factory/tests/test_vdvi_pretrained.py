@@ -2,10 +2,12 @@
 dequantisation, Keras -> PyTorch layout, and parity with the original network executed by TensorFlow.js.
 
 The parity test needs the nsfwjs package (not a dependency; `npm pack nsfwjs@4.4.0` into factory/cache/npm, see
-the module's docstring) and is skipped, saying so, where it is absent. The other tests build a fake package of the
-same form with known weights and always run."""
+the module's docstring; scripts/ensure-nsfwjs.sh does it). It is skipped, saying so, where the package is absent,
+except under RTGS2_REQUIRE_NSFWJS=1 (set by scripts/test-python.sh, so `npm test` and CI fetch it and run it).
+The other tests build a fake package of the same form with known weights and always run."""
 import base64
 import io
+import os
 import json
 import tarfile
 from pathlib import Path
@@ -147,6 +149,9 @@ def test_parity_with_the_original_network_run_by_tfjs():
     tests/fixtures/mobilenetv2_reference.json by a committed script): both dequantise the same uint8 weights in
     float32, so they differ by float rounding only."""
     package = next((p for p in NSFWJS_CANDIDATES if p.exists()), None)
+    if package is None and os.environ.get("RTGS2_REQUIRE_NSFWJS") == "1":
+        pytest.fail("the nsfwjs package is not in factory/cache/npm and RTGS2_REQUIRE_NSFWJS=1 (scripts/test-python.sh "
+                    "fetches it with scripts/ensure-nsfwjs.sh: npm pack nsfwjs@4.4.0)")
     if package is None:
         pytest.skip("the nsfwjs package is not in factory/cache/npm (npm pack nsfwjs@4.4.0 --pack-destination "
                     "factory/cache/npm)")
