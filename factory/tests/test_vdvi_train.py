@@ -195,3 +195,27 @@ def test_encoder_checkpoint_as_feature_source(micro, tmp_path):
     assert SynthRoomsViews(micro[0], out, "val", (96, 64)).k == 8
     with pytest.raises(FileNotFoundError, match="no encoder checkpoint"):
         FeatureSource(f"encoder:{tmp_path / 'missing.pt'}")
+
+
+def test_rgb_variant_trains_and_evaluates_without_features(micro, tmp_path):
+    """--features none: the RGB-only fallback trains and is evaluated without rendered features (one zero channel
+    stands in; the rgb variant never reads it; rgb and labels are those of the views with features); other
+    variants are refused."""
+    benchmark, features = micro
+    views = SynthRoomsViews(benchmark, "none", "test", (96, 64))
+    with_features = SynthRoomsViews(benchmark, features, "test", (96, 64))
+    assert views.k == 1 and len(views) == len(with_features)
+    s, t = views[0], with_features[0]
+    assert s["features"].shape == (1, 64, 96) and not s["features"].any()
+    assert torch.equal(s["rgb"], t["rgb"]) and torch.equal(s["labels"], t["labels"])
+    run = tmp_path / "rgb-none"
+    args = smoke_args(micro, run, "--max-steps", "2", "--variant", "rgb")
+    args[args.index("--features") + 1] = "none"
+    assert train_mod.main(args) == 0
+    model, state = load_model(run / "last.pt")
+    assert state["model_args"]["variant"] == "rgb" and state["model_args"]["k"] == 1
+    result = evaluate(model, views, consistency=False)
+    assert 0.0 <= result["miou"] <= 1.0 and result["images"] == len(views)
+    full = smoke_args(micro, tmp_path / "full-none", "--max-steps", "1")
+    full[full.index("--features") + 1] = "none"
+    assert train_mod.main(full) == 2

@@ -193,7 +193,16 @@ class ViewRef:
     seed: int
     index: int
     room_path: Path
-    feature_path: Path
+    feature_path: Path | None  # None: no features ("none")
+
+
+# `--features none`: the dataset carries one zero feature channel (models that ignore the features train without them)
+NO_FEATURES = "none"
+NO_FEATURES_K = 1
+
+
+def is_no_features(features) -> bool:
+    return features is None or str(features) == NO_FEATURES
 
 
 class SynthRoomsViews(Dataset):
@@ -202,24 +211,31 @@ class SynthRoomsViews(Dataset):
 
     def __init__(self, benchmark: Path, features: Path, split: str, resolution: tuple[int, int],
                  augment: "Augment | None" = None, rooms: list[int] | None = None, views: list[int] | None = None):
-        self.benchmark, self.features = Path(benchmark), Path(features)
+        self.benchmark = Path(benchmark)
+        # "none": no feature files; every view gets one zero channel (NO_FEATURES_K). For models that never read
+        # the features (the RGB-only fallback, --variant rgb), so they train without rendering any.
+        self.features = None if is_no_features(features) else Path(features)
         self.resolution, self.augment = tuple(resolution), augment
-        if not (self.features / "source.json").is_file():
+        if self.features is None:
+            pass
+        elif not (self.features / "source.json").is_file():
             raise FileNotFoundError(f"features {self.features}: no source.json (render them with "
                                     f"python -m rtgs2.vdvi.data features)")
         self.items: list[ViewRef] = []
         for s, seed, path in _rooms(self.benchmark, [split]):
             if rooms is not None and seed not in rooms:
                 continue
-            fpath = room_dir(self.features, s, seed)
-            if not (fpath / "complete.json").is_file():
+            fpath = room_dir(self.features, s, seed) if self.features is not None else None
+            if fpath is not None and not (fpath / "complete.json").is_file():
                 continue  # features not rendered (yet) for this room
             vdir = views_dir(path, self.resolution)
             count = len(list(vdir.glob("*.npz")))
             for v in range(count):
                 if views is None or v in views:
                     self.items.append(ViewRef(s, seed, v, path, fpath))
-        if self.items:
+        if self.items and self.features is None:
+            self.k = NO_FEATURES_K
+        elif self.items:
             ks = {json.loads((ref.feature_path / "complete.json").read_text())["k"] for ref in self.items}
             if len(ks) != 1:
                 raise ValueError(f"features {self.features}: rooms of {split} have different K {sorted(ks)}")
@@ -234,8 +250,11 @@ class SynthRoomsViews(Dataset):
     def load(self, i: int) -> dict:
         ref = self.items[i]
         view = load_view(ref.room_path, self.resolution, ref.index)
-        with np.load(views_dir(ref.feature_path, self.resolution) / f"{ref.index:03d}.npz") as z:
-            feats = z["features"]
+        if ref.feature_path is None:
+            feats = np.zeros((*view["labels"].shape, NO_FEATURES_K), np.float32)
+        else:
+            with np.load(views_dir(ref.feature_path, self.resolution) / f"{ref.index:03d}.npz") as z:
+                feats = z["features"]
         return {
             "rgb": torch.from_numpy(view["rgb"]).permute(2, 0, 1).float() / 255.0,
             "features": torch.from_numpy(feats.astype(np.float32)).permute(2, 0, 1),

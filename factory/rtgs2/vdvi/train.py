@@ -32,7 +32,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
-from .data import Augment, SynthRoomsViews, collate
+from .data import Augment, SynthRoomsViews, collate, is_no_features
 from .evaluate import evaluate, parse_size
 from .loss import CENTRE_WEIGHT, LABEL_SMOOTHING, VdviLoss
 from .model import NUM_CLASSES, RGB_ENCODERS, SIZE_MULTIPLE, build_model, parameter_count
@@ -49,7 +49,7 @@ def lr_at(step: int, total: int, base: float, warmup: int, power: float = 0.9) -
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rtgs2.vdvi.train", description=__doc__.split("\n")[0])
     p.add_argument("--benchmark", type=Path, required=True, help="generated SynthRooms subset, e.g. cache/synthrooms/full")
-    p.add_argument("--features", type=Path, required=True, help="rendered features (python -m rtgs2.vdvi.data features)")
+    p.add_argument("--features", type=Path, required=True, help="rendered features (python -m rtgs2.vdvi.data features), or none for --variant rgb")
     p.add_argument("--run-dir", type=Path, required=True, help="run directory (checkpoints, log); resumes when it has last.pt")
     p.add_argument("--arch", choices=("vdvi", "asymformer"), default="vdvi")
     p.add_argument("--variant", choices=("full", "rgb", "features"), default="full")
@@ -275,7 +275,13 @@ def train(args: argparse.Namespace) -> dict:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if is_no_features(args.features) and args.variant != "rgb":
+        print(f"error: --features none: only --variant rgb trains without features (got --variant {args.variant})",
+              file=sys.stderr)
+        return 2
     for name in ("benchmark", "features"):
+        if name == "features" and is_no_features(args.features):
+            continue
         if not getattr(args, name).is_dir():
             print(f"error: --{name} {getattr(args, name)}: not a directory", file=sys.stderr)
             return 2
