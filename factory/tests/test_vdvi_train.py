@@ -59,6 +59,24 @@ def test_features_are_rendered_per_view_and_resumable(micro):
     # features of another source are never mixed into the same directory
     with pytest.raises(ValueError, match="use another --out"):
         generate_features(benchmark, features, FeatureSource("npy:" + str(features), 8), log=lambda m: None)
+    # nor framed features (issue 13: the runtime's frame-"auto" input) with features of the rooms as generated
+    with pytest.raises(ValueError, match="framed True"):
+        generate_features(benchmark, features, FeatureSource("raw10", 8, framed=True), log=lambda m: None)
+
+
+def test_framed_feature_source_reads_the_runtime_input(micro):
+    """framed: the room through a random similarity and the scene-frame estimator (rtgs2.random_frames), as the
+    runtime's default frame "auto" feeds the encoder; recorded in source.json."""
+    from rtgs2.ply import read_ply
+    from rtgs2.random_frames import framed_input_channels
+    from rtgs2.vdvi.data import raw10_features
+
+    benchmark, _ = micro
+    scene = read_ply(benchmark / "train" / "room-01001" / "scene.ply")
+    framed = FeatureSource("raw10", 8, framed=True)
+    assert framed.describe()["framed"] is True and FeatureSource("raw10", 8).describe()["framed"] is False
+    got = framed(scene, "train", 1001)
+    assert np.allclose(got, raw10_features(framed_input_channels(scene, 1001)[0], 8))
 
 
 def test_augmentations_are_random_per_sample(micro):

@@ -349,8 +349,10 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint-every", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
-    ap.add_argument("--framed", action="store_true",
-                    help="encoder input through a random frame + the scene-frame estimator (rtgs2.random_frames)")
+    ap.add_argument("--framed", action=argparse.BooleanOptionalAction, default=True,
+                    help="encoder input through a random frame + the scene-frame estimator + normalisation "
+                         "(rtgs2.random_frames), as the runtime's frame \"auto\" feeds it (issue 13; default on for "
+                         "new runs; --no-framed reads the rooms as generated, as the shipped encoder was trained)"),
     ap.add_argument("--variety", action="store_true",
                     help="real-capture variety per view: density, noise, splat statistics, appearance (variety())")
     ap.add_argument("--sample-workers", type=int, default=0,

@@ -56,8 +56,12 @@ def raw10_features(channels: np.ndarray, k: int, seed: int = RAW10_SEED) -> np.n
 class FeatureSource:
     """Per-Gaussian features of a room: spec `raw10`, `encoder:<checkpoint>` or `npy:<dir>`."""
 
-    def __init__(self, spec: str, k: int | None = None):
+    def __init__(self, spec: str, k: int | None = None, framed: bool = False):
+        """framed: compute each room's features from the runtime's input, the room moved by a random similarity,
+        then put back by the scene-frame estimator (rtgs2.random_frames; issue 13), instead of the room as
+        generated. The command turns it on by default (--no-framed to turn it off)."""
         self.spec = spec
+        self.framed = framed
         self.kind, _, arg = spec.partition(":")
         if self.kind == "raw10":
             if not k:
@@ -80,10 +84,15 @@ class FeatureSource:
             raise ValueError(f"unknown feature source {spec!r} (raw10, encoder:<checkpoint>, npy:<dir>)")
 
     def describe(self) -> dict:
-        return {"source": self.spec, "k": self.k}
+        return {"source": self.spec, "k": self.k, "framed": self.framed}
 
     def __call__(self, scene, split: str, seed: int) -> np.ndarray:
-        channels = scene.input_channels()
+        if self.framed and self.kind != "npy":
+            from ..random_frames import framed_input_channels
+
+            channels = framed_input_channels(scene, seed)[0]
+        else:
+            channels = scene.input_channels()
         if self.kind == "raw10":
             feats = raw10_features(channels, self.k)
         elif self.kind == "encoder":
@@ -138,9 +147,11 @@ def generate_features(benchmark: Path, out: Path, source: FeatureSource, splits:
     benchmark, out = Path(benchmark), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     source_json = out / "source.json"
-    if source_json.exists() and json.loads(source_json.read_text())["source"] != source.spec:
-        raise ValueError(f"{out} holds features from {json.loads(source_json.read_text())['source']!r}, "
-                         f"not {source.spec!r}: use another --out")
+    if source_json.exists():
+        held = json.loads(source_json.read_text())
+        if held["source"] != source.spec or bool(held.get("framed", False)) != source.framed:
+            raise ValueError(f"{out} holds features from {held['source']!r} (framed {bool(held.get('framed', False))}), "
+                             f"not {source.spec!r} (framed {source.framed}): use another --out")
     _atomic_write_json(source_json, source.describe())
     _atomic_write_json(out / "benchmark.json", json.loads((benchmark / "benchmark.json").read_text()))
     rooms = _rooms(benchmark, splits)
@@ -381,11 +392,15 @@ def main(argv=None) -> int:
     gen.add_argument("--out", type=Path, required=True, help="e.g. cache/features/<encoder-id>")
     gen.add_argument("--split", action="append", help="only this split (repeatable)")
     gen.add_argument("--device", default=None, help="render device (default: cuda when present)")
+    gen.add_argument("--framed", action=argparse.BooleanOptionalAction, default=True,
+                     help="per-Gaussian features from the runtime's input: a random similarity, the scene-frame "
+                          "estimator, normalisation (rtgs2.random_frames; issue 13). Default on; --no-framed uses "
+                          "the rooms as generated"),
     gen.add_argument("--threads", type=int, default=1,
                      help="CPU threads for torch (default 1: on a shared 2-core machine more threads were slower)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    source = FeatureSource(args.source, args.k)
+    source = FeatureSource(args.source, args.k, framed=args.framed)
     print(generate_features(args.benchmark, args.out, source, args.split, args.device,
                             log=lambda m: print(m, flush=True)), flush=True)
     return 0
