@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 // semantic-splat-encode: encodes a Gaussian Splatting scene file with the Gaussian encoder (onnxruntime-node) and
 // writes its per-Gaussian features, as PLY f_sem_* properties or as a feature sidecar (docs/ENCODER.md, "The encode
-// command"). The same stages as the browser's encodeScene (dist/node-encoder.js): Babylon's own loader turns the file
-// into 32-byte splat rows, so both see the same Gaussians in the same frame.
-import { readFileSync, writeFileSync, renameSync } from "node:fs";
+// command"). The same stages as the browser's encodeScene (dist/node-encoder.js). The scene is read and checked by
+// readSceneFile, the reading path the browser's loader uses (budgets, validation policy, typed errors), and
+// Babylon's own parsers turn the checked bytes into 32-byte splat rows, so both see the same Gaussians in the
+// same frame.
+import { readFileSync, writeFileSync, renameSync, statSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 
-const USAGE = `usage: semantic-splat-encode <scene.ply|scene.splat> --model <encoder.onnx> [options]
+const DEFAULT_CLASS_COUNT = 21; // the package's models/classes.json (the library checks the same number)
+
+const USAGE = `usage: semantic-splat-encode <scene.ply|scene.splat|scene.spz> --model <encoder.onnx> [options]
 
 Encodes every Gaussian of the scene with the Gaussian encoder and writes K features per Gaussian.
 
@@ -23,12 +27,21 @@ options:
   --floor=<m>           floor height in metres after rotation and scale (the encoder input subtracts it;
                         write --floor=-1.4 for a negative height)
   --threads <n>         onnxruntime intra-op threads (default: onnxruntime's choice)
+  --invalid-gaussians <refuse|drop>
+                        Gaussians with non-finite or degenerate values: refuse the file (default) or drop them
+  --invalid-labels <refuse|none>
+                        sem_label values outside the class table: refuse the file (default) or map them to none
+  --class-count <n>     classes in the class table (default ${DEFAULT_CLASS_COUNT})
+  --max-file-bytes <n>  budget: largest scene file (default 2 GiB); also --max-decompressed-bytes <n> (1 GiB),
+                        --max-gaussians <n> (16777216) and --max-model-bytes <n> (512 MiB)
   --quiet               no progress bar
   -h, --help            this text
 
 exit status: 0 written, 1 the scene or model was refused (the message names the file and the problem), 2 usage.`;
 
 class UsageError extends Error {}
+
+const BUDGET_FLAGS = { "max-file-bytes": "maxFileBytes", "max-decompressed-bytes": "maxDecompressedBytes", "max-gaussians": "maxGaussians", "max-model-bytes": "maxModelBytes" };
 
 function fail(error) {
     const code = error && typeof error.code === "string" ? `${error.code}: ` : "";
@@ -53,6 +66,10 @@ function parseCommandLine(argv) {
                 floor: { type: "string" },
                 threads: { type: "string" },
                 quiet: { type: "boolean", default: false },
+                "invalid-gaussians": { type: "string", default: "refuse" },
+                "invalid-labels": { type: "string", default: "refuse" },
+                "class-count": { type: "string" },
+                ...Object.fromEntries(Object.keys(BUDGET_FLAGS).map((flag) => [flag, { type: "string" }])),
                 help: { type: "boolean", short: "h", default: false },
             },
         });
@@ -83,7 +100,22 @@ function parseCommandLine(argv) {
         threads = Number(values.threads);
         if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`--threads must be a positive integer, got "${values.threads}"`);
     }
-    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, frame: values.frame, up: values.up, metresPerUnit, floorHeight, threads, quiet: values.quiet };
+    if (!["refuse", "drop"].includes(values["invalid-gaussians"])) throw new UsageError(`--invalid-gaussians must be refuse or drop, got "${values["invalid-gaussians"]}"`);
+    if (!["refuse", "none"].includes(values["invalid-labels"])) throw new UsageError(`--invalid-labels must be refuse or none, got "${values["invalid-labels"]}"`);
+    const positiveInteger = (flag) => {
+        const n = Number(values[flag]);
+        if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer, got "${values[flag]}"`);
+        return n;
+    };
+    const budgets = {};
+    for (const [flag, key] of Object.entries(BUDGET_FLAGS)) if (values[flag] !== undefined) budgets[key] = positiveInteger(flag);
+    const read = {
+        budgets,
+        invalidGaussians: values["invalid-gaussians"],
+        invalidLabels: values["invalid-labels"],
+        classCount: values["class-count"] !== undefined ? positiveInteger("class-count") : undefined,
+    };
+    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, frame: values.frame, up: values.up, metresPerUnit, floorHeight, threads, quiet: values.quiet, read };
 }
 
 /** A one-line progress bar on stderr (redrawn in place on a terminal; one line per stage otherwise). */
@@ -131,13 +163,26 @@ async function importOrExplain(specifier, why) {
     }
 }
 
-function readFile(path, what) {
+/** Reads a file, refusing one larger than `maxBytes` (BUDGET_EXCEEDED, named `budget`) before reading it. */
+function readFile(path, what, maxBytes, budget) {
+    let size;
+    try {
+        size = statSync(path).size;
+    } catch (e) {
+        throw Object.assign(new Error(`${path}: cannot read the ${what} (${e.code ?? e.message})`), { code: "INVALID_ARGUMENT" });
+    }
+    if (maxBytes !== undefined && size > maxBytes) {
+        throw Object.assign(new Error(`${path}: the ${what} has ${size} bytes: more than the ${budget} budget of ${maxBytes} bytes`), { code: "BUDGET_EXCEEDED" });
+    }
     try {
         return readFileSync(path);
     } catch (e) {
-        throw new Error(`${path}: cannot read the ${what} (${e.code ?? e.message})`);
+        throw Object.assign(new Error(`${path}: cannot read the ${what} (${e.code ?? e.message})`), { code: "INVALID_ARGUMENT" });
     }
 }
+
+/** A scene object for Babylon's SPZ parser, which asks the engine's maximum texture size only to lay out SH. */
+const HEADLESS_SCENE = { getEngine: () => ({ getCaps: () => ({ maxTextureSize: 4096 }) }) };
 
 /** An ArrayBuffer holding exactly the file's bytes (Node's Buffers may share a larger pool). */
 function ownBuffer(buffer) {
@@ -151,30 +196,48 @@ async function main() {
     });
     const ort = await importOrExplain("onnxruntime-node", "semantic-splat-encode");
     const { SPLATFileLoader } = await importOrExplain("@babylonjs/loaders/SPLAT/splatFileLoader.pure.js", "reading scene files");
+    const budgets = lib.resolveBudgets(args.read.budgets);
 
-    const lower = args.scene.toLowerCase();
-    const sceneBytes = readFile(args.scene, "scene file");
-    const isPly = lib.isPly(sceneBytes);
-    if (!isPly && !lower.endsWith(".splat")) {
-        const ext = lower.match(/\.[a-z0-9]+$/)?.[0] ?? "(no extension)";
-        const hint = ext === ".spz" || ext === ".sog" || lower.endsWith("meta.json")
-            ? "SPZ and SOG are read by Babylon's browser loaders only (they need a Scene, and SOG decodes WebP images): load them in the browser with SemanticGaussianSplattingMesh and save the features with saveFeatureSidecar()"
-            : "the command reads .ply and .splat";
-        throw Object.assign(new Error(`${args.scene}: unsupported scene format ${ext}: ${hint}`), { code: "UNSUPPORTED_FORMAT" });
+    // 1. the checked reading path (the browser loader's), then Babylon's own conversion to 32-byte rows, and the
+    //    frame its loader gives the mesh (scaling.y = -1, and back for a right-handed PLY), so the features match
+    //    what the browser computes for the same file.
+    const sceneBytes = readFile(args.scene, "scene file", budgets.maxFileBytes, "maxFileBytes");
+    const scene = await lib.readSceneFile(new Uint8Array(ownBuffer(sceneBytes)), args.scene, args.read);
+    let rows;
+    let flipY = -1;
+    if (scene.format === "ply") {
+        const parsed = await SPLATFileLoader._ConvertPLYToSplat(ownBuffer(scene.loaderBytes));
+        if (parsed.mode !== 0) {
+            throw Object.assign(new Error(`${args.scene}: not a Gaussian Splatting PLY (Babylon reads it as a ${parsed.mode === 1 ? "point cloud" : "mesh"})`), { code: "UNSUPPORTED_FORMAT" });
+        }
+        if (parsed.chirality === "RightHanded") flipY = 1;
+        rows = parsed.data;
+    } else if (scene.format === "splat") {
+        rows = ownBuffer(scene.loaderBytes);
+    } else if (scene.format === "spz" || scene.format === "spz-raw") {
+        const { ParseSpz } = await importOrExplain("@babylonjs/loaders/SPLAT/spz.js", "reading SPZ files");
+        rows = (await ParseSpz(ownBuffer(scene.spzStream), HEADLESS_SCENE)).data;
+    } else {
+        const hint = scene.format === "spz-v4"
+            ? "SPZ v4 is decoded by the @adobe/spz WASM module in the browser"
+            : "SOG stores Gaussians in webp images, which Node cannot decode without a browser";
+        throw Object.assign(
+            new Error(`${args.scene}: the file is valid but the command cannot encode ${scene.format} (${hint}): load it in the browser with SemanticGaussianSplattingMesh and save the features with saveFeatureSidecar()`),
+            { code: "UNSUPPORTED_FORMAT" }
+        );
     }
-    if (!isPly && !args.sidecar && args.out?.toLowerCase().endsWith(".ply") !== true) args.sidecar = true; // .splat keeps its file: sidecar
-
-    // 1. Babylon's own conversion to 32-byte rows, and the frame its loader gives the mesh (scaling.y = -1, and
-    //    back for a right-handed PLY), so the features match what the browser computes for the same file.
-    const parsed = await SPLATFileLoader._ConvertPLYToSplat(ownBuffer(sceneBytes));
-    if (parsed.mode !== 0) {
-        throw Object.assign(new Error(`${args.scene}: not a Gaussian Splatting PLY (Babylon reads it as a ${parsed.mode === 1 ? "point cloud" : "mesh"})`), { code: "UNSUPPORTED_FORMAT" });
+    if (rows.byteLength !== scene.count * 32) {
+        throw Object.assign(new Error(`${args.scene}: Babylon's parser read ${rows.byteLength / 32} Gaussians but the file declares ${scene.count}`), { code: "MALFORMED_FILE" });
     }
-    const flipY = parsed.chirality === "RightHanded" ? 1 : -1;
+    if (scene.dropped > 0) process.stderr.write(`${args.scene}: dropped ${scene.dropped} invalid Gaussians (--invalid-gaussians drop)\n`);
+    if (scene.labelsMapped > 0) process.stderr.write(`${args.scene}: mapped ${scene.labelsMapped} labels outside the class table to none (--invalid-labels none)\n`);
+    const isPly = scene.format === "ply";
+    if (!isPly && !args.sidecar && args.out?.toLowerCase().endsWith(".ply") !== true) args.sidecar = true; // other formats keep their file: sidecar
+    if (!isPly && !args.sidecar) throw new UsageError("only a PLY scene can be written as a PLY: use --sidecar");
     const worldMatrix = [1, 0, 0, 0, 0, flipY, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
 
     // 2. the model and its metadata (onnxruntime-node does not expose metadata props: read from the bytes)
-    const modelBytes = readFile(args.model, "encoder model");
+    const modelBytes = readFile(args.model, "encoder model", budgets.maxModelBytes, "maxModelBytes");
     const header = lib.readOnnxModelHeader(new Uint8Array(modelBytes), args.model);
     const info = lib.encoderInfoFromMetadata(header.metadata, args.model);
     const sessionOptions = args.threads ? { intraOpNumThreads: args.threads } : {};
@@ -190,7 +253,7 @@ async function main() {
     let result;
     try {
         result = await lib.encodeSplatRows(
-            parsed.data,
+            rows,
             info,
             async (feeds) => {
                 const ortFeeds = {};
@@ -217,7 +280,7 @@ async function main() {
         bytes = lib.encodeFeatureSidecar({ features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: result.frame }, out);
     } else {
         out = args.out ?? args.scene.replace(/(\.ply)?$/i, ".semantic.ply");
-        bytes = lib.writeSemanticPly(sceneBytes, basename(args.scene), {
+        bytes = lib.writeSemanticPly(scene.sourcePly, basename(args.scene), {
             features: result.features,
             featureDim: result.k,
             // the frame the features were computed in: a saved scene does not need it estimated again

@@ -9,6 +9,9 @@ export type SemanticErrorCode =
     | "FEATURE_MISMATCH" // counts or K disagree (file vs sidecar, features vs splats, model vs mesh)
     | "INVALID_FEATURES" // NaN/Inf or otherwise unusable per-Gaussian features
     | "INVALID_ARGUMENT" // a caller passed something out of range
+    | "INVALID_GAUSSIANS" // non-finite or degenerate Gaussian values (positions, scales, rotations, opacity, colour)
+    | "INVALID_LABELS" // per-Gaussian labels outside the class table
+    | "BUDGET_EXCEEDED" // a file, its decompressed data, its Gaussians or a model exceed a resource budget
     // GPU
     | "NO_WEBGPU" // the engine is not a WebGPUEngine or the browser offers no adapter
     | "GPU_LIMITS" // the device cannot provide what a pass needs

@@ -14,6 +14,10 @@ export {
     featureSidecarFileName,
     isPly,
     halfArrayToFloat32,
+    readSceneFile,
+    DEFAULT_BUDGETS,
+    resolveBudgets,
+    DEFAULT_CLASS_COUNT,
 } from "../formats";
 export {
     estimateSceneFrame,

@@ -47,3 +47,16 @@ export {
     type FeatureShapeExpectation,
 } from "./featureSidecar";
 export { float32ToHalfBits, halfBitsToFloat32, float32ArrayToHalf, halfArrayToFloat32 } from "../util/half";
+export { readSceneFile, detectFormat, checkSogMeta, webpSize, type SceneFormat, type SceneReadOptions, type SceneFileContent } from "./sceneFile";
+export { DEFAULT_BUDGETS, resolveBudgets, inflateCapped, type SceneBudgets } from "./budgets";
+export {
+    resolveValidation,
+    DEFAULT_CLASS_COUNT,
+    MAX_SCALE,
+    MAX_LOG_SCALE,
+    MAX_POSITION,
+    type ValidationOptions,
+    type InvalidGaussianPolicy,
+    type InvalidLabelPolicy,
+} from "./validation";
+export { listZipEntries, readZipEntry, unzipArchive, zipStored, type ZipEntry } from "./zip";

@@ -277,6 +277,27 @@ export function parsePlyHeader(data: ArrayBuffer | ArrayBufferView, fileName: st
     }
     const vertexRowByteSize = vertex.rowByteSize as number;
 
+    if (encoding === "ascii" && (options.complete ?? true)) {
+        // Each value is at least one character and values are separated by whitespace: a count the text cannot
+        // hold is refused here, before any row is walked or any array is sized from it.
+        let values = 0;
+        for (let e = 0; e <= vertexElementIndex; e++) {
+            const element = finalElements[e];
+            if (element.count > 0 && element.properties.length === 0) {
+                throw malformed(fileName, `element '${element.name}' declares ${element.count} rows but has no properties`);
+            }
+            values += element.count * element.properties.length;
+        }
+        const available = bytes.length - lines.byteLength;
+        if (values * 2 - 1 > available) {
+            throw malformed(
+                fileName,
+                `truncated ascii data: the header declares ${vertex.count} vertices (${values} values through the vertex element), ` +
+                    `which need at least ${values * 2 - 1} bytes of text, but only ${available} bytes follow the header`
+            );
+        }
+    }
+
     let vertexDataOffset: number | null = null;
     if (encoding !== "ascii") {
         const littleEndian = encoding === "binary_little_endian";

@@ -14,17 +14,22 @@ import { ImportMeshAsync } from "@babylonjs/core/Loading/sceneLoader";
 import type { Scene } from "@babylonjs/core/scene";
 import { RegisterSPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoader.pure";
 import { SemanticSplatError } from "../errors";
-import { unzipArchive } from "./zip";
+import { budgetExceeded, resolveBudgets } from "../formats/budgets";
+import { readSceneFile, type SceneReadOptions } from "../formats/sceneFile";
 import { featuresToFloat16, type FeatureArray } from "./featureLayout";
 import type { SemanticGaussianSplattingMesh } from "./semanticGaussianSplattingMesh";
-import { readPlySemantics, readSidecar, type SemanticPlyContent } from "./semanticFiles";
+import { readSidecar } from "./semanticFiles";
 import { sceneFrameFromComments, type SceneFrame } from "../frame/sceneFrame";
 
 /** A scene to load: a URL, or bytes already in memory with the file name they came from. */
 export type SceneSource = string | { data: ArrayBuffer | Uint8Array; fileName: string };
 
-/** Options of a load. Every field is optional. */
-export interface SemanticLoadOptions {
+/**
+ * Options of a load. Every field is optional. The budgets (`budgets`: maxFileBytes, maxDecompressedBytes,
+ * maxGaussians) and the validation policy (`invalidGaussians`, `invalidLabels`, `classCount`) are those of
+ * readSceneFile (docs/FORMATS.md, "Budgets and validation policy").
+ */
+export interface SemanticLoadOptions extends SceneReadOptions {
     /**
      * A feature sidecar (ARCHITECTURE.md contract 1) to read the per-Gaussian features from: a URL, or bytes with
      * a file name. Its Gaussian count must match the scene's, and its K the PLY's `f_sem_*` count when the PLY has
@@ -59,46 +64,29 @@ export interface LoadedScene {
     /** sceneFrame: the frame the features were computed in, as the file recorded it (PLY comment, sidecar v2). */
     features: { values: FeatureArray; featureDimension: number; encoderId: string; source: string; sceneFrame: SceneFrame | null } | null;
     labels: Uint16Array | null;
+    /** Gaussians dropped by the invalidGaussians: "drop" policy (0 otherwise). */
+    droppedGaussians: number;
+    /** Labels mapped to none by the invalidLabels: "none" policy (0 otherwise). */
+    labelsMappedToNone: number;
 }
 
-type SceneFormat = "ply" | "splat" | "spz" | "spz-raw" | "spz-v4" | "sog" | "sog-meta";
-
-const SPLAT_ROW_BYTES = 32; // Babylon's .splat row: position 3xf32, scale 3xf32, rgba 4xu8, rotation 4xu8
-const SPZ_MAGIC = 0x5053474e; // "NGSP"
 const DEFAULT_TIMEOUT_MS = 120000;
 
 /** Reads `source`, checks it, and loads it into `mesh` through Babylon's splat loader. */
 export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source: SceneSource, options: SemanticLoadOptions): Promise<LoadedScene> {
     RegisterSPLATFileLoader();
-    const { bytes, fileName } = await readSource(source, "scene");
-    const format = detectFormat(bytes, fileName);
+    const budgets = resolveBudgets(options.budgets);
+    const { bytes, fileName } = await readSource(source, "scene", budgets.maxFileBytes);
+    const scene = await readSceneFile(bytes, fileName, options);
+    const expectedCount = scene.count;
 
-    let expectedCount: number;
-    let loaderBytes: Uint8Array = bytes;
-    let pluginExtension: string;
+    let loaderBytes: Uint8Array = scene.loaderBytes;
     let rootUrl = "";
     let fflate: { unzipSync: (data: Uint8Array) => Record<string, Uint8Array> } | undefined;
-    let ply: SemanticPlyContent | null = null;
-    switch (format) {
-        case "ply":
-            ply = readPlySemantics(bytes, fileName);
-            expectedCount = ply.count;
-            loaderBytes = ply.babylonBytes;
-            pluginExtension = ".ply";
-            break;
-        case "splat":
-            expectedCount = checkSplat(bytes, fileName);
-            pluginExtension = ".splat";
-            break;
-        case "spz":
-            expectedCount = checkSpz(await gunzip(bytes, fileName), fileName);
-            pluginExtension = ".spz";
-            break;
+    switch (scene.format) {
         case "spz-raw":
             // An uncompressed SPZ stream: Babylon's built-in parser reads only the gzip form, so wrap it.
-            expectedCount = checkSpz(bytes, fileName);
-            loaderBytes = await gzip(bytes);
-            pluginExtension = ".spz";
+            loaderBytes = await gzip(loaderBytes);
             break;
         case "spz-v4":
             if (!options.spzLibraryUrl) {
@@ -108,35 +96,29 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
                     fileName
                 );
             }
-            expectedCount = checkSpzV4(bytes, fileName);
-            pluginExtension = ".spz";
             break;
         case "sog": {
-            const files = await unzipArchive(bytes, fileName);
-            expectedCount = checkSogMeta(files.get("meta.json"), fileName, files);
-            const entries = Object.fromEntries(files);
+            const entries = Object.fromEntries(scene.sogFiles ?? []);
             fflate = { unzipSync: () => entries };
-            pluginExtension = ".sog";
             break;
         }
         case "sog-meta":
-            expectedCount = checkSogMeta(bytes, fileName, null);
             rootUrl = options.rootUrl ?? (typeof source === "string" ? folderOf(source) : "");
             if (typeof source !== "string" && !options.rootUrl) {
                 throw new SemanticSplatError("INVALID_ARGUMENT", "a SOG meta.json given as bytes needs the rootUrl option (where its webp images are)", fileName);
             }
-            pluginExtension = ".json";
+            break;
+        default:
             break;
     }
-    if (expectedCount === 0) throw new SemanticSplatError("EMPTY_SCENE", "the scene holds no Gaussians", fileName);
 
     // Read the sidecar before touching the mesh, so a bad sidecar leaves the mesh as it was.
     let features: LoadedScene["features"] = null;
-    if (ply?.features) {
-        features = { values: ply.features, featureDimension: ply.featureDimension, encoderId: "", source: fileName, sceneFrame: sceneFrameFromComments(ply.header.comments, fileName) };
+    if (scene.features) {
+        features = { values: scene.features, featureDimension: scene.featureDimension, encoderId: "", source: fileName, sceneFrame: sceneFrameFromComments(scene.plyComments, fileName) };
     }
     if (options.sidecar) {
-        const sidecar = await readSource(options.sidecar, "sidecar");
+        const sidecar = await readSource(options.sidecar, "sidecar", budgets.maxFileBytes);
         const parsed = readSidecar(sidecar.bytes, sidecar.fileName, { count: expectedCount, featureDimension: features?.featureDimension });
         features = { values: parsed.features, featureDimension: parsed.featureDimension, encoderId: parsed.encoderId, source: sidecar.fileName, sceneFrame: parsed.sceneFrame };
     }
@@ -144,7 +126,7 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
     // Check the feature values too (NaN, Inf, beyond fp16) before the mesh's splat data is replaced.
     if (features) featuresToFloat16(features.values, expectedCount, features.featureDimension, features.source);
 
-    await runBabylonLoader(mesh, loaderBytes, fileName, pluginExtension, rootUrl, fflate, options);
+    await runBabylonLoader(mesh, loaderBytes, fileName, scene.loaderExtension, rootUrl, fflate, options);
 
     const loadedCount = mesh.gaussianCount;
     // expectedCount > 0 here (checked above), so a loader that reads nothing is a damaged file, not an empty scene:
@@ -152,7 +134,14 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
     if (loadedCount !== expectedCount) {
         throw new SemanticSplatError("MALFORMED_FILE", `Babylon's loader read ${loadedCount} Gaussians but the file declares ${expectedCount}`, fileName);
     }
-    return { fileName, sourcePly: format === "ply" ? bytes : null, features, labels: ply?.labels ?? null };
+    return {
+        fileName,
+        sourcePly: scene.sourcePly,
+        features,
+        labels: scene.labels,
+        droppedGaussians: scene.dropped,
+        labelsMappedToNone: scene.labelsMapped,
+    };
 }
 
 async function runBabylonLoader(
@@ -208,8 +197,11 @@ function disposeStrayMeshes(scene: Scene, before: Set<unknown>, keep: unknown): 
     }
 }
 
-/** Reads a URL or passes bytes through; `what` names the role of the file in errors. */
-export async function readSource(source: SceneSource, what: string): Promise<{ bytes: Uint8Array; fileName: string }> {
+/**
+ * Reads a URL or passes bytes through; `what` names the role of the file in errors. A download is refused as
+ * soon as its Content-Length, or the bytes received so far, pass `maxBytes`.
+ */
+export async function readSource(source: SceneSource, what: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<{ bytes: Uint8Array; fileName: string }> {
     if (typeof source === "string") {
         let response: Response;
         try {
@@ -220,144 +212,51 @@ export async function readSource(source: SceneSource, what: string): Promise<{ b
         if (!response.ok) {
             throw new SemanticSplatError("INVALID_ARGUMENT", `the ${what} file could not be fetched: HTTP ${response.status}`, source);
         }
-        return { bytes: new Uint8Array(await response.arrayBuffer()), fileName: source };
+        return { bytes: await readBodyCapped(response, source, what, maxBytes), fileName: source };
     }
     if (!source || typeof source.fileName !== "string" || !source.fileName) {
         throw new SemanticSplatError("INVALID_ARGUMENT", `a ${what} given as bytes needs a fileName`);
     }
     const { data } = source;
-    if (data instanceof Uint8Array) return { bytes: data, fileName: source.fileName };
-    if (data instanceof ArrayBuffer) return { bytes: new Uint8Array(data), fileName: source.fileName };
-    throw new SemanticSplatError("INVALID_ARGUMENT", `the ${what} data must be an ArrayBuffer or a Uint8Array`, source.fileName);
+    let bytes: Uint8Array;
+    if (data instanceof Uint8Array) bytes = data;
+    else if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
+    else throw new SemanticSplatError("INVALID_ARGUMENT", `the ${what} data must be an ArrayBuffer or a Uint8Array`, source.fileName);
+    if (bytes.length > maxBytes) throw budgetExceeded(source.fileName, "maxFileBytes", maxBytes, `the ${what} file has ${bytes.length} bytes`);
+    return { bytes, fileName: source.fileName };
 }
 
-/** Picks the format from the magic bytes, then from the file name's extension. */
-export function detectFormat(bytes: Uint8Array, fileName: string): SceneFormat {
-    const lower = fileName.toLowerCase().split(/[?#]/)[0];
-    const startsWith = (text: string) => text.split("").every((c, i) => bytes[i] === c.charCodeAt(0));
-    if (bytes.length === 0) throw new SemanticSplatError("EMPTY_SCENE", "the file is empty", fileName);
-    if (startsWith("ply\n") || startsWith("ply\r\n")) return "ply";
-    if (bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) return "sog";
-    if (bytes[0] === 0x1f && bytes[1] === 0x8b) return "spz";
-    if (startsWith("NGSP") && bytes.length >= 8) {
-        const version = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(4, true);
-        return version >= 4 ? "spz-v4" : "spz-raw";
+async function readBodyCapped(response: Response, url: string, what: string, maxBytes: number): Promise<Uint8Array> {
+    const announced = Number(response.headers.get("Content-Length") ?? NaN);
+    if (announced > maxBytes) {
+        void response.body?.cancel().catch(() => {});
+        throw budgetExceeded(url, "maxFileBytes", maxBytes, `the server announces a ${what} file of ${announced} bytes`);
     }
-    if (lower.endsWith(".json")) return "sog-meta";
-    if (lower.endsWith(".splat")) return "splat";
-    if (lower.endsWith(".ply")) throw new SemanticSplatError("MALFORMED_FILE", 'a .ply file must start with "ply"', fileName);
-    if (lower.endsWith(".spz")) throw new SemanticSplatError("MALFORMED_FILE", "not an SPZ file (neither gzip nor an NGSP header)", fileName);
-    if (lower.endsWith(".sog")) throw new SemanticSplatError("MALFORMED_FILE", "a .sog file must be a ZIP archive", fileName);
-    throw new SemanticSplatError("UNSUPPORTED_FORMAT", "unknown scene format (reads .ply, .splat, .spz, .sog and SOG meta.json)", fileName);
-}
-
-function checkSplat(bytes: Uint8Array, fileName: string): number {
-    if (bytes.length % SPLAT_ROW_BYTES !== 0) {
-        throw new SemanticSplatError("MALFORMED_FILE", `a .splat file is a whole number of ${SPLAT_ROW_BYTES}-byte rows; this one has ${bytes.length} bytes (truncated?)`, fileName);
-    }
-    return bytes.length / SPLAT_ROW_BYTES;
-}
-
-/**
- * Checks an uncompressed SPZ v2/v3 stream: 16-byte header (magic, version, count, SH degree, fractional bits,
- * flags, reserved) and the size of its attribute blocks (Niantic spz format: positions 3x24-bit fixed point,
- * alpha u8, colour 3xu8, scale 3xu8, rotation 3xu8 (v2) or 4xu8 (v3), SH coefficients 3xu8 each).
- */
-function checkSpz(stream: Uint8Array, fileName: string): number {
-    if (stream.length < 16) throw new SemanticSplatError("MALFORMED_FILE", "SPZ header is truncated", fileName);
-    const view = new DataView(stream.buffer, stream.byteOffset, stream.byteLength);
-    if (view.getUint32(0, true) !== SPZ_MAGIC) throw new SemanticSplatError("MALFORMED_FILE", "SPZ stream lacks the NGSP magic", fileName);
-    const version = view.getUint32(4, true);
-    const count = view.getUint32(8, true);
-    const shDegree = stream[12];
-    if (version !== 2 && version !== 3) {
-        throw new SemanticSplatError("UNSUPPORTED_FORMAT", `SPZ version ${version} (the built-in parser reads 2 and 3)`, fileName);
-    }
-    if (shDegree > 3) throw new SemanticSplatError("MALFORMED_FILE", `SPZ SH degree ${shDegree} (at most 3)`, fileName);
-    if (stream[15] !== 0) throw new SemanticSplatError("MALFORMED_FILE", "SPZ header's reserved byte is not 0", fileName);
-    const shCoefficients = [0, 3, 8, 15][shDegree];
-    const bytesPerGaussian = 9 + 1 + 3 + 3 + (version === 3 ? 4 : 3) + shCoefficients * 3;
-    const needed = 16 + count * bytesPerGaussian;
-    if (stream.length < needed) {
-        throw new SemanticSplatError("MALFORMED_FILE", `SPZ declares ${count} Gaussians (${needed} bytes) but holds ${stream.length} bytes (truncated?)`, fileName);
-    }
-    return count;
-}
-
-/** zstd frame magic (RFC 8878), little-endian. */
-const ZSTD_MAGIC = 0xfd2fb528;
-
-/**
- * Checks the container of an SPZ v4 ("NGSP" version 4) file before the @adobe/spz module decodes it, since that
- * module turns a damaged file into an empty cloud instead of failing. Layout (as read from the v4 fixture and the
- * module's own log: numStreams, tocByteOffset): a 32-byte header (magic, version, count, SH degree, fractional
- * bits, flags, stream count, table offset), a table of (compressed, uncompressed) u64 byte sizes per attribute
- * stream (positions, alpha, colour, scale, rotation, then SH), and the streams, each one zstd frame.
- */
-function checkSpzV4(bytes: Uint8Array, fileName: string): number {
-    if (bytes.length < 32) throw new SemanticSplatError("MALFORMED_FILE", "SPZ v4 header is truncated", fileName);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const count = view.getUint32(8, true);
-    const shDegree = bytes[12];
-    const streams = bytes[15];
-    const tableOffset = view.getUint32(16, true);
-    if (shDegree > 3) throw new SemanticSplatError("MALFORMED_FILE", `SPZ SH degree ${shDegree} (at most 3)`, fileName);
-    if (streams < 5) throw new SemanticSplatError("MALFORMED_FILE", `SPZ v4 declares ${streams} attribute streams (at least 5)`, fileName);
-    const tableEnd = tableOffset + 16 * streams;
-    if (tableOffset < 32 || tableEnd > bytes.length) {
-        throw new SemanticSplatError("MALFORMED_FILE", `SPZ v4 stream table (${streams} entries at byte ${tableOffset}) lies outside the file's ${bytes.length} bytes (truncated?)`, fileName);
-    }
-    let offset = tableEnd;
-    for (let i = 0; i < streams; i++) {
-        const size = Number(view.getBigUint64(tableOffset + 16 * i, true));
-        const rawSize = Number(view.getBigUint64(tableOffset + 16 * i + 8, true));
-        if (offset + size > bytes.length) {
-            throw new SemanticSplatError("MALFORMED_FILE", `SPZ v4 stream ${i} (${size} bytes at byte ${offset}) runs past the end of the file's ${bytes.length} bytes (truncated?)`, fileName);
-        }
-        if (size < 4 || view.getUint32(offset, true) !== ZSTD_MAGIC) {
-            throw new SemanticSplatError("MALFORMED_FILE", `SPZ v4 stream ${i} at byte ${offset} is not a zstd frame`, fileName);
-        }
-        if (count > 0 && rawSize % count !== 0) {
-            throw new SemanticSplatError("MALFORMED_FILE", `SPZ v4 stream ${i} decodes to ${rawSize} bytes, not a whole number per Gaussian (${count})`, fileName);
-        }
-        offset += size;
-    }
-    return count;
-}
-
-/** Checks a SOG meta.json (and, for a zip, that every image it names is in the archive); returns the count. */
-function checkSogMeta(bytes: Uint8Array | undefined, fileName: string, files: Map<string, Uint8Array> | null): number {
-    if (!bytes) throw new SemanticSplatError("MALFORMED_FILE", "the SOG archive has no meta.json", fileName);
-    let meta: Record<string, unknown>;
+    if (!response.body) return new Uint8Array(await response.arrayBuffer());
+    const reader = response.body.getReader();
+    const chunks: Uint8Array[] = [];
+    let total = 0;
     try {
-        meta = JSON.parse(new TextDecoder().decode(bytes));
-    } catch (error) {
-        throw new SemanticSplatError("MALFORMED_FILE", `SOG meta.json is not valid JSON: ${(error as Error).message}`, fileName, { cause: error });
-    }
-    if (!meta || typeof meta !== "object") throw new SemanticSplatError("MALFORMED_FILE", "SOG meta.json is not an object", fileName);
-    for (const key of ["means", "scales", "quats", "sh0"]) {
-        const part = meta[key] as { files?: unknown } | undefined;
-        if (!part || !Array.isArray(part.files) || part.files.some((f) => typeof f !== "string")) {
-            throw new SemanticSplatError("MALFORMED_FILE", `SOG meta.json lacks "${key}.files"`, fileName);
+        for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            total += value.byteLength;
+            if (total > maxBytes) throw budgetExceeded(url, "maxFileBytes", maxBytes, `the ${what} download passed ${maxBytes} bytes`);
+            chunks.push(value);
         }
-        if (files) {
-            const missing = (part.files as string[]).find((f) => !files.has(f));
-            if (missing) throw new SemanticSplatError("MALFORMED_FILE", `the SOG archive lacks "${missing}" named by meta.json`, fileName);
-        }
-    }
-    const means = meta.means as { shape?: unknown };
-    const count = typeof meta.count === "number" ? meta.count : Array.isArray(means.shape) ? Number(means.shape[0]) : NaN;
-    if (!Number.isInteger(count) || count < 0) throw new SemanticSplatError("MALFORMED_FILE", "SOG meta.json has no valid Gaussian count", fileName);
-    return count;
-}
-
-async function gunzip(bytes: Uint8Array, fileName: string): Promise<Uint8Array> {
-    try {
-        const stream = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream("gzip"));
-        return new Uint8Array(await new Response(stream).arrayBuffer());
     } catch (error) {
-        throw new SemanticSplatError("MALFORMED_FILE", "the gzip stream of this SPZ file is damaged or truncated", fileName, { cause: error });
+        if (error instanceof SemanticSplatError) throw error;
+        throw new SemanticSplatError("INVALID_ARGUMENT", `the ${what} download broke off after ${total} bytes: ${String(error)}`, url, { cause: error });
+    } finally {
+        reader.cancel().catch(() => {});
     }
+    const out = new Uint8Array(total);
+    let offset = 0;
+    for (const c of chunks) {
+        out.set(c, offset);
+        offset += c.byteLength;
+    }
+    return out;
 }
 
 async function gzip(bytes: Uint8Array): Promise<Uint8Array> {

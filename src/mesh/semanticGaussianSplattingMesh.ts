@@ -89,6 +89,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
     /** Bytes of the PLY this mesh was loaded from (kept so that saving rewrites only the semantic properties). */
     private _sourcePly: Uint8Array | null = null;
     private _sourceFileName = "";
+    private _lastLoadReport = { droppedGaussians: 0, labelsMappedToNone: 0 };
     private _semanticDisposed = false;
     private readonly _encoderOptions: MeshEncoderOptions | null;
     private readonly _autoEncode: boolean;
@@ -129,22 +130,29 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
 
     /**
      * Loads a scene into this mesh through Babylon's splat loader, replacing its splat data, features and labels.
-     * Features come from the PLY's `f_sem_*` properties or from `options.sidecar`. On failure the error is a
-     * {@link SemanticSplatError}; the mesh stays on the scene (the caller owns it) but may have lost its old data:
-     * use {@link LoadAsync} for an all-or-nothing load.
+     * Features come from the PLY's `f_sem_*` properties or from `options.sidecar`. Every file is read and checked
+     * by readSceneFile (budgets, validation policy) before the mesh is touched. On failure the error is a
+     * {@link SemanticSplatError} and the mesh is left as it was: its Gaussians, features, labels, source file
+     * and GPU textures (when Babylon's loader already replaced the splat data, the previous data is put back; that
+     * needs `keepInRam`, the default). {@link lastLoadReport} says what the validation policy dropped or mapped.
      */
     async loadAsync(source: SceneSource, options: SemanticLoadOptions = {}): Promise<void> {
         this._throwIfDisposed();
         this._encodeAbort?.abort(); // the features of the old scene would not fit the new one
+        const before = this._snapshot();
         this._loading = true;
         let loaded;
         try {
             loaded = await loadSceneInto(this, source, options);
+        } catch (error) {
+            if (!this._semanticDisposed && !this.isDisposed()) this._restore(before);
+            throw error;
         } finally {
             this._loading = false;
         }
         this._sourcePly = loaded.sourcePly;
         this._sourceFileName = loaded.fileName;
+        this._lastLoadReport = { droppedGaussians: loaded.droppedGaussians, labelsMappedToNone: loaded.labelsMappedToNone };
         if (loaded.features) {
             this.setFeatures(loaded.features.values, loaded.features.featureDimension, {
                 encoderId: loaded.features.encoderId,
@@ -156,6 +164,58 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         }
         this.setLabels(loaded.labels, loaded.fileName);
         if (!loaded.features && this._autoEncode && this._encoderOptions) void this.encodeFeatures().catch(() => {}); // see featuresReady
+    }
+
+    /**
+     * What the validation policy did in the last successful load: Gaussians dropped (invalidGaussians: "drop")
+     * and labels mapped to none (invalidLabels: "none"). Both 0 before a load.
+     */
+    get lastLoadReport(): { readonly droppedGaussians: number; readonly labelsMappedToNone: number } {
+        return this._lastLoadReport;
+    }
+
+    /** What a failed load must put back (references only: Babylon's loader replaces its buffers, never edits them). */
+    private _snapshot() {
+        return {
+            count: this._vertexCount,
+            splats: this.splatsData,
+            sh: this.shData,
+            shDegree: this.shDegree,
+            scaling: this.scaling.clone(),
+            featureValues: this._featureValues,
+            featureDimension: this._featureDimension,
+            featureEncoderId: this._featureEncoderId,
+            sceneFrame: this._sceneFrame,
+            labels: this._labels,
+            sourcePly: this._sourcePly,
+            sourceFileName: this._sourceFileName,
+        };
+    }
+
+    private _restore(before: ReturnType<SemanticGaussianSplattingMesh["_snapshot"]>): void {
+        const touched = this._vertexCount !== before.count || this.splatsData !== before.splats || this.shData !== before.sh;
+        if (touched && before.splats && before.count > 0) {
+            this._loading = true;
+            try {
+                this.updateData(before.splats, before.sh ?? undefined, undefined, undefined, before.shDegree);
+            } finally {
+                this._loading = false;
+            }
+        }
+        this.scaling.copyFrom(before.scaling);
+        if (this._featureValues !== before.featureValues) {
+            if (before.featureValues && this._vertexCount === before.count) {
+                this.setFeatures(before.featureValues, before.featureDimension, { encoderId: before.featureEncoderId, source: before.sourceFileName || this.name, sceneFrame: before.sceneFrame });
+            } else {
+                this.clearFeatures();
+            }
+        }
+        if (this._labels !== before.labels) {
+            this._labels = before.labels && before.labels.length === this._vertexCount ? before.labels : null;
+            this.onFeaturesChangedObservable.notifyObservers(this);
+        }
+        this._sourcePly = before.sourcePly;
+        this._sourceFileName = before.sourceFileName;
     }
 
     /**

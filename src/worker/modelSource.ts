@@ -1,6 +1,7 @@
 // Getting a model's bytes (fetch with byte progress, or a buffer), and checking them against the models manifest
 // (docs/MODELS.md). Runs in the worker, but uses only fetch and crypto.subtle, so specs can call it directly.
 import { SemanticSplatError } from "../errors";
+import { budgetExceeded } from "../formats/budgets";
 import type { LoadProgress, ModelKind } from "./protocol";
 
 export const MANIFEST_FORMAT = "semantic-splat-models/1";
@@ -27,9 +28,11 @@ export interface ModelsManifest {
 
 /**
  * Fetches `url` into one ArrayBuffer, reporting bytes as they arrive. 404 or a network error: MODEL_NOT_FOUND.
- * `expectedBytes` (from the manifest) stands in for the total when the server sends no Content-Length.
+ * `expectedBytes` (from the manifest) stands in for the total when the server sends no Content-Length, and the
+ * download stops as soon as it passes it (MODEL_INVALID) or `maxBytes` (BUDGET_EXCEEDED): a server that streams
+ * more than the manifest says is never read to the end.
  */
-export async function fetchWithProgress(url: string, onProgress?: (p: LoadProgress) => void, expectedBytes?: number): Promise<ArrayBuffer> {
+export async function fetchWithProgress(url: string, onProgress?: (p: LoadProgress) => void, expectedBytes?: number, maxBytes = Number.MAX_SAFE_INTEGER): Promise<ArrayBuffer> {
     let response: Response;
     try {
         response = await fetch(url);
@@ -41,6 +44,18 @@ export async function fetchWithProgress(url: string, onProgress?: (p: LoadProgre
     // Content-Length is the encoded size; with content-encoding it is not the byte count we receive.
     const announced = lengthHeader !== null && !response.headers.get("Content-Encoding") ? Number(lengthHeader) : null;
     const total = announced ?? expectedBytes ?? null;
+    const tooMuch = (bytes: number): SemanticSplatError | null => {
+        if (bytes > maxBytes) return budgetExceeded(url, "maxModelBytes", maxBytes, `the model download has ${bytes} bytes or more`);
+        if (expectedBytes !== undefined && bytes > expectedBytes) {
+            return new SemanticSplatError("MODEL_INVALID", `the download passed the ${expectedBytes} bytes the manifest gives (${bytes} bytes so far: wrong or tampered file)`, url);
+        }
+        return null;
+    };
+    const refusedUpFront = announced !== null ? tooMuch(announced) : null;
+    if (refusedUpFront) {
+        void response.body?.cancel().catch(() => {});
+        throw refusedUpFront;
+    }
     if (!response.body) {
         const buffer = await response.arrayBuffer();
         onProgress?.({ loaded: buffer.byteLength, total: buffer.byteLength });
@@ -53,11 +68,17 @@ export async function fetchWithProgress(url: string, onProgress?: (p: LoadProgre
         for (;;) {
             const { done, value } = await reader.read();
             if (done) break;
-            chunks.push(value);
             loaded += value.byteLength;
+            const refused = tooMuch(loaded);
+            if (refused) {
+                void reader.cancel().catch(() => {});
+                throw refused;
+            }
+            chunks.push(value);
             onProgress?.({ loaded, total });
         }
     } catch (e) {
+        if (e instanceof SemanticSplatError) throw e;
         throw new SemanticSplatError("MODEL_NOT_FOUND", `download interrupted after ${loaded} bytes: ${String(e)}`, url);
     }
     if (announced !== null && loaded !== announced) {

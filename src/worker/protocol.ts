@@ -55,6 +55,11 @@ export interface LoadModelRequest {
     manifestName?: string;
     /** An expected SHA-256 (hex) given directly, checked like a manifest entry. */
     sha256?: string;
+    /**
+     * Largest model accepted, in bytes (default 512 MiB, DEFAULT_BUDGETS.maxModelBytes). A download stops as soon
+     * as it passes this, or the manifest entry's `bytes` when there is one (BUDGET_EXCEEDED / MODEL_INVALID).
+     */
+    maxModelBytes?: number;
     expect?: ModelExpectations;
     executionProvider?: ExecutionProviderChoice;
 }

@@ -5,6 +5,7 @@ import * as Comlink from "comlink";
 import * as ort from "onnxruntime-web/webgpu";
 import { SemanticSplatError, type SemanticErrorCode } from "../errors";
 import { checkModelMetadata, checkRgbOnlyInputsOutputs, checkSegmentInputs, checkVdviInputsOutputs, type ValueDescription } from "./modelContract";
+import { budgetExceeded, resolveBudgets } from "../formats/budgets";
 import { checkChecksum, fetchManifest, fetchWithProgress, fileNameOf, findManifestEntry, sha256Hex, type ManifestEntry } from "./modelSource";
 import { readOnnxModelHeader } from "./onnxProto";
 import { cancelEncodeJob, runEncodeJob } from "./encodeJob";
@@ -296,10 +297,14 @@ async function loadModel(request: LoadModelRequest, onProgress?: ProgressCallbac
         entry = findManifestEntry(await fetchManifest(request.manifestUrl), manifestName, kind, request.manifestUrl);
     }
 
-    // 2. bytes
+    // 2. bytes, within the model budget (and the manifest's byte count, checked while they arrive)
+    const maxModelBytes = resolveBudgets({ maxModelBytes: request.maxModelBytes }).maxModelBytes;
+    if (typeof source !== "string" && source instanceof ArrayBuffer && source.byteLength > maxModelBytes) {
+        throw budgetExceeded(name, "maxModelBytes", maxModelBytes, `the model has ${source.byteLength} bytes`);
+    }
     let bytes: ArrayBuffer;
     if (typeof source === "string") {
-        bytes = await fetchWithProgress(source, onProgress ? (p) => void onProgress(p) : undefined, entry?.bytes);
+        bytes = await fetchWithProgress(source, onProgress ? (p) => void onProgress(p) : undefined, entry?.bytes, maxModelBytes);
     } else if (source instanceof ArrayBuffer) {
         bytes = source;
         onProgress?.({ loaded: bytes.byteLength, total: bytes.byteLength });

@@ -92,19 +92,23 @@ test("the golden parity scene still encodes to the committed features (the brows
     assert.ok(worst < 1e-5, `max abs difference ${worst}`);
 });
 
-test("a NaN position: INVALID_ARGUMENT naming the file and the Gaussian, exit 1, nothing written", () => {
+test("a NaN position: INVALID_GAUSSIANS naming the file and the Gaussian, exit 1, nothing written; --invalid-gaussians drop encodes the rest", () => {
     const scene = writeGaussianPly(join(dir, "nan.ply"), 50, { tweak: (i, row) => { if (i === 7) row[1] = NaN; } });
     const r = encode([scene, "--model", MODEL, "--quiet"]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /INVALID_ARGUMENT: .*nan\.ply: Gaussian 7 has a non-finite position/);
+    assert.match(r.stderr, /INVALID_GAUSSIANS: .*nan\.ply: Gaussian 7 is invalid: position y is NaN/);
     assert.equal(existsSync(join(dir, "nan.semantic.ply")), false);
+    const dropped = encode([scene, "--model", MODEL, "--quiet", "--invalid-gaussians", "drop"]);
+    assert.equal(dropped.status, 0, dropped.stderr);
+    assert.match(dropped.stderr, /dropped 1 invalid Gaussians/);
+    assert.equal(lib.readSemanticAttributes(readFileSync(join(dir, "nan.semantic.ply")), "nan").count, 49);
 });
 
 test("zero Gaussians: EMPTY_SCENE, exit 1", () => {
     const scene = writeGaussianPly(join(dir, "empty.ply"), 0);
     const r = encode([scene, "--model", MODEL, "--quiet"]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /EMPTY_SCENE: .*empty\.ply: the scene has zero Gaussians/);
+    assert.match(r.stderr, /EMPTY_SCENE: .*empty\.ply: the PLY declares 0 vertices/);
 });
 
 test("an extent that overflows the 16-bit voxel codes: INVALID_ARGUMENT with the units hint; --metres-per-unit fixes it", () => {
@@ -117,7 +121,7 @@ test("an extent that overflows the 16-bit voxel codes: INVALID_ARGUMENT with the
     assert.equal(cm.status, 0, cm.stderr);
 });
 
-test("usage and format errors: missing --model exits 2, .spz is refused as UNSUPPORTED_FORMAT, a bad model as MODEL_*", () => {
+test("usage and format errors: missing --model exits 2, a damaged .spz is MALFORMED_FILE, a bad model as MODEL_*", () => {
     const scene = writeGaussianPly(join(dir, "u.ply"), 20);
     const noModel = encode([scene]);
     assert.equal(noModel.status, 2);
@@ -126,7 +130,7 @@ test("usage and format errors: missing --model exits 2, .spz is refused as UNSUP
     writeFileSync(spz, Buffer.from([0x1f, 0x8b, 0, 0]));
     const r = encode([spz, "--model", MODEL]);
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /UNSUPPORTED_FORMAT: .*x\.spz: unsupported scene format \.spz/);
+    assert.match(r.stderr, /MALFORMED_FILE: .*x\.spz: the gzip stream of this SPZ file is damaged or truncated/);
     const notAModel = join(dir, "bad.onnx");
     writeFileSync(notAModel, "not a model");
     const bad = encode([scene, "--model", notAModel]);

@@ -27,3 +27,39 @@ export function writeGaussianPly(path, count, options) {
     writeFileSync(path, gaussianPly(count, options));
     return path;
 }
+
+const TYPE_SIZE = { char: 1, uchar: 1, short: 2, ushort: 2, int: 4, uint: 4, float: 4, double: 8 };
+
+/**
+ * The scene of gaussianPly(count, options) written in another PLY encoding ("ascii", "binary_big_endian",
+ * "binary_little_endian"), with CRLF header lines when `crlf`, and `types` overriding a property's type
+ * (e.g. { x: "short" }: values are rounded to that integer type).
+ */
+export function gaussianPlyAs(count, { encoding = "binary_little_endian", crlf = false, types = {}, ...options } = {}) {
+    const source = gaussianPly(count, options);
+    const start = source.indexOf("end_header\n") + "end_header\n".length;
+    const values = new Float32Array(source.buffer.slice(source.byteOffset + start, source.byteOffset + source.length));
+    const eol = crlf ? "\r\n" : "\n";
+    const typeOf = (p) => types[p] ?? "float";
+    const header = ["ply", `format ${encoding} 1.0`, `element vertex ${count}`, ...PROPERTIES.map((p) => `property ${typeOf(p)} ${p}`), "end_header"].join(eol) + eol;
+    const convert = (v, type) => (type === "float" || type === "double" ? v : Math.round(v));
+    if (encoding === "ascii") {
+        const lines = [];
+        for (let i = 0; i < count; i++) lines.push(PROPERTIES.map((p, c) => String(convert(values[i * PROPERTIES.length + c], typeOf(p)))).join(" "));
+        return Buffer.from(header + lines.join(eol) + eol, "latin1");
+    }
+    const little = encoding === "binary_little_endian";
+    const rowBytes = PROPERTIES.reduce((n, p) => n + TYPE_SIZE[typeOf(p)], 0);
+    const body = new DataView(new ArrayBuffer(count * rowBytes));
+    let o = 0;
+    for (let i = 0; i < count; i++) {
+        PROPERTIES.forEach((p, c) => {
+            const type = typeOf(p);
+            const v = convert(values[i * PROPERTIES.length + c], type);
+            const setter = { char: "setInt8", uchar: "setUint8", short: "setInt16", ushort: "setUint16", int: "setInt32", uint: "setUint32", float: "setFloat32", double: "setFloat64" }[type];
+            body[setter](o, v, little);
+            o += TYPE_SIZE[type];
+        });
+    }
+    return Buffer.concat([Buffer.from(header, "latin1"), new Uint8Array(body.buffer)]);
+}

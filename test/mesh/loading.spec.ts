@@ -11,7 +11,7 @@ import { createTestEngine, expectNoWebGPUErrors, renderAndReadCanvas, stepFrames
 import { readFeatureTextureLayer } from "../support/tinyScene";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 import { float32ToHalfBits } from "../../src/util/half";
-import { zipStored } from "../../src/mesh/zip";
+import { zipStored } from "../../src/formats/zip";
 import { encodeFeatureSidecar } from "../../src/formats";
 import { isSemanticError, type SemanticErrorCode } from "../../src/errors";
 import { editHeader, makeGaussianPly } from "./plyFixtures";

@@ -12,6 +12,8 @@ export interface PlyFixtureOptions {
     poison?: { gaussian: number; channel: number; value: number };
     /** Leave these standard properties out (to make a point-cloud PLY). */
     omit?: string[];
+    /** Replace standard property values: return a number for (Gaussian, property name), or undefined to keep it. */
+    standard?: (i: number, name: string) => number | undefined;
 }
 
 export interface PlyFixture {
@@ -38,7 +40,8 @@ export function makeGaussianPly(options: PlyFixtureOptions): PlyFixture {
     const positions = new Float32Array(count * 3);
     const features = K ? new Float32Array(count * K) : null;
     const labels = labelType ? Array.from({ length: count }, (_, i) => (i % 7 === 6 ? (labelType === "uchar" ? 255 : 65535) : i % 21)) : null;
-    const standardValue = (i: number, name: string): number => {
+    const standardValue = (i: number, name: string): number => options.standard?.(i, name) ?? defaultValue(i, name);
+    const defaultValue = (i: number, name: string): number => {
         switch (name) {
             case "x":
                 return Math.fround(((i % 10) - 4.5) * 0.1);

@@ -4,6 +4,7 @@
 // browser's DecompressionStream) and hands the loader the files. Layout: PKWARE APPNOTE 6.3.x, sections 4.3.7
 // (local header), 4.3.12 (central directory header), 4.3.16 (end of central directory).
 import { SemanticSplatError } from "../errors";
+import { budgetExceeded, inflateCapped } from "./budgets";
 
 const LOCAL_HEADER_SIGNATURE = 0x04034b50;
 const CENTRAL_HEADER_SIGNATURE = 0x02014b50;
@@ -11,8 +12,22 @@ const END_OF_CENTRAL_DIRECTORY_SIGNATURE = 0x06054b50;
 const METHOD_STORED = 0;
 const METHOD_DEFLATE = 8;
 
-/** Reads every file entry of a ZIP archive. Throws SemanticSplatError("MALFORMED_FILE") naming `fileName`. */
-export async function unzipArchive(bytes: Uint8Array, fileName: string): Promise<Map<string, Uint8Array>> {
+/** One file entry of a ZIP archive's central directory (nothing inflated yet). */
+export interface ZipEntry {
+    readonly name: string;
+    readonly method: number;
+    readonly compressedSize: number;
+    /** The size the archive declares for the inflated entry; reading stops as soon as the data passes it. */
+    readonly uncompressedSize: number;
+    /** Where the entry's (compressed) data starts in the archive. */
+    readonly dataStart: number;
+}
+
+/**
+ * Lists the file entries of a ZIP archive from its central directory, checking every offset and size against the
+ * archive's length (nothing is inflated). Throws SemanticSplatError("MALFORMED_FILE") naming `fileName`.
+ */
+export function listZipEntries(bytes: Uint8Array, fileName: string): Map<string, ZipEntry> {
     const malformed = (problem: string) => new SemanticSplatError("MALFORMED_FILE", `not a readable ZIP archive: ${problem}`, fileName);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // The end-of-central-directory record is the last 22 bytes, plus an optional comment of up to 65535 bytes.
@@ -28,7 +43,7 @@ export async function unzipArchive(bytes: Uint8Array, fileName: string): Promise
     const directorySize = view.getUint32(end + 12, true);
     const directoryOffset = view.getUint32(end + 16, true);
     if (directoryOffset + directorySize > end) throw malformed("central directory lies outside the file");
-    const files = new Map<string, Uint8Array>();
+    const entries = new Map<string, ZipEntry>();
     const decoder = new TextDecoder();
     let p = directoryOffset;
     for (let e = 0; e < entryCount; e++) {
@@ -41,37 +56,74 @@ export async function unzipArchive(bytes: Uint8Array, fileName: string): Promise
         const extraLength = view.getUint16(p + 30, true);
         const commentLength = view.getUint16(p + 32, true);
         const localOffset = view.getUint32(p + 42, true);
+        if (p + 46 + nameLength > end) throw malformed(`central directory entry ${e} is damaged (its name runs past the directory)`);
         const name = decoder.decode(bytes.subarray(p + 46, p + 46 + nameLength));
         p += 46 + nameLength + extraLength + commentLength;
         if (name.endsWith("/")) continue; // a folder
         if (flags & 0x1) throw malformed(`entry "${name}" is encrypted`);
+        if (compressedSize === 0xffffffff || uncompressedSize === 0xffffffff || localOffset === 0xffffffff) {
+            throw new SemanticSplatError("UNSUPPORTED_FORMAT", `entry "${name}" needs ZIP64, which .sog files do not use`, fileName);
+        }
         if (localOffset + 30 > bytes.length || view.getUint32(localOffset, true) !== LOCAL_HEADER_SIGNATURE) {
             throw malformed(`entry "${name}" has no local header`);
         }
         const dataStart = localOffset + 30 + view.getUint16(localOffset + 26, true) + view.getUint16(localOffset + 28, true);
         if (dataStart + compressedSize > bytes.length) throw malformed(`entry "${name}" is truncated`);
-        const compressed = bytes.subarray(dataStart, dataStart + compressedSize);
-        let content: Uint8Array;
-        if (method === METHOD_STORED) {
-            content = compressed.slice();
-        } else if (method === METHOD_DEFLATE) {
-            try {
-                content = await inflateRaw(compressed);
-            } catch (error) {
-                throw new SemanticSplatError("MALFORMED_FILE", `entry "${name}" does not inflate`, fileName, { cause: error });
-            }
-        } else {
+        if (method !== METHOD_STORED && method !== METHOD_DEFLATE) {
             throw new SemanticSplatError("UNSUPPORTED_FORMAT", `entry "${name}" uses ZIP compression method ${method} (only stored and deflate are read)`, fileName);
         }
-        if (content.length !== uncompressedSize) throw malformed(`entry "${name}" inflates to ${content.length} bytes, expected ${uncompressedSize}`);
-        files.set(name, content);
+        if (method === METHOD_STORED && compressedSize !== uncompressedSize) {
+            throw malformed(`stored entry "${name}" declares ${uncompressedSize} bytes but holds ${compressedSize}`);
+        }
+        if (entries.has(name)) throw malformed(`entry "${name}" appears twice`);
+        entries.set(name, { name, method, compressedSize, uncompressedSize, dataStart });
     }
-    return files;
+    return entries;
 }
 
-async function inflateRaw(data: Uint8Array): Promise<Uint8Array> {
-    const stream = new Blob([data as BlobPart]).stream().pipeThrough(new DecompressionStream("deflate-raw"));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+/**
+ * Reads one entry: stored entries are copied, deflated ones inflated while checking the output against the
+ * entry's declared size (stops as soon as it passes it) and against `maxBytes`.
+ */
+export async function readZipEntry(bytes: Uint8Array, entry: ZipEntry, fileName: string, maxBytes: number): Promise<Uint8Array> {
+    if (entry.uncompressedSize > maxBytes) {
+        throw budgetExceeded(fileName, "maxDecompressedBytes", maxBytes, `ZIP entry "${entry.name}" declares ${entry.uncompressedSize} bytes`);
+    }
+    const compressed = bytes.subarray(entry.dataStart, entry.dataStart + entry.compressedSize);
+    let content: Uint8Array;
+    if (entry.method === METHOD_STORED) {
+        content = compressed.slice();
+    } else {
+        content = await inflateCapped(compressed, "deflate-raw", fileName, {
+            limit: entry.uncompressedSize,
+            budget: "maxDecompressedBytes",
+            what: `ZIP entry "${entry.name}"`,
+            tooLong: () =>
+                new SemanticSplatError("MALFORMED_FILE", `not a readable ZIP archive: entry "${entry.name}" inflates to more than the ${entry.uncompressedSize} bytes it declares`, fileName),
+        });
+    }
+    if (content.length !== entry.uncompressedSize) {
+        throw new SemanticSplatError("MALFORMED_FILE", `not a readable ZIP archive: entry "${entry.name}" inflates to ${content.length} bytes, expected ${entry.uncompressedSize}`, fileName);
+    }
+    return content;
+}
+
+/**
+ * Reads every file entry of a ZIP archive (or those `wanted` names), refusing an archive whose declared sizes
+ * together pass `maxBytes` before inflating anything. Throws SemanticSplatError naming `fileName`.
+ */
+export async function unzipArchive(bytes: Uint8Array, fileName: string, maxBytes = Number.MAX_SAFE_INTEGER, wanted?: Iterable<string>): Promise<Map<string, Uint8Array>> {
+    const entries = listZipEntries(bytes, fileName);
+    const names = wanted ? [...new Set(wanted)] : [...entries.keys()];
+    let declared = 0;
+    for (const name of names) declared += entries.get(name)?.uncompressedSize ?? 0;
+    if (declared > maxBytes) throw budgetExceeded(fileName, "maxDecompressedBytes", maxBytes, `the ZIP entries declare ${declared} bytes`);
+    const files = new Map<string, Uint8Array>();
+    for (const name of names) {
+        const entry = entries.get(name);
+        if (entry) files.set(name, await readZipEntry(bytes, entry, fileName, maxBytes));
+    }
+    return files;
 }
 
 /**
