@@ -63,19 +63,31 @@ export async function inflateCapped(
     bytes: Uint8Array,
     format: "gzip" | "deflate-raw",
     fileName: string,
-    cap: { limit: number; budget: keyof SceneBudgets; what: string; tooLong?: (limit: number) => SemanticSplatError },
+    cap: {
+        limit: number;
+        budget: keyof SceneBudgets;
+        what: string;
+        /** The error for output past a size the data itself declared (the header's, or `limit` when `limitIsDeclared`). */
+        tooLong?: (limit: number) => SemanticSplatError;
+        /** `limit` is a size the file declares (a ZIP entry's), not the budget itself. */
+        limitIsDeclared?: boolean;
+    },
     header?: { prefixBytes: number; limitFor: (prefix: Uint8Array) => number }
 ): Promise<Uint8Array> {
     let limit = cap.limit;
-    let tighter = false;
+    let declared = cap.limitIsDeclared === true;
     const chunks: Uint8Array[] = [];
     let total = 0;
+    /** Once the exact size is known, the output is written straight into one buffer of that size. */
+    let exactOut: Uint8Array | null = null;
     let reader: ReadableStreamDefaultReader<Uint8Array>;
     try {
         reader = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream(format)).getReader();
     } catch (error) {
         throw new SemanticSplatError("UNSUPPORTED_FORMAT", `this platform has no DecompressionStream for ${format} data`, fileName, { cause: error });
     }
+    const exceeded = () =>
+        declared && cap.tooLong ? cap.tooLong(limit) : budgetExceeded(fileName, cap.budget, limit, `the ${cap.what} inflates to more than ${limit} bytes`);
     let headerChecked = header === undefined;
     try {
         for (;;) {
@@ -87,25 +99,27 @@ export async function inflateCapped(
             }
             if (result.done) break;
             const chunk = result.value;
+            if (total + chunk.byteLength > limit) throw exceeded();
+            if (exactOut) exactOut.set(chunk, total);
+            else chunks.push(chunk);
             total += chunk.byteLength;
-            if (total > limit) {
-                if (tighter && cap.tooLong) throw cap.tooLong(limit);
-                throw budgetExceeded(fileName, cap.budget, limit, `the ${cap.what} inflates to more than ${limit} bytes`);
-            }
-            chunks.push(chunk);
             if (!headerChecked && header && total >= header.prefixBytes) {
                 headerChecked = true;
                 const exact = header.limitFor(concat(chunks, total));
-                if (exact < limit) {
+                if (exact <= limit) {
                     limit = exact;
-                    tighter = true;
-                    if (total > limit) throw cap.tooLong ? cap.tooLong(limit) : budgetExceeded(fileName, cap.budget, limit, `the ${cap.what} inflates past its declared size`);
+                    declared = true;
+                    if (total > limit) throw exceeded();
+                    exactOut = new Uint8Array(exact);
+                    exactOut.set(concat(chunks, total), 0);
+                    chunks.length = 0;
                 }
             }
         }
     } finally {
         reader.cancel().catch(() => {});
     }
+    if (exactOut) return total === exactOut.length ? exactOut : exactOut.subarray(0, total);
     const out = concat(chunks, total);
     if (!headerChecked && header) header.limitFor(out); // shorter than the header: let the check say so
     return out;

@@ -98,6 +98,7 @@ export async function readZipEntry(bytes: Uint8Array, entry: ZipEntry, fileName:
             limit: entry.uncompressedSize,
             budget: "maxDecompressedBytes",
             what: `ZIP entry "${entry.name}"`,
+            limitIsDeclared: true,
             tooLong: () =>
                 new SemanticSplatError("MALFORMED_FILE", `not a readable ZIP archive: entry "${entry.name}" inflates to more than the ${entry.uncompressedSize} bytes it declares`, fileName),
         });

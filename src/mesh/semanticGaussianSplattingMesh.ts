@@ -428,6 +428,18 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         );
     }
 
+    /**
+     * Babylon's loader calls this with the decoded splats. During a load, an empty decode (the @adobe/spz module
+     * turns a damaged SPZ v4 file into an empty cloud) is refused here, before Babylon sizes its textures from it
+     * (a 8192x0 texture and WebGPU validation errors on every later frame), so the mesh keeps its data.
+     */
+    override updateData(data: ArrayBuffer, sh?: Uint8Array[], options?: Parameters<GaussianSplattingMesh["updateData"]>[2], partIndices?: Uint8Array, shDegree?: number): void {
+        if (this._loading && data.byteLength < 32) {
+            throw new SemanticSplatError("MALFORMED_FILE", "the file decodes to no Gaussians (damaged data)");
+        }
+        super.updateData(data, sh, options, partIndices, shDegree);
+    }
+
     /** Babylon calls this whenever it (re)builds its splat textures: keep the feature texture in step. */
     protected override _onUpdateTextures(textureSize: Vector2): void {
         super._onUpdateTextures(textureSize);

@@ -2,7 +2,7 @@
 // and the error encoding that carries codes across comlink.
 import { SemanticSplatError, isSemanticError } from "../../src/errors";
 import { checkModelMetadata, checkRgbOnlyInputsOutputs, checkSegmentInputs, checkVdviInputsOutputs, type ValueDescription } from "../../src/worker/modelContract";
-import { checkChecksum, fileNameOf, findManifestEntry, parseManifest, sha256Hex } from "../../src/worker/modelSource";
+import { checkChecksum, fetchWithProgress, fileNameOf, findManifestEntry, parseManifest, sha256Hex } from "../../src/worker/modelSource";
 import { readOnnxModelHeader } from "../../src/worker/onnxProto";
 import { decodeError, encodeError } from "../../src/worker/protocol";
 import { CLASS_TABLE_VERSION, FIXTURES, FIXTURE_MANIFEST, FIXTURE_URL } from "./fixtureInputs";
@@ -213,5 +213,61 @@ describe("error encoding across the worker boundary", () => {
         expect(decoded.message).toContain("wasm trap");
         const foreign = decodeError(new Error("structured clone failed"), "WORKER_FAILED");
         expect(isSemanticError(foreign, "WORKER_FAILED")).toBeTrue();
+    });
+});
+
+describe("model download budget", () => {
+    const realFetch = globalThis.fetch;
+    afterEach(() => {
+        globalThis.fetch = realFetch;
+    });
+
+    /** A server that streams 1 MiB chunks for ever, without a Content-Length; counts the chunks it was asked for. */
+    function endlessServer(): { pulled: () => number } {
+        let pulled = 0;
+        globalThis.fetch = async () =>
+            new Response(
+                new ReadableStream<Uint8Array>({
+                    pull(controller) {
+                        pulled++;
+                        controller.enqueue(new Uint8Array(1024 * 1024));
+                    },
+                })
+            );
+        return { pulled: () => pulled };
+    }
+
+    it("stops as soon as the download passes the manifest's byte count (MODEL_INVALID), never reading on", async () => {
+        const server = endlessServer();
+        let caught: unknown;
+        try {
+            await fetchWithProgress("https://models.example/big.onnx", undefined, 2007);
+        } catch (e) {
+            caught = e;
+        }
+        expect(isSemanticError(caught, "MODEL_INVALID")).withContext(String(caught)).toBeTrue();
+        expect((caught as Error).message).toMatch(/big\.onnx: the download passed the 2007 bytes the manifest gives/);
+        expect(server.pulled()).toBeLessThan(4);
+    });
+
+    it("stops at maxModelBytes without a manifest (BUDGET_EXCEEDED), and refuses an announced size up front", async () => {
+        const server = endlessServer();
+        let caught: unknown;
+        try {
+            await fetchWithProgress("https://models.example/huge.onnx", undefined, undefined, 3 * 1024 * 1024);
+        } catch (e) {
+            caught = e;
+        }
+        expect(isSemanticError(caught, "BUDGET_EXCEEDED")).withContext(String(caught)).toBeTrue();
+        expect((caught as Error).message).toMatch(/huge\.onnx: .*maxModelBytes budget of 3 MiB/);
+        expect(server.pulled()).toBeLessThan(7);
+        globalThis.fetch = async () => new Response(new Uint8Array(5000), { headers: { "Content-Length": "5000" } });
+        let announced: unknown;
+        try {
+            await fetchWithProgress("https://models.example/five.onnx", undefined, 2007);
+        } catch (e) {
+            announced = e;
+        }
+        expect(isSemanticError(announced, "MODEL_INVALID")).withContext(String(announced)).toBeTrue();
     });
 });
