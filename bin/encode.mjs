@@ -34,6 +34,10 @@ options:
   --class-count <n>     classes in the class table (default ${DEFAULT_CLASS_COUNT})
   --max-file-bytes <n>  budget: largest scene file (default 2 GiB); also --max-decompressed-bytes <n> (1 GiB),
                         --max-gaussians <n> (16777216) and --max-model-bytes <n> (512 MiB)
+  --tile-gaussians <n>  most Gaussians per tile core (default 100000; a scene of at most twice this is encoded
+                        whole); "whole" never tiles (memory then grows with the scene)
+  --halo <m>            clip each tile's receptive field to <m> metres around its core (faster, not exact;
+                        default: the whole field, the same features as a whole-scene encode)
   --quiet               no progress bar
   -h, --help            this text
 
@@ -65,6 +69,8 @@ function parseCommandLine(argv) {
                 "metres-per-unit": { type: "string" },
                 floor: { type: "string" },
                 threads: { type: "string" },
+                "tile-gaussians": { type: "string" },
+                halo: { type: "string" },
                 quiet: { type: "boolean", default: false },
                 "invalid-gaussians": { type: "string", default: "refuse" },
                 "invalid-labels": { type: "string", default: "refuse" },
@@ -115,7 +121,19 @@ function parseCommandLine(argv) {
         invalidLabels: values["invalid-labels"],
         classCount: values["class-count"] !== undefined ? positiveInteger("class-count") : undefined,
     };
-    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, frame: values.frame, up: values.up, metresPerUnit, floorHeight, threads, quiet: values.quiet, read };
+    let tileGaussians;
+    if (values["tile-gaussians"] !== undefined) {
+        tileGaussians = values["tile-gaussians"] === "whole" ? Infinity : Number(values["tile-gaussians"]);
+        if (tileGaussians !== Infinity && (!Number.isInteger(tileGaussians) || tileGaussians < 1000)) {
+            throw new UsageError(`--tile-gaussians must be an integer >= 1000 or "whole", got "${values["tile-gaussians"]}"`);
+        }
+    }
+    let haloMetres;
+    if (values.halo !== undefined) {
+        haloMetres = Number(values.halo);
+        if (!(haloMetres >= 0) || !Number.isFinite(haloMetres)) throw new UsageError(`--halo must be a number of metres >= 0, got "${values.halo}"`);
+    }
+    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, frame: values.frame, up: values.up, metresPerUnit, floorHeight, threads, tileGaussians, haloMetres, quiet: values.quiet, read };
 }
 
 /** A one-line progress bar on stderr (redrawn in place on a terminal; one line per stage otherwise). */
@@ -128,7 +146,8 @@ function progressBar(quiet) {
         const width = 30;
         const filled = Math.round(last.fraction * width);
         const seconds = ((performance.now() - started) / 1000).toFixed(1);
-        const line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(last.fraction * 100).toFixed(0).padStart(3)}% ${last.stage} ${seconds}s`;
+        const tiles = last.tiles ? ` tile ${last.tile}/${last.tiles}${last.secondsLeft !== undefined ? `, ~${last.secondsLeft.toFixed(0)} s left` : ""}` : "";
+        const line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(last.fraction * 100).toFixed(0).padStart(3)}% ${last.stage}${tiles} ${seconds}s`;
         process.stderr.write(isTty ? `\r${line.padEnd(70)}` : `${line}\n`);
     };
     return {
@@ -136,7 +155,7 @@ function progressBar(quiet) {
             if (quiet) return;
             last = progress;
             draw();
-            // inference gives no intermediate fractions: keep the elapsed time moving on a terminal
+            // a model call gives no intermediate fractions: keep the elapsed time moving on a terminal
             if (isTty && progress.stage === "inference" && !timer) timer = setInterval(draw, 250);
             if (progress.stage !== "inference" && timer) {
                 clearInterval(timer);
@@ -201,8 +220,8 @@ async function main() {
     // 1. the checked reading path (the browser loader's), then Babylon's own conversion to 32-byte rows, and the
     //    frame its loader gives the mesh (scaling.y = -1, and back for a right-handed PLY), so the features match
     //    what the browser computes for the same file.
-    const sceneBytes = readFile(args.scene, "scene file", budgets.maxFileBytes, "maxFileBytes");
-    const scene = await lib.readSceneFile(new Uint8Array(ownBuffer(sceneBytes)), args.scene, args.read);
+    let sceneBytes = readFile(args.scene, "scene file", budgets.maxFileBytes, "maxFileBytes");
+    let scene = await lib.readSceneFile(new Uint8Array(ownBuffer(sceneBytes)), args.scene, args.read);
     let rows;
     let flipY = -1;
     if (scene.format === "ply") {
@@ -235,6 +254,18 @@ async function main() {
     if (!isPly && !args.sidecar && args.out?.toLowerCase().endsWith(".ply") !== true) args.sidecar = true; // other formats keep their file: sidecar
     if (!isPly && !args.sidecar) throw new UsageError("only a PLY scene can be written as a PLY: use --sidecar");
     const worldMatrix = [1, 0, 0, 0, 0, flipY, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+    // the frame and the encoder's 10 channels; then the rows (and, for a sidecar, the file) are dropped: memory stays
+    // bounded by the per-Gaussian channels and features plus one tile (docs/ENCODER.md, "Large scenes: tiles")
+    let input;
+    try {
+        input = lib.sceneChannels(rows, { worldMatrix, frame: args.frame, upAxis: args.up, metresPerUnit: args.metresPerUnit, floorHeight: args.floorHeight });
+    } catch (e) {
+        if (e && typeof e.code === "string" && !e.message.startsWith(args.scene)) e.message = `${args.scene}: ${e.message}`;
+        throw e;
+    }
+    rows = null;
+    sceneBytes = null;
+    if (args.sidecar) scene = null;
 
     // 2. the model and its metadata (onnxruntime-node does not expose metadata props: read from the bytes)
     const modelBytes = readFile(args.model, "encoder model", budgets.maxModelBytes, "maxModelBytes");
@@ -252,8 +283,9 @@ async function main() {
     const bar = progressBar(args.quiet);
     let result;
     try {
-        result = await lib.encodeSplatRows(
-            rows,
+        result = await lib.encodeChannels(
+            input.channels,
+            input.count,
             info,
             async (feeds) => {
                 const ortFeeds = {};
@@ -261,7 +293,7 @@ async function main() {
                 const outputs = await session.run(ortFeeds, ["features"]);
                 return { data: outputs.features.data, dims: outputs.features.dims };
             },
-            { worldMatrix, frame: args.frame, upAxis: args.up, metresPerUnit: args.metresPerUnit, floorHeight: args.floorHeight, outputPrecision: "float32" },
+            { outputPrecision: args.sidecar ? "float16" : "float32", tileGaussians: args.tileGaussians, haloMetres: args.haloMetres },
             { onProgress: (p) => bar.update(p) }
         );
     } catch (e) {
@@ -277,24 +309,24 @@ async function main() {
     let bytes;
     if (args.sidecar) {
         out = args.out ?? lib.featureSidecarFileName(args.scene);
-        bytes = lib.encodeFeatureSidecar({ features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: result.frame }, out);
+        bytes = lib.encodeFeatureSidecar({ features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: input.frame }, out);
     } else {
         out = args.out ?? args.scene.replace(/(\.ply)?$/i, ".semantic.ply");
         bytes = lib.writeSemanticPly(scene.sourcePly, basename(args.scene), {
             features: result.features,
             featureDim: result.k,
             // the frame the features were computed in: a saved scene does not need it estimated again
-            comments: [`f_sem_* by ${result.encoderId} (${basename(args.model)})`, lib.SCENE_FRAME_COMMENT_PREFIX + lib.sceneFrameRecord(result.frame)],
+            comments: [`f_sem_* by ${result.encoderId} (${basename(args.model)})`, lib.SCENE_FRAME_COMMENT_PREFIX + lib.sceneFrameRecord(input.frame)],
         });
     }
     const temporary = `${out}.part`;
     writeFileSync(temporary, bytes);
     renameSync(temporary, out);
-    const t = result.timings;
+    const t = { ...result.timings, frameMs: input.frameMs, channelsMs: input.channelsMs };
     const total = t.channelsMs + t.serializeMs + t.inferenceMs + t.outputMs;
     process.stderr.write(
-        `${args.quiet ? "" : "\n"}frame (${result.frame.source}): ${lib.describeSceneFrame(result.frame)}\n` +
-            `wrote ${out}: ${result.count} Gaussians x K=${result.k} (${result.encoderId}); ` +
+        `${args.quiet ? "" : "\n"}frame (${input.frame.source}): ${lib.describeSceneFrame(input.frame)}\n` +
+            `wrote ${out}: ${result.count} Gaussians x K=${result.k} (${result.encoderId}${result.tiles > 1 ? `, ${result.tiles} tiles` : ""}); ` +
             `encode ${((total + t.frameMs) / 1000).toFixed(2)} s (frame ${t.frameMs.toFixed(0)} ms, channels ${t.channelsMs.toFixed(0)} ms, serialization ${t.serializeMs.toFixed(0)} ms, model ${t.inferenceMs.toFixed(0)} ms)\n`
     );
 }

@@ -43,7 +43,8 @@ export {
     type SemanticLabelInput,
 } from "./labels/semanticLabelBillboards";
 export { encodeMeshFeatures, type MeshEncoderOptions, type EncodableMesh } from "./encoder/encodeMesh";
-export { encodeSplatRows, type EncodeProgress, type EncodeSceneOptions, type EncodeSceneResult, type EncodeStage, type RunEncoderModel } from "./encoder/encodeScene";
+export { encodeSplatRows, encodeChannels, sceneChannels, type EncodeChannelsResult, type EncodeProgress, type EncodeSceneOptions, type EncodeSceneResult, type EncodeStage, type RunEncoderModel, type SceneChannels } from "./encoder/encodeScene";
+export { DEFAULT_TILE_GAUSSIANS, DEFAULT_HALO_METRES, type TilingOptions } from "./encoder/tiling";
 export { splatRowsToChannels, resolveSceneFrame, SPLAT_ROW_BYTES, type SceneFrameOptions } from "./encoder/sceneChannels";
 export * from "./frame";
 export { encoderInfoFromMetadata, prepareEncoderInputs, type EncoderModelInfo } from "./encoder/inputs";

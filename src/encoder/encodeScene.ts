@@ -3,30 +3,42 @@
 // (onnxruntime-node): splat rows -> contract-2 channels -> serialization (out-of-graph indices) -> the model -> a
 // checked (N, K) output. This module imports neither onnxruntime nor Babylon; the caller passes a `runModel`.
 import { SemanticSplatError } from "../errors";
-import { float32ArrayToHalf } from "../util/half";
+import { float32ArrayToHalf, float32ToHalfBits } from "../util/half";
 import { encoderFeeds, type EncoderModelInfo, type FeedTensor } from "./inputs";
 import { resolveSceneFrame, splatRowsToChannels, type SceneFrameOptions } from "./sceneChannels";
 import type { SceneFrame } from "../frame/sceneFrame";
-import { serializeScene } from "./serialization";
+import { checkChannels, checkSerializationConfig, sceneOrigin, serializeScene } from "./serialization";
+import { coreVoxels, fieldMembers, gatherChannels, planTiles, receptiveField, resolveTilingOptions, sceneSkeleton, serializeTile, WHOLE_SCENE_FACTOR, type TilingOptions } from "./tiling";
 
 /** The stages of an encode, in order. */
 export type EncodeStage = "channels" | "serialize" | "inference" | "output" | "done";
 
 export interface EncodeProgress {
     stage: EncodeStage;
-    /** Overall fraction done, 0..1 (fixed stage weights, roughly the default model's split on a room: the model run dominates). */
+    /** Overall fraction done, 0..1 (fixed stage weights, roughly the default model's split on a room: the model run
+     *  dominates; in a tiled encode the "inference" stage advances tile by tile with the Gaussians done). */
     fraction: number;
+    /** Tiled encodes only ("inference"): tiles finished so far, and in all. */
+    tile?: number;
+    tiles?: number;
+    /** Tiled encodes only: estimated seconds left, from the time per Gaussian of the tiles finished so far (absent
+     *  before the first tile ends). */
+    secondsLeft?: number;
 }
 
 /** Where each stage starts in the overall fraction. */
 const STAGE_START: Record<EncodeStage, number> = { channels: 0, serialize: 0.05, inference: 0.3, output: 0.95, done: 1 };
+/** A tiled encode's "inference" stage spans these fractions (the plan before it is quick). */
+const TILED_START = 0.06;
+const TILED_END = 0.98;
+const TILED_OUTPUT = 0.99;
 
 /**
  * Options of an encode. The scene frame (docs/FRAME.md): `frame: "auto"` (the default) estimates up, scale and
  * floor from the Gaussians; explicit `rotation` / `upAxis` / `metresPerUnit` / `floorHeight` always win;
- * `frame: "none"` keeps the old defaults (+Y up, metres).
+ * `frame: "none"` keeps the old defaults (+Y up, metres). Tiling: docs/ENCODER.md, "Large scenes: tiles".
  */
-export interface EncodeSceneOptions extends SceneFrameOptions {
+export interface EncodeSceneOptions extends SceneFrameOptions, TilingOptions {
     /** "float32" (default) or "float16": fp16 bits in a Uint16Array (half the memory; what the mesh stores). */
     outputPrecision?: "float32" | "float16";
 }
@@ -38,10 +50,26 @@ export interface EncodeSceneResult {
     count: number;
     k: number;
     encoderId: string;
+    /** Model calls: 1 for a scene encoded whole, else the number of tiles. */
+    tiles: number;
+    /** Gaussians in the largest model call (a tile's core and its receptive field; `count` when whole). */
+    largestTile: number;
     /** The frame the encoder input was put in (estimated, explicit or "none"); record it with the features. */
     frame: SceneFrame;
     /** frameMs: the frame estimate (0 for an explicit frame); channelsMs: the conversion to the encoder's input. */
     timings: { frameMs: number; channelsMs: number; serializeMs: number; inferenceMs: number; outputMs: number };
+}
+
+/** What encodeChannels returns: the result without the frame (its caller made the channels). */
+export type EncodeChannelsResult = Omit<EncodeSceneResult, "frame">;
+
+/** A scene's encoder input: the 10 channels per Gaussian in the resolved frame (sceneChannels). */
+export interface SceneChannels {
+    channels: Float32Array;
+    count: number;
+    frame: SceneFrame;
+    frameMs: number;
+    channelsMs: number;
 }
 
 /** Runs the model on named feeds and returns its `features` output as float32 with its dims. */
@@ -49,7 +77,7 @@ export type RunEncoderModel = (feeds: Record<string, FeedTensor>) => Promise<{ d
 
 export interface EncodeHooks {
     onProgress?: (progress: EncodeProgress) => void;
-    /** Called between stages; throws (CANCELLED) to stop. */
+    /** Called between stages and between tiles; throws (CANCELLED) to stop. */
     checkCancelled?: () => void;
 }
 
@@ -67,51 +95,142 @@ export async function encodeSplatRows(
     options: EncodeSceneOptions = {},
     hooks: EncodeHooks = {}
 ): Promise<EncodeSceneResult> {
-    const precision = options.outputPrecision ?? "float32";
-    if (precision !== "float32" && precision !== "float16") {
+    checkPrecision(options.outputPrecision);
+    resolveTilingOptions(options);
+    hooks.checkCancelled?.();
+    hooks.onProgress?.({ stage: "channels", fraction: STAGE_START.channels });
+    const input = sceneChannels(rows, options);
+    const result = await encodeChannels(input.channels, input.count, model, runModel, options, hooks);
+    return { ...result, frame: input.frame, timings: { ...result.timings, frameMs: input.frameMs, channelsMs: input.channelsMs } };
+}
+
+/** The encoder's input of Babylon's splat rows: the frame (resolveSceneFrame) and the 10 channels in it. The rows
+ *  are not needed after this (the Node command drops them before encodeChannels, to bound its memory). */
+export function sceneChannels(rows: ArrayBuffer | ArrayBufferView, options: SceneFrameOptions = {}): SceneChannels {
+    const tf = performance.now();
+    const bytes = rows.byteLength;
+    const frame = bytes >= 32 && bytes % 32 === 0 ? resolveSceneFrame(rows, options) : undefined;
+    const t0 = performance.now();
+    const converted = splatRowsToChannels(rows, options, "splat data", frame);
+    return { channels: converted.channels, count: converted.count, frame: converted.frame, frameMs: t0 - tf, channelsMs: performance.now() - t0 };
+}
+
+function checkPrecision(precision: unknown): asserts precision is "float32" | "float16" | undefined {
+    if (precision !== undefined && precision !== "float32" && precision !== "float16") {
         throw new SemanticSplatError("INVALID_ARGUMENT", `outputPrecision must be "float32" or "float16", got "${String(precision)}"`);
     }
+}
+
+/**
+ * The encode of `count` Gaussians already in the encoder's 10 input channels (contract 2; splatRowsToChannels):
+ * whole when `count <= 2 * tileGaussians`, else tile by tile (src/encoder/tiling.ts), with progress and cancellation
+ * between tiles. The caller may drop its splat rows before calling this (the Node command does, to bound memory).
+ */
+export async function encodeChannels(
+    channels: Float32Array,
+    count: number,
+    model: EncoderModelInfo,
+    runModel: RunEncoderModel,
+    options: EncodeSceneOptions = {},
+    hooks: EncodeHooks = {}
+): Promise<EncodeChannelsResult> {
+    checkPrecision(options.outputPrecision);
+    const precision = options.outputPrecision ?? "float32";
+    const { tileGaussians, haloMetres } = resolveTilingOptions(options);
     const step = (stage: EncodeStage) => {
         hooks.checkCancelled?.();
         hooks.onProgress?.({ stage, fraction: STAGE_START[stage] });
     };
     const now = () => performance.now();
+    const config = model.serialization;
+    const k = model.k;
 
-    step("channels");
-    const tf = now();
-    const bytes = rows instanceof ArrayBuffer ? rows.byteLength : rows.byteLength;
-    const frame = bytes >= 32 && bytes % 32 === 0 ? resolveSceneFrame(rows, options) : undefined;
-    const t0 = now();
-    const converted = splatRowsToChannels(rows, options, "splat data", frame);
-    const { channels, count } = converted;
     step("serialize");
     const t1 = now();
-    const serialized = serializeScene(channels, count, model.serialization);
-    const feeds = encoderFeeds(serialized, model.serialization);
-    step("inference");
-    const t2 = now();
-    const output = await runModel(feeds);
-    step("output");
-    const t3 = now();
-    const k = model.k;
-    if (output.dims.length !== 2 || output.dims[0] !== count || output.dims[1] !== k || output.data.length !== count * k) {
-        throw new SemanticSplatError("MODEL_CONTRACT", `the encoder returned features of shape (${output.dims.join(", ")}), expected (${count}, ${k})`);
+    if (count <= WHOLE_SCENE_FACTOR * tileGaussians) {
+        // one model call: exactly the whole-scene encode (the Python reference's serialization)
+        const feeds = encoderFeeds(serializeScene(channels, count, config), config);
+        step("inference");
+        const t2 = now();
+        const output = await runModel(feeds);
+        step("output");
+        const t3 = now();
+        checkOutput(output, count, k, null);
+        const features = precision === "float16" ? float32ArrayToHalf(output.data) : output.data;
+        const t4 = now();
+        hooks.onProgress?.({ stage: "done", fraction: 1 });
+        return { features, precision, count, k, encoderId: model.encoderId, tiles: 1, largestTile: count, timings: { frameMs: 0, channelsMs: 0, serializeMs: t2 - t1, inferenceMs: t3 - t2, outputMs: t4 - t3 } };
     }
-    for (let i = 0; i < output.data.length; i++) {
-        if (!Number.isFinite(output.data[i])) {
-            throw new SemanticSplatError("INVALID_FEATURES", `the encoder returned a non-finite feature for Gaussian ${Math.floor(i / k)} (channel ${i % k})`);
+
+    // tiled: the whole scene's checks and voxel origin first, so errors name whole-scene Gaussian indices
+    checkSerializationConfig(config);
+    checkChannels(channels, count);
+    const blocks = model.blocks;
+    if (!blocks) {
+        throw new SemanticSplatError(
+            "MODEL_CONTRACT",
+            `the encoder's metadata has no "encoder_config" (its blocks per level), which a tiled encode of ${count} Gaussians needs; encode the scene whole (tileGaussians: Infinity)`
+        );
+    }
+    const origin = sceneOrigin(channels, count, config.gridSize);
+    const plan = planTiles(channels, count, tileGaussians);
+    const skeleton = sceneSkeleton(channels, count, config, origin);
+    const features = precision === "float16" ? new Uint16Array(count * k) : new Float32Array(count * k);
+    let serializeMs = now() - t1, inferenceMs = 0, outputMs = 0;
+    const started = now();
+    let coresDone = 0;
+    let tileMembersMax = 0;
+    for (let t = 0; t < plan.count; t++) {
+        const elapsed = (now() - started) / 1000;
+        hooks.onProgress?.({
+            stage: "inference",
+            fraction: TILED_START + ((TILED_END - TILED_START) * coresDone) / count,
+            tile: t,
+            tiles: plan.count,
+            ...(t > 0 ? { secondsLeft: (elapsed / coresDone) * (count - coresDone) } : {}),
+        });
+        hooks.checkCancelled?.(); // between tiles: a cancel asked for during the progress event stops here
+        const ts = now();
+        const field = receptiveField(skeleton, coreVoxels(skeleton, plan, t), blocks, config);
+        const { members, isCore } = fieldMembers(channels, skeleton, plan, t, field.stamp, haloMetres);
+        tileMembersMax = Math.max(tileMembersMax, members.length);
+        const feeds = encoderFeeds(serializeTile(gatherChannels(channels, members), members, skeleton, config), config);
+        const tr = now();
+        serializeMs += tr - ts;
+        const output = await runModel(feeds);
+        const to = now();
+        inferenceMs += to - tr;
+        checkOutput(output, members.length, k, { members, isCore });
+        const data = output.data;
+        for (let j = 0; j < members.length; j++) {
+            if (!isCore[j]) continue;
+            const from = j * k, at = members[j] * k;
+            if (precision === "float16") for (let c = 0; c < k; c++) (features as Uint16Array)[at + c] = float32ToHalfBits(data[from + c]);
+            else for (let c = 0; c < k; c++) features[at + c] = data[from + c];
+        }
+        outputMs += now() - to;
+        coresDone += plan.coreCounts[t];
+    }
+    hooks.checkCancelled?.();
+    hooks.onProgress?.({ stage: "inference", fraction: TILED_END, tile: plan.count, tiles: plan.count, secondsLeft: 0 });
+    hooks.onProgress?.({ stage: "output", fraction: TILED_OUTPUT });
+    hooks.onProgress?.({ stage: "done", fraction: 1 });
+    return { features, precision, count, k, encoderId: model.encoderId, tiles: plan.count, largestTile: tileMembersMax, timings: { frameMs: 0, channelsMs: 0, serializeMs, inferenceMs, outputMs } };
+}
+
+/** MODEL_CONTRACT on a wrong output shape, INVALID_FEATURES on a non-finite value (checked for a tile's core only;
+ *  `tile` maps a tile's rows to the scene's Gaussian indices). */
+function checkOutput(output: { data: Float32Array; dims: readonly number[] }, rows: number, k: number, tile: { members: Int32Array; isCore: Uint8Array } | null): void {
+    if (output.dims.length !== 2 || output.dims[0] !== rows || output.dims[1] !== k || output.data.length !== rows * k) {
+        throw new SemanticSplatError("MODEL_CONTRACT", `the encoder returned features of shape (${output.dims.join(", ")}), expected (${rows}, ${k})`);
+    }
+    const data = output.data;
+    for (let i = 0; i < data.length; i++) {
+        if (!Number.isFinite(data[i])) {
+            const row = Math.floor(i / k);
+            if (tile && !tile.isCore[row]) continue;
+            const gaussian = tile ? tile.members[row] : row;
+            throw new SemanticSplatError("INVALID_FEATURES", `the encoder returned a non-finite feature for Gaussian ${gaussian} (channel ${i % k})`);
         }
     }
-    const features = precision === "float16" ? float32ArrayToHalf(output.data) : output.data;
-    const t4 = now();
-    hooks.onProgress?.({ stage: "done", fraction: 1 });
-    return {
-        features,
-        precision,
-        count,
-        k,
-        encoderId: model.encoderId,
-        frame: converted.frame,
-        timings: { frameMs: t0 - tf, channelsMs: t1 - t0, serializeMs: t2 - t1, inferenceMs: t3 - t2, outputMs: t4 - t3 },
-    };
 }

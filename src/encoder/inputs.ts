@@ -16,6 +16,16 @@ export interface EncoderModelInfo {
     encoderId: string;
     encoderVersion: number;
     serialization: SerializationConfig;
+    /** Attention blocks per level (encoder, levels 0..L-1) and per decoder stage (levels L-2..0), from the
+     *  `encoder_config` metadata; absent when the model does not say (tiled encoding needs them). */
+    blocks?: EncoderBlocks;
+}
+
+/** The encoder's attention blocks: block b (counted through the encoder levels, then the decoder stages) uses
+ *  curve order b mod O (factory/rtgs2/encoder/model.py). What tiled encoding needs to know its receptive field. */
+export interface EncoderBlocks {
+    encoder: number[];
+    decoder: number[];
 }
 
 /** Reads and checks the encoder metadata props; throws MODEL_CONTRACT naming the file and the key. */
@@ -44,7 +54,26 @@ export function encoderInfoFromMetadata(props: Record<string, string>, fileName?
     } catch (e) {
         throw new SemanticSplatError("MODEL_CONTRACT", `encoder metadata: ${e instanceof Error ? e.message : String(e)}`, fileName);
     }
-    return { k: positiveInt("k"), encoderId: need("encoder_id"), encoderVersion: positiveInt("encoder_version"), serialization };
+    const info: EncoderModelInfo = { k: positiveInt("k"), encoderId: need("encoder_id"), encoderVersion: positiveInt("encoder_version"), serialization };
+    if (props.encoder_config !== undefined) info.blocks = blocksFromConfig(props.encoder_config, serialization.levels, fileName);
+    return info;
+}
+
+function blocksFromConfig(text: string, levels: number, fileName?: string): EncoderBlocks {
+    const bad = (why: string) => new SemanticSplatError("MODEL_CONTRACT", `encoder metadata "encoder_config" ${why}`, fileName);
+    let config: { encoder_blocks?: unknown; decoder_blocks?: unknown };
+    try {
+        config = JSON.parse(text);
+    } catch {
+        throw bad("is not JSON");
+    }
+    const counts = (value: unknown, n: number, key: string): number[] => {
+        if (!Array.isArray(value) || value.length !== n || !value.every((v) => Number.isInteger(v) && v >= 0)) {
+            throw bad(`needs "${key}" as ${n} non-negative integers, got ${JSON.stringify(value)}`);
+        }
+        return value as number[];
+    };
+    return { encoder: counts(config?.encoder_blocks, levels, "encoder_blocks"), decoder: counts(config?.decoder_blocks, levels - 1, "decoder_blocks") };
 }
 
 /** The feeds of one serialized scene, named as the graph's inputs. */

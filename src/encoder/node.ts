@@ -1,7 +1,8 @@
 // The Node entry (dist/node-encoder.js) of the encode command (bin/encode.mjs): the encode stages and the file
 // formats, without Babylon, comlink or onnxruntime-web. The command brings onnxruntime-node and Babylon's loaders.
 export { SemanticSplatError, isSemanticError } from "../errors";
-export { encodeSplatRows, type EncodeProgress, type EncodeSceneOptions, type EncodeSceneResult, type EncodeStage } from "./encodeScene";
+export { encodeSplatRows, encodeChannels, sceneChannels, type EncodeProgress, type EncodeSceneOptions, type EncodeSceneResult, type EncodeStage } from "./encodeScene";
+export { DEFAULT_TILE_GAUSSIANS, DEFAULT_HALO_METRES, type TilingOptions } from "./tiling";
 export { splatRowsToChannels, resolveSceneFrame, SPLAT_ROW_BYTES, type UpAxis, type SceneFrameOptions } from "./sceneChannels";
 export { encoderInfoFromMetadata, type EncoderModelInfo } from "./inputs";
 export { readOnnxModelHeader } from "../worker/onnxProto";

@@ -99,7 +99,7 @@ export function checkSerializationConfig(config: SerializationConfig): void {
 }
 
 /** Morton codes of `count` voxels as two 24-bit halves (the code is hi * 2^24 + lo). */
-interface MortonKeys {
+export interface MortonKeys {
     hi: Uint32Array;
     lo: Uint32Array;
 }
@@ -111,7 +111,7 @@ const RADIX_MASK = RADIX_BUCKETS - 1;
 /** Indices 0..n-1 sorted by code ascending, ties by index: an LSD radix sort over four 12-bit digits. Each pass is
  *  stable, so equal codes keep index order, the same total order as Python's stable argsort (no comparator sort:
  *  500k Gaussians sort in tens of milliseconds). */
-function sortedIndices(keys: MortonKeys): Int32Array {
+export function sortedIndices(keys: MortonKeys): Int32Array {
     const n = keys.lo.length;
     let from = new Int32Array(n);
     let to = new Int32Array(n);
@@ -135,7 +135,7 @@ function sortedIndices(keys: MortonKeys): Int32Array {
     return from;
 }
 
-function mortonKeys(coords: Int32Array, count: number, order: string): MortonKeys {
+export function mortonKeys(coords: Int32Array, count: number, order: string): MortonKeys {
     const a = AXIS_INDEX[order[0]], b = AXIS_INDEX[order[1]], c = AXIS_INDEX[order[2]];
     const hi = new Uint32Array(count), lo = new Uint32Array(count);
     for (let i = 0; i < count; i++) {
@@ -205,7 +205,9 @@ export function poolChildren(parent: Int32Array, parentCount: number): Int32Arra
     return table;
 }
 
-function checkChannels(channels: Float32Array, count: number): void {
+/** Checks a count x 10 channel array: EMPTY_SCENE for zero Gaussians, INVALID_ARGUMENT for a wrong length or a
+ *  non-finite value (naming the first bad Gaussian and how many are affected). */
+export function checkChannels(channels: Float32Array, count: number): void {
     if (!Number.isInteger(count) || count < 0) throw invalid(`Gaussian count must be a non-negative integer, got ${count}`);
     if (channels.length !== count * INPUT_CHANNELS) {
         throw invalid(`channels must hold count x ${INPUT_CHANNELS} = ${count * INPUT_CHANNELS} floats, got ${channels.length}`);
@@ -228,8 +230,10 @@ function checkChannels(channels: Float32Array, count: number): void {
     }
 }
 
-/** Level-0 voxel coordinates (float32 arithmetic, as numpy float32 does it) and the scene minimum. */
-export function voxelCoordinates(channels: Float32Array, count: number, gridSize: number): { coords: Int32Array; sceneMin: Float32Array } {
+/** The per-axis minimum of the positions (float32), after checking that the scene's extent fits the 16-bit voxel
+ *  codes at `gridSize` (INVALID_ARGUMENT naming the axis otherwise). The same float32 arithmetic as
+ *  voxelCoordinates, whose largest coordinate comes from the largest position. */
+export function sceneOrigin(channels: Float32Array, count: number, gridSize: number): Float32Array {
     const sceneMin = new Float32Array([Infinity, Infinity, Infinity]);
     const sceneMax = new Float32Array([-Infinity, -Infinity, -Infinity]);
     for (let i = 0; i < count; i++) {
@@ -240,22 +244,33 @@ export function voxelCoordinates(channels: Float32Array, count: number, gridSize
         }
     }
     const g = Math.fround(gridSize);
+    for (let a = 0; a < 3; a++) {
+        const top = count > 0 ? Math.floor(Math.fround(Math.fround(sceneMax[a] - sceneMin[a]) / g)) : 0;
+        if (top > MAX_COORD) {
+            const extent = sceneMax[a] - sceneMin[a];
+            throw invalid(
+                `the scene spans ${extent.toPrecision(6)} m along ${"xyz"[a]}: ${top + 1} voxels of ${gridSize} m, more than the ` +
+                    `${MAX_COORD + 1} that ${COORD_BITS}-bit codes hold (check the scene's units, or use a larger grid)`
+            );
+        }
+    }
+    return sceneMin;
+}
+
+/** Level-0 voxel coordinates (float32 arithmetic, as numpy float32 does it) and the scene minimum. `origin` (a
+ *  larger scene's minimum, for one tile of it: src/encoder/tiling.ts) replaces the minimum of these positions, so
+ *  a tile's voxels are the whole scene's voxels; every position must be at or above it. */
+export function voxelCoordinates(channels: Float32Array, count: number, gridSize: number, origin?: ArrayLike<number>): { coords: Int32Array; sceneMin: Float32Array } {
+    const sceneMin = origin ? Float32Array.from(origin) : sceneOrigin(channels, count, gridSize);
+    const g = Math.fround(gridSize);
     const coords = new Int32Array(count * 3);
-    const top = [0, 0, 0];
     for (let i = 0; i < count; i++) {
         for (let a = 0; a < 3; a++) {
             const v = Math.floor(Math.fround(Math.fround(channels[i * INPUT_CHANNELS + a] - sceneMin[a]) / g));
-            if (v > top[a]) top[a] = v;
-            coords[3 * i + a] = v > MAX_COORD ? MAX_COORD : v; // only reached when the check below throws
-        }
-    }
-    for (let a = 0; a < 3; a++) {
-        if (top[a] > MAX_COORD) {
-            const extent = sceneMax[a] - sceneMin[a];
-            throw invalid(
-                `the scene spans ${extent.toPrecision(6)} m along ${"xyz"[a]}: ${top[a] + 1} voxels of ${gridSize} m, more than the ` +
-                    `${MAX_COORD + 1} that ${COORD_BITS}-bit codes hold (check the scene's units, or use a larger grid)`
-            );
+            if (v < 0 || v > MAX_COORD) {
+                throw invalid(`Gaussian ${i} lies outside the voxel grid along ${"xyz"[a]} (coordinate ${v}): the origin given is not the scene's minimum, or the extent is too large`);
+            }
+            coords[3 * i + a] = v;
         }
     }
     return { coords, sceneMin };
@@ -297,11 +312,13 @@ export function voxelFeatures(
 }
 
 /** The whole out-of-graph preparation of one scene: `count` Gaussians x 10 channels (contract 2) -> indices and
- *  voxel inputs. Throws SemanticSplatError EMPTY_SCENE / INVALID_ARGUMENT on bad input. */
-export function serializeScene(channels: Float32Array, count: number, config: SerializationConfig = DEFAULT_SERIALIZATION): SerializedScene {
+ *  voxel inputs. Throws SemanticSplatError EMPTY_SCENE / INVALID_ARGUMENT on bad input. `origin`: the voxel grid's
+ *  origin and height reference when these Gaussians are one tile of a larger scene (that scene's minimum,
+ *  sceneOrigin); default the minimum of these positions (the Python reference's only mode). */
+export function serializeScene(channels: Float32Array, count: number, config: SerializationConfig = DEFAULT_SERIALIZATION, origin?: ArrayLike<number>): SerializedScene {
     checkSerializationConfig(config);
     checkChannels(channels, count);
-    const { coords, sceneMin } = voxelCoordinates(channels, count, config.gridSize);
+    const { coords, sceneMin } = voxelCoordinates(channels, count, config.gridSize, origin);
     const level0 = uniqueVoxels(coords, count);
     const voxelFeaturesOut = voxelFeatures(channels, level0.sorted, level0.ids, level0.coords, level0.count, sceneMin, config.gridSize);
     const levels: LevelSerialization[] = [];

@@ -1,0 +1,516 @@
+// Tiled encoding (docs/ENCODER.md, "Large scenes: tiles"): a scene of millions of Gaussians goes through the encoder
+// one spatial tile at a time, so memory no longer grows with the scene beyond the per-Gaussian input and output
+// arrays and one tile's model call. Tiles come from a k-d split of the positions (each tile's core holds at most
+// `tileGaussians`). The whole scene's voxels, levels and curve orders are computed once (sceneSkeleton: integers
+// only); each tile then encodes its core plus the core's RECEPTIVE FIELD, followed backwards through the network's
+// attention patches, grid pooling and unpooling (receptiveField), laid out in the whole scene's own patches
+// (serializeTile). Its core's features are therefore the whole-scene encode's, up to float rounding (measured:
+// BENCHMARKS.md, "Tiled encoding"). The field is typically 1.5-2.6 times the core (the curves' patches reach far
+// at the coarse levels), which is the price of exactness; `haloMetres` clips it to a box around the core for speed,
+// at the accuracy measured there. A scene of at most twice `tileGaussians` is encoded whole (one model call of that
+// size needs no more memory than a tile and its field).
+// Pure TypeScript (no onnxruntime, no Babylon): the worker and the Node command share it.
+import { SemanticSplatError } from "../errors";
+import type { EncoderBlocks } from "./inputs";
+import {
+    INPUT_CHANNELS,
+    type LevelSerialization,
+    type SerializationConfig,
+    type SerializedScene,
+    mortonKeys,
+    poolChildren,
+    sortedIndices,
+    uniqueVoxels,
+    voxelCoordinates,
+    voxelFeatures,
+} from "./serialization";
+
+/** Gaussians per tile core by default. onnxruntime needs about 2.7 KB per Gaussian of a model call with the default
+ *  encoder (BENCHMARKS.md, "Large scenes"), so a core of 100k and its field (up to ~260k) stay under 0.8 GB. */
+export const DEFAULT_TILE_GAUSSIANS = 100_000;
+/** By default each tile takes its whole receptive field (exact features). */
+export const DEFAULT_HALO_METRES = Infinity;
+/** The smallest tile core accepted: below it the receptive field dominates and tiles only cost time. */
+export const MIN_TILE_GAUSSIANS = 1000;
+/** A scene of at most this many times `tileGaussians` is encoded whole. */
+export const WHOLE_SCENE_FACTOR = 2;
+
+export interface TilingOptions {
+    /** Most Gaussians in one tile's core (default DEFAULT_TILE_GAUSSIANS); a scene of at most twice this is encoded
+     *  whole; `Infinity` always encodes whole (memory then grows with the scene). */
+    tileGaussians?: number;
+    /** Clips each tile's receptive field to this distance (metres, encoder frame) around the core's bounding box:
+     *  faster, no longer exact (BENCHMARKS.md, "Tiled encoding"). Default Infinity: the whole field, exact. */
+    haloMetres?: number;
+}
+
+export interface TilePlan {
+    /** Number of tiles. */
+    count: number;
+    /** tileOf[i]: the tile whose core holds Gaussian i. */
+    tileOf: Int32Array;
+    /** Core sizes. */
+    coreCounts: Int32Array;
+    /** (tiles, 6): min x y z, max x y z of each core's positions. */
+    boxes: Float32Array;
+}
+
+/** Checks the tiling options and returns them with their defaults. */
+export function resolveTilingOptions(options: TilingOptions = {}): { tileGaussians: number; haloMetres: number } {
+    const tileGaussians = options.tileGaussians ?? DEFAULT_TILE_GAUSSIANS;
+    const haloMetres = options.haloMetres ?? DEFAULT_HALO_METRES;
+    if (!(tileGaussians === Infinity || (Number.isInteger(tileGaussians) && tileGaussians >= MIN_TILE_GAUSSIANS))) {
+        throw new SemanticSplatError("INVALID_ARGUMENT", `tileGaussians must be an integer >= ${MIN_TILE_GAUSSIANS} or Infinity, got ${String(tileGaussians)}`);
+    }
+    if (!(haloMetres >= 0)) {
+        throw new SemanticSplatError("INVALID_ARGUMENT", `haloMetres must be a number >= 0 (Infinity: the whole receptive field), got ${String(haloMetres)}`);
+    }
+    return { tileGaussians, haloMetres };
+}
+
+/**
+ * Splits `count` Gaussians (10 channels each, positions first) into tiles of at most `tileGaussians` by recursive
+ * halving at the median of the longest axis of each part's bounding box. Deterministic. Memory: one Int32Array of
+ * `count` indices besides the returned `tileOf`.
+ */
+export function planTiles(channels: Float32Array, count: number, tileGaussians: number): TilePlan {
+    const order = new Int32Array(count);
+    for (let i = 0; i < count; i++) order[i] = i;
+    const ranges: Array<[number, number]> = [];
+    const stack: Array<[number, number]> = [[0, count]];
+    while (stack.length > 0) {
+        const [lo, hi] = stack.pop()!;
+        if (hi - lo <= tileGaussians) {
+            ranges.push([lo, hi]);
+            continue;
+        }
+        const box = bounds(channels, order, lo, hi);
+        let axis = 0;
+        for (let a = 1; a < 3; a++) if (box[3 + a] - box[a] > box[3 + axis] - box[axis]) axis = a;
+        const mid = lo + ((hi - lo) >> 1);
+        selectNth(channels, order, lo, hi, mid, axis);
+        // right first, so the left part is split (and numbered) first
+        stack.push([mid, hi], [lo, mid]);
+    }
+    const tileOf = new Int32Array(count);
+    const coreCounts = new Int32Array(ranges.length);
+    const boxes = new Float32Array(ranges.length * 6);
+    ranges.forEach(([lo, hi], t) => {
+        for (let j = lo; j < hi; j++) tileOf[order[j]] = t;
+        coreCounts[t] = hi - lo;
+        boxes.set(bounds(channels, order, lo, hi), 6 * t);
+    });
+    return { count: ranges.length, tileOf, coreCounts, boxes };
+}
+
+function bounds(channels: Float32Array, order: Int32Array, lo: number, hi: number): Float32Array {
+    const box = new Float32Array([Infinity, Infinity, Infinity, -Infinity, -Infinity, -Infinity]);
+    for (let j = lo; j < hi; j++) {
+        const o = order[j] * INPUT_CHANNELS;
+        for (let a = 0; a < 3; a++) {
+            const p = channels[o + a];
+            if (p < box[a]) box[a] = p;
+            if (p > box[3 + a]) box[3 + a] = p;
+        }
+    }
+    return box;
+}
+
+/** Reorders order[lo, hi) so that order[n] holds the element of rank n - lo by coordinate `axis` (ties by index),
+ *  everything before it is not greater and everything after not smaller (quickselect with a median-of-three
+ *  pivot; the key includes the index, so equal coordinates cannot degrade it). */
+function selectNth(channels: Float32Array, order: Int32Array, lo: number, hi: number, n: number, axis: number): void {
+    const key = (i: number) => channels[i * INPUT_CHANNELS + axis];
+    const less = (i: number, j: number) => {
+        const a = key(i), b = key(j);
+        return a < b || (a === b && i < j);
+    };
+    let left = lo, right = hi - 1;
+    while (right > left) {
+        if (right - left === 1) {
+            if (less(order[right], order[left])) [order[left], order[right]] = [order[right], order[left]];
+            return;
+        }
+        const m = left + ((right - left) >> 1); // strictly between left and right
+        // median of three as the pivot, moved to `right`
+        let a = order[left], b = order[m], c = order[right];
+        if (less(b, a)) [a, b] = [b, a];
+        if (less(c, b)) {
+            [b, c] = [c, b];
+            if (less(b, a)) [a, b] = [b, a];
+        }
+        order[left] = a; order[m] = c; order[right] = b;
+        const pivot = b;
+        let store = left;
+        for (let j = left; j < right; j++) {
+            const v = order[j];
+            if (less(v, pivot)) {
+                order[j] = order[store];
+                order[store++] = v;
+            }
+        }
+        order[right] = order[store];
+        order[store] = pivot;
+        if (store === n) return;
+        if (n < store) right = store - 1;
+        else left = store + 1;
+    }
+}
+
+/** The channels of `members` (count x 10), gathered into one array. */
+export function gatherChannels(channels: Float32Array, members: Int32Array): Float32Array {
+    const out = new Float32Array(members.length * INPUT_CHANNELS);
+    for (let j = 0, o = 0; j < members.length; j++) {
+        const from = members[j] * INPUT_CHANNELS;
+        for (let c = 0; c < INPUT_CHANNELS; c++) out[o++] = channels[from + c];
+    }
+    return out;
+}
+
+/** One level of the whole scene's voxel structure. */
+interface SkeletonLevel {
+    count: number;
+    /** Children of each voxel at the previous level (levels >= 1), CSR: childStart (V + 1), children (V_prev). */
+    childStart: Int32Array | null;
+    children: Int32Array | null;
+    /** Scratch marks of the receptive-field closure: voxels and patches, by stamp (no reset needed). */
+    voxelStamp: Int32Array;
+    patchStamp: Int32Array;
+    /** (V, 3) voxel coordinates. */
+    coords: Int32Array;
+    /** (V_prev) parent of each previous-level voxel (levels >= 1). */
+    parent: Int32Array | null;
+    /** (O, V) voxel at each rank of each (unpadded) order. */
+    orders: Int32Array;
+    /** (O, V) rank of each voxel in each order. */
+    ranks: Int32Array;
+    /** Scratch: the current tile's local id of each voxel, -1 when not in it (reset after each tile). */
+    localOf: Int32Array;
+}
+
+/** The whole scene's voxels, levels and curve orders (serializeScene's structure without the voxel inputs, the
+ *  pooling tables and the padded feeds): what lets each tile see the same patches as the whole scene. */
+export interface SceneSkeleton {
+    count: number;
+    /** Stamps handed out to the closure's scratch marks. */
+    stamp: number;
+    origin: Float32Array;
+    /** (N) level-0 voxel of each Gaussian. */
+    gaussianVoxel: Int32Array;
+    levels: SkeletonLevel[];
+}
+
+/** The whole scene's skeleton (voxels on the grid at `origin`, the same numbering and orders as serializeScene). */
+export function sceneSkeleton(channels: Float32Array, count: number, config: SerializationConfig, origin: ArrayLike<number>): SceneSkeleton {
+    let gaussianVoxel: Int32Array;
+    let levelCoords: Int32Array, levelCount: number, parent: Int32Array | null = null;
+    {
+        const { coords } = voxelCoordinates(channels, count, config.gridSize, origin);
+        const level0 = uniqueVoxels(coords, count);
+        gaussianVoxel = level0.ids;
+        levelCoords = level0.coords;
+        levelCount = level0.count;
+    }
+    const levels: SkeletonLevel[] = [];
+    const orderCount = config.orders.length;
+    for (let l = 0; l < config.levels; l++) {
+        if (l > 0) {
+            const prev = levels[l - 1];
+            const halved = new Int32Array(prev.coords.length);
+            for (let i = 0; i < halved.length; i++) halved[i] = prev.coords[i] >> 1;
+            const u = uniqueVoxels(halved, prev.count);
+            levelCoords = u.coords; levelCount = u.count; parent = u.ids;
+        }
+        const orders = new Int32Array(orderCount * levelCount);
+        const ranks = new Int32Array(orderCount * levelCount);
+        config.orders.forEach((name, o) => {
+            const order = sortedIndices(mortonKeys(levelCoords, levelCount, name));
+            orders.set(order, o * levelCount);
+            for (let j = 0; j < levelCount; j++) ranks[o * levelCount + order[j]] = j;
+        });
+        let childStart: Int32Array | null = null, children: Int32Array | null = null;
+        if (parent) {
+            childStart = new Int32Array(levelCount + 1);
+            for (let i = 0; i < parent.length; i++) childStart[parent[i] + 1]++;
+            for (let v = 0; v < levelCount; v++) childStart[v + 1] += childStart[v];
+            const fill = childStart.slice(0, levelCount);
+            children = new Int32Array(parent.length);
+            for (let i = 0; i < parent.length; i++) children[fill[parent[i]]++] = i;
+        }
+        levels.push({
+            count: levelCount, coords: levelCoords, parent, childStart, children, orders, ranks,
+            localOf: new Int32Array(levelCount).fill(-1),
+            voxelStamp: new Int32Array(levelCount),
+            patchStamp: new Int32Array(Math.ceil(levelCount / config.patchSize)),
+        });
+    }
+    return { count, stamp: 0, origin: Float32Array.from(origin), gaussianVoxel, levels };
+}
+
+/** The distinct values of `value(0..n-1)` (voxel ids of `level`), ascending; marks their local ids in level.localOf. */
+function distinctVoxels(level: SkeletonLevel, n: number, value: (j: number) => number): Int32Array {
+    const found = new Int32Array(n);
+    let c = 0;
+    for (let j = 0; j < n; j++) {
+        const v = value(j);
+        if (level.localOf[v] === -1) {
+            level.localOf[v] = 0;
+            found[c++] = v;
+        }
+    }
+    const ids = found.slice(0, c).sort();
+    for (let i = 0; i < c; i++) level.localOf[ids[i]] = i;
+    return ids;
+}
+
+/**
+ * One tile's serialization on the whole scene's skeleton: `members` (ascending scene indices) with their gathered
+ * channels. Voxels are the scene's voxels (numbered in the same order), and each curve order keeps the whole
+ * scene's patches: every patch the tile touches is laid out with the scene voxels it holds in their own slots
+ * (the whole scene's padding rule included), slots of voxels outside the tile repeat the patch's present voxels,
+ * and orders with fewer patches repeat their first patch up to the common padded length. A patch entirely inside
+ * the tile is then exactly the whole scene's patch; with all Gaussians as members the result equals serializeScene.
+ */
+export function serializeTile(tileChannels: Float32Array, members: Int32Array, skeleton: SceneSkeleton, config: SerializationConfig): SerializedScene {
+    const m = members.length;
+    const P = config.patchSize;
+    const orderCount = config.orders.length;
+    const levelIds: Int32Array[] = [];
+    try {
+        // level 0: the members' voxels, their inputs from the members' channels
+        const g0 = skeleton.levels[0];
+        const ids0 = distinctVoxels(g0, m, (j) => skeleton.gaussianVoxel[members[j]]);
+        levelIds.push(ids0);
+        const v0 = ids0.length;
+        const gaussianVoxel = new Int32Array(m);
+        const start = new Int32Array(v0 + 1);
+        for (let j = 0; j < m; j++) {
+            const v = g0.localOf[skeleton.gaussianVoxel[members[j]]];
+            gaussianVoxel[j] = v;
+            start[v + 1]++;
+        }
+        for (let v = 0; v < v0; v++) start[v + 1] += start[v];
+        const byVoxel = new Int32Array(m);
+        for (let j = 0; j < m; j++) byVoxel[start[gaussianVoxel[j]]++] = j; // stable: ascending within each voxel
+        const levels: LevelSerialization[] = [];
+        let coords0: Int32Array | null = null;
+        for (let l = 0; l < config.levels; l++) {
+            const g = skeleton.levels[l];
+            let ids: Int32Array;
+            let unpool: Int32Array | null = null;
+            if (l === 0) ids = ids0;
+            else {
+                const prevIds = levelIds[l - 1];
+                const parentOf = g.parent!;
+                ids = distinctVoxels(g, prevIds.length, (i) => parentOf[prevIds[i]]);
+                levelIds.push(ids);
+                unpool = new Int32Array(prevIds.length);
+                for (let i = 0; i < prevIds.length; i++) unpool[i] = g.localOf[parentOf[prevIds[i]]];
+            }
+            const v = ids.length;
+            const coords = new Int32Array(v * 3);
+            for (let i = 0; i < v; i++) {
+                coords[3 * i] = g.coords[3 * ids[i]];
+                coords[3 * i + 1] = g.coords[3 * ids[i] + 1];
+                coords[3 * i + 2] = g.coords[3 * ids[i] + 2];
+            }
+            if (l === 0) coords0 = coords;
+            const { orders, inverses, paddedCount } = tileOrders(g, ids, P, orderCount);
+            levels.push({ count: v, coords, orders, paddedCount, inverses, pool: unpool ? poolChildren(unpool, v) : null, unpool });
+        }
+        const voxelFeaturesOut = voxelFeatures(tileChannels, byVoxel, gaussianVoxel, coords0!, v0, skeleton.origin, config.gridSize);
+        return { count: m, gaussianVoxel, voxelFeatures: voxelFeaturesOut, levels, sceneMin: skeleton.origin };
+    } finally {
+        levelIds.forEach((ids, l) => {
+            const localOf = skeleton.levels[l].localOf;
+            for (let i = 0; i < ids.length; i++) localOf[ids[i]] = -1;
+        });
+    }
+}
+
+/** The tile's padded orders and inverses at one level (see serializeTile). */
+function tileOrders(g: SkeletonLevel, ids: Int32Array, P: number, orderCount: number): { orders: Int32Array; inverses: Int32Array; paddedCount: number } {
+    const v = ids.length, total = g.count;
+    const patchLists: Int32Array[] = [];
+    let most = 0;
+    for (let o = 0; o < orderCount; o++) {
+        const patches = new Int32Array(v);
+        for (let i = 0; i < v; i++) patches[i] = Math.floor(g.ranks[o * total + ids[i]] / P);
+        patches.sort();
+        let c = 0;
+        for (let i = 0; i < v; i++) if (i === 0 || patches[i] !== patches[i - 1]) patches[c++] = patches[i];
+        patchLists.push(patches.subarray(0, c));
+        most = Math.max(most, c);
+    }
+    const paddedCount = most * P;
+    const orders = new Int32Array(orderCount * paddedCount);
+    const inverses = new Int32Array(orderCount * v);
+    const slots = new Int32Array(P);
+    const presentSlots = new Int32Array(P);
+    for (let o = 0; o < orderCount; o++) {
+        const patches = patchLists[o];
+        const out = orders.subarray(o * paddedCount, (o + 1) * paddedCount);
+        for (let q = 0; q < patches.length; q++) {
+            const p = patches[q];
+            let present = 0;
+            for (let s = 0; s < P; s++) {
+                let r = p * P + s;
+                const padding = r >= total;
+                if (padding) r = r >= P ? r - P : r % total; // the whole scene's padding rule (padOrder)
+                const local = g.localOf[g.orders[o * total + r]];
+                slots[s] = local;
+                if (local >= 0) {
+                    presentSlots[present++] = local;
+                    if (!padding) inverses[o * v + local] = q * P + s;
+                }
+            }
+            // slots of voxels outside the tile repeat the patch's present voxels (at least one: the tile touches it)
+            for (let s = 0, k = 0; s < P; s++) if (slots[s] < 0) slots[s] = presentSlots[k++ % present];
+            out.set(slots, q * P);
+        }
+        for (let q = patches.length; q < most; q++) out.copyWithin(q * P, 0, P);
+    }
+    return { orders, inverses, paddedCount };
+}
+
+/** Voxels of `level` sharing a patch of order `order` with any voxel of `list` (the list's own voxels included, and
+ *  for the last patch the previous patch's voxels its padding repeats): what one attention block reads. */
+function patchNeighbours(skeleton: SceneSkeleton, level: number, list: Int32Array, order: number, P: number): Int32Array {
+    const g = skeleton.levels[level];
+    const total = g.count;
+    const stamp = ++skeleton.stamp;
+    const out: number[] = [];
+    for (let i = 0; i < list.length; i++) {
+        const p = Math.floor(g.ranks[order * total + list[i]] / P);
+        if (g.patchStamp[p] === stamp) continue;
+        g.patchStamp[p] = stamp;
+        for (let s = 0; s < P; s++) {
+            let r = p * P + s;
+            if (r >= total) r = r >= P ? r - P : r % total;
+            const u = g.orders[order * total + r];
+            if (g.voxelStamp[u] !== stamp) {
+                g.voxelStamp[u] = stamp;
+                out.push(u);
+            }
+        }
+    }
+    return Int32Array.from(out);
+}
+
+/** The distinct parents (level + 1) of `list` (level). */
+function parentsOf(skeleton: SceneSkeleton, level: number, list: Int32Array): Int32Array {
+    const g = skeleton.levels[level + 1];
+    const stamp = ++skeleton.stamp;
+    const out: number[] = [];
+    for (let i = 0; i < list.length; i++) {
+        const p = g.parent![list[i]];
+        if (g.voxelStamp[p] !== stamp) {
+            g.voxelStamp[p] = stamp;
+            out.push(p);
+        }
+    }
+    return Int32Array.from(out);
+}
+
+/** Every child (level - 1) of `list` (level). */
+function childrenOf(skeleton: SceneSkeleton, level: number, list: Int32Array): Int32Array {
+    const g = skeleton.levels[level];
+    let n = 0;
+    for (let i = 0; i < list.length; i++) n += g.childStart![list[i] + 1] - g.childStart![list[i]];
+    const out = new Int32Array(n);
+    for (let i = 0, j = 0; i < list.length; i++) {
+        for (let c = g.childStart![list[i]]; c < g.childStart![list[i] + 1]; c++) out[j++] = g.children![c];
+    }
+    return out;
+}
+
+/**
+ * The level-0 voxels whose inputs the encoder's outputs at `core` (level-0 voxels) depend on: the receptive field,
+ * followed backwards through the network (factory/rtgs2/encoder/model.py): each attention block reads the whole
+ * patches (of its order) of the voxels it must produce, a grid pool reads all children, an unpooling reads the
+ * parent and the skip. A tile whose members are every Gaussian of these voxels computes its core's features as the
+ * whole scene does: the same voxels in the same patches, on the same inputs. Marks the result in level 0's
+ * voxelStamp with the returned stamp.
+ */
+export function receptiveField(skeleton: SceneSkeleton, core: Int32Array, blocks: EncoderBlocks, config: SerializationConfig): { voxels: Int32Array; stamp: number } {
+    const P = config.patchSize, orderCount = config.orders.length, L = config.levels;
+    // block b uses order b mod O: encoder blocks level by level, then the decoder stages (levels L-2 .. 0)
+    const encoderOrders: number[][] = [], decoderOrders: number[][] = [];
+    let b = 0;
+    for (let l = 0; l < L; l++) encoderOrders.push(Array.from({ length: blocks.encoder[l] }, () => b++ % orderCount));
+    for (let i = 0; i < L - 1; i++) decoderOrders.push(Array.from({ length: blocks.decoder[i] }, () => b++ % orderCount));
+    const inputs: Int32Array[] = [];
+    // x after level l's encoder blocks is needed at `list`: returns nothing, collects the level-0 inputs needed
+    const encoderOutput = (l: number, list: Int32Array): void => {
+        for (const o of [...encoderOrders[l]].reverse()) list = patchNeighbours(skeleton, l, list, o, P);
+        if (l === 0) inputs.push(list);
+        else encoderOutput(l - 1, childrenOf(skeleton, l, list));
+    };
+    // x after the decoder stage at level l (after the encoders at the deepest level) is needed at `list`
+    const decoderOutput = (l: number, list: Int32Array): void => {
+        if (l === L - 1) return encoderOutput(l, list);
+        for (const o of [...decoderOrders[L - 2 - l]].reverse()) list = patchNeighbours(skeleton, l, list, o, P);
+        encoderOutput(l, list); // the skip
+        decoderOutput(l + 1, parentsOf(skeleton, l, list)); // the coarse features through the unpooling
+    };
+    decoderOutput(0, core);
+    const g0 = skeleton.levels[0];
+    const stamp = ++skeleton.stamp;
+    const out: number[] = [];
+    for (const list of inputs) {
+        for (let i = 0; i < list.length; i++) {
+            const v = list[i];
+            if (g0.voxelStamp[v] !== stamp) {
+                g0.voxelStamp[v] = stamp;
+                out.push(v);
+            }
+        }
+    }
+    return { voxels: Int32Array.from(out), stamp };
+}
+
+/** The level-0 voxels of a tile's core Gaussians. */
+export function coreVoxels(skeleton: SceneSkeleton, plan: TilePlan, tile: number): Int32Array {
+    const g0 = skeleton.levels[0];
+    const stamp = ++skeleton.stamp;
+    const out: number[] = [];
+    for (let i = 0; i < plan.tileOf.length; i++) {
+        if (plan.tileOf[i] !== tile) continue;
+        const v = skeleton.gaussianVoxel[i];
+        if (g0.voxelStamp[v] !== stamp) {
+            g0.voxelStamp[v] = stamp;
+            out.push(v);
+        }
+    }
+    return Int32Array.from(out);
+}
+
+/** The Gaussians of the voxels marked with `stamp` (receptiveField), ascending, and which belong to `tile`'s core.
+ *  A finite `haloMetres` keeps only those within that distance of the core's bounding box (per axis). */
+export function fieldMembers(
+    channels: Float32Array, skeleton: SceneSkeleton, plan: TilePlan, tile: number, stamp: number, haloMetres: number
+): { members: Int32Array; isCore: Uint8Array } {
+    const marks = skeleton.levels[0].voxelStamp, gv = skeleton.gaussianVoxel, tileOf = plan.tileOf;
+    const b = plan.boxes.subarray(6 * tile, 6 * tile + 6);
+    const x0 = b[0] - haloMetres, y0 = b[1] - haloMetres, z0 = b[2] - haloMetres;
+    const x1 = b[3] + haloMetres, y1 = b[4] + haloMetres, z1 = b[5] + haloMetres;
+    const clip = Number.isFinite(haloMetres);
+    const keep = (i: number): boolean => {
+        if (tileOf[i] === tile) return true;
+        if (marks[gv[i]] !== stamp) return false;
+        if (!clip) return true;
+        const o = i * INPUT_CHANNELS;
+        const x = channels[o], y = channels[o + 1], z = channels[o + 2];
+        return x >= x0 && x <= x1 && y >= y0 && y <= y1 && z >= z0 && z <= z1;
+    };
+    let n = 0;
+    for (let i = 0; i < gv.length; i++) if (keep(i)) n++;
+    const members = new Int32Array(n);
+    const isCore = new Uint8Array(n);
+    for (let i = 0, j = 0; i < gv.length; i++) {
+        if (!keep(i)) continue;
+        isCore[j] = tileOf[i] === tile ? 1 : 0;
+        members[j++] = i;
+    }
+    return { members, isCore };
+}

@@ -1,0 +1,134 @@
+// Tiled encoding (src/encoder/tiling.ts) against the whole-scene encode, in Node with onnxruntime-node:
+// - the shipped encoder on the SynthRooms showcase room (80,369 Gaussians) cut into 4 tiles: every Gaussian's
+//   feature equals the whole-scene one up to float rounding (the tiles take their cores' whole receptive field);
+//   a clipped field (--halo 1) stays within the tolerance BENCHMARKS.md documents;
+// - the command: --tile-gaussians gives the same sidecar as "whole", prints the tile count, and refuses bad values.
+// Run by scripts/test-all.sh after the library build: node --test test/bin/tiling.test.mjs (needs dist/).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const root = new URL("../../", import.meta.url).pathname;
+const lib = await import(join(root, "dist/node-encoder.js"));
+const ort = await import("onnxruntime-node");
+const { SPLATFileLoader } = await import("@babylonjs/loaders/SPLAT/splatFileLoader.pure.js");
+const SHOWCASE = join(root, "demo/scenes/showcase/showcase.ply");
+const SHIPPED = join(root, "models/gaussian-encoder-k16.onnx");
+const TINY = join(root, "test/fixtures/encoder/tiny-encoder.onnx");
+const PARITY = join(root, "test/golden/parity/scene.ply");
+const dir = mkdtempSync(join(tmpdir(), "tiling-test-"));
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+
+async function channelsOf(path) {
+    const bytes = readFileSync(path);
+    const parsed = await SPLATFileLoader._ConvertPLYToSplat(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    return lib.splatRowsToChannels(parsed.data, { worldMatrix: [1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1] });
+}
+
+async function encoder(path) {
+    const bytes = new Uint8Array(readFileSync(path));
+    const info = lib.encoderInfoFromMetadata(lib.readOnnxModelHeader(bytes, path).metadata, path);
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
+    const run = async (feeds) => {
+        const ortFeeds = {};
+        for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+        const outputs = await session.run(ortFeeds, ["features"]);
+        return { data: outputs.features.data, dims: outputs.features.dims };
+    };
+    return { info, run, session };
+}
+
+/** Per-Gaussian cosine: mean and worst, and the largest absolute difference of any value. */
+function compare(a, b, count, k) {
+    let sum = 0, worst = 1, maxAbs = 0;
+    for (let i = 0; i < count; i++) {
+        let dot = 0, na = 0, nb = 0;
+        for (let c = 0; c < k; c++) {
+            const x = a[i * k + c], y = b[i * k + c];
+            dot += x * y; na += x * x; nb += y * y;
+            maxAbs = Math.max(maxAbs, Math.abs(x - y));
+        }
+        const cos = dot / Math.sqrt(na * nb);
+        sum += cos;
+        worst = Math.min(worst, cos);
+    }
+    return { mean: sum / count, worst, maxAbs };
+}
+
+test("the shipped encoder on the showcase room: 4 tiles with their receptive fields equal the whole-scene encode", async () => {
+    const { channels, count } = await channelsOf(SHOWCASE);
+    const { info, run, session } = await encoder(SHIPPED);
+    try {
+        const whole = await lib.encodeChannels(channels, count, info, run, { tileGaussians: Infinity });
+        assert.equal(whole.tiles, 1);
+        const progress = [];
+        const tiled = await lib.encodeChannels(channels, count, info, run, { tileGaussians: 40000 }, { onProgress: (p) => progress.push(p) });
+        assert.equal(tiled.tiles, 4);
+        assert.ok(tiled.largestTile < count, `a tile's field (${tiled.largestTile}) is smaller than the room (${count})`);
+        const r = compare(whole.features, tiled.features, count, info.k);
+        assert.ok(r.worst > 0.99999 && r.maxAbs < 1e-4, `tiled vs whole: mean cos ${r.mean}, worst ${r.worst}, max abs ${r.maxAbs}`);
+        // progress: tile by tile, with the time left once a tile is done, never going back
+        const tiles = progress.filter((p) => p.tiles !== undefined);
+        assert.deepEqual(tiles.map((p) => p.tile), [0, 1, 2, 3, 4]);
+        assert.ok(tiles.slice(1).every((p) => p.secondsLeft >= 0) && tiles[0].secondsLeft === undefined);
+        for (let i = 1; i < progress.length; i++) assert.ok(progress[i].fraction >= progress[i - 1].fraction, JSON.stringify(progress));
+        assert.equal(progress.at(-1).stage, "done");
+
+        // a clipped field: faster, not exact; the tolerance BENCHMARKS.md documents for this room and tile size
+        const clipped = await lib.encodeChannels(channels, count, info, run, { tileGaussians: 40000, haloMetres: 1 });
+        const c = compare(whole.features, clipped.features, count, info.k);
+        assert.ok(clipped.largestTile < tiled.largestTile);
+        assert.ok(c.mean > 0.995, `halo 1 m: mean cos ${c.mean}, worst ${c.worst}`);
+    } finally {
+        await session.release();
+    }
+});
+
+test("cancellation between tiles stops the encode with CANCELLED", async () => {
+    const { channels, count } = await channelsOf(PARITY);
+    const { info, run, session } = await encoder(TINY);
+    let calls = 0;
+    const counting = (feeds) => { calls++; return run(feeds); };
+    let cancel = false;
+    const error = await lib
+        .encodeChannels(channels, count, info, counting, { tileGaussians: 1000 }, {
+            onProgress: (p) => { if (p.tile === 1) cancel = true; },
+            checkCancelled: () => { if (cancel) throw new lib.SemanticSplatError("CANCELLED", "stop"); },
+        })
+        .then(() => null, (e) => e);
+    await session.release();
+    assert.equal(error?.code, "CANCELLED");
+    assert.equal(calls, 1, "the encode stopped after the first tile");
+    assert.ok(count > 2000);
+});
+
+function encode(args) {
+    const r = spawnSync(process.execPath, [join(root, "bin/encode.mjs"), ...args], { encoding: "utf8" });
+    return { status: r.status, stderr: r.stderr };
+}
+
+test("the command: --tile-gaussians gives the whole-scene sidecar, names the tiles, and refuses bad values", () => {
+    const whole = join(dir, "whole.semf"), tiled = join(dir, "tiled.semf");
+    const a = encode([PARITY, "--model", TINY, "--sidecar", "--quiet", "--out", whole, "--tile-gaussians", "whole"]);
+    assert.equal(a.status, 0, a.stderr);
+    const b = encode([PARITY, "--model", TINY, "--sidecar", "--out", tiled, "--tile-gaussians", "1000"]);
+    assert.equal(b.status, 0, b.stderr);
+    assert.match(b.stderr, /2025 Gaussians x K=16 \(rtgs2-gaussian-encoder, 4 tiles\)/);
+    assert.match(b.stderr, /tile 1\/4, ~\d+ s left/);
+    const x = lib.decodeFeatureSidecar(readFileSync(whole), whole), y = lib.decodeFeatureSidecar(readFileSync(tiled), tiled);
+    const fx = lib.halfArrayToFloat32(x.halfFeatures), fy = lib.halfArrayToFloat32(y.halfFeatures);
+    let worst = 0;
+    for (let i = 0; i < fx.length; i++) worst = Math.max(worst, Math.abs(fx[i] - fy[i]));
+    assert.ok(worst <= 1e-3, `tiled vs whole sidecar: max abs difference ${worst} (fp16 steps)`);
+    for (const bad of ["999", "1500.5", "many"]) {
+        const r = encode([PARITY, "--model", TINY, "--out", join(dir, "bad.ply"), "--tile-gaussians", bad]);
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, /--tile-gaussians must be an integer >= 1000 or "whole"/);
+    }
+    const h = encode([PARITY, "--model", TINY, "--out", join(dir, "bad.ply"), "--halo=-1"]);
+    assert.equal(h.status, 2);
+    assert.match(h.stderr, /--halo must be a number of metres >= 0/);
+});

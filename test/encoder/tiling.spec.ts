@@ -1,0 +1,148 @@
+// Tiled encoding (src/encoder/tiling.ts): the k-d plan partitions the scene; a tile holding every Gaussian serializes
+// exactly as the whole scene; the receptive field holds its core's patches; the worker's tiled encode of the golden
+// parity scene equals the Node command's whole-scene features, reports tile progress with the time left and stops
+// between tiles when cancelled; a model without its block counts refuses a tiled encode with MODEL_CONTRACT.
+import { SPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoader.pure";
+import { InferenceClient } from "../../src/inference/InferenceClient";
+import { isSemanticError } from "../../src/errors";
+import { encodeChannels, type EncodeProgress } from "../../src/encoder/encodeScene";
+import { encoderFeeds, encoderInfoFromMetadata, type EncoderModelInfo } from "../../src/encoder/inputs";
+import { DEFAULT_SERIALIZATION, INPUT_CHANNELS, sceneOrigin, serializeScene } from "../../src/encoder/serialization";
+import { coreVoxels, gatherChannels, planTiles, receptiveField, sceneSkeleton, serializeTile } from "../../src/encoder/tiling";
+import { seededRandom } from "../support/seededRandom";
+
+const MODEL_URL = "/base/test/fixtures/encoder/tiny-encoder.onnx";
+const SCENE_URL = "/base/test/golden/parity/scene.ply";
+const EXPECTED_URL = "/base/test/fixtures/encoder/parity-scene-features.f32";
+
+/** `count` Gaussians on the floor and two walls of a 4 x 2.7 x 3 m room (10 channels each). */
+function roomChannels(count: number, seed = 7): Float32Array {
+    const random = seededRandom(seed);
+    const c = new Float32Array(count * INPUT_CHANNELS);
+    for (let i = 0; i < count; i++) {
+        const o = i * INPUT_CHANNELS, surface = i % 3, u = random(), v = random();
+        const p = surface === 0 ? [4 * u, 0, 3 * v] : surface === 1 ? [4 * u, 2.7 * v, 0] : [0, 2.7 * u, 3 * v];
+        c.set([...p, random(), random(), random(), 0.2 + 0.8 * random(), -4 - random(), -4 - random(), -5], o);
+    }
+    return c;
+}
+
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+    try {
+        await promise;
+    } catch (e) {
+        return e;
+    }
+    throw new Error("expected a rejection, but the promise resolved");
+}
+
+describe("tiled encoding", () => {
+    it("plans tiles that partition the scene, each core at most tileGaussians, deterministically", () => {
+        const count = 20000;
+        const channels = roomChannels(count);
+        const plan = planTiles(channels, count, 3000);
+        expect(plan.count).toBe(8); // 20000 -> 10000 -> 5000 -> 2500
+        const sizes = new Int32Array(plan.count);
+        for (let i = 0; i < count; i++) sizes[plan.tileOf[i]]++;
+        expect(Array.from(sizes)).toEqual(Array.from(plan.coreCounts));
+        expect(Math.max(...sizes)).toBeLessThanOrEqual(3000);
+        expect(sizes.reduce((a, b) => a + b, 0)).toBe(count);
+        for (let i = 0; i < count; i++) {
+            const t = plan.tileOf[i];
+            for (let a = 0; a < 3; a++) {
+                const p = channels[i * INPUT_CHANNELS + a];
+                expect(p >= plan.boxes[6 * t + a] && p <= plan.boxes[6 * t + 3 + a]).toBeTrue();
+            }
+        }
+        expect(Array.from(planTiles(channels, count, 3000).tileOf)).toEqual(Array.from(plan.tileOf));
+    });
+
+    it("a tile of every Gaussian serializes exactly as the whole scene; a core's field holds its whole patches", () => {
+        const count = 6000;
+        const channels = roomChannels(count, 11);
+        const config = DEFAULT_SERIALIZATION;
+        const whole = encoderFeeds(serializeScene(channels, count, config), config);
+        const skeleton = sceneSkeleton(channels, count, config, sceneOrigin(channels, count, config.gridSize));
+        const all = Int32Array.from({ length: count }, (_, i) => i);
+        const tile = encoderFeeds(serializeTile(gatherChannels(channels, all), all, skeleton, config), config);
+        expect(Object.keys(tile).sort()).toEqual(Object.keys(whole).sort());
+        for (const name of Object.keys(whole)) {
+            expect(tile[name].dims).withContext(name).toEqual(whole[name].dims);
+            expect(Array.from(tile[name].data)).withContext(name).toEqual(Array.from(whole[name].data));
+        }
+        // the field of one tile's core: the core itself, and every level-0 patch-mate of a core voxel in the orders of
+        // the level-0 blocks (block b uses order b mod 4: the level-0 encoder block is block 0, the last decoder block 5)
+        const plan = planTiles(channels, count, 1000);
+        const core = coreVoxels(skeleton, plan, 0);
+        const field = new Set(receptiveField(skeleton, core, { encoder: [1, 1, 2], decoder: [1, 1] }, config).voxels);
+        expect(field.size).toBeLessThan(skeleton.levels[0].count);
+        for (const v of core) expect(field.has(v)).toBeTrue();
+        const g = skeleton.levels[0], P = config.patchSize;
+        for (const o of [0, 1]) {
+            for (const v of core) {
+                const p = Math.floor(g.ranks[o * g.count + v] / P);
+                for (let r = p * P; r < Math.min((p + 1) * P, g.count); r++) expect(field.has(g.orders[o * g.count + r])).toBeTrue();
+            }
+        }
+    });
+
+    it("a tiled encode needs the model's block counts (encoder_config): MODEL_CONTRACT without them", async () => {
+        const props = { kind: "encoder", k: "16", encoder_id: "x", encoder_version: "1", grid_size: "0.05", patch_size: "64", levels: "3", orders: "xyz,zyx" };
+        const withBlocks = encoderInfoFromMetadata({ ...props, encoder_config: JSON.stringify({ encoder_blocks: [1, 1, 2], decoder_blocks: [1, 1] }) }, "enc.onnx");
+        expect(withBlocks.blocks).toEqual({ encoder: [1, 1, 2], decoder: [1, 1] });
+        expect(() => encoderInfoFromMetadata({ ...props, encoder_config: JSON.stringify({ encoder_blocks: [1, 1], decoder_blocks: [1, 1] }) }, "enc.onnx")).toThrowMatching(
+            (e) => isSemanticError(e, "MODEL_CONTRACT") && e.message.includes("encoder_blocks") && e.message.includes("enc.onnx")
+        );
+        const info: EncoderModelInfo = encoderInfoFromMetadata(props, "enc.onnx");
+        expect(info.blocks).toBeUndefined();
+        let calls = 0;
+        const error = await rejectionOf(encodeChannels(roomChannels(2500), 2500, info, async () => { calls++; throw new Error("not reached"); }, { tileGaussians: 1000 }));
+        expect(isSemanticError(error, "MODEL_CONTRACT")).withContext(String(error)).toBeTrue();
+        expect(String(error)).toContain("encoder_config");
+        expect(calls).toBe(0);
+    });
+
+    describe("in the inference worker", () => {
+        let client: InferenceClient;
+        let expected: Float32Array;
+        let rows: Uint8Array;
+        const worldMatrix = [1, 0, 0, 0, 0, -1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]; // Babylon's PLY loader: scaling.y = -1
+
+        beforeAll(async () => {
+            expected = new Float32Array(await (await fetch(EXPECTED_URL)).arrayBuffer());
+            // the parity scene's splat rows, as Babylon's loader makes them
+            const ply = await (await fetch(SCENE_URL)).arrayBuffer();
+            const loader = SPLATFileLoader as unknown as { _ConvertPLYToSplat(data: ArrayBuffer): Promise<{ data: ArrayBuffer }> }; // private, static
+            const parsed = await loader._ConvertPLYToSplat(ply);
+            rows = new Uint8Array(parsed.data);
+            client = new InferenceClient({ numThreads: 1 });
+            await client.loadModel({ kind: "encoder", source: MODEL_URL, executionProvider: "wasm" });
+        });
+        afterAll(() => client.dispose());
+
+        it("equals the whole-scene features of the Node command, with tile progress and the time left", async () => {
+            const progress: EncodeProgress[] = [];
+            const result = await client.encodeScene({ splats: rows.slice(), worldMatrix, tileGaussians: 1000 }, { onProgress: (p) => progress.push(p) });
+            expect(result.count).toBe(2025);
+            expect(result.tiles).toBe(4);
+            let worst = 0;
+            for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(result.features[i] - expected[i]));
+            expect(worst).toBeLessThan(1e-4);
+            const tiles = progress.filter((p) => p.tiles === 4);
+            expect(tiles.map((p) => p.tile)).toEqual([0, 1, 2, 3, 4]);
+            expect(tiles[2].secondsLeft).toBeGreaterThanOrEqual(0);
+            for (let i = 1; i < progress.length; i++) expect(progress[i].fraction).toBeGreaterThanOrEqual(progress[i - 1].fraction);
+            expect(progress[progress.length - 1]).toEqual({ stage: "done", fraction: 1 });
+        });
+
+        it("cancelled after the first tile: CANCELLED at once, and the worker encodes the next scene", async () => {
+            const abort = new AbortController();
+            const error = await rejectionOf(
+                client.encodeScene({ splats: rows.slice(), worldMatrix, tileGaussians: 1000 }, { signal: abort.signal, onProgress: (p) => { if (p.tile === 1) abort.abort(); } })
+            );
+            expect(isSemanticError(error, "CANCELLED")).withContext(String(error)).toBeTrue();
+            const again = await client.encodeScene({ splats: rows.slice(), worldMatrix, tileGaussians: 1000 });
+            expect(again.tiles).toBe(4);
+        });
+    });
+});
