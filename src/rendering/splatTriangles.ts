@@ -59,17 +59,22 @@ export function withSplatTriangles<T>(cameraMesh: Mesh, quadSubMesh: SubMesh, dr
     }
 }
 
-/** Appends, once, the first triangle of each quad (6 indices per quad from `start`) to the mesh's index buffer. */
+/**
+ * Appends, once, the first triangle of each quad (6 indices per quad from `start`) to the mesh's index buffer.
+ * When the buffer holds more than the quads (triangles appended for an earlier, larger scene that Babylon's
+ * per-camera mesh kept after a reload with fewer Gaussians), it is cut back to the quads first.
+ */
 function ensureTriangleIndices(mesh: Mesh, start: number, quadIndexCount: number): void {
     const geometry = mesh.geometry;
     const total = geometry?.getTotalIndices() ?? 0;
-    if (total === start + quadIndexCount * 1.5) return;
-    if (!geometry || total !== start + quadIndexCount || quadIndexCount % 6 !== 0) {
-        throw new Error(`splat triangles: mesh "${mesh.name}" has ${total} indices, not Babylon's splat quads over ${start}..${start + quadIndexCount}`);
+    const quadEnd = start + quadIndexCount;
+    if (total === quadEnd + quadIndexCount / 2) return;
+    if (!geometry || total < quadEnd || quadIndexCount % 6 !== 0) {
+        throw new Error(`splat triangles: mesh "${mesh.name}" has ${total} indices, not Babylon's splat quads over ${start}..${quadEnd}`);
     }
     const quads = geometry.getIndices(false)!;
     // A plain array, like Babylon's own: the engine picks 16-bit indices for it, as it did for the quads.
-    const indices = Array.from(quads);
+    const indices = Array.prototype.slice.call(quads, 0, quadEnd) as number[];
     for (let q = 0; q < quadIndexCount / 6; q++) {
         for (let c = 0; c < 3; c++) indices.push(quads[start + 6 * q + c]);
     }
