@@ -9,22 +9,16 @@ export interface EngineChoice {
     webgpu: boolean;
     /** Why WebGPU is not used (null when it is). */
     noWebGPUReason: string | null;
-    /** The WebGPU adapter is a CPU emulation (SwiftShader): onnxruntime's WebGPU EP is then ~100x slower than wasm
-     *  (../shared/ENVIRONMENT.md), so the demo runs the model on wasm. */
-    softwareAdapter: boolean;
 }
 
 /** `forceWebGL` (URL `?webgl`) takes the fallback path on purpose, so that it can be tested where WebGPU exists. */
 export async function createEngine(canvas: HTMLCanvasElement, forceWebGL: boolean): Promise<EngineChoice> {
     let reason: string | null = forceWebGL ? "WebGL2 was requested with ?webgl" : null;
-    let softwareAdapter = false;
     if (!reason) {
         if (!("gpu" in navigator) || !navigator.gpu) reason = "this browser has no WebGPU (navigator.gpu is missing; it needs a secure origin such as http://localhost)";
         else {
             const adapter = await navigator.gpu.requestAdapter().catch(() => null);
             if (!adapter) reason = "the browser offers WebGPU but gave no GPU adapter";
-            const info = adapter?.info;
-            softwareAdapter = !!info && /swiftshader/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
         }
     }
     if (!reason) {
@@ -33,11 +27,11 @@ export async function createEngine(canvas: HTMLCanvasElement, forceWebGL: boolea
             // targets) and clip-distances (the feature pass's cheaper triangle primitive, src/rendering/README.md).
             const engine = new WebGPUEngine(canvas, { antialias: false, setMaximumLimits: true, enableAllFeatures: true, adaptToDeviceRatio: false });
             await engine.initAsync();
-            return { engine, webgpu: true, noWebGPUReason: null, softwareAdapter };
+            return { engine, webgpu: true, noWebGPUReason: null };
         } catch (e) {
             reason = `WebGPU failed to start: ${e instanceof Error ? e.message : String(e)}`;
         }
     }
     const engine = new Engine(canvas, false, { preserveDrawingBuffer: true, stencil: false }, false);
-    return { engine, webgpu: false, noWebGPUReason: reason, softwareAdapter };
+    return { engine, webgpu: false, noWebGPUReason: reason };
 }

@@ -42,9 +42,10 @@ export interface DemoState {
 
 async function main(): Promise<void> {
     const canvas = element<HTMLCanvasElement>("render-canvas");
-    const { engine, webgpu, noWebGPUReason, softwareAdapter } = await createEngine(canvas, params.has("webgl"));
-    // ?ep=wasm|webgpu|auto; by default wasm on a software GPU (SwiftShader), else onnxruntime's choice.
-    const ep = (params.get("ep") ?? (softwareAdapter ? "wasm" : "auto")) as ExecutionProviderChoice;
+    const { engine, webgpu, noWebGPUReason } = await createEngine(canvas, params.has("webgl"));
+    // ?ep=wasm|webgpu|auto; "auto" (the default) lets the worker choose: wasm on a software GPU (SwiftShader) or
+    // without an adapter, WebGPU on a real GPU. The HUD shows the choice and why.
+    const ep = (params.get("ep") ?? "auto") as ExecutionProviderChoice;
     const scene = new Scene(engine);
     scene.clearColor = new Color4(0.07, 0.07, 0.08, 1);
 
@@ -274,6 +275,8 @@ async function main(): Promise<void> {
             lines.push(`segment  ${p.model?.executionProvider ?? "loading"}  ${p.pass.width}x${p.pass.height}  ${p.mode}  ticks ${s.ticks}`);
             // which model made the map on screen: the full one, or the RGB-only fallback (features not ready)
             if (s.lastModelKind) lines.push(`  model ${s.lastModelKind === "vdvi" ? "vdvi (rgb + features)" : "vdvi-rgb (RGB-only fallback)"}  ticks vdvi ${s.ticksByModel.vdvi}, vdvi-rgb ${s.ticksByModel["vdvi-rgb"]}`);
+            // The reason without its details in parentheses, e.g. "auto: wasm, the WebGPU adapter is a software one".
+            if (p.model) lines.push(`  ep: ${p.model.executionProviderReason.split(" (")[0]}`);
             lines.push(`  pass ${a.featurePassMs.toFixed(1)}  readback ${a.readbackMs.toFixed(0)}  transfer ${a.transferMs.toFixed(0)} ms`);
             lines.push(`  infer ${a.inferenceMs.toFixed(0)}  post ${a.postprocessMs.toFixed(1)}  total ${a.totalMs.toFixed(0)} ms`);
             if (seg.lastLift) lines.push(`lifting  ${seg.lifter.viewCount} views, last voted ${seg.lastLift.voted.toLocaleString("en")} Gaussians in ${seg.lastLift.ms.toFixed(1)} ms`);

@@ -31,6 +31,8 @@ export {
     type FrameRequestOptions,
 } from "./rendering/featureSplatPass";
 export { isSortSettled } from "./rendering/sortState";
+export { GpuFramePacer, type GpuFramePacerOptions } from "./rendering/gpuFramePacer";
+export { describeAdapter, isSoftwareAdapter, type AdapterDescription } from "./worker/adapterProbe";
 export { planFeaturePasses, maxAttachmentsPerPass, type FeaturePassPlan, type DeviceLimitsForPlan } from "./rendering/attachmentPlan";
 export { decodeSplatRows, projectSplat, renderReference, type ReferenceCamera, type ReferenceImage, type ReferenceSplat } from "./rendering/cpuReference";
 export { drawFeatureView, featureViewPixels, principalComponentScores, type FeatureImageLike, type FeatureViewOptions } from "./rendering/featureView";

@@ -38,6 +38,9 @@ export interface InferenceClientOptions {
     wasmUrl?: string;
     /** wasm threads; default 2 when cross-origin isolated, else 1. */
     numThreads?: number;
+    /** How long the worker's init waits for `navigator.gpu.requestAdapter()` before it settles for wasm (the
+     *  reason lands in `WorkerInitInfo.adapterProblem`). Default 10000 ms; 0: no limit. */
+    adapterTimeoutMs?: number;
 }
 
 /** One worker instance and the calls waiting on it. */
@@ -77,7 +80,12 @@ export class InferenceClient {
         this.initTimeoutMs = options.initTimeoutMs ?? DEFAULT_INIT_TIMEOUT_MS;
         this.callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
         this.loadTimeoutMs = options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS;
-        const timeouts = [["initTimeoutMs", this.initTimeoutMs], ["callTimeoutMs", this.callTimeoutMs], ["loadTimeoutMs", this.loadTimeoutMs]] as const;
+        const timeouts = [
+            ["initTimeoutMs", this.initTimeoutMs],
+            ["callTimeoutMs", this.callTimeoutMs],
+            ["loadTimeoutMs", this.loadTimeoutMs],
+            ["adapterTimeoutMs", options.adapterTimeoutMs ?? 0],
+        ] as const;
         for (const [name, value] of timeouts) {
             if (!Number.isFinite(value) || value < 0) {
                 throw new SemanticSplatError("INVALID_ARGUMENT", `InferenceClient: ${name} must be a non-negative number, got ${value}`);
@@ -268,8 +276,8 @@ export class InferenceClient {
         worker.addEventListener("messageerror", () => {
             this.kill(handle, new SemanticSplatError("WORKER_FAILED", "inference worker sent a message that could not be read"));
         });
-        const { wasmUrl, numThreads } = this.options;
-        handle.ready = this.call(handle, "worker start (init)", this.initTimeoutMs, (remote) => remote.init({ wasmUrl, numThreads }));
+        const { wasmUrl, numThreads, adapterTimeoutMs } = this.options;
+        handle.ready = this.call(handle, "worker start (init)", this.initTimeoutMs, (remote) => remote.init({ wasmUrl, numThreads, adapterTimeoutMs }));
         handle.ready.catch(() => {}); // observed by every caller; avoid an unhandled rejection when none comes
         this.handle = handle;
         return handle;

@@ -14,6 +14,7 @@ import type { Nullable } from "@babylonjs/core/types";
 import "@babylonjs/core/Engines/WebGPU/Extensions/engine.rawTexture";
 import { SemanticSplatError } from "../errors";
 import { drawsSplatTriangles, withSplatTriangles } from "../rendering/splatTriangles";
+import { GpuFramePacer } from "../rendering/gpuFramePacer";
 import { featureLayerCount, featuresToFloat16, packFeatureLayers, type FeatureArray } from "./featureLayout";
 import { loadSceneInto, type SceneSource, type SemanticLoadOptions } from "./loading";
 import { encodeMeshFeatures, type MeshEncoderOptions } from "../encoder/encodeMesh";
@@ -50,6 +51,14 @@ export interface SemanticGaussianSplattingMeshOptions {
     /** Encode scenes without features after each load. Default: `true` when `encoder` is set. `false` turns it off
      *  ({@link SemanticGaussianSplattingMesh.encodeFeatures} still encodes on request). */
     autoEncode?: boolean;
+    /**
+     * Pace the engine's render loop by the GPU while the mesh lives (default `true`; {@link GpuFramePacer}): a frame
+     * starts once the GPU finished the one before (two before on a hardware GPU). Without it, a render loop on a GPU
+     * that does not throttle requestAnimationFrame (SwiftShader) queues frames without bound and the inference
+     * worker's requests to the GPU process (its WebGPU adapter) never answer. No effect on WebGL engines or an
+     * engine whose `maxFramesInFlight` the app set itself.
+     */
+    paceRenderLoop?: boolean;
 }
 
 /** Options of {@link SemanticGaussianSplattingMesh.LoadAsync}: the mesh options plus the load options. */
@@ -96,6 +105,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
     /** The encode in progress (or the last one), and how to cancel it. */
     private _encoding: Promise<void> = Promise.resolve();
     private _encodeAbort: AbortController | null = null;
+    private readonly _pacer: GpuFramePacer | null;
 
     /**
      * @param name name of the mesh in the scene
@@ -106,6 +116,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         super(name, null, scene, options.keepInRam ?? true, options.needsRotationScaleTextures ?? false);
         this._encoderOptions = options.encoder ?? null;
         this._autoEncode = options.autoEncode ?? options.encoder !== undefined;
+        this._pacer = (options.paceRenderLoop ?? true) ? GpuFramePacer.Acquire(this.getEngine()) : null;
     }
 
     /**
@@ -477,6 +488,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         if (!this._semanticDisposed) {
             this._semanticDisposed = true;
             this._encodeAbort?.abort();
+            this._pacer?.release();
             this._featureTexture?.dispose();
             this._featureTexture = null;
             this._featureValues = null;

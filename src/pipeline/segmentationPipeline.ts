@@ -16,6 +16,7 @@ import { SemanticSplatError } from "../errors";
 import { InferenceClient, type InferenceClientOptions } from "../inference/InferenceClient";
 import { FeatureSplatPass, type FeatureSplatMesh, type RawFeatureFrame, type SplatPrimitive } from "../rendering/featureSplatPass";
 import type { AttachmentFormat } from "../rendering/attachmentPlan";
+import { GpuFramePacer } from "../rendering/gpuFramePacer";
 import type { ExecutionProviderChoice, LoadModelRequest, LoadProgress, ModelInfo, SegmentationModelKind } from "../worker/protocol";
 import { SegmentationOverlay, type OverlayOptions } from "./overlay";
 import {
@@ -111,6 +112,14 @@ export interface SemanticSegmentationPipelineOptions {
      * expected depth and `PickingInfo.semantic`, unless another mesh was hit in front. See docs/RUNTIME.md.
      */
     hookScenePick?: boolean;
+    /**
+     * Pace the engine's render loop by the GPU while the pipeline lives (default true): a frame starts once the GPU
+     * finished the previous one (`GpuFramePacer`). Without it, a render loop on a GPU that does not throttle
+     * requestAnimationFrame (SwiftShader) floods the GPU process and the worker's WebGPU adapter request never
+     * answers (docs/RUNTIME.md, "Render loop pacing"). No effect on WebGL engines or an engine with its own
+     * `maxFramesInFlight`.
+     */
+    paceRenderLoop?: boolean;
     /** Frames a requested tick may wait for the mesh to become drawable (sorted, shaders compiled) before
      *  `segmentAsync` rejects with GPU_LIMITS. Default 600. */
     maxWaitFrames?: number;
@@ -206,6 +215,7 @@ export class SemanticSegmentationPipeline {
     private _endFrameObserver: Nullable<Observer<AbstractEngine>> = null;
     private _pickHooked = false;
     private _disposed = false;
+    private readonly _pacer: GpuFramePacer | null;
 
     constructor(
         readonly scene: Scene,
@@ -239,6 +249,7 @@ export class SemanticSegmentationPipeline {
         this.height = first.height;
         if (first.featureDimension > 0) this._featurePass = first;
         else this._colorPass = first;
+        this._pacer = (options.paceRenderLoop ?? true) ? GpuFramePacer.Acquire(scene.getEngine()) : null;
         this.ownsClient = !options.client;
         this.client = options.client ?? new InferenceClient(options.clientOptions);
         this.overlay = new SegmentationOverlay(scene, this.classes, options.overlay);
@@ -492,6 +503,7 @@ export class SemanticSegmentationPipeline {
         this._colorPass = null;
         this.overlay.dispose();
         if (this.ownsClient) this.client.dispose();
+        this._pacer?.release();
         this._latest = null;
         this.onSegmentationObservable.clear();
         this.onErrorObservable.clear();

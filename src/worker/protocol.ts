@@ -4,6 +4,7 @@
 import { SemanticSplatError, type SemanticErrorCode } from "../errors";
 import type { EncodeProgress, EncodeSceneOptions, EncodeSceneResult } from "../encoder/encodeScene";
 import type { FeatureFrame, RawFeatureFrame } from "../rendering/featureFrame";
+import type { AdapterDescription } from "./adapterProbe";
 
 /**
  * The models one worker can hold at once, one session each:
@@ -17,7 +18,8 @@ export type ModelKind = "vdvi" | "vdvi-rgb" | "encoder";
 /** The two models that turn a frame into classes: the full one (rgb + features) and the RGB-only fallback. */
 export type SegmentationModelKind = "vdvi" | "vdvi-rgb";
 
-/** "auto" picks WebGPU when the worker sees a GPU adapter, wasm otherwise. */
+/** "auto" picks WebGPU when the worker sees a hardware GPU adapter, wasm on a software or fallback adapter
+ *  (SwiftShader) and without an adapter; `ModelInfo.executionProviderReason` says why. */
 export type ExecutionProviderChoice = "auto" | "webgpu" | "wasm";
 
 export interface WorkerInitOptions {
@@ -26,13 +28,22 @@ export interface WorkerInitOptions {
     wasmUrl?: string;
     /** wasm threads; default 2 when the page is cross-origin isolated (SharedArrayBuffer available), else 1. */
     numThreads?: number;
+    /** How long init waits for `navigator.gpu.requestAdapter()` before it gives up on WebGPU (models then run on
+     *  wasm, and a forced "webgpu" load fails with NO_WEBGPU naming the timeout). Default 10000 ms; 0: no limit. */
+    adapterTimeoutMs?: number;
 }
 
 export interface WorkerInitInfo {
     crossOriginIsolated: boolean;
     numThreads: number;
-    /** True when `navigator.gpu.requestAdapter()` inside the worker returned an adapter. */
+    /** True when `navigator.gpu.requestAdapter()` inside the worker returned an adapter (in time). */
     webgpuAdapter: boolean;
+    /** The adapter's info (vendor, architecture, description, fallback flag), or null without one. */
+    adapter: AdapterDescription | null;
+    /** True for a software adapter (SwiftShader, a fallback adapter): "auto" then runs models on wasm. */
+    softwareAdapter: boolean;
+    /** Why there is no adapter (no navigator.gpu, none offered, no answer within adapterTimeoutMs), else null. */
+    adapterProblem: string | null;
 }
 
 /** What a model must satisfy besides the contract itself; each mismatch is a typed error. */
@@ -81,6 +92,8 @@ export interface ModelInfo {
     /** The URL, the manifest name, or "(buffer)". */
     name: string;
     executionProvider: "webgpu" | "wasm";
+    /** Why this execution provider, e.g. "auto: wasm, the WebGPU adapter is a software one (google swiftshader ...)". */
+    executionProviderReason: string;
     bytes: number;
     sha256: string;
     /** Feature channels K from the metadata (0 for the RGB-only "vdvi-rgb" model, which reads none). */

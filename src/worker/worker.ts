@@ -8,6 +8,7 @@ import { checkModelMetadata, checkRgbOnlyInputsOutputs, checkSegmentInputs, chec
 import { budgetExceeded, resolveBudgets } from "../formats/budgets";
 import { checkChecksum, fetchManifest, fetchWithProgress, fileNameOf, findManifestEntry, sha256Hex, type ManifestEntry } from "./modelSource";
 import { readOnnxModelHeader } from "./onnxProto";
+import { chooseExecutionProvider, probeWebGpuAdapter } from "./adapterProbe";
 import { cancelEncodeJob, runEncodeJob } from "./encodeJob";
 import { rawFeatureFrameBuffers, unpackFeatureFrame } from "../rendering/featureFrame";
 import type { FeatureFrame, RawFeatureFrame } from "../rendering/featureFrame";
@@ -47,16 +48,6 @@ async function guarded<T>(fallback: SemanticErrorCode, body: () => Promise<T>): 
         return await body();
     } catch (e) {
         throw encodeError(e, fallback);
-    }
-}
-
-async function hasWebGpuAdapter(): Promise<boolean> {
-    const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
-    if (!gpu) return false;
-    try {
-        return (await gpu.requestAdapter()) !== null;
-    } catch {
-        return false;
     }
 }
 
@@ -147,7 +138,20 @@ const api: InferenceWorkerApi = {
                     ort.env.wasm.wasmPaths = { wasm: options.wasmUrl };
                     wasmUrlInUse = options.wasmUrl;
                 }
-                initInfo = { crossOriginIsolated: isolated, numThreads, webgpuAdapter: await hasWebGpuAdapter() };
+                const adapterTimeoutMs = options.adapterTimeoutMs;
+                if (adapterTimeoutMs !== undefined && !(Number.isFinite(adapterTimeoutMs) && adapterTimeoutMs >= 0)) {
+                    throw new SemanticSplatError("INVALID_ARGUMENT", `adapterTimeoutMs must be a non-negative number, got ${adapterTimeoutMs}`);
+                }
+                // Bounded: a busy GPU process can leave requestAdapter() unanswered; init then answers with wasm only.
+                const probe = await probeWebGpuAdapter((globalThis.navigator as Navigator | undefined)?.gpu, adapterTimeoutMs);
+                initInfo = {
+                    crossOriginIsolated: isolated,
+                    numThreads,
+                    webgpuAdapter: probe.adapter !== null,
+                    adapter: probe.adapter,
+                    softwareAdapter: probe.software,
+                    adapterProblem: probe.problem,
+                };
             }
             return initInfo;
         });
@@ -330,10 +334,9 @@ async function loadModel(request: LoadModelRequest, onProgress?: ProgressCallbac
     if (choice !== "auto" && choice !== "webgpu" && choice !== "wasm") {
         throw new SemanticSplatError("INVALID_ARGUMENT", `executionProvider must be "auto", "webgpu" or "wasm", got "${String(choice)}"`);
     }
-    if (choice === "webgpu" && !init.webgpuAdapter) {
-        throw new SemanticSplatError("NO_WEBGPU", "executionProvider \"webgpu\" was forced, but the worker sees no WebGPU adapter");
-    }
-    const executionProvider = choice === "wasm" || !init.webgpuAdapter ? "wasm" : "webgpu";
+    const chosen = chooseExecutionProvider(choice, init);
+    if (chosen.executionProvider === null) throw new SemanticSplatError("NO_WEBGPU", chosen.reason, name);
+    const executionProvider = chosen.executionProvider;
     let session: ort.InferenceSession;
     try {
         // onnxruntime copies the bytes into its heap, so the caller's buffer stays usable.
@@ -365,6 +368,7 @@ async function loadModel(request: LoadModelRequest, onProgress?: ProgressCallbac
         kind,
         name,
         executionProvider,
+        executionProviderReason: chosen.reason,
         bytes: bytes.byteLength,
         sha256,
         ...checked,

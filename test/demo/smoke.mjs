@@ -143,6 +143,8 @@ async function fixtureModelFlow(browser, url) {
     if (!segmented) return page.close();
     check("fixture model: the legend lists the classes in view", state.legend.length > 0, state.legend.join(", "));
     check("fixture model: the HUD shows the execution provider and stage times", /segment\s+(wasm|webgpu)/.test(state.hud) && /infer \d+/.test(state.hud), state.hud);
+    // "auto" (the demo's default) on SwiftShader: wasm, because the adapter is a software one (issue 15)
+    check("fixture model: 'auto' ran the model on wasm on SwiftShader and the HUD says why", /segment\s+wasm/.test(state.hud) && /ep: auto: wasm, the WebGPU adapter is a software one/.test(state.hud), state.hud);
     check("fixture model: each class map is lifted onto the Gaussians (HUD)", /lifting\s+[1-9]\d* views, last voted [1-9]/.test(state.hud), state.hud);
     check("fixture model: the overlay switches on", await page.evaluate(() => globalThis.__demo.setOverlay(true)));
     await dismissMessages(page);

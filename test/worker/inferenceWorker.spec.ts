@@ -70,7 +70,7 @@ describe("inference worker", () => {
         for (const ms of Object.values(result.timings)) expect(ms).toBeGreaterThanOrEqual(0);
     }, FRESH_WORKER_SPEC_MS);
 
-    it("returns identical labels under the WebGPU EP and the wasm EP; 'auto' picks WebGPU when there is an adapter", async () => {
+    it("returns identical labels under the WebGPU EP and the wasm EP; 'auto' picks wasm on SwiftShader and says why", async () => {
         const runOn = async (executionProvider: "wasm" | "webgpu" | "auto") => {
             const info = await shared.loadModel({ ...FIXTURE_REQUEST, executionProvider });
             const input = fixtureFrame(32, 32);
@@ -88,8 +88,13 @@ describe("inference worker", () => {
         }
         const init = await shared.init();
         expect(init.webgpuAdapter).toBeTrue(); // SwiftShader offers one here
+        expect(init.adapterProblem).toBeNull();
+        expect(init.softwareAdapter).withContext(JSON.stringify(init.adapter)).toBeTrue(); // ... and it is a software one
+        expect(`${init.adapter!.vendor} ${init.adapter!.architecture} ${init.adapter!.description}`.toLowerCase()).toContain("swiftshader");
         const auto = await runOn("auto");
-        expect(auto.info.executionProvider).toBe("webgpu");
+        expect(auto.info.executionProvider).toBe("wasm");
+        expect(auto.info.executionProviderReason).toMatch(/^auto: wasm, the WebGPU adapter is a software one \(.*swiftshader/i);
+        expect(webgpu.info.executionProviderReason).toContain('"webgpu" was asked for');
         expect(auto.result.labels).toEqual(expected);
         await shared.loadModel(FIXTURE_REQUEST); // back to wasm for the next specs
     }, FRESH_WORKER_SPEC_MS);
