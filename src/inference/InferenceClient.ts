@@ -5,6 +5,7 @@ import * as Comlink from "comlink";
 import { SemanticSplatError } from "../errors";
 import type { EncodeProgress, EncodeSceneResult } from "../encoder/encodeScene";
 import { rawFeatureFrameBuffers, type FeatureFrame, type RawFeatureFrame } from "../rendering/featureFrame";
+import { resolveUrl } from "../util/urls";
 import {
     decodeError,
     type DebugFault,
@@ -105,7 +106,13 @@ export class InferenceClient {
      */
     async loadModel(request: LoadModelRequest, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
         const handle = this.ensureWorker();
-        const full: LoadModelRequest = { ...request, executionProvider: request.executionProvider ?? this.options.executionProvider };
+        // URLs are the page's: resolved here, against the page, not in the worker against the worker script's URL.
+        const full: LoadModelRequest = {
+            ...request,
+            source: typeof request.source === "string" ? resolveUrl(request.source) : request.source,
+            manifestUrl: request.manifestUrl === undefined ? undefined : resolveUrl(request.manifestUrl),
+            executionProvider: request.executionProvider ?? this.options.executionProvider,
+        };
         // The worker keeps its previous model of this kind when a load fails: so does the client.
         const previous = handle.models.get(request.kind);
         const loading = this.loadOn(handle, full, onProgress);
@@ -276,7 +283,8 @@ export class InferenceClient {
         worker.addEventListener("messageerror", () => {
             this.kill(handle, new SemanticSplatError("WORKER_FAILED", "inference worker sent a message that could not be read"));
         });
-        const { wasmUrl, numThreads, adapterTimeoutMs } = this.options;
+        const { numThreads, adapterTimeoutMs } = this.options;
+        const wasmUrl = this.options.wasmUrl === undefined ? undefined : resolveUrl(this.options.wasmUrl);
         handle.ready = this.call(handle, "worker start (init)", this.initTimeoutMs, (remote) => remote.init({ wasmUrl, numThreads, adapterTimeoutMs }));
         handle.ready.catch(() => {}); // observed by every caller; avoid an unhandled rejection when none comes
         this.handle = handle;

@@ -36,6 +36,8 @@ interface LoadedModel {
     info: ModelInfo;
 }
 
+/** The wasm binary `onnxruntime-web/webgpu` loads (docs/MODELS.md, "Bundling"). */
+const ORT_WASM_FILE = "ort-wasm-simd-threaded.asyncify.wasm";
 const models = new Map<ModelKind, LoadedModel>();
 let initInfo: WorkerInitInfo | null = null;
 let pendingFault: DebugFault | null = null;
@@ -345,8 +347,10 @@ async function loadModel(request: LoadModelRequest, onProgress?: ProgressCallbac
         const message = e instanceof Error ? e.message : String(e);
         // onnxruntime's wording when its wasm runtime (not the model) failed to start, e.g. a wrong wasmUrl. The
         // runtime then stays broken in this worker: WORKER_FAILED makes the client replace the worker.
-        if (/no available backend found|initWasm|initializeWebAssembly/.test(message)) {
-            throw new SemanticSplatError("WORKER_FAILED", `onnxruntime's wasm runtime did not start (wasmUrl: ${wasmUrlInUse ?? "default"}): ${message}`);
+        if (/no available backend found|initWasm|initializeWebAssembly|expected magic word|WebAssembly\.instantiate/.test(message)) {
+            // Name the URL tried: the wasmUrl option, else onnxruntime's default, next to this (bundled) worker script.
+            const tried = wasmUrlInUse ?? `${new URL(ORT_WASM_FILE, self.location.href).href} (the default, next to the worker script)`;
+            throw new SemanticSplatError("WORKER_FAILED", `onnxruntime's wasm runtime did not start from ${tried}: ${message}`);
         }
         throw new SemanticSplatError("MODEL_INVALID", `onnxruntime could not create a session: ${message}`, name);
     }

@@ -309,6 +309,22 @@ describe("inference worker", () => {
             expect((error as Error).message).toContain("no-such-runtime.wasm");
         }, FRESH_WORKER_SPEC_MS);
 
+        it("model, manifest and wasm URLs relative to the page are resolved against the page, not the worker script", async () => {
+            // The page is karma's context.html at the server root; the worker script is /base/build/test/worker.js, so
+            // these relative URLs would 404 if the worker resolved them (issue 15: "models/manifest.json" became
+            // /build/models/manifest.json).
+            client = newClient({ numThreads: 1, wasmUrl: "base/build/test/ort-wasm-simd-threaded.asyncify.wasm" });
+            const info = await client.loadModel({ ...FIXTURE_REQUEST, source: "base/test/fixtures/models/vdvi-fixture.onnx", manifestUrl: "base/test/fixtures/models/manifest.json" });
+            expect(info.name).toBe(new URL("base/test/fixtures/models/vdvi-fixture.onnx", document.baseURI).href);
+            await expectSegmentWorks(client);
+            client.dispose();
+            client = newClient({ numThreads: 1 });
+            const error = await rejection(client.loadModel({ ...FIXTURE_REQUEST, source: "base/test/fixtures/models/no-such.onnx", manifestUrl: undefined }));
+            expectCode(error, "MODEL_NOT_FOUND");
+            // the error names the URL that was tried, absolute
+            expect((error as Error).message).toContain(new URL("base/test/fixtures/models/no-such.onnx", document.baseURI).href);
+        }, FRESH_WORKER_SPEC_MS);
+
         it("a worker that crashes mid-inference: WORKER_FAILED, then a new worker reloads the model", async () => {
             client = newClient({ numThreads: 1 });
             await client.loadModel(FIXTURE_REQUEST);
