@@ -46,6 +46,12 @@ ALIGNED_COS = float(np.cos(np.radians(10.0)))  # a normal belongs to an axis wit
 PERP_SIN = float(np.sin(np.radians(10.0)))  # a candidate second axis is within 10 degrees of perpendicular
 PLANE_BAND = 0.04  # extreme plane search band, fraction of the extent
 FALLBACK_CONFIDENCE = 0.35  # below this the fallback frame is returned (the estimate stays in evidence)
+# An estimate within this angle of an axis-aligned rotation (a signed permutation) is snapped to it: exporters write
+# axis-aligned frames (Z-up, Y-down, centimetres) exactly, and the estimate's residual (a fraction of a degree, more
+# with Babylon's 8-bit quaternions) would otherwise turn the room by that much, which moves Gaussians across the
+# encoder's 5 cm voxels (measured: mean feature cosine 0.92 instead of 1.0 between a room and its Z-up copy).
+# Genuine tilts are beyond it (the benchmark's tilts are 2-20 degrees).
+SNAP_DEG = 1.0
 
 
 class SceneFrameError(ValueError):
@@ -299,6 +305,15 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
     rotation = u @ vt
     if np.linalg.det(rotation) < 0:
         rotation = -rotation  # cannot happen with the cross products above; kept for safety
+    snapped = snap_to_axes(rotation)
+    if snapped is not None:
+        evidence["snappedDeg"] = round(rotation_angle_deg(rotation, snapped), 4)
+        rotation = snapped
+        # the floor along the snapped up axis (the plane was found along the estimated one)
+        up_s = rotation[1]
+        h_s = xyz @ up_s
+        lo_s, hi_s = np.percentile(h_s, [0.5, 99.5])
+        floor_units, _ = _extreme_plane(fxyz @ up_s, np.where(aligned[:, k_up], weights, 0.0), lo_s, hi_s, True)
 
     metres_per_unit = CEILING_PRIOR_M / height_units if height_units > 0 else 1.0
     floor_height = floor_units * metres_per_unit
@@ -321,6 +336,25 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
         evidence["estimate"] = frame.to_json() | {"evidence": None}
         return _fallback(confidence, "low confidence: not recognisably a room", evidence)
     return frame
+
+
+def rotation_angle_deg(a: np.ndarray, b: np.ndarray) -> float:
+    """The angle of the rotation taking b to a, in degrees."""
+    return float(np.degrees(np.arccos(np.clip((np.trace(np.asarray(a) @ np.asarray(b).T) - 1.0) / 2.0, -1.0, 1.0))))
+
+
+def snap_to_axes(rotation: np.ndarray, max_deg: float = SNAP_DEG) -> np.ndarray | None:
+    """The signed permutation (proper, axis-aligned) rotation within max_deg of `rotation`, or None."""
+    r = np.asarray(rotation, dtype=np.float64)
+    cols = np.argmax(np.abs(r), axis=1)
+    if len(set(cols.tolist())) != 3:
+        return None
+    p = np.zeros((3, 3))
+    for i, j in enumerate(cols):
+        p[i, j] = 1.0 if r[i, j] >= 0 else -1.0
+    if np.linalg.det(p) < 0 or rotation_angle_deg(r, p) >= max_deg:
+        return None
+    return p
 
 
 def apply_scene_frame(frame: SceneFrame, xyz, log_scales, quats_wxyz):

@@ -26,6 +26,9 @@ const ALIGNED_COS = Math.cos((10 * Math.PI) / 180);
 const PERP_MIN = Math.cos((10 * Math.PI) / 180); // |perpendicular part| of a candidate second axis (within 10 deg of perpendicular)
 const PLANE_BAND = 0.04;
 export const FALLBACK_CONFIDENCE = 0.35;
+/** An estimate within this angle of an axis-aligned rotation is snapped to it (see SNAP_DEG in frame.py: exporters
+ *  write axis-aligned frames exactly; a residual turn of a fraction of a degree moves Gaussians across voxels). */
+export const SNAP_DEG = 1.0;
 export const FRAME_METHOD = "manhattan-floor-ceiling-v1";
 
 /** Gaussians as the estimator reads them: flat arrays, `count` rows. */
@@ -514,8 +517,26 @@ function estimateFromFlat(p: Prepared, totalW: number, evidence: Record<string, 
         }
     }
     rotation = orthonormalize(rotation);
+    let floorUnitsFinal = floorUnits;
+    const snapped = snapToAxes(rotation);
+    if (snapped) {
+        evidence.snappedDeg = round(rotationAngleDeg(rotation, snapped), 4);
+        rotation = snapped;
+        // the floor along the snapped up axis (the plane was found along the estimated one)
+        const u = [rotation[3], rotation[4], rotation[5]];
+        const hs = new Float64Array(n);
+        for (let i = 0; i < n; i++) hs[i] = u[0] * xyz[3 * i] + u[1] * xyz[3 * i + 1] + u[2] * xyz[3 * i + 2];
+        const [lo, hi] = percentiles(hs, [0.5, 99.5]);
+        const hfs = new Float64Array(f);
+        const wk = new Float64Array(f);
+        for (let i = 0; i < f; i++) {
+            hfs[i] = u[0] * fxyz[3 * i] + u[1] * fxyz[3 * i + 1] + u[2] * fxyz[3 * i + 2];
+            wk[i] = aligned[3 * i + kUp] ? weights[i] : 0;
+        }
+        floorUnitsFinal = extremePlane(hfs, wk, lo, hi, true)[0];
+    }
     const metresPerUnit = heightUnits > 0 ? CEILING_PRIOR_M / heightUnits : 1;
-    const floorHeight = floorUnits * metresPerUnit;
+    const floorHeight = floorUnitsFinal * metresPerUnit;
 
     // 5. Confidence
     const margin = best > 0 ? (best - second) / best : 0;
@@ -538,6 +559,29 @@ function estimateFromFlat(p: Prepared, totalW: number, evidence: Record<string, 
         return fallbackFrame(confidence, "low confidence: not recognisably a room", { ...evidence, estimate });
     }
     return frame;
+}
+
+/** The angle of the rotation taking b to a (3x3 row-major), in degrees. */
+export function rotationAngleDeg(a: readonly number[], b: readonly number[]): number {
+    let trace = 0;
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) trace += a[3 * i + j] * b[3 * i + j];
+    return (Math.acos(Math.min(1, Math.max(-1, (trace - 1) / 2))) * 180) / Math.PI;
+}
+
+/** The proper signed permutation within maxDeg of `r` (3x3 row-major), or null (as rtgs2.frame.snap_to_axes). */
+export function snapToAxes(r: readonly number[], maxDeg = SNAP_DEG): number[] | null {
+    const p = [0, 0, 0, 0, 0, 0, 0, 0, 0];
+    const used = new Set<number>();
+    for (let i = 0; i < 3; i++) {
+        let j = 0;
+        for (let c = 1; c < 3; c++) if (Math.abs(r[3 * i + c]) > Math.abs(r[3 * i + j])) j = c;
+        used.add(j);
+        p[3 * i + j] = r[3 * i + j] >= 0 ? 1 : -1;
+    }
+    if (used.size !== 3) return null;
+    const det = p[0] * (p[4] * p[8] - p[5] * p[7]) - p[1] * (p[3] * p[8] - p[5] * p[6]) + p[2] * (p[3] * p[7] - p[4] * p[6]);
+    if (det < 0 || rotationAngleDeg(r, p) >= maxDeg) return null;
+    return p;
 }
 
 /** Gram-Schmidt on the rows (x, then y kept as up: y first), z = x cross y: a proper rotation. */
