@@ -5,7 +5,8 @@
 // readSceneFile, the reading path the browser's loader uses (budgets, validation policy, typed errors), and
 // Babylon's own parsers turn the checked bytes into 32-byte splat rows, so both see the same Gaussians in the
 // same frame.
-import { readFileSync, writeFileSync, renameSync, statSync } from "node:fs";
+import { readFileSync, writeFileSync, renameSync, statSync, existsSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
 
@@ -38,6 +39,9 @@ options:
                         whole); "whole" never tiles (memory then grows with the scene)
   --halo <m>            clip each tile's receptive field to <m> metres around its core (faster, not exact;
                         default: the whole field, the same features as a whole-scene encode)
+  --cache               read the features from <scene>.semcache when it was written for this scene, model and
+                        options, else encode and write it (fp16; docs/ENCODER.md, "Feature cache")
+  --clear-cache         delete <scene>.semcache first
   --quiet               no progress bar
   -h, --help            this text
 
@@ -71,6 +75,8 @@ function parseCommandLine(argv) {
                 threads: { type: "string" },
                 "tile-gaussians": { type: "string" },
                 halo: { type: "string" },
+                cache: { type: "boolean", default: false },
+                "clear-cache": { type: "boolean", default: false },
                 quiet: { type: "boolean", default: false },
                 "invalid-gaussians": { type: "string", default: "refuse" },
                 "invalid-labels": { type: "string", default: "refuse" },
@@ -133,7 +139,7 @@ function parseCommandLine(argv) {
         haloMetres = Number(values.halo);
         if (!(haloMetres >= 0) || !Number.isFinite(haloMetres)) throw new UsageError(`--halo must be a number of metres >= 0, got "${values.halo}"`);
     }
-    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, frame: values.frame, up: values.up, metresPerUnit, floorHeight, threads, tileGaussians, haloMetres, quiet: values.quiet, read };
+    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, frame: values.frame, up: values.up, metresPerUnit, floorHeight, threads, tileGaussians, haloMetres, cache: values.cache, clearCache: values["clear-cache"], quiet: values.quiet, read };
 }
 
 /** A one-line progress bar on stderr (redrawn in place on a terminal; one line per stage otherwise). */
@@ -254,80 +260,121 @@ async function main() {
     if (!isPly && !args.sidecar && args.out?.toLowerCase().endsWith(".ply") !== true) args.sidecar = true; // other formats keep their file: sidecar
     if (!isPly && !args.sidecar) throw new UsageError("only a PLY scene can be written as a PLY: use --sidecar");
     const worldMatrix = [1, 0, 0, 0, 0, flipY, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
-    // the frame and the encoder's 10 channels; then the rows (and, for a sidecar, the file) are dropped: memory stays
-    // bounded by the per-Gaussian channels and features plus one tile (docs/ENCODER.md, "Large scenes: tiles")
-    let input;
-    try {
-        input = lib.sceneChannels(rows, { worldMatrix, frame: args.frame, upAxis: args.up, metresPerUnit: args.metresPerUnit, floorHeight: args.floorHeight });
-    } catch (e) {
-        if (e && typeof e.code === "string" && !e.message.startsWith(args.scene)) e.message = `${args.scene}: ${e.message}`;
-        throw e;
-    }
-    rows = null;
-    sceneBytes = null;
-    if (args.sidecar) scene = null;
+    const frameChoice = { frame: args.frame, upAxis: args.up, metresPerUnit: args.metresPerUnit, floorHeight: args.floorHeight };
 
     // 2. the model and its metadata (onnxruntime-node does not expose metadata props: read from the bytes)
     const modelBytes = readFile(args.model, "encoder model", budgets.maxModelBytes, "maxModelBytes");
     const header = lib.readOnnxModelHeader(new Uint8Array(modelBytes), args.model);
     const info = lib.encoderInfoFromMetadata(header.metadata, args.model);
-    const sessionOptions = args.threads ? { intraOpNumThreads: args.threads } : {};
-    let session;
-    try {
-        session = await ort.InferenceSession.create(new Uint8Array(modelBytes), sessionOptions);
-    } catch (e) {
-        throw Object.assign(new Error(`${args.model}: onnxruntime-node could not load the model: ${e.message}`), { code: "MODEL_INVALID" });
+
+    // 3. the feature cache beside the scene: its entry when it was written for these rows, model and options
+    const cachePath = lib.semcacheFileName(args.scene);
+    if (args.clearCache) rmSync(cachePath, { force: true });
+    let cacheKey = null;
+    let cached = null;
+    const cacheStarted = performance.now();
+    if (args.cache) {
+        const modelSha256 = createHash("sha256").update(modelBytes).digest("hex");
+        cacheKey = await lib.featureCacheKey({ rows, worldMatrix, encoderId: info.encoderId, encoderVersion: info.encoderVersion, modelSha256, frame: frameChoice, haloMetres: args.haloMetres });
+        if (existsSync(cachePath)) {
+            try {
+                cached = lib.decodeSemcache(readFileSync(cachePath), cacheKey, cachePath, { count: rows.byteLength / 32 });
+            } catch (e) {
+                process.stderr.write(`ignoring the damaged cache ${cachePath} (${e.message}): encoding again\n`);
+            }
+        }
     }
 
-    // 3. encode
-    const bar = progressBar(args.quiet);
     let result;
-    try {
-        result = await lib.encodeChannels(
-            input.channels,
-            input.count,
-            info,
-            async (feeds) => {
-                const ortFeeds = {};
-                for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-                const outputs = await session.run(ortFeeds, ["features"]);
-                return { data: outputs.features.data, dims: outputs.features.dims };
-            },
-            { outputPrecision: args.sidecar ? "float16" : "float32", tileGaussians: args.tileGaussians, haloMetres: args.haloMetres },
-            { onProgress: (p) => bar.update(p) }
-        );
-    } catch (e) {
+    let frame;
+    let timings;
+    if (cached) {
+        // reopened: no encode (fp16 features; a PLY gets them widened back to float32)
+        rows = null;
+        result = { features: args.sidecar ? cached.halfFeatures : lib.halfArrayToFloat32(cached.halfFeatures), count: cached.count, k: cached.featureDim, encoderId: cached.encoderId, tiles: 0 };
+        frame = cached.sceneFrame ?? lib.noneFrame();
+        timings = { frameMs: 0, channelsMs: 0, serializeMs: 0, inferenceMs: 0, outputMs: performance.now() - cacheStarted };
+        process.stderr.write(`features from the cache ${cachePath}\n`);
+    } else {
+        // the frame and the encoder's 10 channels; then the rows (and, for a sidecar, the file) are dropped: memory
+        // stays bounded by the per-Gaussian channels and features plus one tile (docs/ENCODER.md, "Large scenes: tiles")
+        let input;
+        try {
+            input = lib.sceneChannels(rows, { worldMatrix, ...frameChoice });
+        } catch (e) {
+            if (e && typeof e.code === "string" && !e.message.startsWith(args.scene)) e.message = `${args.scene}: ${e.message}`;
+            throw e;
+        }
+        rows = null;
+        sceneBytes = null;
+        if (args.sidecar) scene = null;
+
+        const sessionOptions = args.threads ? { intraOpNumThreads: args.threads } : {};
+        let session;
+        try {
+            session = await ort.InferenceSession.create(new Uint8Array(modelBytes), sessionOptions);
+        } catch (e) {
+            throw Object.assign(new Error(`${args.model}: onnxruntime-node could not load the model: ${e.message}`), { code: "MODEL_INVALID" });
+        }
+
+        // 4. encode
+        const bar = progressBar(args.quiet);
+        try {
+            result = await lib.encodeChannels(
+                input.channels,
+                input.count,
+                info,
+                async (feeds) => {
+                    const ortFeeds = {};
+                    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+                    const outputs = await session.run(ortFeeds, ["features"]);
+                    return { data: outputs.features.data, dims: outputs.features.dims };
+                },
+                { outputPrecision: args.sidecar ? "float16" : "float32", tileGaussians: args.tileGaussians, haloMetres: args.haloMetres },
+                { onProgress: (p) => bar.update(p) }
+            );
+        } catch (e) {
+            bar.end();
+            if (e && typeof e.code === "string" && !e.message.startsWith(args.scene)) e.message = `${args.scene}: ${e.message}`;
+            throw e;
+        }
         bar.end();
-        if (e && typeof e.code === "string" && !e.message.startsWith(args.scene)) e.message = `${args.scene}: ${e.message}`;
-        throw e;
+        await session.release();
+        frame = input.frame;
+        timings = { ...result.timings, frameMs: input.frameMs, channelsMs: input.channelsMs };
+        if (args.cache) {
+            const entry = lib.encodeSemcache(cacheKey, { features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: frame }, cachePath);
+            writeFileSync(`${cachePath}.part`, entry);
+            renameSync(`${cachePath}.part`, cachePath);
+        }
     }
-    bar.end();
-    await session.release();
 
     // 4. write (to a temporary name first, so a failed write never leaves half a file under the final name)
     let out;
     let bytes;
     if (args.sidecar) {
         out = args.out ?? lib.featureSidecarFileName(args.scene);
-        bytes = lib.encodeFeatureSidecar({ features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: input.frame }, out);
+        bytes = lib.encodeFeatureSidecar({ features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: frame }, out);
     } else {
         out = args.out ?? args.scene.replace(/(\.ply)?$/i, ".semantic.ply");
         bytes = lib.writeSemanticPly(scene.sourcePly, basename(args.scene), {
             features: result.features,
             featureDim: result.k,
             // the frame the features were computed in: a saved scene does not need it estimated again
-            comments: [`f_sem_* by ${result.encoderId} (${basename(args.model)})`, lib.SCENE_FRAME_COMMENT_PREFIX + lib.sceneFrameRecord(input.frame)],
+            comments: [`f_sem_* by ${result.encoderId} (${basename(args.model)})`, lib.SCENE_FRAME_COMMENT_PREFIX + lib.sceneFrameRecord(frame)],
         });
     }
     const temporary = `${out}.part`;
     writeFileSync(temporary, bytes);
     renameSync(temporary, out);
-    const t = { ...result.timings, frameMs: input.frameMs, channelsMs: input.channelsMs };
+    const t = timings;
     const total = t.channelsMs + t.serializeMs + t.inferenceMs + t.outputMs;
     process.stderr.write(
-        `${args.quiet ? "" : "\n"}frame (${input.frame.source}): ${lib.describeSceneFrame(input.frame)}\n` +
+        `${args.quiet ? "" : "\n"}frame (${frame.source}): ${lib.describeSceneFrame(frame)}\n` +
             `wrote ${out}: ${result.count} Gaussians x K=${result.k} (${result.encoderId}${result.tiles > 1 ? `, ${result.tiles} tiles` : ""}); ` +
-            `encode ${((total + t.frameMs) / 1000).toFixed(2)} s (frame ${t.frameMs.toFixed(0)} ms, channels ${t.channelsMs.toFixed(0)} ms, serialization ${t.serializeMs.toFixed(0)} ms, model ${t.inferenceMs.toFixed(0)} ms)\n`
+            (cached
+                ? `no encode: read from the cache in ${(t.outputMs / 1000).toFixed(2)} s (key and file included)\n`
+                : `encode ${((total + t.frameMs) / 1000).toFixed(2)} s (frame ${t.frameMs.toFixed(0)} ms, channels ${t.channelsMs.toFixed(0)} ms, serialization ${t.serializeMs.toFixed(0)} ms, model ${t.inferenceMs.toFixed(0)} ms)\n`)
     );
 }
 

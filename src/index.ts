@@ -44,7 +44,9 @@ export {
     type SemanticLabelBillboardsOptions,
     type SemanticLabelInput,
 } from "./labels/semanticLabelBillboards";
-export { encodeMeshFeatures, type MeshEncoderOptions, type EncodableMesh } from "./encoder/encodeMesh";
+export { encodeMeshFeatures, defaultFeatureCache, type MeshEncoderOptions, type MeshEncodeResult, type EncodableMesh } from "./encoder/encodeMesh";
+export { FeatureCache, DEFAULT_FEATURE_CACHE_BYTES, type FeatureCacheOptions, type FeatureCacheStorage } from "./cache/featureCache";
+export { featureCacheKey, encodeSemcache, decodeSemcache, semcacheKey, semcacheFileName, type FeatureCacheKeyInput } from "./cache/semcache";
 export { encodeSplatRows, encodeChannels, sceneChannels, type EncodeChannelsResult, type EncodeProgress, type EncodeSceneOptions, type EncodeSceneResult, type EncodeStage, type RunEncoderModel, type SceneChannels } from "./encoder/encodeScene";
 export { DEFAULT_TILE_GAUSSIANS, DEFAULT_HALO_METRES, type TilingOptions } from "./encoder/tiling";
 export { splatRowsToChannels, resolveSceneFrame, SPLAT_ROW_BYTES, type SceneFrameOptions } from "./encoder/sceneChannels";

@@ -5,10 +5,14 @@ import { SemanticSplatError } from "../errors";
 import { InferenceClient, type InferenceClientOptions } from "../inference/InferenceClient";
 import type { ExecutionProviderChoice } from "../worker/protocol";
 import type { EncodeProgress, EncodeSceneResult } from "./encodeScene";
-import type { SceneFrame, SceneFrameChoice } from "../frame/sceneFrame";
+import { noneFrame, type SceneFrame, type SceneFrameChoice } from "../frame/sceneFrame";
+import type { TilingOptions } from "./tiling";
+import { FeatureCache } from "../cache/featureCache";
+import { decodeSemcache, encodeSemcache, featureCacheKey } from "../cache/semcache";
+import { sha256Hex } from "../worker/modelSource";
 
 /** The Gaussian encoder a mesh uses (SemanticGaussianSplattingMesh option `encoder`). */
-export interface MeshEncoderOptions extends SceneFrameChoice {
+export interface MeshEncoderOptions extends SceneFrameChoice, TilingOptions {
     /** URL of the encoder ONNX model (e.g. models/gaussian-encoder-k16.onnx). */
     modelUrl: string;
     /** A client whose worker runs the encode; when it has no encoder model yet, `modelUrl` is loaded into it.
@@ -25,6 +29,38 @@ export interface MeshEncoderOptions extends SceneFrameChoice {
     // explicit rotation / upAxis / metresPerUnit / floorHeight always win; `frame: "none"` keeps +Y up, metres.
     /** Stage and fraction of the encode. */
     onProgress?: (progress: EncodeProgress) => void;
+    /** The feature cache (docs/ENCODER.md, "Feature cache"): features found under the scene's key are used without
+     *  encoding, computed ones are stored. Default: one shared FeatureCache per page (OPFS, else IndexedDB, 1 GiB);
+     *  `false` turns it off. A cache that fails (no storage, quota) never fails the encode. */
+    cache?: FeatureCache | false;
+}
+
+/** The result of encodeMeshFeatures: the encode's, and where the features came from. */
+export interface MeshEncodeResult extends EncodeSceneResult {
+    /** "hit": from the feature cache (no encode ran); "miss": encoded and stored; "off": no cache; "error": the cache
+     *  failed (the features were encoded). */
+    cache: "hit" | "miss" | "off" | "error";
+}
+
+let sharedCache: FeatureCache | null | undefined;
+
+/** The page's shared feature cache, or null where the environment has no storage for it. */
+export function defaultFeatureCache(): FeatureCache | null {
+    if (sharedCache === undefined) {
+        try {
+            sharedCache = new FeatureCache();
+        } catch {
+            sharedCache = null;
+        }
+    }
+    return sharedCache;
+}
+
+async function modelSha256(options: MeshEncoderOptions): Promise<string> {
+    if (options.sha256) return options.sha256.toLowerCase();
+    const response = await fetch(options.modelUrl);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return sha256Hex(await response.arrayBuffer());
 }
 
 /** What encodeMeshFeatures needs from a mesh (a SemanticGaussianSplattingMesh). */
@@ -39,7 +75,7 @@ export interface EncodableMesh {
  * when the mesh keeps no splat data (keepInRam: false), the encode's own errors (EMPTY_SCENE, INVALID_ARGUMENT,
  * MODEL_*), CANCELLED when `signal` aborts.
  */
-export async function encodeMeshFeatures(mesh: EncodableMesh, options: MeshEncoderOptions, signal?: AbortSignal): Promise<EncodeSceneResult> {
+export async function encodeMeshFeatures(mesh: EncodableMesh, options: MeshEncoderOptions, signal?: AbortSignal): Promise<MeshEncodeResult> {
     if (!options || typeof options.modelUrl !== "string" || !options.modelUrl) {
         throw new SemanticSplatError("INVALID_ARGUMENT", "encoder options need modelUrl (the encoder ONNX model's URL)");
     }
@@ -47,10 +83,49 @@ export async function encodeMeshFeatures(mesh: EncodableMesh, options: MeshEncod
     if (!rows) {
         throw new SemanticSplatError("INVALID_ARGUMENT", "the mesh keeps no splat data to encode (create it with keepInRam: true, the default)");
     }
-    // A copy goes to the worker (transferred): the mesh keeps its own rows for saving.
+    const cancelled = () => new SemanticSplatError("CANCELLED", "encodeScene was cancelled");
     const source = ArrayBuffer.isView(rows) ? new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength) : new Uint8Array(rows);
-    const splats = source.slice();
     const worldMatrix = Array.from(mesh.computeWorldMatrix(true).m);
+    const frameChoice = {
+        frame: options.frame,
+        rotation: options.rotation === undefined ? undefined : Array.from(options.rotation),
+        upAxis: options.upAxis,
+        metresPerUnit: options.metresPerUnit,
+        floorHeight: options.floorHeight,
+    };
+
+    // the feature cache: the scene's key, and its entry when there is one
+    const cache = options.cache === false ? null : (options.cache ?? defaultFeatureCache());
+    let cacheState: MeshEncodeResult["cache"] = cache ? "miss" : "off";
+    let key: string | null = null;
+    if (cache) {
+        try {
+            const started = performance.now();
+            key = await featureCacheKey({ rows: source, worldMatrix, modelSha256: await modelSha256(options), frame: frameChoice, haloMetres: options.haloMetres });
+            const entry = await cache.get(key);
+            const hit = entry ? decodeSemcache(entry, key, "feature cache entry", { count: source.byteLength / 32 }) : null;
+            if (signal?.aborted) throw cancelled();
+            if (hit) {
+                mesh.setFeatures(hit.halfFeatures, hit.featureDim, { encoderId: hit.encoderId, source: options.modelUrl, sceneFrame: hit.sceneFrame });
+                const ms = performance.now() - started;
+                options.onProgress?.({ stage: "done", fraction: 1 });
+                return {
+                    features: hit.halfFeatures, precision: "float16", count: hit.count, k: hit.featureDim, encoderId: hit.encoderId, tiles: 0, largestTile: 0,
+                    frame: hit.sceneFrame ?? noneFrame(), // a v1 entry: written without a frame
+                    timings: { frameMs: 0, channelsMs: 0, serializeMs: 0, inferenceMs: 0, outputMs: ms },
+                    cache: "hit",
+                };
+            }
+        } catch (e) {
+            if (signal?.aborted) throw cancelled();
+            cacheState = "error";
+            key = null;
+            void e; // a cache that fails (no storage, a damaged entry) never fails the encode: encode instead
+        }
+    }
+
+    // A copy goes to the worker (transferred): the mesh keeps its own rows for saving.
+    const splats = source.slice();
     const client = options.client ?? new InferenceClient(options.clientOptions);
     try {
         if (!options.client || !(await client.modelInfo("encoder"))) {
@@ -63,21 +138,19 @@ export async function encodeMeshFeatures(mesh: EncodableMesh, options: MeshEncod
             });
         }
         const result = await client.encodeScene(
-            {
-                splats,
-                worldMatrix,
-                frame: options.frame,
-                rotation: options.rotation === undefined ? undefined : Array.from(options.rotation),
-                upAxis: options.upAxis,
-                metresPerUnit: options.metresPerUnit,
-                floorHeight: options.floorHeight,
-                outputPrecision: "float16",
-            },
+            { splats, worldMatrix, ...frameChoice, outputPrecision: "float16", tileGaussians: options.tileGaussians, haloMetres: options.haloMetres },
             { onProgress: options.onProgress, signal }
         );
-        if (signal?.aborted) throw new SemanticSplatError("CANCELLED", "encodeScene was cancelled");
+        if (signal?.aborted) throw cancelled();
         mesh.setFeatures(result.features, result.k, { encoderId: result.encoderId, source: options.modelUrl, sceneFrame: result.frame });
-        return result;
+        if (cache && key) {
+            try {
+                await cache.put(key, encodeSemcache(key, { features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: result.frame }));
+            } catch {
+                cacheState = "error"; // the features are set; only storing them failed
+            }
+        }
+        return { ...result, cache: cacheState };
     } finally {
         if (!options.client) client.dispose();
     }

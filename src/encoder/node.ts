@@ -6,6 +6,7 @@ export { DEFAULT_TILE_GAUSSIANS, DEFAULT_HALO_METRES, type TilingOptions } from 
 export { splatRowsToChannels, resolveSceneFrame, SPLAT_ROW_BYTES, type UpAxis, type SceneFrameOptions } from "./sceneChannels";
 export { encoderInfoFromMetadata, type EncoderModelInfo } from "./inputs";
 export { readOnnxModelHeader } from "../worker/onnxProto";
+export { featureCacheKey, encodeSemcache, decodeSemcache, semcacheKey, semcacheFileName } from "../cache/semcache";
 export {
     writeSemanticPly,
     parsePlyHeader,
@@ -28,6 +29,7 @@ export {
     parseSceneFrameRecord,
     sceneFrameFromComments,
     explicitFrame,
+    noneFrame,
     upAxisRotation,
     SCENE_FRAME_COMMENT_PREFIX,
     FALLBACK_CONFIDENCE,

@@ -2,7 +2,9 @@
 // - the shipped encoder on the SynthRooms showcase room (80,369 Gaussians) cut into 4 tiles: every Gaussian's
 //   feature equals the whole-scene one up to float rounding (the tiles take their cores' whole receptive field);
 //   a clipped field (--halo 1) stays within the tolerance BENCHMARKS.md documents;
-// - the command: --tile-gaussians gives the same sidecar as "whole", prints the tile count, and refuses bad values.
+// - the command: --tile-gaussians gives the same sidecar as "whole", prints the tile count, and refuses bad values;
+//   --cache writes <scene>.semcache, reads it back without an encode, misses on other options, ignores a damaged
+//   entry; --clear-cache deletes it.
 // Run by scripts/test-all.sh after the library build: node --test test/bin/tiling.test.mjs (needs dist/).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -131,4 +133,36 @@ test("the command: --tile-gaussians gives the whole-scene sidecar, names the til
     const h = encode([PARITY, "--model", TINY, "--out", join(dir, "bad.ply"), "--halo=-1"]);
     assert.equal(h.status, 2);
     assert.match(h.stderr, /--halo must be a number of metres >= 0/);
+});
+
+test("the command's --cache: written beside the scene, read back without an encode, keyed by the options, clearable", async () => {
+    const { copyFileSync, existsSync, writeFileSync } = await import("node:fs");
+    const scene = join(dir, "cached.ply");
+    copyFileSync(PARITY, scene);
+    const cachePath = `${scene}.semcache`;
+    const run = (out, ...extra) => encode([scene, "--model", TINY, "--sidecar", "--quiet", "--out", join(dir, out), "--cache", ...extra]);
+    const first = run("first.semf");
+    assert.equal(first.status, 0, first.stderr);
+    assert.ok(existsSync(cachePath));
+    assert.doesNotMatch(first.stderr, /from the cache/);
+    const second = run("second.semf");
+    assert.equal(second.status, 0, second.stderr);
+    assert.match(second.stderr, /features from the cache .*cached\.ply\.semcache/);
+    assert.match(second.stderr, /no encode: read from the cache/);
+    assert.deepEqual(readFileSync(join(dir, "second.semf")), readFileSync(join(dir, "first.semf")));
+    // the entry names what made it: another frame choice is another key, so it encodes again (and rewrites the entry)
+    const other = run("other.semf", "--frame", "none");
+    assert.equal(other.status, 0, other.stderr);
+    assert.doesNotMatch(other.stderr, /from the cache/);
+    assert.equal(lib.semcacheKey(readFileSync(cachePath)) !== null, true);
+    // a damaged entry is ignored with a message, never used
+    const entry = readFileSync(cachePath);
+    writeFileSync(cachePath, entry.subarray(0, entry.length - 100));
+    const damaged = run("damaged.semf", "--frame", "none");
+    assert.equal(damaged.status, 0, damaged.stderr);
+    assert.match(damaged.stderr, /ignoring the damaged cache/);
+    // --clear-cache deletes it first; without --cache nothing is written
+    const cleared = encode([scene, "--model", TINY, "--sidecar", "--quiet", "--out", join(dir, "cleared.semf"), "--clear-cache"]);
+    assert.equal(cleared.status, 0, cleared.stderr);
+    assert.equal(existsSync(cachePath), false);
 });
