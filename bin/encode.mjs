@@ -242,10 +242,23 @@ async function main() {
     } else if (scene.format === "spz" || scene.format === "spz-raw") {
         const { ParseSpz } = await importOrExplain("@babylonjs/loaders/SPLAT/spz.js", "reading SPZ files");
         rows = (await ParseSpz(ownBuffer(scene.spzStream), HEADLESS_SCENE)).data;
+    } else if (scene.format === "spz-v4") {
+        // the @adobe/spz WASM module the browser loader uses (spzLibraryUrl), then Babylon's own conversion
+        const spzModule = await importOrExplain("@adobe/spz", "reading SPZ v4 files");
+        const spz = await spzModule.default();
+        let cloud;
+        try {
+            cloud = spz.loadSpzFromBuffer(new Uint8Array(scene.loaderBytes), { to: spz.CoordinateSystem.RUB });
+        } catch (e) {
+            throw Object.assign(new Error(`${args.scene}: the @adobe/spz module could not decode the file: ${e?.message ?? e}`), { code: "MALFORMED_FILE" });
+        }
+        if (!cloud || cloud.numPoints !== scene.count) {
+            throw Object.assign(new Error(`${args.scene}: the @adobe/spz module decoded ${cloud?.numPoints ?? 0} Gaussians but the file declares ${scene.count} (damaged data)`), { code: "MALFORMED_FILE" });
+        }
+        const { ConvertSpzToSplatAsync } = await importOrExplain("@babylonjs/loaders/SPLAT/spz.js", "reading SPZ files");
+        rows = (await ConvertSpzToSplatAsync(cloud, HEADLESS_SCENE)).data;
     } else {
-        const hint = scene.format === "spz-v4"
-            ? "SPZ v4 is decoded by the @adobe/spz WASM module in the browser"
-            : "SOG stores Gaussians in webp images, which Node cannot decode without a browser";
+        const hint = "SOG stores Gaussians in webp images, which Node cannot decode without a browser";
         throw Object.assign(
             new Error(`${args.scene}: the file is valid but the command cannot encode ${scene.format} (${hint}): load it in the browser with SemanticGaussianSplattingMesh and save the features with saveFeatureSidecar()`),
             { code: "UNSUPPORTED_FORMAT" }

@@ -146,3 +146,23 @@ test("a gzip bomb inside .spz is refused within its declared size, and labels ou
     assert.match(mapped.stderr, /mapped 1 labels outside the class table to none/);
     assert.equal(encode([labelPath, "--model", MODEL, "--class-count", "201", "--sidecar"]).status, 0);
 });
+
+test("SPZ v4 encodes through the @adobe/spz module like the browser; a damaged v4 file is MALFORMED_FILE; SOG is refused after its checks", () => {
+    const path = join(dir, "minimal-v4.spz");
+    writeFileSync(path, readFileSync(join(FIXTURES, "minimal-v4.spz")));
+    const r = encode([path, "--model", MODEL]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(sidecarOf(path).count, 4);
+    // the v3 fixture holds the same four Gaussians: the same features
+    const v3 = join(dir, "same-v3.spz");
+    writeFileSync(v3, readFileSync(join(FIXTURES, "minimal-v3.spz")));
+    assert.equal(encode([v3, "--model", MODEL]).status, 0);
+    assert.deepEqual(Array.from(sidecarOf(path).halfFeatures), Array.from(sidecarOf(v3).halfFeatures));
+    const broken = readFileSync(join(FIXTURES, "minimal-v4.spz"));
+    broken.fill(0, 118, 140);
+    const brokenPath = join(dir, "broken-v4.spz");
+    writeFileSync(brokenPath, broken);
+    const bad = encode([brokenPath, "--model", MODEL]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /MALFORMED_FILE: .*broken-v4\.spz: /);
+});
