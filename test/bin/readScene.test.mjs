@@ -60,7 +60,7 @@ test("short and ushort positions are decoded as integers (Babylon alone reads us
     writeFileSync(asFloat, gaussianPly(count, { tweak }));
     assert.equal(encode([asFloat, "--model", MODEL, "--sidecar", "--metres-per-unit", "0.01"]).status, 0);
     const expected = Array.from(sidecarOf(asFloat).halfFeatures);
-    for (const type of ["short", "ushort", "int", "char", "uchar"]) {
+    for (const type of ["short", "ushort", "int", "uint", "char", "uchar"]) {
         const path = join(dir, `grid-${type}.ply`);
         writeFileSync(path, gaussianPlyAs(count, { tweak, types: { x: type, y: type, z: type } }));
         const r = encode([path, "--model", MODEL, "--sidecar", "--metres-per-unit", "0.01"]);
