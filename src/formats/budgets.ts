@@ -80,12 +80,28 @@ export async function inflateCapped(
     let total = 0;
     /** Once the exact size is known, the output is written straight into one buffer of that size. */
     let exactOut: Uint8Array | null = null;
-    let reader: ReadableStreamDefaultReader<Uint8Array>;
+    let stream: DecompressionStream;
     try {
-        reader = new Blob([bytes as BlobPart]).stream().pipeThrough(new DecompressionStream(format)).getReader();
+        stream = new DecompressionStream(format);
     } catch (error) {
         throw new SemanticSplatError("UNSUPPORTED_FORMAT", `this platform has no DecompressionStream for ${format} data`, fileName, { cause: error });
     }
+    // The input goes in small slices, each written only when the output side asks for more: a decompressor may
+    // inflate a whole input chunk before its output can be read (Chromium does), and deflate expands at most
+    // 1032:1, so a slice of INPUT_SLICE bytes bounds what can pile up before the checks below stop the stream.
+    const reader = stream.readable.getReader();
+    const writer = stream.writable.getWriter();
+    void (async () => {
+        try {
+            for (let offset = 0; offset < bytes.length; offset += INPUT_SLICE) {
+                await writer.ready;
+                await writer.write(bytes.subarray(offset, Math.min(bytes.length, offset + INPUT_SLICE)) as Uint8Array<ArrayBuffer>);
+            }
+            await writer.close();
+        } catch {
+            // the reader reports a damaged stream; a cancelled one needs no more input
+        }
+    })();
     const exceeded = () =>
         declared && cap.tooLong ? cap.tooLong(limit) : budgetExceeded(fileName, cap.budget, limit, `the ${cap.what} inflates to more than ${limit} bytes`);
     let headerChecked = header === undefined;
@@ -124,6 +140,9 @@ export async function inflateCapped(
     if (!headerChecked && header) header.limitFor(out); // shorter than the header: let the check say so
     return out;
 }
+
+/** Bytes of compressed input written to the decompressor at a time (at most about 4 MiB of output each). */
+const INPUT_SLICE = 4096;
 
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
     if (chunks.length === 1) return chunks[0];

@@ -1,7 +1,7 @@
 // The hostile corpus (test/fuzz/hostileCorpus.mjs, generated at test time, seed 16) through the browser loader:
 // every file is loaded into one existing mesh with mesh.loadAsync. A refused file must end in a typed
 // SemanticSplatError naming it and leave the mesh exactly as it was; a loaded file must give finite splat data; files
-// marked "load" load and "refuse" are refused; each settles within 15 s; no WebGPU validation error follows.
+// marked "load" load and "refuse" are refused; each settles within 30 s (a hang guard); no WebGPU validation error follows.
 // Prints its counts.
 import { Scene } from "@babylonjs/core/scene";
 import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
@@ -28,7 +28,7 @@ describe("hostile corpus through the browser loader", () => {
         t.dispose();
     });
 
-    it("every file: a typed error and the mesh unchanged, or finite data; as expected; within 15 s each", async () => {
+    it("every file: a typed error and the mesh unchanged, or finite data; as expected; within 30 s each", async () => {
         const v4 = new Uint8Array(await (await fetch("/assets/splats/fixtures/minimal-v4.spz")).arrayBuffer());
         const corpus = await generateHostileCorpus(16, { spzV4: v4 });
         expect(corpus.length).toBeGreaterThanOrEqual(300);
@@ -40,7 +40,7 @@ describe("hostile corpus through the browser loader", () => {
             const before = { count: mesh.gaussianCount, splats: mesh.splatsData, name: mesh.sourceFileName, features: mesh.featureValues, labels: mesh.labels };
             const started = performance.now();
             try {
-                await mesh.loadAsync({ data: file.bytes, fileName: file.name }, { spzLibraryUrl: SPZ_MODULE, timeoutMs: 15000 });
+                await mesh.loadAsync({ data: file.bytes, fileName: file.name }, { spzLibraryUrl: SPZ_MODULE, timeoutMs: 30000 });
                 loaded++;
                 if (file.expect === "refuse") problems.push(`${file.name}: loaded ${mesh.gaussianCount} Gaussians, expected a refusal`);
                 const f32 = new Float32Array(mesh.splatsData!);
@@ -62,7 +62,7 @@ describe("hostile corpus through the browser loader", () => {
                 }
             }
             const ms = performance.now() - started;
-            if (ms > 15000) problems.push(`${file.name}: took ${ms.toFixed(0)} ms`);
+            if (ms > 30000) problems.push(`${file.name}: took ${ms.toFixed(0)} ms`);
         }
         console.log(`hostile corpus (browser loader): ${corpus.length} files, ${loaded} loaded, ${corpus.length - loaded} refused ${JSON.stringify(byCode)}`);
         expect(problems).toEqual([]);

@@ -1,7 +1,7 @@
 // The hostile corpus (test/fuzz/hostileCorpus.mjs, generated at test time, seed 16) through the encode command's
 // reader in Node: readSceneFile, then Babylon's own parsers as bin/encode.mjs runs them. Every file ends in a
 // typed SemanticSplatError naming it, or in finite 32-byte rows; files marked "load" load, "refuse" are refused;
-// each within 5 s. A sample goes through the real command (exit status 1 with "CODE: file:", or 0). Prints counts.
+// each within 20 s (a hang guard). A sample goes through the real command (exit status 1 with "CODE: file:", or 0). Prints counts.
 // Run by scripts/test-all.sh after the library build: node --test test/fuzz/hostileCorpus.test.mjs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -58,7 +58,7 @@ test(`the hostile corpus (${corpus.length} files) through the command's reader: 
             if (file.expect === "load") problems.push(`${file.name}: refused, expected to load: ${error.message}`);
         }
         const ms = performance.now() - started;
-        if (ms > 5000) problems.push(`${file.name}: took ${ms.toFixed(0)} ms`);
+        if (ms > 20000) problems.push(`${file.name}: took ${ms.toFixed(0)} ms`);
     }
     console.log(`hostile corpus (node, command reader): ${corpus.length} files, ${counts.loaded} loaded, ${counts.refused} refused ${JSON.stringify(byCode)}`);
     assert.deepEqual(problems, []);
