@@ -1,6 +1,8 @@
 // Public entry point of babylon-semantic-splatting.
 export const VERSION = "0.1.0";
 export { SemanticSplatError, isSemanticError, type SemanticErrorCode } from "./errors";
+// The one-call API and the SceneLoader plugin (docs/RUNTIME.md, "One call"); everything below stays public.
+export * from "./api";
 export * from "./formats";
 export * from "./mesh";
 export { ClassTable, type SemanticClass } from "./classes";
