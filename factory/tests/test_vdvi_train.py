@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from rtgs2.vdvi import train as train_mod
-from rtgs2.vdvi.data import Augment, FeatureSource, SynthRoomsViews, generate_features, micro_benchmark
+from rtgs2.vdvi.data import Augment, FeatureSource, SynthRoomsViews, defocus, generate_features, micro_benchmark
 from rtgs2.vdvi.evaluate import evaluate, load_model
 
 FACTORY = Path(__file__).resolve().parents[1]
@@ -104,6 +104,40 @@ def test_colour_jitter_touches_rgb_only_and_cutout_is_per_modality(micro):
     assert rgb_zero.any() and feat_zero.any()
     assert not torch.equal(rgb_zero, feat_zero)  # rectangles drawn independently
     assert torch.equal(s["labels"], plain["labels"])  # labels are kept: the other modality still sees the pixel
+
+
+def test_defocus_blurs_the_rgb_only_by_distance_from_the_focus_depth(micro):
+    """The defocus switch (off by default): depth-dependent blur of the rgb; features, labels, alpha and depth stay."""
+    # a checkerboard, near (1 m) on the left half, far (4 m) on the right: one half in focus (exactly unchanged), the
+    # other blurred at the drawn maximum
+    h, w = 32, 64
+    y, x = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    rgb = ((x // 2 + y // 2) % 2).float().expand(3, h, w).clone()
+    alpha = torch.ones(h, w)
+    depth = torch.where(x < w // 2, torch.tensor(1.0), torch.tensor(4.0))
+    halves = {"near": (slice(None), slice(None), slice(0, w // 2 - 10)), "far": (slice(None), slice(None), slice(w // 2 + 10, w))}
+    seen = set()
+    for seed in range(8):
+        torch.manual_seed(seed)
+        out = defocus(rgb, depth, alpha, 2.0)
+        sharp = [name for name, idx in halves.items() if torch.equal(out[idx], rgb[idx])]
+        assert len(sharp) == 1  # the half at the focus depth is untouched, the other one is not
+        blurred = halves["far" if sharp == ["near"] else "near"]
+        assert (out[blurred] - 0.5).abs().max() < 0.2  # a 2 px blur of a 2 px checkerboard is nearly grey
+        seen.add(sharp[0])
+    assert seen == {"near", "far"}  # the focus is drawn per call
+    assert torch.equal(defocus(rgb, depth, torch.zeros(h, w), 2.0), rgb)  # nothing covered: unchanged
+
+    benchmark, features = micro
+    plain = SynthRoomsViews(benchmark, features, "train", (96, 64)).load(0)
+    off = Augment(crop=(64, 96), zoom_prob=0, flip_prob=0, jitter=0, cutout_prob=0)
+    assert torch.equal(off(plain)["rgb"], plain["rgb"])  # the default: off
+    torch.manual_seed(3)
+    s = Augment(crop=(64, 96), zoom_prob=0, flip_prob=0, jitter=0, cutout_prob=0, defocus_prob=1.0)(plain)
+    for key in ("features", "labels", "alpha", "depth"):
+        assert torch.equal(s[key], plain[key]), key
+    edges = lambda im: (im[:, :, 1:] - im[:, :, :-1]).abs().mean()
+    assert edges(s["rgb"]) < edges(plain["rgb"])
 
 
 def test_two_step_training_smoke_run_resumes_and_evaluates(micro, tmp_path):
@@ -227,7 +261,7 @@ def test_rgb_variant_trains_and_evaluates_without_features(micro, tmp_path):
     assert s["features"].shape == (1, 64, 96) and not s["features"].any()
     assert torch.equal(s["rgb"], t["rgb"]) and torch.equal(s["labels"], t["labels"])
     run = tmp_path / "rgb-none"
-    args = smoke_args(micro, run, "--max-steps", "2", "--variant", "rgb")
+    args = smoke_args(micro, run, "--max-steps", "2", "--variant", "rgb", "--defocus", "1")
     args[args.index("--features") + 1] = "none"
     assert train_mod.main(args) == 0
     model, state = load_model(run / "last.pt")

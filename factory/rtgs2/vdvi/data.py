@@ -301,6 +301,10 @@ class Augment:
     jitter: float = 0.2  # brightness/contrast/saturation factors in [1 - j, 1 + j]
     cutout_prob: float = 0.3  # per modality, independently
     cutout_size: tuple[float, float] = (0.2, 0.5)  # rectangle side as a fraction of the image side
+    # Defocus of the rgb like a trained-3DGS render of out-of-focus photos (issue 14): off by default (the shipped
+    # models' recipe); `--defocus P` in the trainer. The features are splatted from geometry and stay sharp.
+    defocus_prob: float = 0.0
+    defocus_max_sigma: tuple[float, float] = (1.0, 3.0)  # px at the train resolution: the largest blur, drawn per sample
 
     def __call__(self, s: dict) -> dict:
         s = dict(s)
@@ -319,6 +323,8 @@ class Augment:
         if float(torch.rand(())) < self.flip_prob:
             for key in ("rgb", "features", "labels", "alpha", "depth"):
                 s[key] = s[key].flip(-1)
+        if self.defocus_prob > 0 and float(torch.rand(())) < self.defocus_prob:
+            s["rgb"] = defocus(s["rgb"], s["depth"], s["alpha"], _uniform(*self.defocus_max_sigma))
         s["rgb"] = colour_jitter(s["rgb"], self.jitter)
         for key in ("rgb", "features"):  # modality cut-out, independently per modality
             if float(torch.rand(())) < self.cutout_prob:
@@ -348,6 +354,48 @@ def colour_jitter(rgb: torch.Tensor, amount: float) -> torch.Tensor:
     grey = rgb.mean(0, keepdim=True)
     rgb = (rgb - grey) * _uniform(1 - amount, 1 + amount) + grey  # saturation
     return rgb.clamp(0.0, 1.0)
+
+
+def _gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of a (C, H, W) image, edges replicated."""
+    if sigma <= 0:
+        return x
+    radius = max(1, int(round(3 * sigma)))
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    kernel = torch.exp(-0.5 * (t / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    c = x.shape[0]
+    y = F.pad(x[None], (radius, radius, 0, 0), mode="replicate")
+    y = F.conv2d(y, kernel.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    y = F.pad(y, (0, 0, radius, radius), mode="replicate")
+    return F.conv2d(y, kernel.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)[0]
+
+
+DEFOCUS_LEVELS = 4  # blur levels the per-pixel blur is interpolated between
+
+
+def defocus(rgb: torch.Tensor, depth: torch.Tensor, alpha: torch.Tensor, max_sigma: float) -> torch.Tensor:
+    """Depth-dependent blur of a (3, H, W) image, like a thin lens focused at one depth: the blur of a pixel grows
+    with |1/d - 1/d_focus| (the circle of confusion), up to `max_sigma` px for the pixel farthest from focus in
+    inverse depth. The focus depth is drawn among the covered pixels' depths (expected depth / alpha); uncovered
+    pixels get the largest blur. Computed as DEFOCUS_LEVELS blurred copies interpolated per pixel."""
+    covered = alpha > 0.5
+    if not bool(covered.any()) or max_sigma <= 0:
+        return rgb
+    d = torch.where(covered, depth / alpha.clamp_min(1e-6), torch.zeros_like(depth))
+    inv = torch.where(covered, 1.0 / d.clamp_min(0.05), torch.zeros_like(d))
+    values = inv[covered]
+    focus = values[int(torch.randint(0, values.numel(), ()))]
+    coc = (inv - focus).abs()
+    coc = torch.where(covered, coc / coc[covered].max().clamp_min(1e-6), torch.ones_like(coc))  # 0..1
+    level = coc * (DEFOCUS_LEVELS - 1)
+    sigmas = [max_sigma * i / (DEFOCUS_LEVELS - 1) for i in range(DEFOCUS_LEVELS)]
+    stack = torch.stack([_gaussian_blur(rgb, sg) for sg in sigmas])  # (L, 3, H, W)
+    lo = level.floor().clamp(max=DEFOCUS_LEVELS - 2).long()
+    frac = (level - lo.float())[None]
+    below = stack.gather(0, lo[None, None].expand(1, 3, *lo.shape))[0]
+    above = stack.gather(0, (lo + 1)[None, None].expand(1, 3, *lo.shape))[0]
+    return (below * (1 - frac) + above * frac).clamp(0.0, 1.0)
 
 
 def cutout(x: torch.Tensor, size: tuple[float, float]) -> torch.Tensor:

@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-rooms", type=str, default=None)
     p.add_argument("--val-views", type=str, default=None)
     p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--defocus", type=float, default=0.0,
+                   help="probability of a depth-dependent defocus blur of a training sample's rgb (trained-3DGS softness; "
+                        "0 = off, the shipped models' recipe)")
     p.add_argument("--time-budget", type=float, default=None,
                    help="seconds for the whole run: the step count is cut to what fits (rate measured over steps "
                         "5-15, time for the final validation kept back); the schedule anneals to the cut count")
@@ -129,7 +132,7 @@ def train(args: argparse.Namespace) -> dict:
     if crop_w % SIZE_MULTIPLE or crop_h % SIZE_MULTIPLE:
         raise ValueError(f"--crop {args.crop}: width and height must be multiples of {SIZE_MULTIPLE}")
     train_set = SynthRoomsViews(args.benchmark, args.features, args.train_split, parse_size(args.train_resolution, "--train-resolution"),
-                                augment=Augment(crop=(crop_h, crop_w)), rooms=_ints(args.train_rooms),
+                                augment=Augment(crop=(crop_h, crop_w), defocus_prob=args.defocus), rooms=_ints(args.train_rooms),
                                 views=_ints(args.train_views))
     val_set = SynthRoomsViews(args.benchmark, args.features, args.val_split, parse_size(args.val_resolution, "--val-resolution"),
                               rooms=_ints(args.val_rooms), views=_ints(args.val_views))
