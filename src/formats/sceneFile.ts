@@ -322,6 +322,25 @@ function parseSogMeta(bytes: Uint8Array, fileName: string): SogMeta {
     return meta as SogMeta;
 }
 
+/**
+ * Babylon 9's streamed LOD scenes (`lod-meta.json`: `lodLevels`, `filenames`, an octree `tree`; loaded by
+ * @babylonjs/loaders' GaussianSplattingStream) hold no fixed set of Gaussians: pieces of several LOD levels stream in
+ * and out as the camera moves, while per-Gaussian features and labels need one Gaussian order for the whole scene.
+ * They are refused with UNSUPPORTED_FORMAT naming what to load instead (docs/FORMATS.md, docs/ENCODER.md).
+ */
+function refuseStreamedLod(meta: SogMeta, fileName: string): void {
+    if (!("lodLevels" in meta || "tree" in meta || ("filenames" in meta && !("means" in meta)))) return;
+    const names = Array.isArray(meta.filenames) ? (meta.filenames as unknown[]).filter((n): n is string => typeof n === "string") : [];
+    const finest = names.length ? ` (its files are SOG meta.json scenes, e.g. "${names[0]}")` : "";
+    throw new SemanticSplatError(
+        "UNSUPPORTED_FORMAT",
+        `a streamed LOD scene (lod-meta.json, Babylon 9's GaussianSplattingStream) cannot be segmented: its Gaussians stream in ` +
+            `and out by level of detail as the camera moves, and per-Gaussian features need one fixed set of Gaussians. Load one ` +
+            `level of detail as a SOG scene instead${finest}, or the scene as .ply / .spz / .sog`,
+        fileName
+    );
+}
+
 function sogImageNames(meta: SogMeta): string[] {
     const names: string[] = [];
     for (const key of ["means", "scales", "quats", "sh0", "shN"]) {
@@ -338,6 +357,7 @@ function sogImageNames(meta: SogMeta): string[] {
  */
 export function checkSogMeta(bytes: Uint8Array, fileName: string, budgets: Required<SceneBudgets>, parsed: SogMeta | null): number {
     const meta = parsed ?? parseSogMeta(bytes, fileName);
+    refuseStreamedLod(meta, fileName);
     const fail = (what: string) => new SemanticSplatError("MALFORMED_FILE", `SOG meta.json: ${what}`, fileName);
     for (const key of ["means", "scales", "quats", "sh0"]) {
         const part = meta[key] as { files?: unknown } | undefined;

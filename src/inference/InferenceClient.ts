@@ -64,6 +64,10 @@ function transferable(buffer: ArrayBufferLike): ArrayBuffer[] {
 const DEFAULT_INIT_TIMEOUT_MS = 30000;
 const DEFAULT_CALL_TIMEOUT_MS = 300000;
 const DEFAULT_LOAD_TIMEOUT_MS = 600000;
+/** encodeScene's time limit per Gaussian (when above callTimeoutMs): 0.25 ms, a generous bound (the tiled Node
+ *  encode took 15-40 us per Gaussian on a loaded 2-core machine, BENCHMARKS.md "Large scenes"; the wasm EP is
+ *  slower), so 6 M Gaussians get 25 minutes before WORKER_TIMEOUT. */
+const ENCODE_TIMEOUT_MS_PER_GAUSSIAN = 0.25;
 
 export class InferenceClient {
     private handle: WorkerHandle | null = null;
@@ -204,7 +208,10 @@ export class InferenceClient {
         const progressProxy = onProgress ? Comlink.proxy(onProgress) : undefined;
         const splats = request.splats;
         const transfers = ArrayBuffer.isView(splats) ? transferable(splats.buffer) : transferable(splats);
-        const running = this.call(handle, "encodeScene()", this.callTimeoutMs, (remote) =>
+        // a large scene is encoded tile by tile for minutes: the call's limit grows with its Gaussians
+        const gaussians = Math.floor(splats.byteLength / 32);
+        const timeoutMs = Math.max(this.callTimeoutMs, gaussians * ENCODE_TIMEOUT_MS_PER_GAUSSIAN);
+        const running = this.call(handle, "encodeScene()", timeoutMs, (remote) =>
             remote.encodeScene(Comlink.transfer({ ...request, jobId }, transfers), progressProxy)
         );
         if (!signal) return running;

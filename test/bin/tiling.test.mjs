@@ -4,7 +4,7 @@
 //   a clipped field (--halo 1) stays within the tolerance BENCHMARKS.md documents;
 // - the command: --tile-gaussians gives the same sidecar as "whole", prints the tile count, and refuses bad values;
 //   --cache writes <scene>.semcache, reads it back without an encode, misses on other options, ignores a damaged
-//   entry; --clear-cache deletes it.
+//   entry; --clear-cache deletes it; a streamed LOD scene (lod-meta.json) is refused.
 // Run by scripts/test-all.sh after the library build: node --test test/bin/tiling.test.mjs (needs dist/).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -165,4 +165,14 @@ test("the command's --cache: written beside the scene, read back without an enco
     const cleared = encode([scene, "--model", TINY, "--sidecar", "--quiet", "--out", join(dir, "cleared.semf"), "--clear-cache"]);
     assert.equal(cleared.status, 0, cleared.stderr);
     assert.equal(existsSync(cachePath), false);
+});
+
+test("the command refuses a streamed LOD scene (lod-meta.json) with UNSUPPORTED_FORMAT and what to load instead", async () => {
+    const { writeFileSync } = await import("node:fs");
+    const lod = join(dir, "lod-meta.json");
+    writeFileSync(lod, JSON.stringify({ lodLevels: 2, filenames: ["0_0/meta.json", "1_0/meta.json"], tree: { bound: { min: [0, 0, 0], max: [1, 1, 1] } } }));
+    const r = encode([lod, "--model", TINY, "--sidecar", "--quiet"]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /UNSUPPORTED_FORMAT: .*lod-meta\.json: a streamed LOD scene/);
+    assert.match(r.stderr, /"0_0\/meta\.json"/);
 });
