@@ -113,7 +113,7 @@ async function main(): Promise<void> {
     };
     element("camera-toggle").onclick = () => setActiveCamera(scene.activeCamera === walk ? orbit : walk);
 
-    const placeCameras = (loaded: LoadedScene) => {
+    const placeCameras = (loaded: Pick<LoadedScene, "mesh" | "startCamera">) => {
         const start = loaded.startCamera;
         if (start) {
             walk.position.set(...start.position);
@@ -146,8 +146,25 @@ async function main(): Promise<void> {
     const showScene = async (request: SceneRequest): Promise<boolean> => {
         const name = shortName(typeof request.source === "string" ? request.source : request.source.name);
         let loaded: LoadedScene;
+        // A SOG meta.json names its .webp images, which a file picker or a drop cannot hand the page with it.
+        if (typeof request.source !== "string" && /\.json$/i.test(request.source.name)) {
+            showMessage(
+                `Could not load ${name}: a SOG meta.json refers to its .webp images by name, and a picked or dropped file comes without them. ` +
+                    `Open the bundled .sog file instead, or the meta.json by URL (?scene=<url of meta.json>), whose folder holds the images.` +
+                    `${state.current ? ` The previous scene (${shortName(state.current.name)}) stays.` : ""}`,
+                "error",
+                "load"
+            );
+            return false;
+        }
+        const first = state.current === null;
         try {
-            loaded = await loadScene(scene, request, webgpu, encoder);
+            // The first scene shows while its features are computed (the camera is placed at once); a later one waits
+            // hidden, so the previous scene stays on screen until the swap.
+            loaded = await loadScene(scene, request, webgpu, encoder, (mesh, startCamera) => {
+                if (first) placeCameras({ mesh, startCamera });
+                else mesh.setEnabled(false);
+            });
         } catch (e) {
             const what = e instanceof Error ? e.message : String(e);
             showMessage(`Could not load ${name}: ${what}${state.current ? ` The previous scene (${shortName(state.current.name)}) stays.` : ""}`, "error", "load");
@@ -160,6 +177,7 @@ async function main(): Promise<void> {
         state.segmentation = null;
         state.current?.mesh.dispose();
         state.current = loaded;
+        loaded.mesh.setEnabled(true);
         featureView?.setMesh(loaded.mesh, describeFeatures(loaded));
         placeCameras(loaded);
         state.segmentationReady = startSegmentation(loaded);

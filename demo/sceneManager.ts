@@ -47,7 +47,14 @@ export interface SceneRequest {
  * Throws (with the file named) and leaves nothing on the scene when the load fails; an encoder failure only
  * falls back to the stand-in features (`encoderProblem` says why).
  */
-export async function loadScene(scene: Scene, request: SceneRequest, wantFeatures: boolean, encoder: EncoderChoice | null): Promise<LoadedScene> {
+export async function loadScene(
+    scene: Scene,
+    request: SceneRequest,
+    wantFeatures: boolean,
+    encoder: EncoderChoice | null,
+    /** Called once the mesh is on the scene, before its features are computed (the encoder takes seconds). */
+    onMeshLoaded?: (mesh: SemanticGaussianSplattingMesh, startCamera: StartCamera | null) => void
+): Promise<LoadedScene> {
     const { source } = request;
     const name = typeof source === "string" ? source : source.name;
     const data = typeof source === "string" ? await fetchWithProgressBar(source, `loading ${shortName(name)}`) : await source.arrayBuffer();
@@ -57,7 +64,11 @@ export async function loadScene(scene: Scene, request: SceneRequest, wantFeature
         bar.step(0.2, "decoding the Gaussians");
         // SPZ v4 needs the @adobe/spz module: the demo build copies it to vendor/ (the library never downloads it).
         const spzLibraryUrl = new URL("./vendor/spz.js", import.meta.url).href; // next to the bundle (build/demo/)
-        mesh = await SemanticGaussianSplattingMesh.LoadAsync({ data, fileName: shortName(name) }, scene, { name: shortName(name), spzLibraryUrl });
+        // A URL's folder is the rootUrl a SOG meta.json's images are fetched from.
+        const rootUrl = typeof source === "string" ? new URL("./", new URL(source, location.href)).href : undefined;
+        mesh = await SemanticGaussianSplattingMesh.LoadAsync({ data, fileName: shortName(name) }, scene, { name: shortName(name), spzLibraryUrl, rootUrl });
+        const startCamera = request.infoUrl ? await readStartCamera(request.infoUrl) : null;
+        onMeshLoaded?.(mesh, startCamera);
         let featureSource: FeatureSource = mesh.featureDimension > 0 ? "file" : "none";
         let encoderProblem: string | null = null;
         if (featureSource === "none" && wantFeatures && encoder) {
@@ -77,7 +88,6 @@ export async function loadScene(scene: Scene, request: SceneRequest, wantFeature
             mesh.setFeatures(standInFeatures(mesh), STAND_IN_CHANNELS.length, { encoderId: STAND_IN_ENCODER_ID, source: name });
             featureSource = "stand-in";
         }
-        const startCamera = request.infoUrl ? await readStartCamera(request.infoUrl) : null;
         return { mesh, name, featureSource, startCamera, encoderProblem };
     } catch (e) {
         mesh?.dispose();

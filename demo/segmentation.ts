@@ -178,7 +178,7 @@ export class SegmentationUi {
     private enableControls(on: boolean): void {
         for (const id of ["overlay-toggle", "overlay-opacity", "segmentation-mode", "labels-toggle"]) element<HTMLInputElement>(id).disabled = !on;
         element("labels-toggle").title = on
-            ? "one label per visible object (a connected region of one class in the current class map; per-Gaussian label lifting is not built yet)"
+            ? "one label per visible object: a connected region of one class in the current class map (the per-Gaussian label lifting runs besides; the HUD shows it)"
             : "one label per visible object: needs the shipped models";
     }
 

@@ -50,6 +50,7 @@ export function installTestApi(parts: TestApiParts): void {
                 featureDimension: state.current?.mesh.featureDimension ?? 0,
                 meshesInScene: parts.scene.meshes.length,
                 segmentation: !!state.segmentation,
+                overlay: state.segmentation?.pipeline.overlay.enabled ?? false,
                 modelsProblem: parts.models.problem,
                 featureImages: featureView?.imagesDrawn ?? 0,
                 messages: Array.from(document.querySelectorAll("#messages .message"), (m) => ({ kind: m.className.replace("message", "").trim(), text: m.querySelector(".text")?.textContent ?? "" })),

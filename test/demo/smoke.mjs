@@ -109,6 +109,27 @@ async function mainFlow(browser, url) {
     const shot = join(REPO, "test-artifacts", "demo.png");
     await writeFile(shot, Buffer.from(png.replace(/^data:image\/png;base64,/, ""), "base64"));
     check("screenshot kept", png.startsWith("data:image/png;base64,") && png.length > 10000, `${shot} (${png.length} chars)`);
+    // What a person sees: the whole page as the browser composes it (panels, messages, any veil), not only the canvas.
+    await page.screenshot({ path: join(REPO, "test-artifacts", "demo-page.png"), fullPage: true });
+    const hint = await page.evaluate(() => {
+        const el = document.getElementById("drop-hint");
+        const box = el.getBoundingClientRect();
+        return { display: getComputedStyle(el).display, width: box.width, height: box.height };
+    });
+    check("the drop hint is not shown on the page (hidden attribute wins over its CSS)", hint.display === "none" && hint.width === 0 && !(await page.locator("#drop-hint").isVisible()), JSON.stringify(hint));
+    // 800 px wide: the HUD must not cover the toolbar
+    await page.setViewportSize({ width: 800, height: 600 });
+    await page.evaluate(() => globalThis.__demo.renderFrames(1));
+    await new Promise((r) => setTimeout(r, 400)); // the HUD refreshes every 250 ms
+    const boxes = await page.evaluate(() => {
+        const r = (id) => { const b = document.getElementById(id).getBoundingClientRect(); return { left: b.left, right: b.right, top: b.top, bottom: b.bottom }; };
+        return { hud: r("hud"), toolbar: r("toolbar") };
+    });
+    const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+    check("at 800 px wide the HUD does not cover the toolbar", !overlaps(boxes.hud, boxes.toolbar), JSON.stringify(boxes));
+    await page.screenshot({ path: join(REPO, "test-artifacts", "demo-page-800.png"), fullPage: true });
+    await page.setViewportSize({ width: WIDTH, height: HEIGHT });
+    await page.evaluate(() => globalThis.__demo.renderFrames(1));
 
     // A malformed file: truncated PLY whose header promises more vertices than the data holds.
     const header = "ply\nformat binary_little_endian 1.0\nelement vertex 1000\nproperty float x\nproperty float y\nproperty float z\nproperty float f_dc_0\nproperty float f_dc_1\nproperty float f_dc_2\nproperty float opacity\nproperty float scale_0\nproperty float scale_1\nproperty float scale_2\nproperty float rot_0\nproperty float rot_1\nproperty float rot_2\nproperty float rot_3\nend_header\n";
@@ -130,6 +151,14 @@ async function mainFlow(browser, url) {
     const v4Loaded = await page.evaluate(() => globalThis.__demo.lastLoad());
     state = await page.evaluate(() => globalThis.__demo.state());
     check("an SPZ v4 file loads through the file input", v4Loaded && state.scene.endsWith("minimal-v4.spz"), `${state.scene} ${JSON.stringify(state.messages.filter((m) => m.kind === "error"))}`);
+
+    // A SOG meta.json through the picker cannot work (its .webp images do not come with it): a clear message says why
+    // and what to do instead, and the scene stays.
+    await page.setInputFiles("#file-input", { name: "meta.json", mimeType: "application/json", buffer: Buffer.from('{"version":2}') });
+    const metaLoaded = await page.evaluate(() => globalThis.__demo.lastLoad());
+    state = await page.evaluate(() => globalThis.__demo.state());
+    const metaError = state.messages.find((m) => m.kind === "error" && m.text.includes("meta.json"));
+    check("a SOG meta.json from the picker: a message says why it cannot load and what to open instead", !metaLoaded && !!metaError && /\.sog/.test(metaError.text) && /\?scene=/.test(metaError.text), metaError?.text ?? JSON.stringify(state.messages));
     await page.close();
 }
 
@@ -146,6 +175,9 @@ async function fixtureModelFlow(browser, url) {
     // "auto" (the demo's default) on SwiftShader: wasm, because the adapter is a software one (issue 15)
     check("fixture model: 'auto' ran the model on wasm on SwiftShader and the HUD says why", /segment\s+wasm/.test(state.hud) && /ep: auto: wasm, the WebGPU adapter is a software one/.test(state.hud), state.hud);
     check("fixture model: each class map is lifted onto the Gaussians (HUD)", /lifting\s+[1-9]\d* views, last voted [1-9]/.test(state.hud), state.hud);
+    // The overlay is on from the first segmentation (issue 15: off by default, the first segmentation showed nothing).
+    check("fixture model: the overlay is on by default", state.overlay && (await page.evaluate(() => document.getElementById("overlay-toggle").checked)), `overlay ${state.overlay}`);
+    check("fixture model: the labels button's tooltip says what it does, truthfully", await page.evaluate(() => { const t = document.getElementById("labels-toggle").title; return /connected region/.test(t) && !/not built/.test(t); }));
     check("fixture model: the overlay switches on", await page.evaluate(() => globalThis.__demo.setOverlay(true)));
     await dismissMessages(page);
     const target = await page.evaluate(() => globalThis.__demo.coveredPoint());
@@ -212,6 +244,20 @@ async function noModelsFlow(browser, url) {
     await page.close();
 }
 
+/** The normal mode (Babylon's render loop, no ?test): the worker answers and the first segmentation arrives while the
+ *  loop runs (issue 15: it never did on SwiftShader, "worker start (init) got no answer"). */
+async function renderLoopFlow(browser, url) {
+    const page = await openDemo(browser, `${url}?scene=parity&models=../test/fixtures/models/`);
+    const segmented = await page.evaluate(() => globalThis.__demo.segmentationReady());
+    const state = await page.evaluate(() => globalThis.__demo.state());
+    check("render loop mode: the first segmentation arrives with the loop running", segmented && state.segmentation, JSON.stringify(state.messages));
+    check("render loop mode: the HUD shows the execution provider and why", /segment\s+wasm/.test(state.hud) && /ep: auto: wasm/.test(state.hud), state.hud);
+    const canvas = await page.evaluate(() => globalThis.__demo.canvasPixels());
+    check("render loop mode: the scene renders", canvas.lit > 0.2 * canvas.total, `${canvas.lit} of ${canvas.total} pixels lit`);
+    await page.screenshot({ path: join(REPO, "test-artifacts", "demo-render-loop.png"), fullPage: true });
+    await page.close();
+}
+
 async function noWebGPUFlow(browser, url) {
     const page = await openDemo(browser, `${url}?test&webgl`);
     const state = await page.evaluate(() => globalThis.__demo.state());
@@ -227,7 +273,7 @@ async function main() {
     const { server, url } = await startDemoServer(0);
     const browser = await chromium.launch({ executablePath: CHROMIUM_BIN, headless: true, args: CHROMIUM_FLAGS });
     try {
-        for (const flow of [mainFlow, noModelsFlow, fixtureModelFlow, noWebGPUFlow]) {
+        for (const flow of [mainFlow, noModelsFlow, fixtureModelFlow, renderLoopFlow, noWebGPUFlow]) {
             try {
                 await flow(browser, url);
             } catch (e) {
