@@ -41,10 +41,10 @@ function allSpecs(dir) {
 
 const isExternal = (id) => /^(@babylonjs\/|onnxruntime-web|comlink)/.test(id);
 
-const library = {
-    // worker.js keeps a stable name: the client creates it with new URL("./worker.js", import.meta.url).
+const libraryMain = {
     // node-encoder.js: what bin/encode.mjs (the Node encode command) imports; no Babylon, no onnxruntime-web.
-    input: { index: "src/index.ts", worker: "src/worker/worker.ts", "node-encoder": "src/encoder/node.ts" },
+    // Babylon and comlink stay imports (Babylon is a peer dependency: the app's one copy is used).
+    input: { index: "src/index.ts", "node-encoder": "src/encoder/node.ts" },
     external: isExternal,
     output: { dir: "dist", format: "es", sourcemap: true, entryFileNames: "[name].js", chunkFileNames: "chunks/[name].js" },
     plugins: [wgsl(), typescript({ tsconfig: "tsconfig.json" })],
@@ -112,5 +112,21 @@ const demo = [
     },
 ];
 
+/** The inference worker of the package, PRE-BUNDLED: dist/worker.js holds comlink and onnxruntime-web, so no bundler
+ *  has to find, emit or resolve it (issue 15: rollup and esbuild emitted no worker from the package). onnxruntime's
+ *  .wasm is copied beside it, where its default lookup (relative to the worker script) finds it. The client's
+ *  default worker URL is new URL("./worker.js", import.meta.url); apps that bundle the library pass `workerUrl` /
+ *  `assetsUrl` (docs/BUNDLERS.md). */
+const libraryWorker = {
+    input: "src/worker/worker.ts",
+    output: { file: "dist/worker.js", format: "es", sourcemap: true, inlineDynamicImports: true },
+    plugins: [
+        nodeResolve({ browser: true }),
+        // declarations come from the main build; this one only bundles
+        typescript({ tsconfig: "tsconfig.json", declaration: false, declarationDir: undefined, outDir: "dist", sourceMap: true }),
+        copyOrtWasm("dist"),
+    ],
+};
+
 const builds = { test: [tests, testWorker], demo };
-export default builds[process.env.BUILD] ?? library;
+export default builds[process.env.BUILD] ?? [libraryMain, libraryWorker];
