@@ -301,17 +301,26 @@ async function readSogArchive(bytes: Uint8Array, fileName: string, budgets: Requ
         throw budgetExceeded(fileName, "maxDecompressedBytes", budgets.maxDecompressedBytes, `the SOG entries meta.json names declare ${declared} bytes`);
     }
     const files = new Map<string, Uint8Array>([["meta.json", metaBytes]]);
-    for (const entry of wanted) {
-        const image = await readZipEntry(bytes, entry, fileName, budgets.maxDecompressedBytes);
-        checkSogImage(image, entry.name, meta, count, fileName);
-        files.set(entry.name, image);
-    }
+    for (const entry of wanted) files.set(entry.name, await readZipEntry(bytes, entry, fileName, budgets.maxDecompressedBytes));
+    checkSogImages(files, meta, count, fileName);
     return { count, files };
+}
+
+/**
+ * Checks the images a SOG meta.json names (from a .sog archive, or fetched beside a meta.json): each present, a
+ * webp (a PNG or anything else is refused), and the per-Gaussian ones large enough for `count` Gaussians.
+ */
+export function checkSogImages(files: ReadonlyMap<string, Uint8Array>, meta: Record<string, unknown>, count: number, fileName: string): void {
+    for (const name of sogImageNames(meta)) {
+        const image = files.get(name);
+        if (!image) throw new SemanticSplatError("MALFORMED_FILE", `the SOG scene lacks "${name}" named by meta.json`, fileName);
+        checkSogImage(image, name, meta, count, fileName);
+    }
 }
 
 type SogMeta = Record<string, unknown>;
 
-function parseSogMeta(bytes: Uint8Array, fileName: string): SogMeta {
+export function parseSogMeta(bytes: Uint8Array, fileName: string): SogMeta {
     let meta: unknown;
     try {
         meta = JSON.parse(new TextDecoder().decode(bytes));
@@ -341,7 +350,8 @@ function refuseStreamedLod(meta: SogMeta, fileName: string): void {
     );
 }
 
-function sogImageNames(meta: SogMeta): string[] {
+/** The image files a SOG meta.json names (means, scales, quats, sh0, shN), once each. */
+export function sogImageNames(meta: SogMeta): string[] {
     const names: string[] = [];
     for (const key of ["means", "scales", "quats", "sh0", "shN"]) {
         const part = meta[key] as { files?: unknown } | undefined;

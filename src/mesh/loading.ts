@@ -13,9 +13,9 @@
 import { ImportMeshAsync } from "@babylonjs/core/Loading/sceneLoader";
 import type { Scene } from "@babylonjs/core/scene";
 import { RegisterSPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoader.pure";
-import { SemanticSplatError } from "../errors";
+import { isSemanticError, SemanticSplatError } from "../errors";
 import { budgetExceeded, resolveBudgets } from "../formats/budgets";
-import { readSceneFile, type SceneReadOptions } from "../formats/sceneFile";
+import { checkSogImages, parseSogMeta, readSceneFile, sogImageNames, type SceneReadOptions } from "../formats/sceneFile";
 import { featuresToFloat16, type FeatureArray } from "./featureLayout";
 import type { SemanticGaussianSplattingMesh } from "./semanticGaussianSplattingMesh";
 import { readSidecar } from "./semanticFiles";
@@ -71,6 +71,8 @@ export interface LoadedScene {
 }
 
 const DEFAULT_TIMEOUT_MS = 120000;
+/** An empty ZIP archive (just the end-of-central-directory record): "PK\x05\x06" and 18 zero bytes. */
+const EMPTY_ZIP = new Uint8Array([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]);
 
 /** Reads `source`, checks it, and loads it into `mesh` through Babylon's splat loader. */
 export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source: SceneSource, options: SemanticLoadOptions): Promise<LoadedScene> {
@@ -81,7 +83,8 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
     const expectedCount = scene.count;
 
     let loaderBytes: Uint8Array = scene.loaderBytes;
-    let rootUrl = "";
+    const rootUrl = "";
+    let loaderExtension: string = scene.loaderExtension;
     let fflate: { unzipSync: (data: Uint8Array) => Record<string, Uint8Array> } | undefined;
     switch (scene.format) {
         case "spz-raw":
@@ -102,12 +105,34 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
             fflate = { unzipSync: () => entries };
             break;
         }
-        case "sog-meta":
-            rootUrl = options.rootUrl ?? (typeof source === "string" ? folderOf(source) : "");
+        case "sog-meta": {
+            const folder = options.rootUrl ?? (typeof source === "string" ? folderOf(source) : "");
             if (typeof source !== "string" && !options.rootUrl) {
                 throw new SemanticSplatError("INVALID_ARGUMENT", "a SOG meta.json given as bytes needs the rootUrl option (where its webp images are)", fileName);
             }
+            // The images are fetched here (within maxFileBytes together) and checked like a .sog archive's, then
+            // handed to Babylon's loader as a pre-unpacked archive: it never fetches or decodes an unchecked file.
+            const meta = parseSogMeta(bytes, fileName);
+            const files = new Map<string, Uint8Array>([["meta.json", bytes]]);
+            let total = bytes.length;
+            for (const name of sogImageNames(meta)) {
+                let image: Uint8Array;
+                try {
+                    image = (await readSource(folder + name, "SOG image", budgets.maxFileBytes - total)).bytes;
+                } catch (error) {
+                    const code = isSemanticError(error, "BUDGET_EXCEEDED") ? "BUDGET_EXCEEDED" : "MALFORMED_FILE";
+                    throw new SemanticSplatError(code, `SOG image "${name}" named by meta.json could not be read: ${(error as Error).message}`, fileName, { cause: error });
+                }
+                total += image.length;
+                files.set(name, image);
+            }
+            checkSogImages(files, meta, expectedCount, fileName);
+            const entries = Object.fromEntries(files);
+            fflate = { unzipSync: () => entries };
+            loaderBytes = EMPTY_ZIP; // Babylon's loader takes the .sog path on the ZIP magic; the stub above unzips
+            loaderExtension = ".sog";
             break;
+        }
         default:
             break;
     }
@@ -126,7 +151,7 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
     // Check the feature values too (NaN, Inf, beyond fp16) before the mesh's splat data is replaced.
     if (features) featuresToFloat16(features.values, expectedCount, features.featureDimension, features.source);
 
-    await runBabylonLoader(mesh, loaderBytes, fileName, scene.loaderExtension, rootUrl, fflate, options);
+    await runBabylonLoader(mesh, loaderBytes, fileName, loaderExtension, rootUrl, fflate, options);
 
     const loadedCount = mesh.gaussianCount;
     // expectedCount > 0 here (checked above), so a loader that reads nothing is a damaged file, not an empty scene:

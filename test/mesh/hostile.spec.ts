@@ -234,6 +234,24 @@ describe("hostile scene files", () => {
             expect(scene.meshes.length).toBe(0);
         });
 
+        it("a meta.json loaded by URL gets its images checked too: a PNG where a webp belongs is refused before Babylon decodes it", async () => {
+            const realFetch = globalThis.fetch;
+            const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, ...new Uint8Array(64)]);
+            globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit) =>
+                String(input).endsWith("/scales.webp") ? new Response(png) : realFetch(input, init);
+            try {
+                await expectCode(SemanticGaussianSplattingMesh.LoadAsync(PLAYBOT + "meta.json", scene), "MALFORMED_FILE", /meta\.json: SOG image "scales\.webp" is not a webp image \(it is a PNG\)/);
+                await expectCode(
+                    SemanticGaussianSplattingMesh.LoadAsync(PLAYBOT + "meta.json", scene, { budgets: { maxFileBytes: 100_000 } }),
+                    "BUDGET_EXCEEDED",
+                    /meta\.json: SOG image "[a-z_]+\.webp" named by meta\.json could not be read: .*maxFileBytes budget/
+                );
+            } finally {
+                globalThis.fetch = realFetch;
+            }
+            expect(scene.meshes.length).toBe(0);
+        });
+
         it("an unreferenced entry is never inflated, and declared sizes past the budget are refused before inflating", async () => {
             // an entry meta.json does not name, declaring 1 GiB (its data is junk: inflating it would fail)
             const archive = zipStored(new Map([...files, ["junk.bin", new Uint8Array(16)]]));
