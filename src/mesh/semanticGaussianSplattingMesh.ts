@@ -12,6 +12,13 @@ import type { SubMesh } from "@babylonjs/core/Meshes/subMesh";
 import type { Scene } from "@babylonjs/core/scene";
 import type { Nullable } from "@babylonjs/core/types";
 import "@babylonjs/core/Engines/WebGPU/Extensions/engine.rawTexture";
+// Babylon's splat material finds its shaders in the shader store, else it fetches them from Babylon's repository
+// path (src/ShadersWGSL/gaussianSplatting.fragment.fx: a 404 in an app bundled against this package, and a mesh that
+// never draws; found by scripts/test-examples.mjs). Registered here, for both engines.
+import "@babylonjs/core/ShadersWGSL/gaussianSplatting.vertex";
+import "@babylonjs/core/ShadersWGSL/gaussianSplatting.fragment";
+import "@babylonjs/core/Shaders/gaussianSplatting.vertex";
+import "@babylonjs/core/Shaders/gaussianSplatting.fragment";
 import { SemanticSplatError } from "../errors";
 import { drawsSplatTriangles, withSplatTriangles } from "../rendering/splatTriangles";
 import { GpuFramePacer } from "../rendering/gpuFramePacer";
