@@ -192,7 +192,7 @@ export async function encodeChannels(
         hooks.checkCancelled?.(); // between tiles: a cancel asked for during the progress event stops here
         const ts = now();
         const field = receptiveField(skeleton, coreVoxels(skeleton, plan, t), blocks, config);
-        const { members, isCore } = fieldMembers(channels, skeleton, plan, t, field.stamp, haloMetres);
+        const { members, isCore } = fieldMembers(channels, skeleton, plan, t, field.voxels, haloMetres);
         tileMembersMax = Math.max(tileMembersMax, members.length);
         const feeds = encoderFeeds(serializeTile(gatherChannels(channels, members), members, skeleton, config), config);
         const tr = now();

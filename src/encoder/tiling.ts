@@ -53,6 +53,9 @@ export interface TilePlan {
     coreCounts: Int32Array;
     /** (tiles, 6): min x y z, max x y z of each core's positions. */
     boxes: Float32Array;
+    /** Tile t's core Gaussians are coreOrder[coreStart[t] .. coreStart[t + 1]). */
+    coreStart: Int32Array;
+    coreOrder: Int32Array;
 }
 
 /** Checks the tiling options and returns them with their defaults. */
@@ -92,15 +95,19 @@ export function planTiles(channels: Float32Array, count: number, tileGaussians: 
         // right first, so the left part is split (and numbered) first
         stack.push([mid, hi], [lo, mid]);
     }
+    ranges.sort((a, b) => a[0] - b[0]); // the stack numbered them left part first: keep that, in order positions
     const tileOf = new Int32Array(count);
     const coreCounts = new Int32Array(ranges.length);
+    const coreStart = new Int32Array(ranges.length + 1);
     const boxes = new Float32Array(ranges.length * 6);
     ranges.forEach(([lo, hi], t) => {
         for (let j = lo; j < hi; j++) tileOf[order[j]] = t;
         coreCounts[t] = hi - lo;
+        coreStart[t] = lo;
+        coreStart[t + 1] = hi;
         boxes.set(bounds(channels, order, lo, hi), 6 * t);
     });
-    return { count: ranges.length, tileOf, coreCounts, boxes };
+    return { count: ranges.length, tileOf, coreCounts, boxes, coreStart, coreOrder: order };
 }
 
 function bounds(channels: Float32Array, order: Int32Array, lo: number, hi: number): Float32Array {
@@ -192,6 +199,9 @@ interface SkeletonLevel {
  *  pooling tables and the padded feeds): what lets each tile see the same patches as the whole scene. */
 export interface SceneSkeleton {
     count: number;
+    /** The Gaussians of level-0 voxel v are voxelGaussians[voxelStart[v] .. voxelStart[v + 1]), ascending. */
+    voxelStart: Int32Array;
+    voxelGaussians: Int32Array;
     /** Stamps handed out to the closure's scratch marks. */
     stamp: number;
     origin: Float32Array;
@@ -244,7 +254,14 @@ export function sceneSkeleton(channels: Float32Array, count: number, config: Ser
             patchStamp: new Int32Array(Math.ceil(levelCount / config.patchSize)),
         });
     }
-    return { count, stamp: 0, origin: Float32Array.from(origin), gaussianVoxel, levels };
+    const v0 = levels[0].count;
+    const voxelStart = new Int32Array(v0 + 1);
+    for (let i = 0; i < count; i++) voxelStart[gaussianVoxel[i] + 1]++;
+    for (let v = 0; v < v0; v++) voxelStart[v + 1] += voxelStart[v];
+    const fill = voxelStart.slice(0, v0);
+    const voxelGaussians = new Int32Array(count);
+    for (let i = 0; i < count; i++) voxelGaussians[fill[gaussianVoxel[i]]++] = i; // ascending within each voxel
+    return { count, voxelStart, voxelGaussians, stamp: 0, origin: Float32Array.from(origin), gaussianVoxel, levels };
 }
 
 /** The distinct values of `value(0..n-1)` (voxel ids of `level`), ascending; marks their local ids in level.localOf. */
@@ -474,9 +491,8 @@ export function coreVoxels(skeleton: SceneSkeleton, plan: TilePlan, tile: number
     const g0 = skeleton.levels[0];
     const stamp = ++skeleton.stamp;
     const out: number[] = [];
-    for (let i = 0; i < plan.tileOf.length; i++) {
-        if (plan.tileOf[i] !== tile) continue;
-        const v = skeleton.gaussianVoxel[i];
+    for (let j = plan.coreStart[tile]; j < plan.coreStart[tile + 1]; j++) {
+        const v = skeleton.gaussianVoxel[plan.coreOrder[j]];
         if (g0.voxelStamp[v] !== stamp) {
             g0.voxelStamp[v] = stamp;
             out.push(v);
@@ -485,32 +501,34 @@ export function coreVoxels(skeleton: SceneSkeleton, plan: TilePlan, tile: number
     return Int32Array.from(out);
 }
 
-/** The Gaussians of the voxels marked with `stamp` (receptiveField), ascending, and which belong to `tile`'s core.
- *  A finite `haloMetres` keeps only those within that distance of the core's bounding box (per axis). */
+/** The Gaussians of `field` (receptiveField's level-0 voxels, which hold the core's), ascending, and which belong to
+ *  `tile`'s core. A finite `haloMetres` keeps only the others within that distance of the core's bounding box. */
 export function fieldMembers(
-    channels: Float32Array, skeleton: SceneSkeleton, plan: TilePlan, tile: number, stamp: number, haloMetres: number
+    channels: Float32Array, skeleton: SceneSkeleton, plan: TilePlan, tile: number, field: Int32Array, haloMetres: number
 ): { members: Int32Array; isCore: Uint8Array } {
-    const marks = skeleton.levels[0].voxelStamp, gv = skeleton.gaussianVoxel, tileOf = plan.tileOf;
+    const tileOf = plan.tileOf, start = skeleton.voxelStart, gaussians = skeleton.voxelGaussians;
     const b = plan.boxes.subarray(6 * tile, 6 * tile + 6);
     const x0 = b[0] - haloMetres, y0 = b[1] - haloMetres, z0 = b[2] - haloMetres;
     const x1 = b[3] + haloMetres, y1 = b[4] + haloMetres, z1 = b[5] + haloMetres;
     const clip = Number.isFinite(haloMetres);
-    const keep = (i: number): boolean => {
-        if (tileOf[i] === tile) return true;
-        if (marks[gv[i]] !== stamp) return false;
-        if (!clip) return true;
-        const o = i * INPUT_CHANNELS;
-        const x = channels[o], y = channels[o + 1], z = channels[o + 2];
-        return x >= x0 && x <= x1 && y >= y0 && y <= y1 && z >= z0 && z <= z1;
-    };
     let n = 0;
-    for (let i = 0; i < gv.length; i++) if (keep(i)) n++;
-    const members = new Int32Array(n);
-    const isCore = new Uint8Array(n);
-    for (let i = 0, j = 0; i < gv.length; i++) {
-        if (!keep(i)) continue;
-        isCore[j] = tileOf[i] === tile ? 1 : 0;
-        members[j++] = i;
+    for (let f = 0; f < field.length; f++) n += start[field[f] + 1] - start[field[f]];
+    const found = new Int32Array(n);
+    let m = 0;
+    for (let f = 0; f < field.length; f++) {
+        for (let j = start[field[f]]; j < start[field[f] + 1]; j++) {
+            const i = gaussians[j];
+            if (clip && tileOf[i] !== tile) {
+                const o = i * INPUT_CHANNELS;
+                const x = channels[o], y = channels[o + 1], z = channels[o + 2];
+                if (!(x >= x0 && x <= x1 && y >= y0 && y <= y1 && z >= z0 && z <= z1)) continue;
+            }
+            found[m++] = i;
+        }
     }
+    const members = found.slice(0, m).sort();
+    const isCore = new Uint8Array(m);
+    for (let j = 0; j < m; j++) isCore[j] = tileOf[members[j]] === tile ? 1 : 0;
     return { members, isCore };
 }
+
