@@ -23,6 +23,8 @@ export interface MeshEncoderOptions extends SceneFrameChoice, TilingOptions {
     /** Checked like loadModel's options: the model's SHA-256 directly or through a models manifest. */
     sha256?: string;
     manifestUrl?: string;
+    /** Largest encoder model accepted, in bytes (default 512 MiB; docs/FORMATS.md, "Budgets"). */
+    maxModelBytes?: number;
     /** Default "wasm": the encode runs once per scene and the wasm EP is the one measured (BENCHMARKS.md). */
     executionProvider?: ExecutionProviderChoice;
     // The scene frame (SceneFrameChoice, docs/FRAME.md): `frame: "auto"` by default (estimated in the worker);
@@ -134,6 +136,7 @@ export async function encodeMeshFeatures(mesh: EncodableMesh, options: MeshEncod
                 source: options.modelUrl,
                 sha256: options.sha256,
                 manifestUrl: options.manifestUrl,
+                maxModelBytes: options.maxModelBytes,
                 executionProvider: options.executionProvider ?? "wasm",
             });
         }

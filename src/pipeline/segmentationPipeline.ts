@@ -52,6 +52,8 @@ export interface SegmentationModelSource {
     sha256?: string;
     /** Default: the client's (auto: WebGPU when the worker has an adapter, else wasm). */
     executionProvider?: ExecutionProviderChoice;
+    /** Largest model accepted, in bytes (default 512 MiB); the download also stops past the manifest's byte count. */
+    maxModelBytes?: number;
 }
 
 /** Every option of the pipeline, in one object. */
@@ -323,6 +325,7 @@ export class SemanticSegmentationPipeline {
             manifestUrl: model.manifestUrl,
             manifestName: model.manifestName,
             sha256: model.sha256,
+            maxModelBytes: model.maxModelBytes,
             executionProvider: model.executionProvider,
             // A mesh still without features (encoding) cannot say its K yet: checked again at each tick.
             expect: { k: this.mesh.featureDimension || undefined, classTableVersion: this.classes.version, numClasses: this.classes.count },
@@ -358,6 +361,7 @@ export class SemanticSegmentationPipeline {
             manifestUrl: model.manifestUrl,
             manifestName: model.manifestName,
             sha256: model.sha256,
+            maxModelBytes: model.maxModelBytes,
             executionProvider: model.executionProvider,
             expect: { classTableVersion: this.classes.version, numClasses: this.classes.count },
         };

@@ -139,6 +139,15 @@ describe("inference worker", () => {
         await expectSegmentWorks(shared);
     }, SPEC_MS);
 
+    it("refuses a model past maxModelBytes in the worker (BUDGET_EXCEEDED across the boundary); the loaded model stays in use", async () => {
+        const tooBig = await rejection(shared.loadModel({ ...FIXTURE_REQUEST, manifestUrl: undefined, maxModelBytes: 100 }));
+        expectCode(tooBig, "BUDGET_EXCEEDED");
+        expect((tooBig as Error).message).toMatch(/maxModelBytes budget of 100 bytes/);
+        const bytes = await (await fetch(FIXTURE_REQUEST.source as string)).arrayBuffer();
+        expectCode(await rejection(shared.loadModel({ ...FIXTURE_REQUEST, source: bytes, manifestName: "vdvi-fixture.onnx", maxModelBytes: 100 })), "BUDGET_EXCEEDED");
+        await expectSegmentWorks(shared);
+    }, SPEC_MS);
+
     it("holds the RGB-only fallback (vdvi-rgb, one input) beside the full model and runs it on rgb alone", async () => {
         const info = await shared.loadModel(RGB_FIXTURE_REQUEST);
         expect(info.kind).toBe("vdvi-rgb");
