@@ -151,6 +151,9 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
     // Check the feature values too (NaN, Inf, beyond fp16) before the mesh's splat data is replaced.
     if (features) featuresToFloat16(features.values, expectedCount, features.featureDimension, features.source);
 
+    // Babylon's loader flips the mesh's y scale (scaling.y *= -1, twice for a right-handed PLY) as if the mesh were
+    // new: a reload into a mesh an earlier load flipped would come out upside down. Start from the unflipped scale.
+    mesh.scaling.y = Math.abs(mesh.scaling.y);
     await runBabylonLoader(mesh, loaderBytes, fileName, loaderExtension, rootUrl, fflate, options);
 
     const loadedCount = mesh.gaussianCount;

@@ -275,6 +275,24 @@ describe("hostile scene files", () => {
         });
     });
 
+    it("reloading into an existing mesh gives the scaling a fresh load gives (Babylon's loader flips y on every load)", async () => {
+        const ply = { data: makeGaussianPly({ count: 10 }).bytes, fileName: "a.ply" };
+        const fresh = await SemanticGaussianSplattingMesh.LoadAsync(ply, scene);
+        const expected = fresh.scaling.asArray();
+        fresh.dispose();
+        const splatFresh = await SemanticGaussianSplattingMesh.LoadAsync({ data: splatRows(4), fileName: "a.splat" }, scene);
+        const expectedSplat = splatFresh.scaling.asArray();
+        splatFresh.dispose();
+        const mesh = await SemanticGaussianSplattingMesh.LoadAsync(ply, scene);
+        for (let i = 0; i < 3; i++) {
+            await mesh.loadAsync(ply);
+            expect(mesh.scaling.asArray()).withContext(`PLY reload ${i}`).toEqual(expected);
+            await mesh.loadAsync({ data: splatRows(4), fileName: "a.splat" });
+            expect(mesh.scaling.asArray()).withContext(`.splat reload ${i}`).toEqual(expectedSplat);
+        }
+        mesh.dispose();
+    });
+
     it("a failed load into an existing mesh leaves it exactly as it was, and it renders without WebGPU errors", async () => {
         const fixture = makeGaussianPly({ count: 30, featureDimension: 4, labelType: "uchar" });
         const mesh = await SemanticGaussianSplattingMesh.LoadAsync({ data: fixture.bytes, fileName: "good.ply" }, scene);
