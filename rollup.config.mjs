@@ -41,12 +41,16 @@ function allSpecs(dir) {
 
 const isExternal = (id) => /^(@babylonjs\/|onnxruntime-web|comlink)/.test(id);
 
+const fullySpecified = (id) => (/^@babylonjs\/[^/]+\/.+/.test(id) && !id.endsWith(".js") ? `${id}.js` : id);
+
 const libraryMain = {
     // node-encoder.js: what bin/encode.mjs (the Node encode command) imports; no Babylon, no onnxruntime-web.
     // Babylon and comlink stay imports (Babylon is a peer dependency: the app's one copy is used).
     input: { index: "src/index.ts", "node-encoder": "src/encoder/node.ts" },
     external: isExternal,
-    output: { dir: "dist", format: "es", sourcemap: true, entryFileNames: "[name].js", chunkFileNames: "chunks/[name].js" },
+    // Deep Babylon imports get their ".js": the package is "type": "module", so webpack 5 resolves its imports as fully
+    // specified and rejects "@babylonjs/core/Materials/standardMaterial" (scripts/test-examples.mjs, docs/BUNDLERS.md).
+    output: { dir: "dist", format: "es", sourcemap: true, entryFileNames: "[name].js", chunkFileNames: "chunks/[name].js", paths: fullySpecified },
     plugins: [wgsl(), typescript({ tsconfig: "tsconfig.json" })],
 };
 

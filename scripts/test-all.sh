@@ -3,7 +3,8 @@
 # Installs what a fresh machine lacks (npm packages, Debian's chromium, pinned Python packages).
 set -uo pipefail
 cd "$(dirname "$0")/.."
-[ -d node_modules/@babylonjs/core ] || npm install --no-audit --no-fund || exit 1
+# `npm ls` fails when a package.json dependency is missing (a fresh machine, or a pulled lockfile that added one).
+npm ls --depth=0 >/dev/null 2>&1 || npm install --no-audit --no-fund || exit 1
 bash scripts/ensure-chromium.sh || exit 1
 bash scripts/ensure-python.sh || exit 1
 
@@ -24,7 +25,7 @@ bash scripts/test-python.sh || status=1
 echo "== node commands (node --test test/bin/encode.test.mjs test/bin/readScene.test.mjs test/bin/tiling.test.mjs test/fuzz/hostileCorpus.test.mjs test/bin/package.test.mjs on the library build; test/bin/modelLatency.test.mjs; the scene frame: test/frame/*.test.mjs)"
 { npm run --silent build && node --test --test-reporter=tap test/bin/encode.test.mjs test/bin/package.test.mjs test/bin/readScene.test.mjs test/bin/tiling.test.mjs test/fuzz/hostileCorpus.test.mjs test/bin/modelLatency.test.mjs test/frame/frame.test.mjs test/frame/frameEncode.test.mjs test/frame/showcaseFrame.test.mjs; } >.bin.log 2>&1 || { status=1; tail -n 40 .bin.log; }
 echo "bin: $(grep -c '^ok ' .bin.log) passed, $(grep -c '^not ok ' .bin.log) failed"
-echo "== examples (scripts/test-examples.mjs: examples/first-pick against the npm pack tarball, bundled, in Chromium)"
+echo "== examples (scripts/test-examples.mjs: examples/first-pick against the npm pack tarball: rollup, Vite, webpack, esbuild, in Chromium)"
 node scripts/test-examples.mjs || status=1
 echo "== summary (the browser suites' failures again: CI logs are often cut to their tail)"
 grep -A6 "^FAILED " .karma.log
