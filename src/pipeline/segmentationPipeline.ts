@@ -319,17 +319,8 @@ export class SemanticSegmentationPipeline {
     async loadModelAsync(model: SegmentationModelSource | undefined = this.options.model, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
         this.throwIfDisposed("loadModelAsync");
         if (!model) throw new SemanticSplatError("INVALID_ARGUMENT", "loadModelAsync: no model given (options.model or the argument)");
-        const request: LoadModelRequest = {
-            kind: "vdvi",
-            source: model.source,
-            manifestUrl: model.manifestUrl,
-            manifestName: model.manifestName,
-            sha256: model.sha256,
-            maxModelBytes: model.maxModelBytes,
-            executionProvider: model.executionProvider,
-            // A mesh still without features (encoding) cannot say its K yet: checked again at each tick.
-            expect: { k: this.mesh.featureDimension || undefined, classTableVersion: this.classes.version, numClasses: this.classes.count },
-        };
+        // A mesh still without features (encoding) cannot say its K yet: checked again at each tick.
+        const request = this.loadRequest("vdvi", model, this.mesh.featureDimension || undefined);
         const loading = this.client.loadModel(request, onProgress).then((info) => this.checkSizeMultiple(info));
         this._modelLoading = loading;
         try {
@@ -355,16 +346,7 @@ export class SemanticSegmentationPipeline {
     async loadFallbackModelAsync(model: SegmentationModelSource | undefined = this.options.fallbackModel, onProgress?: (progress: LoadProgress) => void): Promise<ModelInfo> {
         this.throwIfDisposed("loadFallbackModelAsync");
         if (!model) throw new SemanticSplatError("INVALID_ARGUMENT", "loadFallbackModelAsync: no model given (options.fallbackModel or the argument)");
-        const request: LoadModelRequest = {
-            kind: "vdvi-rgb",
-            source: model.source,
-            manifestUrl: model.manifestUrl,
-            manifestName: model.manifestName,
-            sha256: model.sha256,
-            maxModelBytes: model.maxModelBytes,
-            executionProvider: model.executionProvider,
-            expect: { classTableVersion: this.classes.version, numClasses: this.classes.count },
-        };
+        const request = this.loadRequest("vdvi-rgb", model, undefined);
         const loading = this.client.loadModel(request, onProgress).then((info) => this.checkSizeMultiple(info));
         this._fallbackLoading = loading;
         try {
@@ -377,6 +359,20 @@ export class SemanticSegmentationPipeline {
         } finally {
             if (this._fallbackLoading === loading) this._fallbackLoading = null;
         }
+    }
+
+    /** The worker's load request for `model` as a model of `kind`, checked against this pipeline's class table (and K if given). */
+    private loadRequest(kind: "vdvi" | "vdvi-rgb", model: SegmentationModelSource, k: number | undefined): LoadModelRequest {
+        return {
+            kind,
+            source: model.source,
+            manifestUrl: model.manifestUrl,
+            manifestName: model.manifestName,
+            sha256: model.sha256,
+            maxModelBytes: model.maxModelBytes,
+            executionProvider: model.executionProvider,
+            expect: { k, classTableVersion: this.classes.version, numClasses: this.classes.count },
+        };
     }
 
     /**
