@@ -3,9 +3,7 @@
 // used over its byte bound and clears; a mesh reopened with the same scene takes its features from the cache
 // without an encode, and `cache: false` turns it off.
 import { Scene } from "@babylonjs/core/scene";
-import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
-import { Vector3 } from "@babylonjs/core/Maths/math.vector";
-import { createTestEngine, type TestEngine } from "../support/webgpu";
+import { useEncoderScene } from "../support/encoderScene";
 import { FeatureCache, type FeatureCacheStorage } from "../../src/cache/featureCache";
 import { decodeSemcache, encodeSemcache, featureCacheKey, semcacheKey } from "../../src/cache/semcache";
 import { encodeMeshFeatures } from "../../src/encoder/encodeMesh";
@@ -87,24 +85,9 @@ describe("feature cache", () => {
     }
 
     describe("a mesh reopened", () => {
-        let t: TestEngine;
         let scene: Scene;
         let client: InferenceClient;
-
-        beforeAll(async () => {
-            client = new InferenceClient({ numThreads: 1 });
-            await client.loadModel({ kind: "encoder", source: MODEL_URL, executionProvider: "wasm" });
-        });
-        afterAll(() => client.dispose());
-        beforeEach(async () => {
-            t = await createTestEngine({ width: 32, height: 32 });
-            scene = new Scene(t.engine);
-            new FreeCamera("camera", new Vector3(0, 0, -3), scene);
-        });
-        afterEach(() => {
-            scene.dispose();
-            t.dispose();
-        });
+        useEncoderScene(MODEL_URL, (c) => (client = c), (s) => (scene = s));
 
         async function bareMesh(): Promise<SemanticGaussianSplattingMesh> {
             const bare = writeSemanticPly(await (await fetch(SCENE_URL)).arrayBuffer(), "scene.ply", { features: null });

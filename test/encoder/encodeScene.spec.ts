@@ -4,9 +4,7 @@
 // bad scenes -> typed errors through the worker; cancellation -> CANCELLED with the worker still usable; a mesh
 // whose file has no features encodes itself (autoEncode) unless told not to.
 import { Scene } from "@babylonjs/core/scene";
-import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
-import { Vector3 } from "@babylonjs/core/Maths/math.vector";
-import { createTestEngine, type TestEngine } from "../support/webgpu";
+import { useEncoderScene } from "../support/encoderScene";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 import { InferenceClient } from "../../src/inference/InferenceClient";
 import { isSemanticError } from "../../src/errors";
@@ -59,26 +57,14 @@ function splatRows(count: number, spacing: number, tweak?: (i: number, f32: Floa
 }
 
 describe("encodeScene in the inference worker", () => {
-    let t: TestEngine;
     let scene: Scene;
     let client: InferenceClient;
     let expected: Float32Array;
 
     beforeAll(async () => {
         expected = new Float32Array(await fetchBytes(EXPECTED_URL));
-        client = new InferenceClient({ numThreads: 1 });
-        await client.loadModel({ kind: "encoder", source: MODEL_URL, executionProvider: "wasm" });
     });
-    afterAll(() => client.dispose());
-    beforeEach(async () => {
-        t = await createTestEngine({ width: 32, height: 32 });
-        scene = new Scene(t.engine);
-        new FreeCamera("camera", new Vector3(0, 0, -3), scene);
-    });
-    afterEach(() => {
-        scene.dispose();
-        t.dispose();
-    });
+    useEncoderScene(MODEL_URL, (c) => (client = c), (s) => (scene = s));
 
     async function loadParityScene(options = {}): Promise<SemanticGaussianSplattingMesh> {
         return SemanticGaussianSplattingMesh.LoadAsync(SCENE_URL, scene, options);

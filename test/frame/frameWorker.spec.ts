@@ -4,9 +4,7 @@
 // features (PLY comment, sidecar v2) and reads it back; explicit options win over auto; the playbot object capture
 // gets the documented fallback with a low confidence, never a confident frame.
 import { Scene } from "@babylonjs/core/scene";
-import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
-import { Vector3 } from "@babylonjs/core/Maths/math.vector";
-import { createTestEngine, type TestEngine } from "../support/webgpu";
+import { useEncoderScene } from "../support/encoderScene";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 import { InferenceClient } from "../../src/inference/InferenceClient";
 import { parsePlyHeader } from "../../src/formats";
@@ -33,26 +31,14 @@ function expectFrameClose(actual: SceneFrame | null, golden: SceneFrame): void {
 }
 
 describe("scene frame in the worker and on the mesh", () => {
-    let t: TestEngine;
     let scene: Scene;
     let client: InferenceClient;
     let golden: SceneFrame;
 
     beforeAll(async () => {
         golden = await fetchJson<SceneFrame>(GOLDEN);
-        client = new InferenceClient({ numThreads: 1 });
-        await client.loadModel({ kind: "encoder", source: MODEL_URL, executionProvider: "wasm" });
     });
-    afterAll(() => client.dispose());
-    beforeEach(async () => {
-        t = await createTestEngine({ width: 32, height: 32 });
-        scene = new Scene(t.engine);
-        new FreeCamera("camera", new Vector3(0, 0, -3), scene);
-    });
-    afterEach(() => {
-        scene.dispose();
-        t.dispose();
-    });
+    useEncoderScene(MODEL_URL, (c) => (client = c), (s) => (scene = s));
 
     it("auto by default: the worker's frame equals the command's for the same file, on mesh.sceneFrame, saved and read back", async () => {
         const mesh = await SemanticGaussianSplattingMesh.LoadAsync(ZUP_CM, scene, { encoder: { modelUrl: MODEL_URL, client } });
