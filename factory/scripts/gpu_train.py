@@ -57,6 +57,15 @@ PRESETS = {
             "eval_views": 8, "train_res": (320, 240), "eval_res": ((320, 240), (640, 480)), "max_gaussians": None,
             "encoder_config": "default", "batch_size": 32, "crop": "320x224", "loader_workers": 6,
             "timing_sizes": ((320, 256), (640, 480)), "timing_runs": 50},
+    # A CPU run on a small shared machine (2 cores): the same stages and splits as "gpu" with the shipped CPU models'
+    # trainer settings (batch 8, 160x128 crops, one loader worker) and shares that give training more of the time,
+    # because generating a room takes ~9 s of one core but a training step takes seconds.
+    "cpu": {"train_rooms": 60, "train_views": 24, "val_rooms": 2, "test_rooms": 20, "realistic_rooms": 20,
+            "eval_views": 8, "train_res": (320, 240), "eval_res": ((320, 240), (640, 480)), "max_gaussians": None,
+            "encoder_config": "default", "batch_size": 8, "crop": "160x128", "loader_workers": 1,
+            "timing_sizes": ((320, 256), (640, 480)), "timing_runs": 10,
+            "shares": (("data", 0.12), ("encoder", 0.17), ("features", 0.15), ("vdvi", 0.38), ("export", 0.04),
+                       ("evaluate", 0.10), ("timing", 0.02))},
     "tiny": {"train_rooms": 3, "train_views": 4, "val_rooms": 1, "test_rooms": 1, "realistic_rooms": 2,
              "eval_views": 2, "train_res": (96, 64), "eval_res": ((96, 64), (160, 128)), "max_gaussians": 6000,
              "encoder_config": "tiny", "batch_size": 4, "crop": "96x64", "loader_workers": 1,
@@ -67,8 +76,9 @@ PRESETS = {
 class Run:
     """Budget, log and metrics of one run."""
 
-    def __init__(self, out: Path, work: Path, budget: float):
+    def __init__(self, out: Path, work: Path, budget: float, shares=STAGE_SHARES):
         self.t0 = time.time()
+        self.shares = shares
         self.out, self.work, self.budget = out, work, budget
         out.mkdir(parents=True, exist_ok=True)
         work.mkdir(parents=True, exist_ok=True)
@@ -81,7 +91,7 @@ class Run:
     def deadline(self, stage: str) -> float:
         """Absolute time by which `stage` must end: the budget's cumulative share up to and including it."""
         share = 0.0
-        for name, s in STAGE_SHARES:
+        for name, s in self.shares:
             share += s
             if name == stage:
                 return self.t0 + share * self.budget
@@ -658,7 +668,7 @@ def main(argv=None) -> int:
     if args.train_rooms is not None:
         preset["train_rooms"] = args.train_rooms
     work = args.work or Path(os.environ.get("TMPDIR", "/tmp")) / "rtgs2-gpu-work"
-    run = Run(args.out.resolve(), work.resolve(), args.budget)
+    run = Run(args.out.resolve(), work.resolve(), args.budget, preset.get("shares", STAGE_SHARES))
     from rtgs2.random_frames import frame_module_available
     from rtgs2.synthrooms.benchmark import code_version
 

@@ -44,9 +44,18 @@ def test_the_test_split_is_the_benchmarks_and_the_seeds_are_disjoint(gpu_train):
     assert B.SHOWCASE_SEED not in seeds
 
 
-def test_stage_shares_fit_the_budget(gpu_train):
-    total = sum(s for _, s in gpu_train.STAGE_SHARES)
-    assert 0.85 < total <= 1.0
+def test_stage_shares_fit_the_budget(gpu_train, tmp_path):
+    stages = [name for name, _ in gpu_train.STAGE_SHARES]
+    for shares in [gpu_train.STAGE_SHARES] + [p["shares"] for p in gpu_train.PRESETS.values() if "shares" in p]:
+        assert [name for name, _ in shares] == stages
+        assert 0.85 < sum(s for _, s in shares) <= 1.0
+    # a preset's own shares set the deadlines: the cpu preset gives training more of the budget than the default
+    cpu = gpu_train.Run(tmp_path / "out", tmp_path / "work", 1000.0, gpu_train.PRESETS["cpu"]["shares"])
+    default = gpu_train.Run(tmp_path / "out2", tmp_path / "work2", 1000.0)
+    assert cpu.deadline("data") - cpu.t0 == pytest.approx(120.0, abs=1e-6)
+    assert default.deadline("data") - default.t0 == pytest.approx(250.0, abs=1e-6)
+    span = lambda run, stage, before: run.deadline(stage) - run.deadline(before)
+    assert span(cpu, "vdvi", "features") > span(default, "vdvi", "features")
 
 
 def test_shared_feature_splatting_renders_each_room_once_like_the_factory_command(gpu_train, tmp_path):
