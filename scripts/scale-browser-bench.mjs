@@ -127,7 +127,8 @@ async function sampled(pids, work) {
 mkdirSync(values.dir, { recursive: true });
 const served = join(REPO, "build", "scale-browser-scenes");
 mkdirSync(join(REPO, "build"), { recursive: true });
-if (!existsSync(served)) symlinkSync(values.dir, served);
+rmSync(served, { force: true }); // a link from an earlier run, maybe to another --dir
+symlinkSync(values.dir, served);
 function sceneFor(copies) {
     const file = join(values.dir, `rooms-${copies}.ply`);
     if (!existsSync(file)) execFileSync(process.execPath, [join(REPO, "scripts/make-big-scene.mjs"), "--copies", String(copies), "--out", file], { stdio: ["ignore", "ignore", "inherit"] });
