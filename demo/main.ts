@@ -2,7 +2,11 @@
 // feature view, and, when the shipped models exist (models/manifest.json), live segmentation with overlay, legend,
 // click-to-label and the labels mode. URL options: ?test (frames rendered on demand, for the smoke test),
 // ?scene=showcase|parity|<url>, ?models=<folder URL>, ?ep=wasm|webgpu|auto (where the models run), ?webgl (take
-// the no-WebGPU path on purpose).
+// the no-WebGPU path on purpose), ?holdEncode (test mode: the Gaussian encoder starts only when the smoke test calls
+// __demo.releaseEncode(), so it can see the RGB-only fallback answer before the features are ready).
+// A scene shows as soon as its Gaussians are loaded; one without features is encoded in the worker meanwhile and
+// segmented with the RGB-only fallback model (models/manifest.json kind "vdvi-rgb") until its features are ready,
+// then with the full model (the HUD says which model answered).
 import { Scene } from "@babylonjs/core/scene";
 import { Color4 } from "@babylonjs/core/Maths/math.color";
 import { Vector3 } from "@babylonjs/core/Maths/math.vector";
@@ -84,6 +88,9 @@ async function main(): Promise<void> {
     const encoderEntry = models.encoder[0] ?? null;
     const encoder = encoderEntry ? { modelUrl: models.base + encoderEntry.file, manifestUrl: models.manifestUrl, executionProvider: ep } : null;
     const featureView = webgpu ? new FeatureViewPanel(scene) : null;
+    // ?holdEncode (test mode only): encodes wait for __demo.releaseEncode()
+    let releaseEncode = () => {};
+    const encodeGate = params.has("test") && params.has("holdEncode") ? new Promise<void>((resolve) => (releaseEncode = resolve)) : null;
     if (featureView) featureView.enabled = true;
 
     const state: DemoState = {
@@ -141,7 +148,9 @@ async function main(): Promise<void> {
               ? `(Gaussian encoder, K=${loaded.mesh.featureDimension})`
               : loaded.featureSource === "stand-in"
                 ? "(stand-in: raw channels, no encoder)"
-                : "";
+                : loaded.featureSource === "encoding"
+                  ? "(the Gaussian encoder is computing them)"
+                  : "";
 
     const showScene = async (request: SceneRequest): Promise<boolean> => {
         const name = shortName(typeof request.source === "string" ? request.source : request.source.name);
@@ -157,44 +166,56 @@ async function main(): Promise<void> {
             );
             return false;
         }
-        const first = state.current === null;
         try {
-            // The first scene shows while its features are computed (the camera is placed at once); a later one waits
-            // hidden, so the previous scene stays on screen until the swap.
-            loaded = await loadScene(scene, request, webgpu, encoder, (mesh, startCamera) => {
-                if (first) placeCameras({ mesh, startCamera });
-                else mesh.setEnabled(false);
-            });
+            // The scene shows as soon as its Gaussians are loaded; features a file lacks are encoded meanwhile.
+            loaded = await loadScene(scene, request, webgpu, encoder, encodeGate);
         } catch (e) {
             const what = e instanceof Error ? e.message : String(e);
             showMessage(`Could not load ${name}: ${what}${state.current ? ` The previous scene (${shortName(state.current.name)}) stays.` : ""}`, "error", "load");
             return false;
         }
         clearMessage("load");
-        if (loaded.encoderProblem) showMessage(`The Gaussian encoder failed on ${name}, so its features are stand-ins: ${loaded.encoderProblem}`, "warning", "encoder");
-        else clearMessage("encoder");
+        clearMessage("encoder");
         state.segmentation?.dispose();
         state.segmentation = null;
-        state.current?.mesh.dispose();
+        state.current?.mesh.dispose(); // also cancels its encode, if one still runs
         state.current = loaded;
-        loaded.mesh.setEnabled(true);
         featureView?.setMesh(loaded.mesh, describeFeatures(loaded));
         placeCameras(loaded);
         state.segmentationReady = startSegmentation(loaded);
+        void loaded.featuresReady.then(() => {
+            if (state.current !== loaded) return;
+            featureView?.setMesh(loaded.mesh, describeFeatures(loaded));
+            if (loaded.encoderProblem) {
+                const rgb = state.segmentation?.pipeline.fallbackModel ? " Segmentation stays RGB-only (the fallback model)." : "";
+                showMessage(`The Gaussian encoder failed on ${name}, so its features are stand-ins: ${loaded.encoderProblem}${rgb}`, "warning", "encoder");
+            }
+        });
         return true;
     };
 
     const startSegmentation = async (loaded: LoadedScene): Promise<boolean> => {
         if (!webgpu) return false; // the WebGPU message already says that segmentation needs it
-        const explain = segmentationBlocker(loaded, models);
+        // While the encoder runs, the RGB-only fallback segments (when one is shipped); without one, wait for the features.
+        const fallback = loaded.featureSource === "encoding" && models.vdvi.length ? (models.fallback[0] ?? null) : null;
+        if (loaded.featureSource === "encoding" && !fallback) {
+            await loaded.featuresReady;
+            if (state.current !== loaded) return false;
+        }
+        const explain = fallback ? null : segmentationBlocker(loaded, models);
         if (explain) {
             showMessage(explain, "warning", "models");
             return false;
         }
         clearMessage("models");
-        const model = vdviFor(models, loaded.mesh.featureDimension)!;
+        // The full model: for the features the scene has, or (encoding) for the K the shipped encoder gives.
+        const model = vdviFor(models, fallback ? Number(models.encoder[0]?.k ?? 0) : loaded.mesh.featureDimension);
+        if (!model) {
+            showMessage(`No shipped VDVI model takes the encoder's K=${models.encoder[0]?.k} features (${models.vdvi.map((m) => `${m.file}: K=${m.k}`).join(", ")}).`, "warning", "models");
+            return false;
+        }
         try {
-            const ui = await SegmentationUi.create(scene, classes, loaded.mesh, models, model, driver, ep);
+            const ui = await SegmentationUi.create(scene, classes, loaded.mesh, models, model, driver, ep, fallback);
             if (state.current !== loaded) {
                 ui.dispose(); // another scene was loaded meanwhile
                 return false;
@@ -276,11 +297,21 @@ async function main(): Promise<void> {
         const lines = [`render   ${driver.fps.toFixed(1)} fps  ${engine.getRenderWidth()}x${engine.getRenderHeight()}  ${webgpu ? "WebGPU" : "WebGL2"}`];
         const current = state.current;
         if (current) lines.push(`scene    ${shortName(current.name)}  ${current.mesh.gaussianCount.toLocaleString("en")} Gaussians`);
-        if (current) lines.push(`features ${current.featureSource}${current.mesh.featureDimension ? `  K=${current.mesh.featureDimension}` : ""}`);
+        if (current) {
+            const p = current.encodeProgress;
+            const progress = p ? `  ${Math.round(p.fraction * 100)}% ${p.stage}${p.tiles ? ` tile ${p.tile}/${p.tiles}` : ""}${p.secondsLeft !== undefined ? `, ~${Math.ceil(p.secondsLeft)} s left` : ""}` : "";
+            lines.push(`features ${current.featureSource}${current.mesh.featureDimension ? `  K=${current.mesh.featureDimension}` : ""}${progress}`);
+        }
         if (current) {
             // the scene frame the features were computed in (docs/FRAME.md): estimated by the encoder, or recorded in the file
             const frame = current.mesh.sceneFrame;
-            const text = frame ? describeSceneFrame(frame) : current.featureSource === "file" ? "not recorded with the file's features" : "none (features not from the encoder)";
+            const text = frame
+                ? describeSceneFrame(frame)
+                : current.featureSource === "file"
+                  ? "not recorded with the file's features"
+                  : current.featureSource === "encoding"
+                    ? "being estimated (the encoder is running)"
+                    : "none (features not from the encoder)";
             lines.push(`frame    ${text}`);
         }
         const image = featureView?.enabled ? featureView.lastImage : null;
@@ -326,7 +357,7 @@ async function main(): Promise<void> {
         await driver.renderFrames(1);
         updateHud();
     })();
-    installTestApi({ engine, scene, driver, state, featureView, ready, webgpu, models, updateHud });
+    installTestApi({ engine, scene, driver, state, featureView, ready, webgpu, models, updateHud, releaseEncode: () => releaseEncode() });
     // XR: labels as meshes while in a session (HTML is not in the XR frame); XR select labels what the ray hits.
     let inXR = false;
     await offerXR(scene, {

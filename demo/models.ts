@@ -15,6 +15,8 @@ export interface ShippedModels {
     base: string;
     manifestUrl: string;
     vdvi: ManifestModel[];
+    /** The RGB-only fallback models (kind "vdvi-rgb"): they segment a scene while its features are being encoded. */
+    fallback: ManifestModel[];
     encoder: ManifestModel[];
     /** Why there are none, when the manifest is missing or unreadable. */
     problem: string | null;
@@ -22,7 +24,7 @@ export interface ShippedModels {
 
 export async function readShippedModels(base: string): Promise<ShippedModels> {
     const manifestUrl = `${base}manifest.json`;
-    const none = (problem: string): ShippedModels => ({ base, manifestUrl, vdvi: [], encoder: [], problem });
+    const none = (problem: string): ShippedModels => ({ base, manifestUrl, vdvi: [], fallback: [], encoder: [], problem });
     const response = await fetch(manifestUrl).catch(() => null);
     if (!response) return none(`${manifestUrl} could not be fetched`);
     if (response.status === 404) return none(`${manifestUrl} does not exist yet`);
@@ -34,6 +36,7 @@ export async function readShippedModels(base: string): Promise<ShippedModels> {
         base,
         manifestUrl,
         vdvi: models.filter((m) => m.kind === "vdvi"),
+        fallback: models.filter((m) => m.kind === "vdvi-rgb"),
         encoder: models.filter((m) => m.kind === "encoder"),
         problem: null,
     };

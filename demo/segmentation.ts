@@ -74,8 +74,13 @@ export class SegmentationUi {
         this.pipeline.onErrorObservable.add((e) => showMessage(`Segmentation failed (it keeps trying): ${e.message}`, "warning", "segmentation-error"));
     }
 
-    /** Creates the pipeline for `mesh` and loads the VDVI model with a progress bar. Throws when the model does
-     *  not load (the caller shows the message; the scene keeps rendering). */
+    /**
+     * Creates the pipeline for `mesh` and loads the VDVI model with a progress bar. With `fallback` (the RGB-only model,
+     * for a mesh whose features are still being encoded) both load at once and this resolves when the fallback is
+     * loaded: the pipeline segments from RGB until the mesh has the full model's features, then switches by itself
+     * (a failure of the full model then only leaves a warning). Throws when no model loads (the caller shows the
+     * message; the scene keeps rendering).
+     */
     static async create(
         scene: Scene,
         classes: ClassTable,
@@ -83,20 +88,49 @@ export class SegmentationUi {
         models: ShippedModels,
         model: ManifestModel,
         driver: FrameDriver,
-        executionProvider: ExecutionProviderChoice
+        executionProvider: ExecutionProviderChoice,
+        fallback: ManifestModel | null = null
     ): Promise<SegmentationUi> {
         const ui = new SegmentationUi(scene, classes, mesh, driver);
+        const source = (m: ManifestModel) => ({ source: models.base + m.file, manifestUrl: models.manifestUrl, executionProvider });
         const bar = new ProgressBar(`loading the segmentation model ${model.file}`);
+        const full = ui.pipeline.loadModelAsync(source(model), (p) => bar.update(p.loaded, p.total ?? model.bytes)).finally(() => bar.done());
         try {
-            await ui.pipeline.loadModelAsync({ source: models.base + model.file, manifestUrl: models.manifestUrl, executionProvider }, (p) => bar.update(p.loaded, p.total ?? model.bytes));
+            if (fallback) {
+                const fallbackBar = new ProgressBar(`loading the RGB-only model ${fallback.file} (used until the features are ready)`);
+                const loadedFallback = await ui.pipeline
+                    .loadFallbackModelAsync(source(fallback), (p) => fallbackBar.update(p.loaded, p.total ?? fallback.bytes))
+                    .then(() => true, (e) => (showMessage(`The RGB-only model failed to load, so segmentation waits for the features: ${e instanceof Error ? e.message : String(e)}`, "warning", "fallback-model"), false))
+                    .finally(() => fallbackBar.done());
+                if (loadedFallback) {
+                    full.catch((e) => ui.pipeline.isDisposed || showMessage(`Segmentation stays RGB-only: the full model failed to load: ${e instanceof Error ? e.message : String(e)}`, "warning", "models"));
+                } else {
+                    await full;
+                }
+            } else {
+                await full;
+            }
         } catch (e) {
             ui.dispose();
             throw e;
-        } finally {
-            bar.done();
         }
         ui.enableControls(true);
         return ui;
+    }
+
+    /** Resolves with the first segmentation made by the model of `kind` from now on (frames are stepped in test mode). */
+    waitForModel(kind: "vdvi" | "vdvi-rgb"): Promise<SegmentationResult> {
+        const latest = this.pipeline.latestResult;
+        if (latest && latest.modelKind === kind) return Promise.resolve(latest);
+        return this.driver.until(
+            new Promise((resolve) => {
+                const o = this.pipeline.onSegmentationObservable.add((r) => {
+                    if (r.modelKind !== kind) return;
+                    this.pipeline.onSegmentationObservable.remove(o);
+                    resolve(r);
+                });
+            })
+        );
     }
 
     /** Resolves with the first segmentation (frames are stepped in test mode). */

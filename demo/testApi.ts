@@ -18,6 +18,8 @@ interface TestApiParts {
     webgpu: boolean;
     models: ShippedModels;
     updateHud: () => void;
+    /** Starts the encodes held back by ?holdEncode. */
+    releaseEncode: () => void;
 }
 
 /** RGBA8 pixels that differ from the background colour (sum of absolute channel differences above 30). */
@@ -40,6 +42,30 @@ export function installTestApi(parts: TestApiParts): void {
         segmentationReady: () => driver.until(state.segmentationReady),
         lastLoad: () => driver.until(state.lastLoad),
         lastPick: () => driver.until(state.lastPick),
+        /** Lets the Gaussian encoder start (?holdEncode holds it until then). */
+        releaseEncode: () => parts.releaseEncode(),
+        /** Waits until the current scene has its final features (encoded, or stand-ins when the encoder failed). */
+        featuresReady: async () => {
+            await driver.until(state.current?.featuresReady ?? Promise.resolve());
+            return state.current?.featureSource ?? null;
+        },
+        /** Waits for the next (or the latest) class map made by the model of `kind`; returns its frame id. */
+        segmentationBy: async (kind: "vdvi" | "vdvi-rgb") => {
+            const seg = state.segmentation;
+            if (!seg) return null;
+            const result = await seg.waitForModel(kind);
+            return { modelKind: result.modelKind, frameId: result.frameId };
+        },
+        /** Waits (stepping frames) until the feature view drew a picture of the current features. */
+        featureViewDrawn: async () => {
+            const before = featureView?.imagesDrawn ?? 0;
+            if (!featureView) return 0;
+            await driver.until(new Promise<void>((resolve) => {
+                const check = () => (featureView.imagesDrawn > before ? resolve() : setTimeout(check, 20));
+                check();
+            }));
+            return featureView.imagesDrawn;
+        },
         state: () => {
             parts.updateHud();
             return {
@@ -50,6 +76,8 @@ export function installTestApi(parts: TestApiParts): void {
                 featureDimension: state.current?.mesh.featureDimension ?? 0,
                 meshesInScene: parts.scene.meshes.length,
                 segmentation: !!state.segmentation,
+                /** The model that made the latest class map: "vdvi" (rgb + features) or "vdvi-rgb" (the RGB-only fallback). */
+                modelKind: state.segmentation?.pipeline.stats.lastModelKind ?? null,
                 overlay: state.segmentation?.pipeline.overlay.enabled ?? false,
                 modelsProblem: parts.models.problem,
                 featureImages: featureView?.imagesDrawn ?? 0,
