@@ -74,12 +74,47 @@ const DEFAULT_TIMEOUT_MS = 120000;
 /** An empty ZIP archive (just the end-of-central-directory record): "PK\x05\x06" and 18 zero bytes. */
 const EMPTY_ZIP = new Uint8Array([0x50, 0x4b, 0x05, 0x06, ...new Array(18).fill(0)]);
 
+/**
+ * Most Gaussians the device's per-splat textures hold. Babylon lays splat i at texel (i % width, floor(i / width))
+ * with width = the engine's maxTextureSize (WebGPU: maxTextureDimension2D) and keeps one spare texel past the data
+ * (gaussianSplattingMeshBase `_getTextureSize`), and the feature texture array uses the same size, so a scene needs
+ * at most maxTextureSize rows: maxTextureSize^2 - 1 Gaussians (67,108,863 at WebGPU's default 8192). Past that,
+ * Babylon's textures fail only as uncaptured WebGPU validation errors and the mesh draws nothing.
+ */
+export function splatTextureCapacity(maxTextureSize: number): number {
+    return maxTextureSize * maxTextureSize - 1;
+}
+
+/** readSceneFile with the maxGaussians budget tightened to what the device's splat textures hold: a scene above that
+ *  is refused from its header (GPU_LIMITS, naming the limit) before anything is decoded or allocated. */
+async function readSceneFileWithinGpu(mesh: SemanticGaussianSplattingMesh, bytes: Uint8Array, fileName: string, options: SemanticLoadOptions, maxGaussians: number) {
+    const maxTextureSize = mesh.getEngine().getCaps().maxTextureSize;
+    const capacity = splatTextureCapacity(maxTextureSize);
+    if (!(capacity < maxGaussians)) return readSceneFile(bytes, fileName, options);
+    try {
+        return await readSceneFile(bytes, fileName, { ...options, budgets: { ...options.budgets, maxGaussians: capacity } });
+    } catch (e) {
+        const budgetMessage = "more than the maxGaussians budget";
+        if (isSemanticError(e) && e.code === "BUDGET_EXCEEDED" && e.message.includes(budgetMessage)) {
+            // "<file>: the PLY declares N Gaussians: more than the maxGaussians budget of ..." -> "the PLY declares N Gaussians"
+            const prefix = e.fileName ? `${e.fileName}: ` : "";
+            const what = e.message.slice(e.message.startsWith(prefix) ? prefix.length : 0, e.message.indexOf(`: ${budgetMessage}`));
+            throw new SemanticSplatError(
+                "GPU_LIMITS",
+                `${what}: more than this device's splat textures hold (${capacity} Gaussians: ${maxTextureSize} x ${maxTextureSize} texels at its maximum texture size ${maxTextureSize})`,
+                fileName
+            );
+        }
+        throw e;
+    }
+}
+
 /** Reads `source`, checks it, and loads it into `mesh` through Babylon's splat loader. */
 export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source: SceneSource, options: SemanticLoadOptions): Promise<LoadedScene> {
     RegisterSPLATFileLoader();
     const budgets = resolveBudgets(options.budgets);
     const { bytes, fileName } = await readSource(source, "scene", budgets.maxFileBytes);
-    const scene = await readSceneFile(bytes, fileName, options);
+    const scene = await readSceneFileWithinGpu(mesh, bytes, fileName, options, budgets.maxGaussians);
     const expectedCount = scene.count;
 
     let loaderBytes: Uint8Array = scene.loaderBytes;

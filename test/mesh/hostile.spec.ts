@@ -12,6 +12,7 @@ import { zipStored } from "../../src/formats/zip";
 import { DEFAULT_CLASS_COUNT } from "../../src/formats/validation";
 import { isSemanticError, type SemanticErrorCode } from "../../src/errors";
 import { editHeader, makeGaussianPly } from "./plyFixtures";
+import { splatTextureCapacity } from "../../src/mesh/loading";
 
 const FIXTURES = "/assets/splats/fixtures/";
 const SPZ_MODULE = "/base/node_modules/@adobe/spz/dist/spz.js";
@@ -162,6 +163,41 @@ describe("hostile scene files", () => {
         const empty = new TextEncoder().encode("ply\nformat ascii 1.0\nelement junk 4294967295\nelement vertex 1\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 0 0\n");
         await expectCode(SemanticGaussianSplattingMesh.LoadAsync({ data: empty, fileName: "rows.ply" }, scene), "MALFORMED_FILE", /element 'junk' declares 4294967295 rows but has no properties/);
         expect(performance.now() - started).toBeLessThan(60000); // a hang guard (the old reader spent 16 s here)
+    });
+
+    it("a scene above what the device's splat textures hold is refused from its header with GPU_LIMITS (issue 17)", async () => {
+        // Babylon lays splats on maxTextureSize-wide textures (one spare texel), so maxTextureSize^2 - 1 is the most
+        // a device holds; past it Babylon's textures would fail only as uncaptured WebGPU errors. The default
+        // maxGaussians budget (16 M) is below it, so a caller must have raised the budget to get here.
+        const max = t.engine.getCaps().maxTextureSize;
+        expect(splatTextureCapacity(8192)).toBe(67_108_863);
+        const capacity = splatTextureCapacity(max);
+        // An SPZ stream's 16-byte header (magic NGSP, version 2, count, SH degree 0) with a few bytes of data: the count
+        // is read from the header before anything is decoded (a PLY's reader checks its data length first).
+        const spz = (count: number) => {
+            const header = new Uint8Array(64);
+            const view = new DataView(header.buffer);
+            view.setUint32(0, 0x5053474e, true);
+            view.setUint32(4, 2, true);
+            view.setUint32(8, count, true);
+            header[13] = 12; // fractional bits
+            return gzipBytes(header);
+        };
+        const started = performance.now();
+        await expectCode(
+            SemanticGaussianSplattingMesh.LoadAsync({ data: await spz(capacity + 1), fileName: "huge.spz" }, scene, { budgets: { maxGaussians: 2 * capacity } }),
+            "GPU_LIMITS",
+            new RegExp(`^huge\\.spz: the SPZ header declares ${capacity + 1} Gaussians: more than this device's splat textures hold \\(${capacity} Gaussians: ${max} x ${max} texels`)
+        );
+        // exactly the capacity passes the GPU check (and is then refused for its missing data, not for the GPU)
+        let atCapacity: unknown = null;
+        await SemanticGaussianSplattingMesh.LoadAsync({ data: await spz(capacity), fileName: "full.spz" }, scene, { budgets: { maxGaussians: 2 * capacity } }).catch((e) => (atCapacity = e));
+        expect(isSemanticError(atCapacity) && atCapacity.code !== "GPU_LIMITS" && /full\.spz/.test(atCapacity.message)).withContext(String(atCapacity)).toBeTrue();
+        const { bytes } = makeGaussianPly({ count: 3 });
+        // a budget below the capacity still names the budget
+        await expectCode(SemanticGaussianSplattingMesh.LoadAsync({ data: bytes, fileName: "three.ply" }, scene, { budgets: { maxGaussians: 2 } }), "BUDGET_EXCEEDED", /three\.ply: the PLY declares 3 Gaussians: more than the maxGaussians budget of 2 Gaussians/);
+        expect(scene.meshes.length).toBe(0);
+        expect(performance.now() - started).toBeLessThan(60000); // refused from the header, nothing decoded
     });
 
     it("SPZ: a count that says 2 of 4, appended data and a gzip bomb are refused within the declared size", async () => {
