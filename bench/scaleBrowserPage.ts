@@ -67,7 +67,7 @@ async function loadScene(request: { sceneUrl: string; width: number; height: num
     return { gaussians: o.mesh.gaussianCount, loadMs: o.loadMs, splatTexture: { width, height }, maxTextureDimension2D: o.engine._device.limits.maxTextureDimension2D };
 }
 
-async function encode(request: { modelUrl: string; workerUrl: string; wasmUrl: string; threads: number }) {
+async function encode(request: { modelUrl: string; workerUrl: string; wasmUrl: string; threads: number; tileGaussians?: number }) {
     const o = current!;
     const start = performance.now();
     const stages: Record<string, number> = {};
@@ -76,6 +76,7 @@ async function encode(request: { modelUrl: string; workerUrl: string; wasmUrl: s
         {
             modelUrl: request.modelUrl,
             cache: false,
+            tileGaussians: request.tileGaussians,
             clientOptions: { workerUrl: request.workerUrl, wasmUrl: request.wasmUrl, numThreads: request.threads, callTimeoutMs: 0 },
             onProgress: (p) => (stages[p.stage] = performance.now() - start),
         }

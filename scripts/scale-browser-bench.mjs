@@ -15,6 +15,7 @@
 //
 //     node scripts/scale-browser-bench.mjs [--copies 12,37,75] [--encode-copies 12,37,75] [--render-copies 37,75]
 //         [--frames 2] [--threads 2] [--picks 20] [--dir /tmp/scale-browser-bench] [--model models/gaussian-encoder-k16.onnx]
+//         [--tile-gaussians 100000] [--feature-dimensions 16,32] [--keep]
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -33,6 +34,7 @@ const { values } = parseArgs({
         dir: { type: "string", default: "/tmp/scale-browser-bench" },
         model: { type: "string", default: join(REPO, "models/gaussian-encoder-k16.onnx") },
         "feature-dimensions": { type: "string", default: "16,32" },
+        "tile-gaussians": { type: "string" },
         keep: { type: "boolean", default: false },
     },
 });
@@ -171,6 +173,7 @@ async function main() {
                             workerUrl: "/build/pages/scale-browser-worker.js",
                             wasmUrl: "/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm",
                             threads: Number(values.threads),
+                            tileGaussians: values["tile-gaussians"] ? Number(values["tile-gaussians"]) : undefined,
                         })
                     );
                     const afterEncode = { renderer: memory(procs.renderer), gpu: memory(procs.gpu) };

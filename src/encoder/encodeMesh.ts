@@ -145,6 +145,9 @@ export async function encodeMeshFeatures(mesh: EncodableMesh, options: MeshEncod
             { onProgress: options.onProgress, signal }
         );
         if (signal?.aborted) throw cancelled();
+        // A client made for this encode ends before the features are set: its worker's memory (onnxruntime's wasm
+        // heap, one tile's model call, and the per-Gaussian arrays) is freed before the mesh copies the features.
+        if (!options.client) client.dispose();
         mesh.setFeatures(result.features, result.k, { encoderId: result.encoderId, source: options.modelUrl, sceneFrame: result.frame });
         if (cache && key) {
             try {

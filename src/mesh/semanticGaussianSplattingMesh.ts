@@ -3,7 +3,8 @@
 // splat pass (src/rendering) can read them beside the splat data with the same index.
 import { GaussianSplattingMesh } from "@babylonjs/core/Meshes/GaussianSplatting/gaussianSplattingMesh";
 import { RawTexture2DArray } from "@babylonjs/core/Materials/Textures/rawTexture2DArray";
-import { Observable } from "@babylonjs/core/Misc/observable";
+import { Observable, type Observer } from "@babylonjs/core/Misc/observable";
+import type { AbstractEngine } from "@babylonjs/core/Engines/abstractEngine";
 import { Constants } from "@babylonjs/core/Engines/constants";
 import type { Vector2 } from "@babylonjs/core/Maths/math.vector";
 import type { AbstractMesh } from "@babylonjs/core/Meshes/abstractMesh";
@@ -113,6 +114,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
     private _encoding: Promise<void> = Promise.resolve();
     private _encodeAbort: AbortController | null = null;
     private readonly _pacer: GpuFramePacer | null;
+    private _contextRestoredObserver: Nullable<Observer<AbstractEngine>> = null;
 
     /**
      * @param name name of the mesh in the scene
@@ -359,7 +361,9 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
             throw new SemanticSplatError("GPU_LIMITS", `K=${featureDimension} needs more than the device's ${maxLayers} texture array layers`, source);
         }
         const half = featuresToFloat16(data, count, featureDimension, source);
-        this._featureValues = data.slice();
+        // fp16 input (the encoder's): the checked copy is both the values as given and the texture's bits, one copy
+        // instead of two (192 MB at 6 M Gaussians, K = 16; BENCHMARKS.md, "Large scenes in the browser").
+        this._featureValues = data instanceof Uint16Array ? half : data.slice();
         this._featureHalf = half;
         this._featureDimension = featureDimension;
         this._featureCount = count;
@@ -496,6 +500,8 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
             this._semanticDisposed = true;
             this._encodeAbort?.abort();
             this._pacer?.release();
+            this.getEngine().onContextRestoredObservable.remove(this._contextRestoredObserver);
+            this._contextRestoredObserver = null;
             this._featureTexture?.dispose();
             this._featureTexture = null;
             this._featureValues = null;
@@ -538,6 +544,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         const packed = new Uint32Array(packFeatureLayers(half, this._featureCount, this._featureDimension, width, height).buffer);
         if (old && sameSize) {
             old.update(packed);
+            this._releaseUploadCopy(old);
             return;
         }
         old?.dispose();
@@ -557,6 +564,23 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         texture.wrapU = Constants.TEXTURE_CLAMP_ADDRESSMODE;
         texture.wrapV = Constants.TEXTURE_CLAMP_ADDRESSMODE;
         this._featureTexture = texture;
+        this._releaseUploadCopy(texture);
+    }
+
+    /**
+     * Babylon keeps every raw texture's upload array (`_bufferView`) to restore it after a lost context: for the
+     * feature texture that is a second, padded copy of the features (184 MiB at 6 M Gaussians, K = 16). The mesh
+     * keeps the fp16 features itself, so the copy is dropped here and the texture is re-uploaded from them when the
+     * engine restores its context (`onContextRestoredObservable`).
+     */
+    private _releaseUploadCopy(texture: RawTexture2DArray): void {
+        const internal = texture.getInternalTexture();
+        if (internal) internal._bufferView = null;
+        if (!this._contextRestoredObserver) {
+            this._contextRestoredObserver = this.getEngine().onContextRestoredObservable.add(() => {
+                if (!this._semanticDisposed && this._featureHalf) this._rebuildFeatureTexture(true);
+            });
+        }
     }
 
     private _dropFeatures(): void {

@@ -132,6 +132,32 @@ describe("SemanticGaussianSplattingMesh features", () => {
         mesh.dispose();
     });
 
+    it("keeps one copy of fp16 features and no upload copy in the texture; a restored context gets them re-uploaded (issue 17)", async () => {
+        const gaussians = tinyGaussians(7, 0);
+        const mesh = createTinySplatMesh(scene, gaussians);
+        const bits = new Uint16Array(7 * 3);
+        for (let i = 0; i < bits.length; i++) bits[i] = float32ToHalfBits(i * 0.25 - 2);
+        mesh.setFeatures(bits, 3);
+        // one copy: the values as given and the texture's fp16 bits are the same array, a copy of the caller's
+        expect(mesh.featureValues).toBe(mesh.featureHalfBits);
+        expect(mesh.featureHalfBits).not.toBe(bits);
+        bits[0] = float32ToHalfBits(99);
+        expect(halfBitsToFloat32(mesh.featureHalfBits![0])).toBe(-2);
+        // Babylon's context-loss copy of the padded upload array is dropped (the mesh re-uploads from its own)
+        const internal = mesh.featureTexture!.getInternalTexture()!;
+        expect(internal._bufferView).toBeNull();
+        // what a restored context does to the texture: Babylon recreates it empty; the mesh fills it again
+        const { width, height } = mesh.splatTextureSize;
+        mesh.featureTexture!.update(new Uint32Array(width * height * 4));
+        expect(halfBitsToFloat32((await readFeatureTextureLayer(mesh, 0))[8])).toBe(0);
+        t.engine.onContextRestoredObservable.notifyObservers(t.engine);
+        const texels = await readFeatureTextureLayer(mesh, 0);
+        for (let i = 0; i < 7; i++) for (let c = 0; c < 3; c++) expect(halfBitsToFloat32(texels[i * 8 + c])).withContext(`Gaussian ${i} channel ${c}`).toBe((i * 3 + c) * 0.25 - 2);
+        expect(internal._bufferView).toBeNull();
+        mesh.dispose();
+        expect(t.engine.onContextRestoredObservable.hasObservers()).toBeFalse();
+    });
+
     it("takes fp16 bit patterns as given and keeps values un-normalised", async () => {
         const gaussians = tinyGaussians(5, 0);
         const mesh = createTinySplatMesh(scene, gaussians);
