@@ -31,13 +31,14 @@ interface Opened {
 
 let current: Opened | null = null;
 
-async function open(sceneUrl: string, width: number, height: number): Promise<Opened> {
+async function open(sceneUrl: string, width: number, height: number, doNotHandleContextLost: boolean): Promise<Opened> {
     const canvas = document.createElement("canvas");
     canvas.width = width;
     canvas.height = height;
     document.body.appendChild(canvas);
     // Raised limits and every feature (what the demo and the pipeline ask for): K = 16 fits one pass.
-    const engine = new WebGPUEngine(canvas, { antialias: false, adaptToDeviceRatio: false, setMaximumLimits: true, enableAllFeatures: true });
+    // doNotHandleContextLost: Babylon then keeps no CPU copy of each texture's upload data (its splat textures' among them).
+    const engine = new WebGPUEngine(canvas, { antialias: false, adaptToDeviceRatio: false, setMaximumLimits: true, enableAllFeatures: true, doNotHandleContextLost });
     await engine.initAsync();
     const errors: string[] = [];
     engine._device.addEventListener("uncapturederror", (e) => errors.push((e as GPUUncapturedErrorEvent).error.message));
@@ -61,8 +62,8 @@ async function open(sceneUrl: string, width: number, height: number): Promise<Op
     return current;
 }
 
-async function loadScene(request: { sceneUrl: string; width: number; height: number }) {
-    const o = await open(request.sceneUrl, request.width, request.height);
+async function loadScene(request: { sceneUrl: string; width: number; height: number; doNotHandleContextLost?: boolean }) {
+    const o = await open(request.sceneUrl, request.width, request.height, request.doNotHandleContextLost ?? false);
     const { width, height } = o.mesh.splatTextureSize;
     return { gaussians: o.mesh.gaussianCount, loadMs: o.loadMs, splatTexture: { width, height }, maxTextureDimension2D: o.engine._device.limits.maxTextureDimension2D };
 }

@@ -15,7 +15,8 @@
 //
 //     node scripts/scale-browser-bench.mjs [--copies 12,37,75] [--encode-copies 12,37,75] [--render-copies 37,75]
 //         [--frames 2] [--threads 2] [--picks 20] [--dir /tmp/scale-browser-bench] [--model models/gaussian-encoder-k16.onnx]
-//         [--tile-gaussians 100000] [--feature-dimensions 16,32] [--keep]
+//         [--tile-gaussians 100000] [--feature-dimensions 16,32] [--do-not-handle-context-lost] [--keep]
+// --do-not-handle-context-lost: Babylon's engine option of that name (it then keeps no CPU copy of its textures' data).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -35,6 +36,7 @@ const { values } = parseArgs({
         model: { type: "string", default: join(REPO, "models/gaussian-encoder-k16.onnx") },
         "feature-dimensions": { type: "string", default: "16,32" },
         "tile-gaussians": { type: "string" },
+        "do-not-handle-context-lost": { type: "boolean", default: false },
         keep: { type: "boolean", default: false },
     },
 });
@@ -163,7 +165,7 @@ async function main() {
             if (ENCODE.includes(copies)) {
                 process.stderr.write(`${copies} rooms: encode in the browser ...\n`);
                 const row = await withBrowser(origin, pagePath, async (page, procs) => {
-                    const load = await page.evaluate((req) => globalThis.scaleLoad(req), { sceneUrl: scene.url, width: 320, height: 240 });
+                    const load = await page.evaluate((req) => globalThis.scaleLoad(req), { sceneUrl: scene.url, width: 320, height: 240, doNotHandleContextLost: values["do-not-handle-context-lost"] });
                     const afterLoad = { renderer: memory(procs.renderer), gpu: memory(procs.gpu) };
                     resetPeak([...procs.renderer, ...procs.gpu]);
                     const started = Date.now();
@@ -186,7 +188,7 @@ async function main() {
             if (RENDER.includes(copies)) {
                 process.stderr.write(`${copies} rooms: render path ...\n`);
                 const row = await withBrowser(origin, pagePath, async (page, procs) => {
-                    const load = await page.evaluate((req) => globalThis.scaleLoad(req), { sceneUrl: scene.url, width: 640, height: 480 });
+                    const load = await page.evaluate((req) => globalThis.scaleLoad(req), { sceneUrl: scene.url, width: 640, height: 480, doNotHandleContextLost: values["do-not-handle-context-lost"] });
                     const afterLoad = { renderer: memory(procs.renderer), gpu: memory(procs.gpu) };
                     const result = await page.evaluate((req) => globalThis.scaleRender(req), {
                         featureDimensions: list(values["feature-dimensions"]),
