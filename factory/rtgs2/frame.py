@@ -36,15 +36,18 @@ import numpy as np
 # DIN 18065/LBO 2.4 m; older and commercial rooms up to ~3.2 m). 2.75 m is the middle of the SynthRooms range and
 # within 10 % of every height from 2.5 to 3.05 m.
 CEILING_PRIOR_M = 2.75
-MAX_SAMPLES = 100_000  # Gaussians looked at (fixed-stride subsample): 1 M-Gaussian scenes stay fast
-MAX_CANDIDATES = 600  # candidate directions scored when searching for a dominant normal
-MAX_SCORED = 20_000  # normals the candidates are scored against (fixed stride); the refinement uses all
+MAX_SAMPLES = 50_000  # Gaussians looked at (fixed-stride subsample): the cost does not grow with the scene
+RANGE_SAMPLES = 8_192  # heights the robust 0.5-99.5 % range is taken from (fixed stride of the sample)
+MAX_CANDIDATES = 128  # candidate directions scored when searching for a dominant normal
+MAX_SCORED = 2_048  # normals the candidates are scored against (fixed stride); the refinement uses all
 MIN_GAUSSIANS = 64  # fewer finite Gaussians than this: fallback
 FLAT_LOG_RATIO = float(np.log(3.0))  # flat: middle scale >= 3x the smallest
 INLIER_COS = float(np.cos(np.radians(5.0)))  # a normal agrees with a direction within 5 degrees
 ALIGNED_COS = float(np.cos(np.radians(10.0)))  # a normal belongs to an axis within 10 degrees
 PERP_SIN = float(np.sin(np.radians(10.0)))  # a candidate second axis is within 10 degrees of perpendicular
 PLANE_BAND = 0.04  # extreme plane search band, fraction of the extent
+PLANE_BINS = 1024  # histogram bins over [end - band, end + band] for an extreme plane's weighted median
+LONGEST_UP_MARGIN = 0.6  # the score margin an up axis longer than both others needs for full confidence
 FALLBACK_CONFIDENCE = 0.35  # below this the fallback frame is returned (the estimate stays in evidence)
 # An estimate within this angle of an axis-aligned rotation (a signed permutation) is snapped to it: exporters write
 # axis-aligned frames (Z-up, Y-down, centimetres) exactly, and the estimate's residual (a fraction of a degree, more
@@ -149,18 +152,31 @@ def _pick(arr: np.ndarray, count: int) -> np.ndarray:
     return arr[:: -(-len(arr) // count)]
 
 
+def _robust_range(values: np.ndarray):
+    """The 0.5 and 99.5 percentiles (numpy's linear interpolation) of at most RANGE_SAMPLES of `values` at a fixed
+    stride (per column for 2-D input): the extent and the extreme planes' search bands."""
+    step = max(1, -(-len(values) // RANGE_SAMPLES))
+    lo, hi = np.percentile(values[::step], [0.5, 99.5], axis=0)
+    return lo, hi
+
+
 def _extreme_plane(h: np.ndarray, w: np.ndarray, lo: float, hi: float, low_side: bool) -> tuple[float, float]:
-    """Position and weight of the plane (aligned normals) nearest one end: weighted median of the aligned Gaussians
-    within PLANE_BAND of the extent from the extreme."""
+    """Position and weight of the plane (aligned normals: w > 0) nearest one end: the weighted median of the Gaussians
+    within PLANE_BAND of the extent from the extreme, on a histogram of PLANE_BINS bins over [end - band, end + band]
+    (heights beyond it in the outer bins; the result is a bin centre, 0.2 % of the band)."""
     band = PLANE_BAND * (hi - lo)
+    end = lo if low_side else hi
     sel = (h < lo + band) if low_side else (h > hi - band)
-    if not sel.any():
-        return (lo if low_side else hi), 0.0
     hs, ws = h[sel], w[sel]
-    order = np.argsort(hs, kind="stable")
-    c = np.cumsum(ws[order])
-    pos = float(hs[order][int(np.searchsorted(c, 0.5 * c[-1]))])
-    return pos, float(ws.sum())
+    total = float(ws.sum())
+    if not total > 0:
+        return end, 0.0
+    origin = end - band
+    width = 2.0 * band / PLANE_BINS
+    b = np.clip(np.floor((hs - origin) / width), 0, PLANE_BINS - 1).astype(np.int64)
+    c = np.cumsum(np.bincount(b, weights=ws, minlength=PLANE_BINS))
+    k = min(int(np.searchsorted(c, 0.5 * total, side="left")), PLANE_BINS - 1)
+    return float(origin + (k + 0.5) * width), total
 
 
 def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0) -> SceneFrame:
@@ -184,10 +200,11 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
     if not ok.any():
         raise SceneFrameError("INVALID_ARGUMENT", f"estimate_scene_frame: none of the {n} Gaussians is finite")
     xyz, log_scales, quats, opacity = xyz[ok], log_scales[ok], quats[ok], opacity[ok]
-    evidence: dict = {"gaussians": int(n), "sampled": int(len(xyz)), "method": "manhattan-floor-ceiling-v1"}
+    evidence: dict = {"gaussians": int(n), "sampled": int(len(xyz)), "method": "manhattan-floor-ceiling-v2"}
     if len(xyz) < MIN_GAUSSIANS:
         return _fallback(0.0, f"only {len(xyz)} finite Gaussians (< {MIN_GAUSSIANS})", evidence)
-    extent = np.percentile(xyz, 99.5, axis=0) - np.percentile(xyz, 0.5, axis=0)
+    lo3, hi3 = _robust_range(xyz)
+    extent = hi3 - lo3
     if not np.all(np.isfinite(extent)) or extent.max() <= 0:
         return _fallback(0.0, "zero extent", evidence)
 
@@ -201,7 +218,8 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
     rots = quaternion_matrices(quats[flat])
     normals = np.take_along_axis(rots, order[flat, 0][:, None, None].repeat(3, 1), axis=2)[:, :, 0]
     log_area = ls_sorted[flat, 1] + ls_sorted[flat, 2]
-    area_rel = np.exp(np.clip(0.5 * (log_area - np.median(log_area)), -10.0, np.log(10.0)))
+    median_log_area = np.median(log_area[:: max(1, -(-len(log_area) // RANGE_SAMPLES))])  # fixed stride, as the range
+    area_rel = np.exp(np.clip(0.5 * (log_area - median_log_area), -10.0, np.log(10.0)))
     weights = opacity[flat] * area_rel
     fxyz = xyz[flat]
     total_w = float(weights.sum())
@@ -231,7 +249,7 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
     on_bounding = np.zeros(len(fxyz), dtype=bool)
     planes = []
     for k in range(3):
-        lo, hi = np.percentile(h_all[:, k], [0.5, 99.5])
+        lo, hi = _robust_range(h_all[:, k])
         span = hi - lo
         wk = np.where(aligned[:, k], weights, 0.0)
         p_lo, m_lo = _extreme_plane(hf[:, k], wk, lo, hi, True)
@@ -312,7 +330,7 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
         # the floor along the snapped up axis (the plane was found along the estimated one)
         up_s = rotation[1]
         h_s = xyz @ up_s
-        lo_s, hi_s = np.percentile(h_s, [0.5, 99.5])
+        lo_s, hi_s = _robust_range(h_s)
         floor_units, _ = _extreme_plane(fxyz @ up_s, np.where(aligned[:, k_up], weights, 0.0), lo_s, hi_s, True)
 
     metres_per_unit = CEILING_PRIOR_M / height_units if height_units > 0 else 1.0
@@ -322,8 +340,15 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
     # and the up axis is clearly the best of the three.
     margin = (best - second) / best if best > 0 else 0.0
     floor_clean = 1.0 - min(1.0, 20.0 * (info["below"] if info["lowIsFloor"] else info["above"]))
+    # Proportions: a room is rarely taller than it is both wide and deep. An up axis that is the longest of the three
+    # (floor-to-ceiling gap above both others) must win clearly, or the estimate is not trusted (room 9102: a kitchen
+    # with everything along one wall, whose wall axis outscored the true up, 0.65 vs 0.49; docs/FRAME.md).
+    gaps = [a["gap"] for a in per_axis]
+    longest_up = all(gaps[k_up] > gaps[j] for j in range(3) if j != k_up)
+    proportion = min(1.0, margin / LONGEST_UP_MARGIN) if longest_up else 1.0
+    evidence["longestUp"] = bool(longest_up)
     confidence = float(np.clip(min(1.0, manhattan / 0.6) * min(1.0, 4.0 * best) * min(1.0, 2.0 * margin + 0.2)
-                               * floor_clean, 0.0, 1.0))
+                               * floor_clean * proportion, 0.0, 1.0))
     evidence.update({
         "upAxisIndex": k_up, "heightUnits": float(height_units), "ceilingPriorMetres": CEILING_PRIOR_M,
         "upScore": round(best, 4), "secondScore": round(second, 4), "perAxis": per_axis,

@@ -145,3 +145,21 @@ def test_describe_names_the_up_axis_tilt_and_scale():
     rot = F._axis_angle([1, 0, 0], -np.pi / 2)  # canonical = rot @ scene: the scene's +Z is up
     text = F.describe_frame(rot, 0.01, -1.42, 0.93, False)
     assert text == "up +Z (tilt 0 deg), 1 unit = 0.01 m, floor -1.42, confidence 0.93"
+
+
+def test_room_9102_is_never_a_confident_wrong_frame():
+    """Room 9102 (a kitchen with everything along one wall) made a wall axis outscore the true up (0.65 vs 0.49): the
+    estimate was 90 degrees off with confidence 0.70. An up axis longer than both others now needs a clear margin, so
+    the estimate falls back (docs/FRAME.md); either way it must never be wrong and confident."""
+    g = generate_room(9102).gaussians
+    rng = np.random.default_rng([9102, 113])
+    for kind in ("z-up", "uniform"):
+        rot, scale = F.random_similarity(rng, kind)
+        xyz, ls, q = F.transform_gaussians(rot, scale, g.positions, g.log_scales, g.rotations)
+        frame = F.estimate_scene_frame(xyz, ls, q, g.opacities)
+        up_true = rot @ np.array([0.0, 1.0, 0.0])
+        up_err = float(np.degrees(np.arccos(np.clip(up_true @ frame.rotation[1], -1.0, 1.0))))
+        assert frame.fallback or up_err < 3.0, f"{kind}: up {up_err:.1f} deg off with confidence {frame.confidence:.2f}"
+        assert frame.fallback or frame.confidence >= F.FALLBACK_CONFIDENCE
+        if frame.fallback:
+            assert frame.confidence < F.FALLBACK_CONFIDENCE and frame.evidence["estimate"] is not None

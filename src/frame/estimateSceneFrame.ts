@@ -16,20 +16,27 @@ import { IDENTITY_ROTATION, type SceneFrame } from "./sceneFrame";
 
 /** SynthRooms ceilings are 2.5-3.0 m; real rooms mostly 2.4-3.0 m (see factory/rtgs2/frame.py for the sources). */
 export const CEILING_PRIOR_M = 2.75;
-export const MAX_SAMPLES = 100_000;
-const MAX_CANDIDATES = 600;
-const MAX_SCORED = 20_000;
+export const MAX_SAMPLES = 50_000;
+/** Heights the robust 0.5-99.5 % range is taken from (fixed stride of the sample), as RANGE_SAMPLES in frame.py. */
+const RANGE_SAMPLES = 8_192;
+const MAX_CANDIDATES = 128;
+const MAX_SCORED = 2_048;
 export const MIN_GAUSSIANS = 64;
-const FLAT_LOG_RATIO = Math.log(3);
+const FLAT_RATIO = 3;
+const FLAT_LOG_RATIO = Math.log(FLAT_RATIO);
 const INLIER_COS = Math.cos((5 * Math.PI) / 180);
 const ALIGNED_COS = Math.cos((10 * Math.PI) / 180);
 const PERP_MIN = Math.cos((10 * Math.PI) / 180); // |perpendicular part| of a candidate second axis (within 10 deg of perpendicular)
 const PLANE_BAND = 0.04;
+/** Histogram bins over [end - band, end + band] for an extreme plane's weighted median (0.2 % of the band each). */
+const PLANE_BINS = 1024;
 export const FALLBACK_CONFIDENCE = 0.35;
+/** The score margin an up axis longer than both others needs for full confidence (LONGEST_UP_MARGIN in frame.py). */
+const LONGEST_UP_MARGIN = 0.6;
 /** An estimate within this angle of an axis-aligned rotation is snapped to it (see SNAP_DEG in frame.py: exporters
  *  write axis-aligned frames exactly; a residual turn of a fraction of a degree moves Gaussians across voxels). */
 export const SNAP_DEG = 1.0;
-export const FRAME_METHOD = "manhattan-floor-ceiling-v1";
+export const FRAME_METHOD = "manhattan-floor-ceiling-v2";
 
 /** Gaussians as the estimator reads them: flat arrays, `count` rows. */
 export interface FrameGaussians {
@@ -56,16 +63,25 @@ export function subsampleStride(n: number, seed = 0): { start: number; stride: n
     return { start: (((Math.trunc(seed) % stride) + stride) % stride), stride };
 }
 
-/** Prepared per-Gaussian data: finite rows of the subsample with their normals (flat ones) and weights. */
+/**
+ * The sampled rows, prepared in one pass without per-row objects: finite positions, and for the flat ones their
+ * position, normal, opacity and log-area (log of the two larger scales' product).
+ */
 interface Prepared {
     total: number;
     n: number; // finite sampled Gaussians
     xyz: Float64Array; // n x 3
-    flatCount: number;
-    fxyz: Float64Array; // flat x 3
-    normals: Float64Array; // flat x 3, unit
-    weights: Float64Array; // flat
-    flatFraction: number;
+    f: number; // flat ones
+    fxyz: Float64Array; // f x 3
+    normals: Float64Array; // f x 3, unit
+    opac: Float64Array; // f
+    /** f: the flat Gaussian's area (log or linear, as `logArea` says), turned into sqrt(area / median area) in place */
+    area: Float64Array;
+    logArea: boolean;
+}
+
+function allocPrepared(total: number, m: number): Prepared {
+    return { total, n: 0, xyz: new Float64Array(3 * m), f: 0, fxyz: new Float64Array(3 * m), normals: new Float64Array(3 * m), opac: new Float64Array(m), area: new Float64Array(m), logArea: true };
 }
 
 function fallbackFrame(confidence: number, reason: string, evidence: Record<string, unknown>): SceneFrame {
@@ -80,21 +96,15 @@ function fallbackFrame(confidence: number, reason: string, evidence: Record<stri
     };
 }
 
-function column(a: Float64Array, n: number, stride: number, k: number): Float64Array {
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = a[i * stride + k];
-    return out;
-}
-
 /** The k-th smallest of a[lo..hi] (in place, Hoare quickselect with a median-of-three pivot). */
 function selectKth(a: Float64Array, k: number, lo = 0, hi = a.length - 1): number {
     while (hi > lo) {
         const mid = (lo + hi) >> 1;
         // median of three as the pivot
         let x = a[lo], y = a[mid], z = a[hi];
-        if (x > y) [x, y] = [y, x];
-        if (y > z) [y, z] = [z, y];
-        if (x > y) [x, y] = [y, x];
+        if (x > y) { const t = x; x = y; y = t; }
+        if (y > z) { const t = y; y = z; z = t; }
+        if (x > y) { const t = x; x = y; y = t; }
         const pivot = y;
         let i = lo, j = hi;
         while (i <= j) {
@@ -115,19 +125,28 @@ function selectKth(a: Float64Array, k: number, lo = 0, hi = a.length - 1): numbe
     return a[k];
 }
 
-/** numpy's linear-interpolation percentiles of `values` (reordered in place; no NaN), without a full sort. */
-function percentiles(values: Float64Array, qs: readonly number[]): number[] {
+/** numpy's linear-interpolation percentile of `values` (reordered in place; no NaN), without a full sort. */
+function percentile(values: Float64Array, q: number): number {
     const n = values.length;
-    return qs.map((q) => {
-        const pos = (q / 100) * (n - 1);
-        const lo = Math.floor(pos);
-        const a = selectKth(values, lo);
-        if (lo + 1 >= n || pos === lo) return a;
-        // the next order statistic: the smallest of what lies right of position lo
-        let b = Infinity;
-        for (let i = lo + 1; i < n; i++) if (values[i] < b) b = values[i];
-        return a + (b - a) * (pos - lo);
-    });
+    const pos = (q / 100) * (n - 1);
+    const lo = Math.floor(pos);
+    const a = selectKth(values, lo);
+    if (lo + 1 >= n || pos === lo) return a;
+    // the next order statistic: the smallest of what lies right of position lo
+    let b = Infinity;
+    for (let i = lo + 1; i < n; i++) if (values[i] < b) b = values[i];
+    return a + (b - a) * (pos - lo);
+}
+
+/** The 0.5 and 99.5 percentiles of at most RANGE_SAMPLES of values[o], values[o + s], ... (`count` of them) at a
+ *  fixed stride, copied into `scratch` (as _robust_range in frame.py). */
+function robustRange(values: Float64Array, count: number, o: number, s: number, scratch: Float64Array): [number, number] {
+    const step = Math.max(1, Math.ceil(count / RANGE_SAMPLES));
+    let c = 0;
+    for (let i = 0; i < count; i += step) scratch[c++] = values[o + i * s];
+    const v = scratch.subarray(0, c);
+    const lo = percentile(v, 0.5);
+    return [lo, percentile(v, 99.5)];
 }
 
 /**
@@ -143,225 +162,201 @@ export function estimateSceneFrame(g: FrameGaussians, options: EstimateOptions =
         );
     }
     const { start, stride } = subsampleStride(n, options.seed ?? 0);
-    const sampled: number[] = [];
-    for (let i = start; i < n; i += stride) sampled.push(i);
+    const m = n > start ? Math.ceil((n - start) / stride) : 0;
+    const pos = g.positions, ls = g.logScales, quat = g.quaternions, op = g.opacities;
     // opacity: logits when any sampled value is outside [0, 1] (a NaN makes numpy's min/max NaN: no sigmoid)
     let omin = Infinity, omax = -Infinity, anyNaN = false;
-    for (const i of sampled) {
-        const o = g.opacities[i];
-        if (Number.isNaN(o)) anyNaN = true;
+    for (let i = start; i < n; i += stride) {
+        const o = op[i];
+        if (o !== o) anyNaN = true;
         if (o < omin) omin = o;
         if (o > omax) omax = o;
     }
-    const logits = !anyNaN && sampled.length > 0 && (omin < 0 || omax > 1);
-    return estimateFromRows(
-        n,
-        sampled.length,
-        (j, out) => {
-            const i = sampled[j];
-            for (let c = 0; c < 3; c++) {
-                out.xyz[c] = g.positions[3 * i + c];
-                out.logScales[c] = g.logScales[3 * i + c];
-            }
-            for (let c = 0; c < 4; c++) out.quat[c] = g.quaternions[4 * i + c];
-            const o = g.opacities[i];
-            out.opacity = logits ? 1 / (1 + Math.exp(-Math.min(60, Math.max(-60, o)))) : o;
-        },
-        null
-    );
-}
-
-interface RowScratch {
-    xyz: Float64Array;
-    logScales: Float64Array;
-    quat: Float64Array;
-    opacity: number;
-}
-
-/**
- * The common path: `m` sampled rows read by `read`, out of `total`. `normalMatrix` (3x3 row-major, may be a
- * reflection and a uniform scale) maps a local axis direction to the scene (the splat-row path's world matrix).
- */
-export function estimateFromRows(total: number, m: number, read: (j: number, out: RowScratch) => void, normalMatrix: ArrayLike<number> | null): SceneFrame {
-    const row: RowScratch = { xyz: new Float64Array(3), logScales: new Float64Array(3), quat: new Float64Array(4), opacity: 0 };
-    const rx = row.xyz, rl = row.logScales, rq = row.quat;
-    const xyz = new Float64Array(m * 3);
-    const fxyzAll = new Float64Array(m * 3);
-    const normalsAll = new Float64Array(m * 3);
-    const opac = new Float64Array(m);
-    const logArea = new Float64Array(m);
-    const t = normalMatrix ? Float64Array.from(normalMatrix) : null;
-    let n = 0;
-    let f = 0;
-    for (let j = 0; j < m; j++) {
-        read(j, row);
-        const x = rx[0], y = rx[1], z = rx[2];
-        const l0 = rl[0], l1 = rl[1], l2 = rl[2];
-        const qw = rq[0], qx = rq[1], qy = rq[2], qz = rq[3];
+    const logits = !anyNaN && m > 0 && (omin < 0 || omax > 1);
+    const p = allocPrepared(n, m);
+    const { xyz, fxyz, normals, opac, area } = p;
+    const flatLog = FLAT_LOG_RATIO;
+    let k = 0, f = 0;
+    for (let i = start; i < n; i += stride) {
+        const x = pos[3 * i], y = pos[3 * i + 1], z = pos[3 * i + 2];
+        const l0 = ls[3 * i], l1 = ls[3 * i + 1], l2 = ls[3 * i + 2];
+        const qw = quat[4 * i], qx = quat[4 * i + 1], qy = quat[4 * i + 2], qz = quat[4 * i + 3];
+        let o = op[i];
         const qn = Math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz);
-        if (!(Number.isFinite(x + y + z + l0 + l1 + l2 + qw + qx + qy + qz + row.opacity) && qn > 1e-12)) continue;
-        xyz[3 * n] = x;
-        xyz[3 * n + 1] = y;
-        xyz[3 * n + 2] = z;
-        n++;
-        // sorted log-scales (stable argsort): smallest axis k0, then the middle (k1) and largest (k2)
-        let k0 = 0, k1 = 1, k2 = 2;
-        let v0 = l0, v1 = l1, v2 = l2;
-        if (v1 < v0) { k0 = 1; k1 = 0; v0 = l1; v1 = l0; }
-        if (v2 < v1) {
-            const kk = k1, vv = v1;
-            k1 = k2; v1 = v2; k2 = kk; v2 = vv;
-            if (v1 < v0) { const k = k0, v = v0; k0 = k1; v0 = v1; k1 = k; v1 = v; }
-        }
-        if (v1 - v0 < FLAT_LOG_RATIO) continue;
-        // normal: column k0 of the quaternion's rotation matrix
-        const w = qw / qn, a = qx / qn, b = qy / qn, c = qz / qn;
-        let nx: number, ny: number, nz: number;
-        if (k0 === 0) {
-            nx = 1 - 2 * (b * b + c * c); ny = 2 * (a * b + w * c); nz = 2 * (a * c - w * b);
-        } else if (k0 === 1) {
-            nx = 2 * (a * b - w * c); ny = 1 - 2 * (a * a + c * c); nz = 2 * (b * c + w * a);
-        } else {
-            nx = 2 * (a * c + w * b); ny = 2 * (b * c - w * a); nz = 1 - 2 * (a * a + b * b);
-        }
-        if (t) {
-            const tx = t[0] * nx + t[1] * ny + t[2] * nz, ty = t[3] * nx + t[4] * ny + t[5] * nz, tz = t[6] * nx + t[7] * ny + t[8] * nz;
-            const len = Math.sqrt(tx * tx + ty * ty + tz * tz);
-            nx = tx / len; ny = ty / len; nz = tz / len;
-        }
-        fxyzAll[3 * f] = x;
-        fxyzAll[3 * f + 1] = y;
-        fxyzAll[3 * f + 2] = z;
-        normalsAll[3 * f] = nx;
-        normalsAll[3 * f + 1] = ny;
-        normalsAll[3 * f + 2] = nz;
-        opac[f] = row.opacity;
-        logArea[f] = v1 + v2;
+        const sum = x + y + z + l0 + l1 + l2 + qw + qx + qy + qz + o;
+        if (!(sum - sum === 0 && qn > 1e-12)) continue; // sum - sum is NaN for a NaN or an infinity
+        xyz[3 * k] = x;
+        xyz[3 * k + 1] = y;
+        xyz[3 * k + 2] = z;
+        k++;
+        // the smallest axis (stable: the first of equals) and the two others' sorted values
+        let k0 = 0, v0 = l0, va = l1, vb = l2;
+        if (l1 < v0) { k0 = 1; v0 = l1; va = l0; }
+        if (l2 < v0) { k0 = 2; v0 = l2; va = l0; vb = l1; }
+        const v1 = va < vb ? va : vb;
+        if (v1 - v0 < flatLog) continue;
+        if (logits) o = 1 / (1 + Math.exp(-Math.min(60, Math.max(-60, o))));
+        writeNormal(normals, 3 * f, k0, qw / qn, qx / qn, qy / qn, qz / qn, null);
+        fxyz[3 * f] = x;
+        fxyz[3 * f + 1] = y;
+        fxyz[3 * f + 2] = z;
+        opac[f] = o;
+        area[f] = va + vb;
         f++;
     }
-    const flatCount = f;
-    const evidence: Record<string, unknown> = { gaussians: total, sampled: n, method: FRAME_METHOD };
-    if (n === 0) throw new SemanticSplatError("INVALID_ARGUMENT", `estimateSceneFrame: none of the ${total} Gaussians is finite`);
-    if (n < MIN_GAUSSIANS) return fallbackFrame(0, `only ${n} finite Gaussians (< ${MIN_GAUSSIANS})`, evidence);
-    let maxExtent = -Infinity;
-    let extentFinite = true;
-    for (let k = 0; k < 3; k++) {
-        const [p05, p995] = percentiles(column(xyz, n, 3, k), [0.5, 99.5]);
-        const e = p995 - p05;
-        if (!Number.isFinite(e)) extentFinite = false;
-        maxExtent = Math.max(maxExtent, e);
+    p.n = k;
+    p.f = f;
+    return estimatePrepared(p);
+}
+
+/** Column k0 of the unit quaternion's rotation matrix (the local axis k0 in the scene), optionally through the 3x3
+ *  row-major linear map t and normalised, written at out[o..o+2]. */
+function writeNormal(out: Float64Array, o: number, k0: number, w: number, a: number, b: number, c: number, t: Float64Array | null): void {
+    let nx: number, ny: number, nz: number;
+    if (k0 === 0) {
+        nx = 1 - 2 * (b * b + c * c); ny = 2 * (a * b + w * c); nz = 2 * (a * c - w * b);
+    } else if (k0 === 1) {
+        nx = 2 * (a * b - w * c); ny = 1 - 2 * (a * a + c * c); nz = 2 * (b * c + w * a);
+    } else {
+        nx = 2 * (a * c + w * b); ny = 2 * (b * c - w * a); nz = 1 - 2 * (a * a + b * b);
     }
-    if (!extentFinite || !(maxExtent > 0)) return fallbackFrame(0, "zero extent", evidence);
-    evidence.flatFraction = round(flatCount / n, 4);
-    if (flatCount < MIN_GAUSSIANS) return fallbackFrame(0, "too few flat Gaussians to find surfaces", evidence);
-    const medianLogArea = percentiles(logArea.slice(0, flatCount), [50])[0];
-    const weights = new Float64Array(flatCount);
-    let totalW = 0;
-    const maxRel = Math.log(10);
-    for (let i = 0; i < flatCount; i++) {
-        const rel = Math.exp(Math.min(maxRel, Math.max(-10, 0.5 * (logArea[i] - medianLogArea))));
-        weights[i] = opac[i] * rel;
-        totalW += weights[i];
+    if (t !== null) {
+        const tx = t[0] * nx + t[1] * ny + t[2] * nz, ty = t[3] * nx + t[4] * ny + t[5] * nz, tz = t[6] * nx + t[7] * ny + t[8] * nz;
+        const len = Math.sqrt(tx * tx + ty * ty + tz * tz);
+        nx = tx / len; ny = ty / len; nz = tz / len;
     }
-    if (!(totalW > 0)) return fallbackFrame(0, "flat Gaussians have no opacity", evidence);
-    return estimateFromFlat(
-        { total, n, xyz: xyz.subarray(0, 3 * n), flatCount, fxyz: fxyzAll.subarray(0, 3 * f), normals: normalsAll.subarray(0, 3 * f), weights, flatFraction: flatCount / n },
-        totalW,
-        evidence
-    );
+    out[o] = nx;
+    out[o + 1] = ny;
+    out[o + 2] = nz;
 }
 
 function round(v: number, digits: number): number {
     return Number(v.toFixed(digits));
 }
 
-/** At most `count` rows of a (len x 3) array at a fixed stride. */
-function pick(arr: Float64Array, count: number): Float64Array {
-    const len = arr.length / 3;
-    if (len <= count) return arr;
-    const step = Math.ceil(len / count);
-    const out: number[] = [];
-    for (let i = 0; i < len; i += step) out.push(arr[3 * i], arr[3 * i + 1], arr[3 * i + 2]);
-    return Float64Array.from(out);
+/** Scratch shared by the steps of one estimate (no per-row objects). */
+interface Scratch {
+    h: Float64Array; // n: heights along one direction
+    sel: Float64Array; // n: copies for the quickselect
+    hf: Float64Array; // f: flat heights along one direction
+    bins: Float64Array; // PLANE_BINS
 }
 
-/** The candidate direction with the most normal weight within 5 degrees, refined by its inliers' weighted mean. */
-function dominantDirection(normals: Float64Array, weights: Float64Array, candidates: Float64Array): { dir: number[]; score: number } {
-    const f = weights.length;
+/** Every step-th row (x, y, z) of `src` (count rows), fixed stride, at most `max` rows. */
+function strideRows(src: Float64Array, count: number, max: number): Float64Array {
+    const step = Math.max(1, Math.ceil(count / max));
+    const out = new Float64Array(3 * Math.ceil(count / step));
+    for (let i = 0, j = 0; i < count; i += step, j++) {
+        out[3 * j] = src[3 * i];
+        out[3 * j + 1] = src[3 * i + 1];
+        out[3 * j + 2] = src[3 * i + 2];
+    }
+    return out;
+}
+
+/** The candidate direction with the most normal weight within 5 degrees (scored on at most MAX_SCORED normals at a
+ *  fixed stride), refined three times by all its inliers' weighted mean. */
+function dominantDirection(normals: Float64Array, weights: Float64Array, f: number, candidates: Float64Array): { dir: [number, number, number]; score: number } {
     const step = Math.max(1, Math.ceil(f / MAX_SCORED));
-    const ncand = candidates.length / 3;
-    // the scored normals (every step-th), contiguous
     const scored = Math.ceil(f / step);
-    const sx = new Float32Array(scored), sy = new Float32Array(scored), sz = new Float32Array(scored), sw = new Float64Array(scored);
+    const sx = new Float64Array(scored), sy = new Float64Array(scored), sz = new Float64Array(scored), sw = new Float64Array(scored);
     for (let i = 0, j = 0; i < f; i += step, j++) {
         sx[j] = normals[3 * i];
         sy[j] = normals[3 * i + 1];
         sz[j] = normals[3 * i + 2];
         sw[j] = weights[i];
     }
+    const ncand = candidates.length / 3;
+    const cosT = INLIER_COS; // a local: module constants are slower to read before the code is optimised
     let bestIndex = 0, bestScore = -Infinity;
     for (let c = 0; c < ncand; c++) {
         const cx = candidates[3 * c], cy = candidates[3 * c + 1], cz = candidates[3 * c + 2];
         let s = 0;
         for (let j = 0; j < scored; j++) {
             const d = cx * sx[j] + cy * sy[j] + cz * sz[j];
-            if (d > INLIER_COS || d < -INLIER_COS) s += sw[j];
+            if (d > cosT || -d > cosT) s += sw[j];
         }
         if (s > bestScore) {
             bestScore = s;
             bestIndex = c;
         }
     }
-    let best = [candidates[3 * bestIndex], candidates[3 * bestIndex + 1], candidates[3 * bestIndex + 2]];
+    let bx = candidates[3 * bestIndex], by = candidates[3 * bestIndex + 1], bz = candidates[3 * bestIndex + 2];
     for (let it = 0; it < 3; it++) {
         let mx = 0, my = 0, mz = 0, any = false;
         for (let i = 0; i < f; i++) {
-            const d = best[0] * normals[3 * i] + best[1] * normals[3 * i + 1] + best[2] * normals[3 * i + 2];
-            if (d > INLIER_COS || d < -INLIER_COS) {
+            const nx = normals[3 * i], ny = normals[3 * i + 1], nz = normals[3 * i + 2];
+            const d = bx * nx + by * ny + bz * nz;
+            if (d > cosT) {
                 any = true;
-                const s = Math.sign(d) * weights[i];
-                mx += normals[3 * i] * s;
-                my += normals[3 * i + 1] * s;
-                mz += normals[3 * i + 2] * s;
+                const w = weights[i];
+                mx += nx * w; my += ny * w; mz += nz * w;
+            } else if (-d > cosT) {
+                any = true;
+                const w = weights[i];
+                mx -= nx * w; my -= ny * w; mz -= nz * w;
             }
         }
         if (!any) break;
-        const norm = Math.hypot(mx, my, mz);
+        const norm = Math.sqrt(mx * mx + my * my + mz * mz);
         if (!(norm > 0)) break;
-        best = [mx / norm, my / norm, mz / norm];
+        bx = mx / norm; by = my / norm; bz = mz / norm;
     }
     let score = 0;
     for (let i = 0; i < f; i++) {
-        const d = best[0] * normals[3 * i] + best[1] * normals[3 * i + 1] + best[2] * normals[3 * i + 2];
-        if (d > INLIER_COS || d < -INLIER_COS) score += weights[i];
+        const d = bx * normals[3 * i] + by * normals[3 * i + 1] + bz * normals[3 * i + 2];
+        if (d > cosT || -d > cosT) score += weights[i];
     }
-    return { dir: best, score };
+    return { dir: [bx, by, bz], score };
 }
 
-/** Weighted median position and total weight of the aligned Gaussians within PLANE_BAND of one end. */
-function extremePlane(h: Float64Array, w: Float64Array, lo: number, hi: number, lowSide: boolean): [number, number] {
+/**
+ * The plane nearest one end of a direction: the weighted median height of the flat Gaussians aligned with it
+ * (mask bit `bit` of `aligned`) within PLANE_BAND of the extent from that end (lo or hi), found on a histogram of
+ * PLANE_BINS bins over [end - band, end + band] (heights beyond it counted in the outer bins), and their total weight.
+ * As rtgs2.frame._extreme_plane.
+ */
+function extremePlane(hf: Float64Array, f: number, weights: Float64Array, aligned: Uint8Array, bit: number, lo: number, hi: number, lowSide: boolean, bins: Float64Array): [number, number] {
     const band = PLANE_BAND * (hi - lo);
-    const idx: number[] = [];
-    for (let i = 0; i < h.length; i++) if (lowSide ? h[i] < lo + band : h[i] > hi - band) idx.push(i);
-    if (idx.length === 0) return [lowSide ? lo : hi, 0];
-    idx.sort((a, b) => h[a] - h[b] || a - b);
+    const end = lowSide ? lo : hi;
+    const origin = end - band;
+    const nbins = PLANE_BINS;
+    const width = (2 * band) / nbins;
+    bins.fill(0);
     let total = 0;
-    for (const i of idx) total += w[i];
+    for (let i = 0; i < f; i++) {
+        if ((aligned[i] & bit) === 0) continue;
+        const h = hf[i];
+        if (lowSide ? !(h < lo + band) : !(h > hi - band)) continue;
+        const w = weights[i];
+        let b = Math.floor((h - origin) / width);
+        if (b < 0) b = 0;
+        else if (b > nbins - 1) b = nbins - 1;
+        bins[b] += w;
+        total += w;
+    }
+    if (!(total > 0)) return [end, 0];
     const half = 0.5 * total;
     let c = 0;
-    for (const i of idx) {
-        c += w[i];
-        if (c >= half) return [h[i], total];
+    for (let b = 0; b < PLANE_BINS; b++) {
+        c += bins[b];
+        if (c >= half) return [origin + (b + 0.5) * width, total];
     }
-    return [h[idx[idx.length - 1]], total];
+    return [origin + (PLANE_BINS - 0.5) * width, total];
 }
 
-function cross(a: number[], b: number[]): number[] {
+function cross(a: readonly number[], b: readonly number[]): number[] {
     return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
 }
 
 function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
+}
+
+/** out[i] = dir . rows[i] for `count` rows of (x, y, z). */
+function project(rows: Float64Array, count: number, dir: ArrayLike<number>, out: Float64Array): void {
+    const dx = dir[0], dy = dir[1], dz = dir[2];
+    for (let i = 0; i < count; i++) out[i] = dx * rows[3 * i] + dy * rows[3 * i + 1] + dz * rows[3 * i + 2];
 }
 
 interface AxisInfo {
@@ -378,70 +373,140 @@ interface AxisInfo {
     highPlane?: number;
 }
 
-function estimateFromFlat(p: Prepared, totalW: number, evidence: Record<string, unknown>): SceneFrame {
-    const { n, xyz, flatCount: f, fxyz, normals, weights } = p;
-    // 2. Manhattan frame
-    const first = dominantDirection(normals, weights, pick(normals, MAX_CANDIDATES));
-    const a1 = first.dir;
-    const cand: number[] = [];
-    for (let i = 0; i < f; i++) {
-        const d = a1[0] * normals[3 * i] + a1[1] * normals[3 * i + 1] + a1[2] * normals[3 * i + 2];
-        const px = normals[3 * i] - d * a1[0], py = normals[3 * i + 1] - d * a1[1], pz = normals[3 * i + 2] - d * a1[2];
-        const pn = Math.hypot(px, py, pz);
-        if (pn > PERP_MIN) cand.push(px / pn, py / pn, pz / pn);
+/** Steps 1 (weights) to 5 on prepared rows. */
+function estimatePrepared(p: Prepared): SceneFrame {
+    const { total, n, xyz, f, fxyz, normals, opac } = p;
+    const evidence: Record<string, unknown> = { gaussians: total, sampled: n, method: FRAME_METHOD };
+    if (n === 0) throw new SemanticSplatError("INVALID_ARGUMENT", `estimateSceneFrame: none of the ${total} Gaussians is finite`);
+    if (n < MIN_GAUSSIANS) return fallbackFrame(0, `only ${n} finite Gaussians (< ${MIN_GAUSSIANS})`, evidence);
+    const scratch: Scratch = { h: new Float64Array(n), sel: new Float64Array(Math.min(n, RANGE_SAMPLES)), hf: new Float64Array(f), bins: new Float64Array(PLANE_BINS) };
+    let maxExtent = -Infinity;
+    let extentFinite = true;
+    for (let k = 0; k < 3; k++) {
+        const [p05, p995] = robustRange(xyz, n, k, 3, scratch.sel);
+        const e = p995 - p05;
+        if (!Number.isFinite(e)) extentFinite = false;
+        maxExtent = Math.max(maxExtent, e);
     }
-    if (cand.length === 0) return fallbackFrame(0, "no surfaces perpendicular to the dominant one", evidence);
-    let a2 = dominantDirection(normals, weights, pick(Float64Array.from(cand), MAX_CANDIDATES)).dir;
-    const d12 = dot(a2, a1);
-    a2 = [a2[0] - d12 * a1[0], a2[1] - d12 * a1[1], a2[2] - d12 * a1[2]];
+    if (!extentFinite || !(maxExtent > 0)) return fallbackFrame(0, "zero extent", evidence);
+    evidence.flatFraction = round(f / n, 4);
+    if (f < MIN_GAUSSIANS) return fallbackFrame(0, "too few flat Gaussians to find surfaces", evidence);
+
+    // 1. Weights: opacity x sqrt(area / median area), the ratio clipped to [e^-10, 10]; the median of at most
+    // RANGE_SAMPLES areas at a fixed stride (numpy's median of the logs: the geometric mean of the middle two).
+    const area = p.area;
+    const step = Math.max(1, Math.ceil(f / RANGE_SAMPLES));
+    let c = 0;
+    for (let i = 0; i < f; i += step) scratch.sel[c++] = area[i];
+    const mid = scratch.sel.subarray(0, c);
+    const lower = selectKth(mid, (c - 1) >> 1);
+    let upper = lower;
+    if (c % 2 === 0) {
+        upper = Infinity;
+        for (let i = ((c - 1) >> 1) + 1; i < c; i++) if (mid[i] < upper) upper = mid[i];
+    }
+    const weights = new Float64Array(f);
+    let totalW = 0;
+    const maxRel = Math.log(10);
+    if (p.logArea) {
+        const median = 0.5 * (lower + upper);
+        for (let i = 0; i < f; i++) {
+            const rel = Math.exp(Math.min(maxRel, Math.max(-10, 0.5 * (area[i] - median))));
+            weights[i] = opac[i] * rel;
+            totalW += weights[i];
+        }
+    } else {
+        const median = Math.sqrt(lower * upper);
+        const relMin = Math.exp(-10);
+        for (let i = 0; i < f; i++) {
+            const ratio = median > 0 ? area[i] / median : area[i] > 0 ? Infinity : 1;
+            const rel = Math.min(10, Math.max(relMin, Math.sqrt(ratio)));
+            weights[i] = opac[i] * rel;
+            totalW += weights[i];
+        }
+    }
+    if (!(totalW > 0)) return fallbackFrame(0, "flat Gaussians have no opacity", evidence);
+
+    // 2. Manhattan frame: the dominant normal, then the dominant one within 10 degrees of perpendicular to it.
+    const first = dominantDirection(normals, weights, f, strideRows(normals, f, MAX_CANDIDATES));
+    const [a1x, a1y, a1z] = first.dir;
+    const perpMin = PERP_MIN, alignedCos = ALIGNED_COS;
+    let perpCount = 0;
+    for (let i = 0; i < f; i++) {
+        const nx = normals[3 * i], ny = normals[3 * i + 1], nz = normals[3 * i + 2];
+        const d = a1x * nx + a1y * ny + a1z * nz;
+        const px = nx - d * a1x, py = ny - d * a1y, pz = nz - d * a1z;
+        if (Math.sqrt(px * px + py * py + pz * pz) > perpMin) perpCount++;
+    }
+    if (perpCount === 0) return fallbackFrame(0, "no surfaces perpendicular to the dominant one", evidence);
+    // the candidates: every step-th of the qualifying normals' perpendicular parts, normalised
+    const candStep = Math.max(1, Math.ceil(perpCount / MAX_CANDIDATES));
+    const cand = new Float64Array(3 * Math.ceil(perpCount / candStep));
+    for (let i = 0, q = 0, c = 0; i < f; i++) {
+        const nx = normals[3 * i], ny = normals[3 * i + 1], nz = normals[3 * i + 2];
+        const d = a1x * nx + a1y * ny + a1z * nz;
+        const px = nx - d * a1x, py = ny - d * a1y, pz = nz - d * a1z;
+        const pn = Math.sqrt(px * px + py * py + pz * pz);
+        if (!(pn > perpMin)) continue;
+        if (q % candStep === 0) {
+            cand[3 * c] = px / pn;
+            cand[3 * c + 1] = py / pn;
+            cand[3 * c + 2] = pz / pn;
+            c++;
+        }
+        q++;
+    }
+    let a2 = dominantDirection(normals, weights, f, cand).dir as number[];
+    const d12 = a2[0] * a1x + a2[1] * a1y + a2[2] * a1z;
+    a2 = [a2[0] - d12 * a1x, a2[1] - d12 * a1y, a2[2] - d12 * a1z];
     const n2 = Math.hypot(a2[0], a2[1], a2[2]);
     if (!(n2 > 0)) return fallbackFrame(0, "no surfaces perpendicular to the dominant one", evidence);
     a2 = a2.map((v) => v / n2);
-    const a3 = cross(a1, a2);
-    const axes = [a1, a2, a3];
-    const aligned = new Uint8Array(f * 3);
+    const a1 = [a1x, a1y, a1z];
+    const axes = [a1, a2, cross(a1, a2)];
+    // aligned: bit k set when the normal is within 10 degrees of axis k
+    const aligned = new Uint8Array(f);
     let manhattanW = 0;
-    for (let i = 0; i < f; i++) {
-        let any = false;
-        for (let k = 0; k < 3; k++) {
-            const d = Math.abs(axes[k][0] * normals[3 * i] + axes[k][1] * normals[3 * i + 1] + axes[k][2] * normals[3 * i + 2]);
-            if (d > ALIGNED_COS) {
-                aligned[3 * i + k] = 1;
-                any = true;
-            }
+    {
+        const [e0x, e0y, e0z] = axes[0], [e1x, e1y, e1z] = axes[1], [e2x, e2y, e2z] = axes[2];
+        for (let i = 0; i < f; i++) {
+            const nx = normals[3 * i], ny = normals[3 * i + 1], nz = normals[3 * i + 2];
+            let bits = 0;
+            const d0 = e0x * nx + e0y * ny + e0z * nz, d1 = e1x * nx + e1y * ny + e1z * nz, d2 = e2x * nx + e2y * ny + e2z * nz;
+            if (d0 > alignedCos || -d0 > alignedCos) bits |= 1;
+            if (d1 > alignedCos || -d1 > alignedCos) bits |= 2;
+            if (d2 > alignedCos || -d2 > alignedCos) bits |= 4;
+            aligned[i] = bits;
+            if (bits !== 0) manhattanW += weights[i];
         }
-        if (any) manhattanW += weights[i];
     }
     const manhattan = manhattanW / totalW;
     evidence.manhattanFraction = round(manhattan, 4);
 
     // 3. Extreme planes per axis and where the contents sit between them.
-    const hAll: Float64Array[] = [];
-    const hf: Float64Array[] = [];
+    const h3 = [new Float64Array(n), new Float64Array(n), new Float64Array(n)];
+    const hf3 = [new Float64Array(f), new Float64Array(f), new Float64Array(f)];
     const planes: { lo: number; hi: number; span: number; pLo: number; mLo: number; pHi: number; mHi: number }[] = [];
     const onBounding = new Uint8Array(f);
     for (let k = 0; k < 3; k++) {
-        const h = new Float64Array(n);
-        for (let i = 0; i < n; i++) h[i] = axes[k][0] * xyz[3 * i] + axes[k][1] * xyz[3 * i + 1] + axes[k][2] * xyz[3 * i + 2];
-        const hfk = new Float64Array(f);
-        for (let i = 0; i < f; i++) hfk[i] = axes[k][0] * fxyz[3 * i] + axes[k][1] * fxyz[3 * i + 1] + axes[k][2] * fxyz[3 * i + 2];
-        hAll.push(h);
-        hf.push(hfk);
-        const [lo, hi] = percentiles(Float64Array.from(h), [0.5, 99.5]);
+        project(xyz, n, axes[k], h3[k]);
+        const [lo, hi] = robustRange(h3[k], n, 0, 1, scratch.sel);
         const span = hi - lo;
-        const wk = new Float64Array(f);
-        for (let i = 0; i < f; i++) wk[i] = aligned[3 * i + k] ? weights[i] : 0;
-        const [pLo, mLo] = extremePlane(hfk, wk, lo, hi, true);
-        const [pHi, mHi] = extremePlane(hfk, wk, lo, hi, false);
+        const hfk = hf3[k];
+        project(fxyz, f, axes[k], hfk);
+        const bit = 1 << k;
+        const [pLo, mLo] = extremePlane(hfk, f, weights, aligned, bit, lo, hi, true, scratch.bins);
+        const [pHi, mHi] = extremePlane(hfk, f, weights, aligned, bit, lo, hi, false, scratch.bins);
         planes.push({ lo, hi, span, pLo, mLo, pHi, mHi });
-        const band = PLANE_BAND * span;
-        for (let i = 0; i < f; i++) if (aligned[3 * i + k] && (hfk[i] < lo + band || hfk[i] > hi - band)) onBounding[i] = 1;
+        const bLo = lo + PLANE_BAND * span, bHi = hi - PLANE_BAND * span;
+        for (let i = 0; i < f; i++) if ((aligned[i] & bit) !== 0 && (hfk[i] < bLo || hfk[i] > bHi)) onBounding[i] = 1;
     }
     const contentW = new Float64Array(f);
     let contentTotal = 0;
     for (let i = 0; i < f; i++) {
-        contentW[i] = onBounding[i] ? 0 : weights[i];
-        contentTotal += contentW[i];
+        const w = onBounding[i] ? 0 : weights[i];
+        contentW[i] = w;
+        contentTotal += w;
     }
     const perAxis: AxisInfo[] = [];
     for (let k = 0; k < 3; k++) {
@@ -452,9 +517,12 @@ function estimateFromFlat(p: Prepared, totalW: number, evidence: Record<string, 
             continue;
         }
         let low10 = 0, high10 = 0, lt40 = 0, gt60 = 0;
+        const hfk = hf3[k];
         for (let i = 0; i < f; i++) {
-            const t = Math.min(1, Math.max(0, (hf[k][i] - pLo) / gap));
             const w = contentW[i];
+            if (w === 0) continue;
+            let t = (hfk[i] - pLo) / gap;
+            t = t < 0 ? 0 : t > 1 ? 1 : t;
             if (t < 0.1) low10 += w;
             if (t > 0.9) high10 += w;
             if (t < 0.4) lt40 += w;
@@ -462,11 +530,13 @@ function estimateFromFlat(p: Prepared, totalW: number, evidence: Record<string, 
         }
         low10 /= contentTotal;
         high10 /= contentTotal;
+        const h = h3[k];
+        const belowAt = pLo - 0.01 * span, aboveAt = pHi + 0.01 * span;
         let below = 0, above = 0;
-        const h = hAll[k];
         for (let i = 0; i < n; i++) {
-            if (h[i] < pLo - 0.01 * span) below++;
-            if (h[i] > pHi + 0.01 * span) above++;
+            const v = h[i];
+            if (v < belowAt) below++;
+            if (v > aboveAt) above++;
         }
         below /= n;
         above /= n;
@@ -524,16 +594,10 @@ function estimateFromFlat(p: Prepared, totalW: number, evidence: Record<string, 
         rotation = snapped;
         // the floor along the snapped up axis (the plane was found along the estimated one)
         const u = [rotation[3], rotation[4], rotation[5]];
-        const hs = new Float64Array(n);
-        for (let i = 0; i < n; i++) hs[i] = u[0] * xyz[3 * i] + u[1] * xyz[3 * i + 1] + u[2] * xyz[3 * i + 2];
-        const [lo, hi] = percentiles(hs, [0.5, 99.5]);
-        const hfs = new Float64Array(f);
-        const wk = new Float64Array(f);
-        for (let i = 0; i < f; i++) {
-            hfs[i] = u[0] * fxyz[3 * i] + u[1] * fxyz[3 * i + 1] + u[2] * fxyz[3 * i + 2];
-            wk[i] = aligned[3 * i + kUp] ? weights[i] : 0;
-        }
-        floorUnitsFinal = extremePlane(hfs, wk, lo, hi, true)[0];
+        project(xyz, n, u, scratch.h);
+        const [lo, hi] = robustRange(scratch.h, n, 0, 1, scratch.sel);
+        project(fxyz, f, u, scratch.hf);
+        floorUnitsFinal = extremePlane(scratch.hf, f, weights, aligned, 1 << kUp, lo, hi, true, scratch.bins)[0];
     }
     const metresPerUnit = heightUnits > 0 ? CEILING_PRIOR_M / heightUnits : 1;
     const floorHeight = floorUnitsFinal * metresPerUnit;
@@ -541,7 +605,11 @@ function estimateFromFlat(p: Prepared, totalW: number, evidence: Record<string, 
     // 5. Confidence
     const margin = best > 0 ? (best - second) / best : 0;
     const floorClean = 1 - Math.min(1, 20 * (info.lowIsFloor ? info.below! : info.above!));
-    const confidence = Math.min(1, Math.max(0, Math.min(1, manhattan / 0.6) * Math.min(1, 4 * best) * Math.min(1, 2 * margin + 0.2) * floorClean));
+    // Proportions: a room is rarely taller than both wide and deep; such an up axis must win clearly (as frame.py).
+    const longestUp = [0, 1, 2].every((j) => j === kUp || perAxis[kUp].gap > perAxis[j].gap);
+    const proportion = longestUp ? Math.min(1, margin / LONGEST_UP_MARGIN) : 1;
+    evidence.longestUp = longestUp;
+    const confidence = Math.min(1, Math.max(0, Math.min(1, manhattan / 0.6) * Math.min(1, 4 * best) * Math.min(1, 2 * margin + 0.2) * floorClean * proportion));
     Object.assign(evidence, {
         upAxisIndex: kUp,
         heightUnits,
@@ -600,7 +668,6 @@ function orthonormalize(r: number[]): number[] {
 
 /** Bytes per Babylon splat row (position f32 x3, scale f32 x3, rgba u8 x4, rotation u8 x4 as q * 127.5 + 127.5, w first). */
 const ROW_BYTES = 32;
-const MIN_LOG_SCALE = Math.log(1.1754943508222875e-38);
 
 /**
  * Estimates the frame of Babylon splat rows (GaussianSplattingMesh.splatsData) after the mesh's world matrix
@@ -621,21 +688,46 @@ export function estimateSceneFrameFromSplatRows(rows: ArrayBuffer | ArrayBufferV
     const shift = Math.log(Math.cbrt(Math.abs(det)));
     const { start, stride } = subsampleStride(count, options.seed ?? 0);
     const sampled = Math.ceil((count - start) / stride);
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    return estimateFromRows(
-        count,
-        sampled,
-        (j, out) => {
-            const s = (start + j * stride) * ROW_BYTES;
-            const x = view.getFloat32(s, true), y = view.getFloat32(s + 4, true), z = view.getFloat32(s + 8, true);
-            for (let k = 0; k < 3; k++) out.xyz[k] = lin[3 * k] * x + lin[3 * k + 1] * y + lin[3 * k + 2] * z + m[12 + k];
-            for (let k = 0; k < 3; k++) {
-                const scale = view.getFloat32(s + 12 + 4 * k, true);
-                out.logScales[k] = (scale > 0 ? Math.log(scale) : scale === 0 ? MIN_LOG_SCALE : NaN) + shift;
-            }
-            out.opacity = bytes[s + 27] / 255;
-            for (let k = 0; k < 4; k++) out.quat[k] = (bytes[s + 28 + k] - 127.5) / 127.5;
-        },
-        lin
-    );
+    // typed-array views (no DataView calls per value); rows are little-endian like every platform Babylon runs on
+    const aligned4 = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
+    const floats = new Float32Array(aligned4.buffer, aligned4.byteOffset, aligned4.byteLength / 4);
+    const u8 = aligned4;
+    const p = allocPrepared(count, sampled);
+    const { xyz, fxyz, normals, opac, area } = p;
+    p.logArea = false;
+    const l0x = lin[0], l0y = lin[1], l0z = lin[2], l1x = lin[3], l1y = lin[4], l1z = lin[5], l2x = lin[6], l2y = lin[7], l2z = lin[8];
+    const tx = m[12], ty = m[13], tz = m[14];
+    const t = Float64Array.from(lin);
+    const flatRatio = FLAT_RATIO;
+    let k = 0, f = 0;
+    for (let r = start; r < count; r += stride) {
+        const s = r * ROW_BYTES, w = r * (ROW_BYTES / 4);
+        const px = floats[w], py = floats[w + 1], pz = floats[w + 2];
+        // linear scales: the order and the flat test (s1 >= 3 s0) need no logarithm; a zero scale is the smallest
+        const s0 = floats[w + 3], s1 = floats[w + 4], s2 = floats[w + 5];
+        const qw = (u8[s + 28] - 127.5) / 127.5, qx = (u8[s + 29] - 127.5) / 127.5, qy = (u8[s + 30] - 127.5) / 127.5, qz = (u8[s + 31] - 127.5) / 127.5;
+        const qn = Math.sqrt(qw * qw + qx * qx + qy * qy + qz * qz);
+        const sum = px + py + pz + s0 + s1 + s2;
+        if (!(sum - sum === 0 && s0 >= 0 && s1 >= 0 && s2 >= 0 && qn > 1e-12)) continue; // sum - sum: NaN for NaN, infinities
+        const x = l0x * px + l0y * py + l0z * pz + tx, y = l1x * px + l1y * py + l1z * pz + ty, z = l2x * px + l2y * py + l2z * pz + tz;
+        xyz[3 * k] = x;
+        xyz[3 * k + 1] = y;
+        xyz[3 * k + 2] = z;
+        k++;
+        let k0 = 0, v0 = s0, va = s1, vb = s2;
+        if (s1 < v0) { k0 = 1; v0 = s1; va = s0; }
+        if (s2 < v0) { k0 = 2; v0 = s2; va = s0; vb = s1; }
+        const v1 = va < vb ? va : vb;
+        if (!(v1 >= flatRatio * v0)) continue;
+        writeNormal(normals, 3 * f, k0, qw / qn, qx / qn, qy / qn, qz / qn, t);
+        fxyz[3 * f] = x;
+        fxyz[3 * f + 1] = y;
+        fxyz[3 * f + 2] = z;
+        opac[f] = u8[s + 27] / 255;
+        area[f] = va * vb; // the world matrix's scale cancels in area / median area
+        f++;
+    }
+    p.n = k;
+    p.f = f;
+    return estimatePrepared(p);
 }
