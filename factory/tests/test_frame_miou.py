@@ -15,7 +15,8 @@ def test_one_room_one_view(tmp_path):
     result = M.run(1, 1, M.DEFAULT_FIRST_SEED, (96, 64), tmp_path / "cache")
     room = result["per_room"][0]
     assert room["transform"] == "uniform" and not room["fallback"] and room["up_error_deg"] < 3
-    for key in ("miou_canonical", "miou_captured"):
+    assert not room["auto_fallback"] and 0.8 < room["auto_scale"] < 1.25
+    for key in ("miou_canonical", "miou_auto", "miou_captured"):
         assert 0.0 < result[key] <= 1.0
     assert result["difference"] == pytest.approx(result["miou_canonical"] - result["miou_captured"])
     assert result["summary"]["canonical"]["images"] == 1
