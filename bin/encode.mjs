@@ -5,7 +5,7 @@
 // readSceneFile, the reading path the browser's loader uses (budgets, validation policy, typed errors), and
 // Babylon's own parsers turn the checked bytes into 32-byte splat rows, so both see the same Gaussians in the
 // same frame.
-import { readFileSync, writeFileSync, renameSync, statSync, existsSync, rmSync } from "node:fs";
+import { readFileSync, writeFileSync, renameSync, statSync, existsSync, rmSync, openSync, readSync, closeSync, fstatSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
@@ -217,6 +217,66 @@ function ownBuffer(buffer) {
     return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
 }
 
+/** Checks Babylon's PLY conversion of `bytes` (mode Gaussian splat); returns its rows and the y flip its loader
+ *  gives the mesh (-1, or 1 for a right-handed PLY). */
+async function convertPly(SPLATFileLoader, bytes, fileName) {
+    const parsed = await SPLATFileLoader._ConvertPLYToSplat(bytes);
+    if (parsed.mode !== 0) {
+        throw Object.assign(new Error(`${fileName}: not a Gaussian Splatting PLY (Babylon reads it as a ${parsed.mode === 1 ? "point cloud" : "mesh"})`), { code: "UNSUPPORTED_FORMAT" });
+    }
+    return { rows: parsed.data, flipY: parsed.chirality === "RightHanded" ? 1 : -1 };
+}
+
+/**
+ * A PLY scene read and checked chunk by chunk (lib.openPlySceneChunks: readSceneFile's checks on each run of
+ * vertex rows), each chunk turned into Babylon's 32-byte rows by Babylon's own PLY conversion (per vertex, so the
+ * rows equal a whole-file conversion's): the file is never held whole. Returns null for a file that is not a PLY,
+ * or whose layout needs the whole-file reader; else the scene fields the command uses, with `rows` and `flipY`.
+ */
+async function readPlyRowsInChunks(path, readOptions, lib, SPLATFileLoader) {
+    let fd;
+    try {
+        fd = openSync(path, "r");
+    } catch (e) {
+        throw Object.assign(new Error(`${path}: cannot read the scene file (${e.code ?? e.message})`), { code: "INVALID_ARGUMENT" });
+    }
+    try {
+        const source = {
+            size: fstatSync(fd).size,
+            read(position, into) {
+                for (let done = 0; done < into.length; ) {
+                    const n = readSync(fd, into, done, into.length - done, position + done);
+                    if (n === 0) throw Object.assign(new Error(`${path}: the file ended at byte ${position + done} while reading it`), { code: "MALFORMED_FILE" });
+                    done += n;
+                }
+            },
+        };
+        const magic = new Uint8Array(Math.min(5, source.size));
+        source.read(0, magic);
+        if (!lib.isPly(magic)) return null;
+        const opened = await lib.openPlySceneChunks(source, path, readOptions);
+        if (!opened) return null;
+        let rows = new Uint8Array(opened.vertexCount * 32);
+        let count = 0, dropped = 0, labelsMapped = 0, flipY = null;
+        for await (const chunk of opened.chunks()) {
+            dropped += chunk.dropped;
+            labelsMapped += chunk.labelsMapped;
+            if (chunk.count === 0) continue;
+            const converted = await convertPly(SPLATFileLoader, ownBuffer(chunk.babylonBytes), path);
+            if (converted.rows.byteLength !== chunk.count * 32) {
+                throw Object.assign(new Error(`${path}: Babylon's parser read ${converted.rows.byteLength / 32} Gaussians of vertices ${chunk.first}..${chunk.first + chunk.rows - 1}, expected ${chunk.count}`), { code: "MALFORMED_FILE" });
+            }
+            flipY ??= converted.flipY;
+            rows.set(new Uint8Array(converted.rows), count * 32);
+            count += chunk.count;
+        }
+        if (count < opened.vertexCount) rows = rows.slice(0, count * 32);
+        return { format: "ply", count, rows: rows.buffer, flipY, dropped, labelsMapped, sourcePly: null };
+    } finally {
+        closeSync(fd);
+    }
+}
+
 async function main() {
     const args = parseCommandLine(process.argv.slice(2));
     const lib = await import(new URL("../dist/node-encoder.js", import.meta.url).href).catch((e) => {
@@ -229,11 +289,20 @@ async function main() {
     // 1. the checked reading path (the browser loader's), then Babylon's own conversion to 32-byte rows, and the
     //    frame its loader gives the mesh (scaling.y = -1, and back for a right-handed PLY), so the features match
     //    what the browser computes for the same file.
-    let sceneBytes = readFile(args.scene, "scene file", budgets.maxFileBytes, "maxFileBytes");
-    let scene = await lib.readSceneFile(new Uint8Array(ownBuffer(sceneBytes)), args.scene, args.read);
+    //    A PLY encoded to a sidecar is read in chunks (readPlyRowsInChunks): the file is never held whole.
+    let sceneBytes = null;
+    let scene = args.sidecar ? await readPlyRowsInChunks(args.scene, args.read, lib, SPLATFileLoader) : null;
+    if (!scene) {
+        sceneBytes = readFile(args.scene, "scene file", budgets.maxFileBytes, "maxFileBytes");
+        scene = await lib.readSceneFile(new Uint8Array(ownBuffer(sceneBytes)), args.scene, args.read);
+    }
     let rows;
     let flipY = -1;
-    if (scene.format === "ply") {
+    if (scene.rows) {
+        rows = scene.rows;
+        flipY = scene.flipY;
+        scene.rows = null;
+    } else if (scene.format === "ply") {
         const parsed = await SPLATFileLoader._ConvertPLYToSplat(ownBuffer(scene.loaderBytes));
         if (parsed.mode !== 0) {
             throw Object.assign(new Error(`${args.scene}: not a Gaussian Splatting PLY (Babylon reads it as a ${parsed.mode === 1 ? "point cloud" : "mesh"})`), { code: "UNSUPPORTED_FORMAT" });
@@ -304,6 +373,7 @@ async function main() {
     let result;
     let frame;
     let timings;
+    let cachedSidecar = null;
     if (cached) {
         // reopened: no encode (fp16 features; a PLY gets them widened back to float32)
         rows = null;
@@ -356,12 +426,16 @@ async function main() {
         }
         bar.end();
         await session.release();
+        session = null;
         frame = input.frame;
         timings = { ...result.timings, frameMs: input.frameMs, channelsMs: input.channelsMs };
+        input = null; // the channels are not needed for writing
         if (args.cache) {
             const entry = lib.encodeSemcache(cacheKey, { features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: frame }, cachePath);
             writeFileSync(`${cachePath}.part`, entry);
             renameSync(`${cachePath}.part`, cachePath);
+            // the entry holds the sidecar after its header: written as it is, no second copy of the features
+            if (args.sidecar) cachedSidecar = entry.subarray(lib.SEMCACHE_HEADER_BYTES);
         }
     }
 
@@ -370,7 +444,8 @@ async function main() {
     let bytes;
     if (args.sidecar) {
         out = args.out ?? lib.featureSidecarFileName(args.scene);
-        bytes = lib.encodeFeatureSidecar({ features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: frame }, out);
+        bytes = cachedSidecar ?? lib.encodeFeatureSidecar({ features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: frame }, out);
+        result.features = null; // the sidecar holds them: one copy less while writing
     } else {
         out = args.out ?? args.scene.replace(/(\.ply)?$/i, ".semantic.ply");
         bytes = lib.writeSemanticPly(scene.sourcePly, basename(args.scene), {

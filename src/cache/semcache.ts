@@ -16,6 +16,8 @@ import type { SceneFrameChoice } from "../frame/sceneFrame";
 export const SEMCACHE_MAGIC = "SEMC";
 export const SEMCACHE_VERSION = 1;
 const HEADER_BYTES = 4 + 4 + 32;
+/** Bytes before an entry's sidecar: entry.subarray(SEMCACHE_HEADER_BYTES) is the feature sidecar itself. */
+export const SEMCACHE_HEADER_BYTES = HEADER_BYTES;
 
 /** What decides an encode's features: the cache key's parts. */
 export interface FeatureCacheKeyInput {
@@ -81,12 +83,11 @@ function keyBytes(key: string): Uint8Array {
 
 /** A cache entry's bytes: the key and the features as a sidecar. */
 export function encodeSemcache(key: string, features: FeatureSidecarInput, fileName = "feature cache entry"): Uint8Array {
-    const sidecar = encodeFeatureSidecar(features, fileName);
-    const out = new Uint8Array(HEADER_BYTES + sidecar.byteLength);
+    const keyed = keyBytes(key);
+    const out = encodeFeatureSidecar(features, fileName, HEADER_BYTES); // the sidecar after room for the header: no copy
     for (let i = 0; i < 4; i++) out[i] = SEMCACHE_MAGIC.charCodeAt(i);
     new DataView(out.buffer).setUint32(4, SEMCACHE_VERSION, true);
-    out.set(keyBytes(key), 8);
-    out.set(sidecar, HEADER_BYTES);
+    out.set(keyed, 8);
     return out;
 }
 

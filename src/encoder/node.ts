@@ -6,7 +6,7 @@ export { DEFAULT_TILE_GAUSSIANS, DEFAULT_HALO_METRES, type TilingOptions } from 
 export { splatRowsToChannels, resolveSceneFrame, SPLAT_ROW_BYTES, type UpAxis, type SceneFrameOptions } from "./sceneChannels";
 export { encoderInfoFromMetadata, type EncoderModelInfo } from "./inputs";
 export { readOnnxModelHeader } from "../worker/onnxProto";
-export { featureCacheKey, encodeSemcache, decodeSemcache, semcacheKey, semcacheFileName } from "../cache/semcache";
+export { featureCacheKey, encodeSemcache, SEMCACHE_HEADER_BYTES, decodeSemcache, semcacheKey, semcacheFileName } from "../cache/semcache";
 export {
     writeSemanticPly,
     parsePlyHeader,
@@ -17,6 +17,7 @@ export {
     isPly,
     halfArrayToFloat32,
     readSceneFile,
+    openPlySceneChunks,
     DEFAULT_BUDGETS,
     resolveBudgets,
     DEFAULT_CLASS_COUNT,

@@ -100,10 +100,11 @@ function align4(n: number): number {
 /**
  * Encodes features as a sidecar: version 2 with the scene frame record when `input.sceneFrame` is given, else
  * version 1.
+ * `prefixBytes` zero bytes come first (room for a container's header: the result is that many bytes longer).
  * @throws SemanticSplatError INVALID_ARGUMENT (bad count, K, lengths or encoder id), INVALID_FEATURES (a value that
  *   is NaN, infinite, or too large for fp16)
  */
-export function encodeFeatureSidecar(input: FeatureSidecarInput, fileName = "feature sidecar"): Uint8Array {
+export function encodeFeatureSidecar(input: FeatureSidecarInput, fileName = "feature sidecar", prefixBytes = 0): Uint8Array {
     const { features, count, featureDim, encoderId } = input;
     if (!Number.isInteger(count) || count < 1 || count > 0xffffffff) throw new SemanticSplatError("INVALID_ARGUMENT", `count must be an integer >= 1, got ${count}`, fileName);
     if (!Number.isInteger(featureDim) || featureDim < 1 || featureDim > MAX_FEATURE_DIM) {
@@ -120,8 +121,10 @@ export function encodeFeatureSidecar(input: FeatureSidecarInput, fileName = "fea
     if (record.length > MAX_FRAME_RECORD_BYTES) throw new SemanticSplatError("INVALID_ARGUMENT", `scene frame record is ${record.length} bytes, at most ${MAX_FRAME_RECORD_BYTES}`, fileName);
     const version = input.sceneFrame ? 2 : 1;
     const dataOffset = version === 2 ? align4(frameOffset + 4 + record.length) : frameOffset;
-    const out = new Uint8Array(dataOffset + features.length * 2);
-    const view = new DataView(out.buffer);
+    // `prefixBytes` (a container's own header, e.g. the feature cache's) are left zero before the sidecar: one buffer
+    const whole = new Uint8Array(prefixBytes + dataOffset + features.length * 2);
+    const out = whole.subarray(prefixBytes);
+    const view = new DataView(whole.buffer, prefixBytes);
     for (let i = 0; i < 4; i++) out[i] = FEATURE_SIDECAR_MAGIC.charCodeAt(i);
     view.setUint32(4, version, true);
     view.setUint32(8, count, true);
@@ -145,7 +148,7 @@ export function encodeFeatureSidecar(input: FeatureSidecarInput, fileName = "fea
         }
         view.setUint16(dataOffset + 2 * i, bits, true);
     }
-    return out;
+    return whole;
 }
 
 /**

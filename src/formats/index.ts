@@ -48,6 +48,7 @@ export {
 } from "./featureSidecar";
 export { float32ToHalfBits, halfBitsToFloat32, float32ArrayToHalf, halfArrayToFloat32 } from "../util/half";
 export { readSceneFile, detectFormat, checkSogMeta, webpSize, type SceneFormat, type SceneReadOptions, type SceneFileContent } from "./sceneFile";
+export { openPlySceneChunks, DEFAULT_PLY_CHUNK_ROWS, type ByteSource, type ChunkedPlyScene, type PlySceneChunk } from "./plyChunks";
 export { DEFAULT_BUDGETS, resolveBudgets, inflateCapped, type SceneBudgets } from "./budgets";
 export {
     resolveValidation,

@@ -39,8 +39,16 @@ const BABYLON_HEADER_BYTES = 10 * 1024;
 /** Properties without which a vertex is not a Gaussian (Babylon's loader makes a point cloud of it). */
 const REQUIRED_GAUSSIAN_PROPERTIES = ["x", "y", "z", "scale_0", "scale_1", "scale_2", "opacity", "rot_0", "rot_1", "rot_2", "rot_3"];
 
-/** Parses and checks a PLY scene; throws SemanticSplatError naming `fileName`. */
-export function readPlyScene(bytes: Uint8Array, fileName: string, budgets: Required<SceneBudgets>, validation: Required<ValidationOptions>): PlySceneContent {
+/** When the bytes are one chunk of a larger PLY (src/formats/plyChunks.ts): the file's index of the chunk's first
+ *  Gaussian (messages name the file's indices), and no "every Gaussian was dropped" check (the caller makes it for
+ *  the whole file). */
+export interface PlyChunkPart {
+    firstGaussian: number;
+}
+
+/** Parses and checks a PLY scene (or one chunk of one, `part`); throws SemanticSplatError naming `fileName`. */
+export function readPlyScene(bytes: Uint8Array, fileName: string, budgets: Required<SceneBudgets>, validation: Required<ValidationOptions>, part?: PlyChunkPart): PlySceneContent {
+    const first = part?.firstGaussian ?? 0;
     const header = parsePlyHeader(bytes, fileName);
     if (header.vertexCount > budgets.maxGaussians) {
         throw budgetExceeded(fileName, "maxGaussians", budgets.maxGaussians, `the PLY declares ${header.vertexCount} Gaussians`);
@@ -62,12 +70,12 @@ export function readPlyScene(bytes: Uint8Array, fileName: string, budgets: Requi
     if (header.elements.some((e) => e.name === "face" && e.count > 0)) {
         throw new SemanticSplatError("UNSUPPORTED_FORMAT", "the PLY has faces: it is a triangle mesh, not a Gaussian splat scene", fileName);
     }
-    const attributes = readSemanticAttributes(bytes, fileName, header);
+    const attributes = readSemanticAttributes(bytes, fileName, header, first);
 
-    const validator = new GaussianValidator(header.vertexCount, validation.invalidGaussians, fileName);
+    const validator = new GaussianValidator(header.vertexCount, validation.invalidGaussians, fileName, first);
     if (compressed) checkChunks(bytes, header, fileName);
     else validatePlyGaussians(bytes, header, validator);
-    validator.finish();
+    if (!part) validator.finish();
 
     let features = attributes.features;
     let labels = attributes.labels;
@@ -78,7 +86,7 @@ export function readPlyScene(bytes: Uint8Array, fileName: string, budgets: Requi
         if (features) features = keepRows(features, attributes.featureDim, keep, count);
         if (labels) labels = keepRows(labels, 1, keep, count);
     }
-    const labelsMapped = labels ? checkLabels(labels, LABEL_NONE, validation, fileName) : 0;
+    const labelsMapped = labels ? checkLabels(labels, LABEL_NONE, validation, fileName, first) : 0;
 
     let babylonBytes = bytes;
     if (keep || !babylonCanRead(bytes, header)) {

@@ -107,10 +107,11 @@ export function findSemanticProperties(header: PlyHeader): SemanticPropertyLayou
  * @param data the whole PLY file
  * @param fileName name or URL, for error messages
  * @param header the parsed header when the caller already has it (it is parsed otherwise)
+ * @param firstVertex the file's index of vertex 0 of `data`, when it is one chunk of a larger file (for messages)
  * @throws SemanticSplatError from {@link parsePlyHeader} and {@link findSemanticProperties}, and
  *   INVALID_FEATURES for non-finite feature values
  */
-export function readSemanticAttributes(data: ArrayBuffer | ArrayBufferView, fileName: string, header?: PlyHeader): SemanticAttributes {
+export function readSemanticAttributes(data: ArrayBuffer | ArrayBufferView, fileName: string, header?: PlyHeader, firstVertex = 0): SemanticAttributes {
     const bytes = asBytes(data);
     const parsed = header ?? parsePlyHeader(bytes, fileName);
     const layout = findSemanticProperties(parsed);
@@ -128,15 +129,15 @@ export function readSemanticAttributes(data: ArrayBuffer | ArrayBufferView, file
     const labelNone = layout.label?.type === "uint8" ? 255 : 65535;
     const instanceNone = layout.instance?.type === "uint16" ? 65535 : INSTANCE_NONE;
 
-    visitVertexProperties(bytes, parsed, names, (values, firstVertex, rows) => {
+    visitVertexProperties(bytes, parsed, names, (values, chunkFirst, rows) => {
         if (features) {
-            for (let r = 0, i = 0, o = firstVertex * K; r < rows; r++, i += width - K) {
+            for (let r = 0, i = 0, o = chunkFirst * K; r < rows; r++, i += width - K) {
                 for (let c = 0; c < K; c++, i++, o++) {
                     const value = values[i];
                     if (value - value !== 0) {
                         // NaN - NaN and Inf - Inf are NaN; finite - itself is 0. (A double too large for float32
                         // becomes Inf when stored, so check the stored value too.)
-                        throw new SemanticSplatError("INVALID_FEATURES", `vertex ${firstVertex + r} has a non-finite feature f_sem_${c} = ${value}`, fileName);
+                        throw new SemanticSplatError("INVALID_FEATURES", `vertex ${firstVertex + chunkFirst + r} has a non-finite feature f_sem_${c} = ${value}`, fileName);
                     }
                     features[o] = value;
                 }
@@ -145,20 +146,20 @@ export function readSemanticAttributes(data: ArrayBuffer | ArrayBufferView, file
         if (labels) {
             for (let r = 0, i = labelColumn; r < rows; r++, i += width) {
                 const label = values[i];
-                labels[firstVertex + r] = label === labelNone ? LABEL_NONE : label;
+                labels[chunkFirst + r] = label === labelNone ? LABEL_NONE : label;
             }
         }
         if (instances) {
             for (let r = 0, i = instanceColumn; r < rows; r++, i += width) {
                 const instance = values[i];
-                instances[firstVertex + r] = instance === instanceNone ? INSTANCE_NONE : instance;
+                instances[chunkFirst + r] = instance === instanceNone ? INSTANCE_NONE : instance;
             }
         }
     });
     if (features) {
         // float64 features beyond the float32 range became Inf when stored.
         const bad = findNonFinite(features);
-        if (bad >= 0) throw new SemanticSplatError("INVALID_FEATURES", `vertex ${Math.floor(bad / K)} has a non-finite feature f_sem_${bad % K} = ${features[bad]}`, fileName);
+        if (bad >= 0) throw new SemanticSplatError("INVALID_FEATURES", `vertex ${firstVertex + Math.floor(bad / K)} has a non-finite feature f_sem_${bad % K} = ${features[bad]}`, fileName);
     }
 
     return {

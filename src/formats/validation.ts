@@ -63,10 +63,13 @@ export class GaussianValidator {
     private keepMask: Uint8Array | null = null;
     private droppedCount = 0;
 
+    /** `firstIndex`: the file's index of Gaussian 0 here, when these are one chunk of a larger file (messages name
+     *  the file's index; the keep mask stays local). */
     constructor(
         private readonly count: number,
         private readonly policy: InvalidGaussianPolicy,
-        private readonly fileName: string
+        private readonly fileName: string,
+        private readonly firstIndex = 0
     ) {}
 
     /** Records Gaussian `index` as invalid because of `why` (e.g. "scale_1 is Infinity"). */
@@ -74,7 +77,7 @@ export class GaussianValidator {
         if (this.policy === "refuse") {
             throw new SemanticSplatError(
                 "INVALID_GAUSSIANS",
-                `Gaussian ${index} is invalid: ${why} (the first such Gaussian; load with invalidGaussians: "drop" to skip them)`,
+                `Gaussian ${this.firstIndex + index} is invalid: ${why} (the first such Gaussian; load with invalidGaussians: "drop" to skip them)`,
                 this.fileName
             );
         }
@@ -110,9 +113,9 @@ export function describeValue(v: number): string {
 
 /**
  * Checks labels against the class table in place: values >= classCount other than `none` are refused or set to
- * `none`. Returns how many were mapped.
+ * `none`. Returns how many were mapped. `firstIndex`: the file's index of labels[0] (for messages).
  */
-export function checkLabels(labels: Uint16Array, none: number, options: Required<ValidationOptions>, fileName: string): number {
+export function checkLabels(labels: Uint16Array, none: number, options: Required<ValidationOptions>, fileName: string, firstIndex = 0): number {
     let mapped = 0;
     for (let i = 0; i < labels.length; i++) {
         const label = labels[i];
@@ -120,7 +123,7 @@ export function checkLabels(labels: Uint16Array, none: number, options: Required
         if (options.invalidLabels === "refuse") {
             throw new SemanticSplatError(
                 "INVALID_LABELS",
-                `Gaussian ${i} has sem_label ${label}, outside the class table's ${options.classCount} classes (load with invalidLabels: "none" to map such labels to none)`,
+                `Gaussian ${firstIndex + i} has sem_label ${label}, outside the class table's ${options.classCount} classes (load with invalidLabels: "none" to map such labels to none)`,
                 fileName
             );
         }

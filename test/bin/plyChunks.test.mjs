@@ -1,0 +1,90 @@
+// Chunked PLY reading (src/formats/plyChunks.ts, used by `bin/encode.mjs --sidecar`): Babylon's rows of every chunk,
+// put together, equal Babylon's rows of the whole file read by readSceneFile (also with dropped Gaussians and a
+// property type Babylon misreads, which is transcoded per chunk); errors name the file's Gaussian index, not the
+// chunk's; a layout the chunks do not cover (ascii) is left to the whole-file reader. The command encodes a scene
+// through the chunks to the sidecar the whole-file path gives. Run by scripts/test-all.sh after the library build.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gaussianPly, gaussianPlyAs } from "./plyFiles.mjs";
+
+const root = new URL("../../", import.meta.url).pathname;
+const lib = await import(join(root, "dist/node-encoder.js"));
+const { SPLATFileLoader } = await import("@babylonjs/loaders/SPLAT/splatFileLoader.pure.js");
+const MODEL = join(root, "test/fixtures/encoder/tiny-encoder.onnx");
+const dir = mkdtempSync(join(tmpdir(), "ply-chunks-test-"));
+process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+
+const sourceOf = (bytes) => ({ size: bytes.length, read: (position, into) => into.set(bytes.subarray(position, position + into.length)) });
+const own = (view) => view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength);
+
+async function wholeRows(bytes, options = {}) {
+    const scene = await lib.readSceneFile(new Uint8Array(bytes), "scene.ply", options);
+    return { rows: new Uint8Array((await SPLATFileLoader._ConvertPLYToSplat(own(scene.loaderBytes))).data), dropped: scene.dropped };
+}
+
+async function chunkedRows(bytes, rowsPerChunk, options = {}) {
+    const opened = await lib.openPlySceneChunks(sourceOf(bytes), "scene.ply", options, rowsPerChunk);
+    assert.ok(opened, "a binary little-endian PLY is read in chunks");
+    const parts = [];
+    let dropped = 0, chunks = 0;
+    for await (const chunk of opened.chunks()) {
+        chunks++;
+        dropped += chunk.dropped;
+        if (chunk.count > 0) parts.push(new Uint8Array((await SPLATFileLoader._ConvertPLYToSplat(own(chunk.babylonBytes))).data));
+    }
+    const rows = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => (rows.set(p, at), at + p.length), 0);
+    return { rows, dropped, chunks };
+}
+
+test("the chunks' Babylon rows equal the whole file's, also with dropped Gaussians and a transcoded ushort property", async () => {
+    const plain = gaussianPly(1000);
+    const a = await wholeRows(plain), b = await chunkedRows(plain, 128);
+    assert.equal(b.chunks, 8);
+    assert.equal(b.rows.length, 1000 * 32);
+    assert.deepEqual(b.rows, a.rows);
+
+    // NaNs in chunks 0 and 3, a whole chunk (rows 256..383) invalid
+    const bad = gaussianPly(1000, { tweak: (i, row) => { if (i === 5 || i === 400 || (i >= 256 && i < 384)) row[0] = NaN; } });
+    const c = await wholeRows(bad, { invalidGaussians: "drop" }), d = await chunkedRows(bad, 128, { invalidGaussians: "drop" });
+    assert.equal(d.dropped, 130);
+    assert.equal(c.dropped, 130);
+    assert.deepEqual(d.rows, c.rows);
+
+    const ushort = gaussianPlyAs(700, { types: { x: "ushort" } }); // Babylon alone would read it as fp16: transcoded
+    assert.deepEqual((await chunkedRows(ushort, 100)).rows, (await wholeRows(ushort)).rows);
+});
+
+test("errors name the file's Gaussian index; every Gaussian dropped is refused; ascii is left to the whole-file reader", async () => {
+    const bad = gaussianPly(600, { tweak: (i, row) => { if (i === 333) row[1] = Infinity; } });
+    await assert.rejects(chunkedRows(bad, 100), (e) => e.code === "INVALID_GAUSSIANS" && /Gaussian 333 is invalid: position y is Infinity/.test(e.message));
+    const allBad = gaussianPly(300, { tweak: (i, row) => { row[2] = NaN; } });
+    await assert.rejects(chunkedRows(allBad, 100, { invalidGaussians: "drop" }), (e) => e.code === "INVALID_GAUSSIANS" && /every one of the 300 Gaussians/.test(e.message));
+    const truncated = gaussianPly(300).subarray(0, 5000);
+    await assert.rejects(lib.openPlySceneChunks(sourceOf(truncated), "t.ply", {}, 100), (e) => e.code === "MALFORMED_FILE" && /truncated vertex data/.test(e.message));
+    await assert.rejects(lib.openPlySceneChunks(sourceOf(gaussianPly(300)), "b.ply", { budgets: { maxGaussians: 299 } }), (e) => e.code === "BUDGET_EXCEEDED");
+    assert.equal(await lib.openPlySceneChunks(sourceOf(gaussianPlyAs(50, { encoding: "ascii" })), "a.ply"), null);
+});
+
+test("the command's sidecar from the chunked reading equals the whole-file reading's (--out .semf vs a PLY written whole)", () => {
+    const scene = join(dir, "scene.ply");
+    writeFileSync(scene, gaussianPly(3000, { tweak: (i, row) => { if (i === 10) row[0] = NaN; } }));
+    const run = (...args) => spawnSync(process.execPath, [join(root, "bin/encode.mjs"), scene, "--model", MODEL, "--quiet", "--invalid-gaussians", "drop", ...args], { encoding: "utf8" });
+    const chunked = run("--sidecar", "--out", join(dir, "chunked.semf"));
+    assert.equal(chunked.status, 0, chunked.stderr);
+    assert.match(chunked.stderr, /dropped 1 invalid Gaussians/);
+    const whole = run("--out", join(dir, "whole.ply")); // a PLY output reads the file whole
+    assert.equal(whole.status, 0, whole.stderr);
+    const sidecar = lib.decodeFeatureSidecar(readFileSync(join(dir, "chunked.semf")), "chunked.semf");
+    const ply = lib.readSemanticAttributes(readFileSync(join(dir, "whole.ply")), "whole.ply");
+    assert.equal(sidecar.count, 2999);
+    assert.equal(ply.features.length, sidecar.halfFeatures.length);
+    const half = lib.halfArrayToFloat32(sidecar.halfFeatures);
+    let worst = 0;
+    for (let i = 0; i < half.length; i++) worst = Math.max(worst, Math.abs(half[i] - ply.features[i]));
+    assert.ok(worst <= 1e-3, `chunked sidecar vs whole-file PLY: max abs difference ${worst} (fp16 rounding only)`);
+});
