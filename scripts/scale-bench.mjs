@@ -8,7 +8,7 @@
 //         [--model models/gaussian-encoder-k16.onnx] [--tile-gaussians 100000]
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 
@@ -38,6 +38,8 @@ function timed(args) {
 }
 
 const rows = [];
+const loadBefore = loadavg();
+const startedAt = new Date().toISOString().slice(0, 16);
 for (const copies of values.copies.split(",").map(Number)) {
     const scene = join(values.dir, `rooms-${copies}.ply`);
     if (!existsSync(scene)) execFileSync(process.execPath, [join(REPO, "scripts/make-big-scene.mjs"), "--copies", String(copies), "--out", scene], { stdio: "inherit" });
@@ -61,6 +63,8 @@ for (const copies of values.copies.split(",").map(Number)) {
 
 const gb = (b) => (b / 1e9).toFixed(2);
 console.log(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? "CPU"}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; onnxruntime-node ${values.threads} threads.`);
+const load = (l) => l.map((v) => v.toFixed(1)).join(" / ");
+console.log(`Run ${startedAt}Z to ${new Date().toISOString().slice(11, 16)}Z; load average (1 / 5 / 15 min) ${load(loadBefore)} at the start, ${load(loadavg())} at the end (the machine is shared).`);
 console.log(`Command: \`node scripts/scale-bench.mjs ${process.argv.slice(2).join(" ")}\` (each figure one run of \`bin/encode.mjs --sidecar --cache\` under /usr/bin/time).\n`);
 console.log("| scene | Gaussians | tiles | encode wall s | us / Gaussian | serialization s | model s | peak RSS | reopen wall s | cache read s | reopen peak RSS |");
 console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
