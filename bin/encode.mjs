@@ -395,7 +395,10 @@ async function main() {
         sceneBytes = null;
         if (args.sidecar) scene = null;
 
-        const sessionOptions = args.threads ? { intraOpNumThreads: args.threads } : {};
+        // no memory arena and no memory pattern: onnxruntime's CPU arena keeps the largest tile's working set (and
+        // grows with the tiles' differing shapes) for the whole encode; without it each tile's buffers are freed
+        // (6 M Gaussians: peak RSS 2.20 -> 2.15 GB, and 1.58 GB retained between tiles; BENCHMARKS.md "Large scenes in Node")
+        const sessionOptions = { enableCpuMemArena: false, enableMemPattern: false, ...(args.threads ? { intraOpNumThreads: args.threads } : {}) };
         let session;
         try {
             session = await ort.InferenceSession.create(new Uint8Array(modelBytes), sessionOptions);
