@@ -1,12 +1,16 @@
-// The page of `npm run bench:models` (scripts/model-latency.mjs): times the VDVI model in the inference worker
+// The page of `npm run bench:models` (scripts/model-latency.mjs): times a VDVI model (the full one, kind "vdvi", or
+// the RGB-only fallback, kind "vdvi-rgb", which reads no features) in the inference worker
 // (InferenceClient, onnxruntime-web, wasm EP) on the input frames the script wrote (the same bytes Node times).
 // Per run: the worker's session.run time (SegmentResult.timings.inferenceMs, comparable with Node's session.run)
 // and the whole segment() call from the main thread (transfer to the worker, tensors, run, outputs back).
 import { InferenceClient } from "../src/inference/InferenceClient";
+import type { SegmentationModelKind } from "../src/worker/protocol";
 
 export interface ModelLatencyRequest {
     modelUrl: string;
     sha256: string;
+    /** "vdvi" (rgb + features) or "vdvi-rgb" (the RGB-only fallback: no features are fetched or sent). */
+    kind: SegmentationModelKind;
     workerUrl: string;
     wasmUrl: string;
     /** undefined: the worker's default (2 when the page is cross-origin isolated, else 1). */
@@ -39,11 +43,11 @@ async function runBench(request: ModelLatencyRequest): Promise<ModelLatencyResul
     });
     try {
         const init = await client.init();
-        const info = await client.loadModel({ kind: "vdvi", source: request.modelUrl, sha256: request.sha256, executionProvider: "wasm" });
+        const info = await client.loadModel({ kind: request.kind, source: request.modelUrl, sha256: request.sha256, executionProvider: "wasm" });
         const sizes: ModelLatencyResult["sizes"] = [];
         for (const frame of request.frames) {
             const rgb = await fetchFloats(frame.rgbUrl);
-            const features = await fetchFloats(frame.featuresUrl);
+            const features = request.kind === "vdvi-rgb" ? new Float32Array(0) : await fetchFloats(frame.featuresUrl);
             const inferenceMs: number[] = [];
             const callMs: number[] = [];
             for (let i = 0; i < request.warmup + request.runs; i++) {
@@ -51,7 +55,7 @@ async function runBench(request: ModelLatencyRequest): Promise<ModelLatencyResul
                 const rgbCopy = rgb.slice();
                 const featuresCopy = features.slice();
                 const start = performance.now();
-                const result = await client.segment(rgbCopy, featuresCopy, frame.width, frame.height);
+                const result = await client.segment(rgbCopy, featuresCopy, frame.width, frame.height, request.kind);
                 const elapsed = performance.now() - start;
                 if (result.labels.length !== frame.width * frame.height) throw new Error(`segment() returned ${result.labels.length} labels`);
                 if (i < request.warmup) continue;

@@ -10,7 +10,7 @@ export const USAGE = `usage: node scripts/model-latency.mjs [--model <file.onnx>
        [--only node|browser] [--no-encoder] [--encoder-runs 3]
 Times the VDVI model(s) at each size in onnxruntime-node (CPU EP) and in the browser inference worker
 (onnxruntime-web, wasm EP), and the encoder (scripts/encode-bench.mjs on the showcase room). Without --model it
-benchmarks the manifest's vdvi entries (fp32 and fp16) and its encoder entry. --only limits the VDVI timing; the
+benchmarks the manifest's vdvi entries (fp32 and fp16), its vdvi-rgb fallback and its encoder entry. --only limits the VDVI timing; the
 encoder bench always runs both (skip it with --no-encoder). Every run's figure goes to build/model-latency/results.json.`;
 
 /** A usage error: the script prints it with USAGE and exits 2. */
@@ -96,8 +96,8 @@ const PRECISION_ORDER = { fp32: 0, fp16: 1 };
 
 /**
  * The models to time. With --model paths: those files, kind and precision from their ONNX metadata (`header` reads
- * it: (path) => { kind, precision, k }). Otherwise the manifest's entries: every "vdvi" entry (fp32 before fp16)
- * and the first "encoder" entry (fp32 preferred), each checked against the manifest's size and SHA-256 so the
+ * it: (path) => { kind, precision, k }). Otherwise the manifest's entries: every "vdvi" entry (fp32 before fp16),
+ * then every "vdvi-rgb" entry (the RGB-only fallback), and the first "encoder" entry (fp32 preferred), each checked against the manifest's size and SHA-256 so the
  * figures belong to the file the manifest describes. Returns [{ path, kind, precision, source }].
  */
 export function selectModels(options, header, repo = process.cwd()) {
@@ -106,8 +106,8 @@ export function selectModels(options, header, repo = process.cwd()) {
             const path = resolve(repo, file);
             if (!existsSync(path)) throw new UsageError(`--model ${file}: no such file`);
             const meta = header(path);
-            if (meta.kind !== "vdvi" && meta.kind !== "encoder") {
-                throw new UsageError(`--model ${file}: its metadata kind is "${meta.kind ?? "(none)"}", not vdvi or encoder`);
+            if (meta.kind !== "vdvi" && meta.kind !== "vdvi-rgb" && meta.kind !== "encoder") {
+                throw new UsageError(`--model ${file}: its metadata kind is "${meta.kind ?? "(none)"}", not vdvi, vdvi-rgb or encoder`);
             }
             return { path, kind: meta.kind, precision: meta.precision ?? "fp32", source: "--model" };
         });
@@ -128,7 +128,9 @@ export function selectModels(options, header, repo = process.cwd()) {
     }
     const encoders = entries.filter((e) => e.kind === "encoder");
     const encoder = encoders.find((e) => (e.precision ?? "fp32") === "fp32") ?? encoders[0];
-    const chosen = options.encoder && encoder ? [...vdvi, encoder] : vdvi;
+    const fallbacks = entries.filter((e) => e.kind === "vdvi-rgb");
+    const segmenters = [...vdvi, ...fallbacks];
+    const chosen = options.encoder && encoder ? [...segmenters, encoder] : segmenters;
     return chosen.map((entry) => {
         const path = join(folder, entry.file);
         if (!existsSync(path)) throw new UsageError(`${options.manifest} lists ${entry.file}, which is not in ${folder}`);

@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // `npm run bench:models`: latency of the shipped models for the model card (docs/VDVI.md, issue 6).
 // VDVI: one segmentation of a synthetic room-like frame (rgb [1,3,H,W], features [1,K,H,W], K from the model's
-// metadata `k`) at each --sizes entry, in onnxruntime-node (CPU EP) and in the browser inference worker
+// metadata `k`; the RGB-only fallback, kind "vdvi-rgb", gets the rgb alone) at each --sizes entry, in onnxruntime-node (CPU EP) and in the browser inference worker
 // (InferenceClient -> src/worker/worker.ts, onnxruntime-web, wasm EP), median and min of --runs after --warmup runs.
 // Encoder: scripts/encode-bench.mjs on the SynthRooms showcase room (it is once per scene, not per frame).
 // Prints markdown (BENCHMARKS.md, "VDVI model latency") with the machine, the command, the date and the load.
 //
-//     npm run bench:models                        # models/manifest.json: vdvi fp32 + fp16, the encoder
+//     npm run bench:models                        # models/manifest.json: vdvi fp32 + fp16, the vdvi-rgb fallback, the encoder
 //     npm run bench:models -- --model a.onnx --model b-fp16.onnx --no-encoder [--runs 10] [--sizes 320x256,640x480]
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
@@ -46,7 +46,7 @@ function writeFrames(sizes, k) {
     });
 }
 
-async function timeNode(ort, path, frames, options, threads) {
+async function timeNode(ort, path, kind, frames, options, threads) {
     // intraOpNumThreads is set explicitly (ORT's default is the number of physical cores) so the table can say it.
     const session = await ort.InferenceSession.create(path, { intraOpNumThreads: threads, interOpNumThreads: 1, executionProviders: ["cpu"] });
     try {
@@ -55,10 +55,10 @@ async function timeNode(ort, path, frames, options, threads) {
             const runs = [];
             for (let i = 0; i < options.warmup + options.runs; i++) {
                 const start = performance.now();
-                const feeds = {
-                    rgb: new ort.Tensor("float32", frame.rgb, [1, 3, frame.height, frame.width]),
-                    features: new ort.Tensor("float32", frame.features, [1, frame.features.length / (frame.width * frame.height), frame.height, frame.width]),
-                };
+                const feeds = { rgb: new ort.Tensor("float32", frame.rgb, [1, 3, frame.height, frame.width]) };
+                if (kind !== "vdvi-rgb") {
+                    feeds.features = new ort.Tensor("float32", frame.features, [1, frame.features.length / (frame.width * frame.height), frame.height, frame.width]);
+                }
                 const outputs = await session.run(feeds, ["labels", "confidence"]);
                 const elapsed = performance.now() - start;
                 if (outputs.labels.size !== frame.width * frame.height) throw new Error(`${path}: ${outputs.labels.size} labels for ${frame.width}x${frame.height}`);
@@ -111,7 +111,7 @@ async function main() {
     const loadBefore = loadavg();
     const ort = await import("onnxruntime-node");
     const rows = [];
-    const vdviModels = models.filter((m) => m.kind === "vdvi");
+    const vdviModels = models.filter((m) => m.kind === "vdvi" || m.kind === "vdvi-rgb");
 
     let page = null;
     let server = null;
@@ -126,14 +126,16 @@ async function main() {
     try {
         for (const model of vdviModels) {
             const metadata = meta(model.path);
-            const k = Number(metadata.k);
-            if (!Number.isInteger(k) || k < 1) throw new Error(`${model.path}: metadata k is "${metadata.k}", not a positive integer`);
+            const rgbOnly = model.kind === "vdvi-rgb";
+            // the fallback reads no features: its frames carry K = 0 (rgb only)
+            const k = rgbOnly ? 0 : Number(metadata.k);
+            if (!rgbOnly && (!Number.isInteger(k) || k < 1)) throw new Error(`${model.path}: metadata k is "${metadata.k}", not a positive integer`);
             const frames = writeFrames(options.sizes, k);
             const name = relative(REPO, model.path);
             const precision = metadata.precision ?? model.precision;
             if (options.only !== "browser") {
                 process.stderr.write(`${name}: onnxruntime-node ...\n`);
-                for (const r of await timeNode(ort, model.path, frames, options, nodeThreads)) {
+                for (const r of await timeNode(ort, model.path, model.kind, frames, options, nodeThreads)) {
                     rows.push({ name, precision, k, ...r, where: `Node, onnxruntime-node ${versionOf("onnxruntime-node")}, CPU EP`, threads: `${nodeThreads} intra-op`, callMs: null });
                 }
             }
@@ -142,6 +144,7 @@ async function main() {
                 const result = await page.evaluate((request) => globalThis.runBench(request), {
                     modelUrl: "/" + relative(REPO, model.path),
                     sha256: createHash("sha256").update(readFileSync(model.path)).digest("hex"),
+                    kind: model.kind,
                     workerUrl: "/build/pages/model-latency-worker.js",
                     wasmUrl: "/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.asyncify.wasm",
                     numThreads: options.browserThreads ?? undefined,

@@ -19,6 +19,7 @@ import {
     type SegmentFrameOptions,
     type SegmentFrameResult,
     type SegmentResult,
+    type SegmentationModelKind,
     type TensorData,
     type WorkerInitInfo,
 } from "../worker/protocol";
@@ -137,18 +138,19 @@ export class InferenceClient {
     /**
      * Runs the VDVI model on one frame. `rgb` [3 x H x W] and `features` [K x H x W] (planar, row-major) are
      * TRANSFERRED to the worker: their buffers are detached on return. The result's arrays are transferred back.
+     * `model` "vdvi-rgb" runs the RGB-only fallback instead, which reads no features (pass an empty array).
      */
-    async segment(rgb: Float32Array, features: Float32Array, width: number, height: number): Promise<SegmentResult> {
+    async segment(rgb: Float32Array, features: Float32Array, width: number, height: number, model: SegmentationModelKind = "vdvi"): Promise<SegmentResult> {
         if (!(rgb instanceof Float32Array) || !(features instanceof Float32Array)) {
             throw new SemanticSplatError("INVALID_ARGUMENT", "segment(): rgb and features must be Float32Arrays");
         }
         const handle = this.ensureWorker();
-        await this.modelOn(handle, "vdvi");
+        await this.modelOn(handle, model);
         // postMessage refuses a buffer listed twice, and shared memory cannot be transferred (it is shared instead).
         const rgbTransfer = transferable(rgb.buffer);
         const featuresTransfer = features.buffer === rgb.buffer ? [] : transferable(features.buffer);
         return this.call(handle, "segment()", this.callTimeoutMs, (remote) =>
-            remote.segment(Comlink.transfer(rgb, rgbTransfer), Comlink.transfer(features, featuresTransfer), width, height)
+            remote.segment(Comlink.transfer(rgb, rgbTransfer), Comlink.transfer(features, featuresTransfer), width, height, model)
         );
     }
 

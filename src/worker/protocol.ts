@@ -190,7 +190,8 @@ export interface InferenceWorkerApi {
     init(options: WorkerInitOptions): Promise<WorkerInitInfo>;
     loadModel(request: LoadModelRequest, onProgress?: ProgressCallback): Promise<ModelInfo>;
     unloadModel(kind: ModelKind): Promise<void>;
-    segment(rgb: Float32Array, features: Float32Array, width: number, height: number): Promise<SegmentResult>;
+    /** `model` "vdvi-rgb" runs the RGB-only fallback, which reads no features (pass an empty array). */
+    segment(rgb: Float32Array, features: Float32Array, width: number, height: number, model?: SegmentationModelKind): Promise<SegmentResult>;
     /**
      * Segments a raw feature image (`FeatureSplatPass.readbackRawAsync`): unpacks it here, runs the VDVI model on its
      * rgb and features, masks pixels below the coverage threshold. The segmentation pipeline's path, which keeps the

@@ -178,9 +178,10 @@ const api: InferenceWorkerApi = {
         });
     },
 
-    segment(rgb: Float32Array, features: Float32Array, width: number, height: number): Promise<SegmentResult> {
+    segment(rgb: Float32Array, features: Float32Array, width: number, height: number, model: SegmentationModelKind = "vdvi"): Promise<SegmentResult> {
         return guarded("INFERENCE_FAILED", async () => {
-            const result = await runVdvi("vdvi", rgb, features, width, height);
+            if (model !== "vdvi" && model !== "vdvi-rgb") throw new SemanticSplatError("INVALID_ARGUMENT", `segment(): model must be "vdvi" or "vdvi-rgb", got ${JSON.stringify(model)}`);
+            const result = await runVdvi(model, rgb, features, width, height);
             return Comlink.transfer(result, [result.labels.buffer as ArrayBuffer, result.confidence.buffer as ArrayBuffer]);
         });
     },

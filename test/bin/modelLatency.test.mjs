@@ -68,9 +68,10 @@ test("parseArgs / parseSizes refuse what they cannot use, naming it", () => {
     assert.deepEqual(parseSizes("32x32, 96x64"), [{ width: 32, height: 32 }, { width: 96, height: 64 }]);
 });
 
-test("selectModels (manifest): every vdvi entry, fp32 before fp16, then the fp32 encoder; checked against the manifest", () => {
-    const files = { "v16.onnx": Buffer.from("fp16 model"), "v32.onnx": Buffer.from("fp32 model"), "e16.onnx": Buffer.from("enc16"), "e32.onnx": Buffer.from("enc32") };
+test("selectModels (manifest): every vdvi entry, fp32 before fp16, then the vdvi-rgb fallback, then the fp32 encoder; checked against the manifest", () => {
+    const files = { "v16.onnx": Buffer.from("fp16 model"), "v32.onnx": Buffer.from("fp32 model"), "e16.onnx": Buffer.from("enc16"), "e32.onnx": Buffer.from("enc32"), "rgb.onnx": Buffer.from("fallback") };
     const manifest = writeManifest("ok", files, [
+        { file: "rgb.onnx", kind: "vdvi-rgb", precision: "fp32" },
         { file: "e16.onnx", kind: "encoder", precision: "fp16" },
         { file: "v16.onnx", kind: "vdvi", precision: "fp16" },
         { file: "e32.onnx", kind: "encoder", precision: "fp32" },
@@ -81,10 +82,11 @@ test("selectModels (manifest): every vdvi entry, fp32 before fp16, then the fp32
     assert.deepEqual(chosen.map((m) => [m.path.slice(dir.length + 1), m.kind, m.precision]), [
         ["ok/v32.onnx", "vdvi", "fp32"],
         ["ok/v16.onnx", "vdvi", "fp16"],
+        ["ok/rgb.onnx", "vdvi-rgb", "fp32"],
         ["ok/e32.onnx", "encoder", "fp32"],
     ]);
     const noEncoder = selectModels(parseArgs(["--manifest", manifest, "--no-encoder"]), noHeader, dir);
-    assert.deepEqual(noEncoder.map((m) => m.kind), ["vdvi", "vdvi"]);
+    assert.deepEqual(noEncoder.map((m) => m.kind), ["vdvi", "vdvi", "vdvi-rgb"]);
 });
 
 test("selectModels (manifest): no vdvi entry, a missing file, a wrong digest or size are usage errors", () => {
@@ -111,11 +113,12 @@ test("selectModels (--model): kind and precision from the model's metadata; othe
     writeFileSync(join(dir, "a.onnx"), "a");
     writeFileSync(join(dir, "b.onnx"), "b");
     writeFileSync(join(dir, "c.onnx"), "c");
-    const metadata = { "a.onnx": { kind: "vdvi", precision: "fp16" }, "b.onnx": { kind: "encoder" }, "c.onnx": { kind: "detector" } };
+    writeFileSync(join(dir, "d.onnx"), "d");
+    const metadata = { "a.onnx": { kind: "vdvi", precision: "fp16" }, "b.onnx": { kind: "encoder" }, "c.onnx": { kind: "detector" }, "d.onnx": { kind: "vdvi-rgb" } };
     const header = (path) => metadata[path.slice(dir.length + 1)];
-    const chosen = selectModels(parseArgs(["--model", "a.onnx", "--model", join(dir, "b.onnx")]), header, dir);
-    assert.deepEqual(chosen.map((m) => [m.path, m.kind, m.precision]), [[join(dir, "a.onnx"), "vdvi", "fp16"], [join(dir, "b.onnx"), "encoder", "fp32"]]);
-    assert.throws(() => selectModels(parseArgs(["--model", "c.onnx"]), header, dir), /metadata kind is "detector", not vdvi or encoder/);
+    const chosen = selectModels(parseArgs(["--model", "a.onnx", "--model", join(dir, "b.onnx"), "--model", "d.onnx"]), header, dir);
+    assert.deepEqual(chosen.map((m) => [m.path, m.kind, m.precision]), [[join(dir, "a.onnx"), "vdvi", "fp16"], [join(dir, "b.onnx"), "encoder", "fp32"], [join(dir, "d.onnx"), "vdvi-rgb", "fp32"]]);
+    assert.throws(() => selectModels(parseArgs(["--model", "c.onnx"]), header, dir), /metadata kind is "detector", not vdvi, vdvi-rgb or encoder/);
     assert.throws(() => selectModels(parseArgs(["--model", "zzz.onnx"]), header, dir), /--model zzz\.onnx: no such file/);
 });
 

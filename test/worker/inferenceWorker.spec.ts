@@ -166,9 +166,14 @@ describe("inference worker", () => {
             for (let j = 0; j < 3; j++) rgb[j * pixels + p] = colour[j];
             expected[p] = dominantColourClass(colour);
         }
+        const rgbForSegment = rgb.slice(); // run() transfers (detaches) its input
         const outputs = await shared.run("vdvi-rgb", { rgb: { type: "float32", dims: [1, 3, height, width], data: rgb } });
         expect(outputs.labels.data).toEqual(expected);
         expect(new Set(expected)).toEqual(new Set(RGB_CLASS));
+        // segment() with model "vdvi-rgb" runs the same fallback and says so; it reads no features
+        const segmented = await shared.segment(rgbForSegment.slice(), new Float32Array(0), width, height, "vdvi-rgb");
+        expect(segmented.modelKind).toBe("vdvi-rgb");
+        expect(segmented.labels).toEqual(expected);
         // the full model is still there and answers as before
         await expectSegmentWorks(shared);
         // each file is refused as the other kind: by the manifest entry's kind, and by the model's own metadata
