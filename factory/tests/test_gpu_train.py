@@ -44,6 +44,17 @@ def test_the_test_split_is_the_benchmarks_and_the_seeds_are_disjoint(gpu_train):
     assert B.SHOWCASE_SEED not in seeds
 
 
+def test_rooms_are_made_validation_first_then_train_and_evaluation_rooms_in_turn(gpu_train):
+    d = gpu_train.make_definition(gpu_train.PRESETS["cpu"], "random")
+    schedule = gpu_train.room_schedule(d)
+    expected = {(name, seed) for name in ("train", "val", "test", "realistic") for seed in d.split(name).seeds}
+    assert len(schedule) == len(expected) and set(schedule) == expected
+    assert [name for name, _ in schedule[:2]] == ["val", "val"]
+    # a run cut after a few rooms has train rooms and test rooms, in the splits' own seed order
+    assert [name for name, _ in schedule[2:8]] == ["train", "test", "realistic"] * 2
+    assert [seed for name, seed in schedule if name == "train"] == list(d.split("train").seeds)
+
+
 def test_stage_shares_fit_the_budget(gpu_train, tmp_path):
     stages = [name for name, _ in gpu_train.STAGE_SHARES]
     for shares in [gpu_train.STAGE_SHARES] + [p["shares"] for p in gpu_train.PRESETS.values() if "shares" in p]:
