@@ -17,15 +17,9 @@ import { encodeMeshFeatures } from "../src/encoder/encodeMesh";
 import { FeatureSplatPass, type FeatureFrame } from "../src/rendering/featureSplatPass";
 import { LabelLifter, liftingGaussiansOf, pickLiftedLabel } from "../src/lifting";
 import { seededRandom } from "../test/support/seededRandom";
-import { timed } from "./benchScene";
+import { timed, type BenchScene } from "./benchScene";
 
-interface Opened {
-    canvas: HTMLCanvasElement;
-    engine: WebGPUEngine;
-    scene: Scene;
-    mesh: SemanticGaussianSplattingMesh;
-    camera: FreeCamera;
-    errors: string[];
+interface Opened extends BenchScene {
     loadMs: number;
 }
 
