@@ -33,6 +33,11 @@ export interface PlySceneChunk {
     babylonBytes: Uint8Array;
     dropped: number;
     labelsMapped: number;
+    /** The kept Gaussians' f_sem_* values, [count x featureDimension], or null (as readSceneFile's `features`). */
+    features: Float32Array | null;
+    featureDimension: number;
+    /** The kept Gaussians' sem_label values (none = 65535), or null. */
+    labels: Uint16Array | null;
 }
 
 /** A PLY scene opened for chunked reading. */
@@ -102,7 +107,17 @@ export async function openPlySceneChunks(source: ByteSource, fileName: string, o
             await source.read(dataStart + first * stride, bytes.subarray(head.length));
             const ply = readPlyScene(bytes, fileName, budgets, validation, { firstGaussian: first });
             dropped += ply.dropped;
-            yield { first, rows, count: ply.count, babylonBytes: ply.babylonBytes, dropped: ply.dropped, labelsMapped: ply.labelsMapped };
+            yield {
+                first,
+                rows,
+                count: ply.count,
+                babylonBytes: ply.babylonBytes,
+                dropped: ply.dropped,
+                labelsMapped: ply.labelsMapped,
+                features: ply.features,
+                featureDimension: ply.featureDimension,
+                labels: ply.labels,
+            };
         }
         if (dropped === count) {
             throw new SemanticSplatError("INVALID_GAUSSIANS", `every one of the ${count} Gaussians is invalid (non-finite or degenerate values): nothing left to load`, fileName);

@@ -10,19 +10,30 @@
 //   caller names a spz module URL.
 // - A PLY without the Gaussian properties becomes a point cloud or a triangle mesh of its own instead of
 //   loading into the given mesh: such files are refused.
+// - It takes a File (the bytes are wrapped, then read back whole into an ArrayBuffer of its own) and converts the
+//   whole PLY at once: at 6 M Gaussians that was three copies of a 430 MB file in the tab besides the converted rows
+//   (BENCHMARKS.md, "Large scenes in the browser"). A standard binary PLY is therefore read here in chunks
+//   (openPlySceneChunks: readSceneFile's checks per run of rows) from a Blob or the caller's bytes, each chunk
+//   converted by the loader's own PLY conversion, and the rows handed to the mesh with Babylon's updateData, as the
+//   loader does; other formats and layouts go through the loader as before.
 import { ImportMeshAsync } from "@babylonjs/core/Loading/sceneLoader";
 import type { Scene } from "@babylonjs/core/scene";
-import { RegisterSPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoader.pure";
+import { RegisterSPLATFileLoader, SPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoader.pure";
 import { isSemanticError, SemanticSplatError } from "../errors";
 import { budgetExceeded, resolveBudgets } from "../formats/budgets";
 import { checkSogImages, parseSogMeta, readSceneFile, sogImageNames, type SceneReadOptions } from "../formats/sceneFile";
+import { openPlySceneChunks, type ByteSource } from "../formats/plyChunks";
+import { isPly } from "../formats/ply";
 import { featuresToFloat16, type FeatureArray } from "./featureLayout";
 import type { SemanticGaussianSplattingMesh } from "./semanticGaussianSplattingMesh";
 import { readSidecar } from "./semanticFiles";
 import { sceneFrameFromComments, type SceneFrame } from "../frame/sceneFrame";
 
-/** A scene to load: a URL, or bytes already in memory with the file name they came from. */
-export type SceneSource = string | { data: ArrayBuffer | Uint8Array; fileName: string };
+/**
+ * A scene to load: a URL, or a file's contents with the file name they came from: bytes already in memory, or a Blob
+ * (a File from an `<input type="file">`, for instance: a binary PLY is then read from it in chunks, never whole).
+ */
+export type SceneSource = string | { data: ArrayBuffer | Uint8Array | Blob; fileName: string };
 
 /**
  * Options of a load. Every field is optional. The budgets (`budgets`: maxFileBytes, maxDecompressedBytes,
@@ -55,12 +66,22 @@ export interface SemanticLoadOptions extends SceneReadOptions {
      * {@link SemanticGaussianSplattingMesh.LoadAsync} the mesh is then disposed. Default: 120000.
      */
     timeoutMs?: number;
+    /**
+     * Where the mesh keeps the PLY it was loaded from, which {@link SemanticGaussianSplattingMesh.saveSemanticPly}
+     * rewrites (only the semantic properties change). `true` (default): its bytes, in the tab's memory (a 6 M-Gaussian
+     * PLY is about 430 MB). `false`: a Blob, which the browser keeps outside the tab's memory (Chromium moves large
+     * blobs to disk); `saveSemanticPly()` then refuses and `saveSemanticPlyAsync()` reads the Blob back when saving.
+     * Other formats keep nothing either way.
+     */
+    sourceInMemory?: boolean;
 }
 
 /** What a load produced besides the splat data (which Babylon's loader wrote into the mesh). */
 export interface LoadedScene {
     fileName: string;
     sourcePly: Uint8Array | null;
+    /** The PLY as a Blob instead of `sourcePly` (load option sourceInMemory: false), or null. */
+    sourcePlyBlob: Blob | null;
     /** sceneFrame: the frame the features were computed in, as the file recorded it (PLY comment, sidecar v2). */
     features: { values: FeatureArray; featureDimension: number; encoderId: string; source: string; sceneFrame: SceneFrame | null } | null;
     labels: Uint16Array | null;
@@ -85,14 +106,15 @@ export function splatTextureCapacity(maxTextureSize: number): number {
     return maxTextureSize * maxTextureSize - 1;
 }
 
-/** readSceneFile with the maxGaussians budget tightened to what the device's splat textures hold: a scene above that
- *  is refused from its header (GPU_LIMITS, naming the limit) before anything is decoded or allocated. */
-async function readSceneFileWithinGpu(mesh: SemanticGaussianSplattingMesh, bytes: Uint8Array, fileName: string, options: SemanticLoadOptions, maxGaussians: number) {
+/** A scene reader (readSceneFile, openPlySceneChunks) run with the maxGaussians budget tightened to what the device's
+ *  splat textures hold: a scene above that is refused from its header (GPU_LIMITS, naming the limit) before anything
+ *  is decoded or allocated. */
+async function readWithinGpu<T>(mesh: SemanticGaussianSplattingMesh, fileName: string, options: SemanticLoadOptions, maxGaussians: number, read: (options: SceneReadOptions) => Promise<T>): Promise<T> {
     const maxTextureSize = mesh.getEngine().getCaps().maxTextureSize;
     const capacity = splatTextureCapacity(maxTextureSize);
-    if (!(capacity < maxGaussians)) return readSceneFile(bytes, fileName, options);
+    if (!(capacity < maxGaussians)) return read(options);
     try {
-        return await readSceneFile(bytes, fileName, { ...options, budgets: { ...options.budgets, maxGaussians: capacity } });
+        return await read({ ...options, budgets: { ...options.budgets, maxGaussians: capacity } });
     } catch (e) {
         const budgetMessage = "more than the maxGaussians budget";
         if (isSemanticError(e) && e.code === "BUDGET_EXCEEDED" && e.message.includes(budgetMessage)) {
@@ -113,8 +135,12 @@ async function readSceneFileWithinGpu(mesh: SemanticGaussianSplattingMesh, bytes
 export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source: SceneSource, options: SemanticLoadOptions): Promise<LoadedScene> {
     RegisterSPLATFileLoader();
     const budgets = resolveBudgets(options.budgets);
-    const { bytes, fileName } = await readSource(source, "scene", budgets.maxFileBytes);
-    const scene = await readSceneFileWithinGpu(mesh, bytes, fileName, options, budgets.maxGaussians);
+    const file = await openSceneSource(source, budgets.maxFileBytes);
+    const inChunks = await loadPlyInChunks(mesh, file, options, budgets.maxGaussians);
+    if (inChunks) return inChunks;
+    const fileName = file.fileName;
+    const bytes = file.bytes ?? new Uint8Array(await file.blob!.arrayBuffer());
+    const scene = await readWithinGpu(mesh, fileName, options, budgets.maxGaussians, (o) => readSceneFile(bytes, fileName, o));
     const expectedCount = scene.count;
 
     let loaderBytes: Uint8Array = scene.loaderBytes;
@@ -173,18 +199,7 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
     }
 
     // Read the sidecar before touching the mesh, so a bad sidecar leaves the mesh as it was.
-    let features: LoadedScene["features"] = null;
-    if (scene.features) {
-        features = { values: scene.features, featureDimension: scene.featureDimension, encoderId: "", source: fileName, sceneFrame: sceneFrameFromComments(scene.plyComments, fileName) };
-    }
-    if (options.sidecar) {
-        const sidecar = await readSource(options.sidecar, "sidecar", budgets.maxFileBytes);
-        const parsed = readSidecar(sidecar.bytes, sidecar.fileName, { count: expectedCount, featureDimension: features?.featureDimension });
-        features = { values: parsed.features, featureDimension: parsed.featureDimension, encoderId: parsed.encoderId, source: sidecar.fileName, sceneFrame: parsed.sceneFrame };
-    }
-
-    // Check the feature values too (NaN, Inf, beyond fp16) before the mesh's splat data is replaced.
-    if (features) featuresToFloat16(features.values, expectedCount, features.featureDimension, features.source);
+    const features = await checkedFeatures(scene.features, scene.featureDimension, scene.plyComments, expectedCount, fileName, options, budgets.maxFileBytes);
 
     // Babylon's loader flips the mesh's y scale (scaling.y *= -1, twice for a right-handed PLY) as if the mesh were
     // new: a reload into a mesh an earlier load flipped would come out upside down. Start from the unflipped scale.
@@ -197,14 +212,176 @@ export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source:
     if (loadedCount !== expectedCount) {
         throw new SemanticSplatError("MALFORMED_FILE", `Babylon's loader read ${loadedCount} Gaussians but the file declares ${expectedCount}`, fileName);
     }
+    const kept = await keptSource(scene.sourcePly, options);
     return {
         fileName,
-        sourcePly: scene.sourcePly,
+        ...kept,
         features,
         labels: scene.labels,
         droppedGaussians: scene.dropped,
         labelsMappedToNone: scene.labelsMapped,
     };
+}
+
+/**
+ * The file's features (PLY f_sem_*, with the frame its comments record) or the sidecar's, which win; the values
+ * checked (NaN, Inf, beyond fp16) before the mesh's splat data is replaced. The sidecar is read before the mesh is
+ * touched, so a bad sidecar leaves the mesh as it was.
+ */
+async function checkedFeatures(
+    values: Float32Array | null,
+    featureDimension: number,
+    plyComments: readonly string[],
+    count: number,
+    fileName: string,
+    options: SemanticLoadOptions,
+    maxFileBytes: number
+): Promise<LoadedScene["features"]> {
+    let features: LoadedScene["features"] = null;
+    if (values) {
+        features = { values, featureDimension, encoderId: "", source: fileName, sceneFrame: sceneFrameFromComments(plyComments, fileName) };
+    }
+    if (options.sidecar) {
+        const sidecar = await readSource(options.sidecar, "sidecar", maxFileBytes);
+        const parsed = readSidecar(sidecar.bytes, sidecar.fileName, { count, featureDimension: features?.featureDimension });
+        features = { values: parsed.features, featureDimension: parsed.featureDimension, encoderId: parsed.encoderId, source: sidecar.fileName, sceneFrame: parsed.sceneFrame };
+    }
+    if (features) featuresToFloat16(features.values, count, features.featureDimension, features.source);
+    return features;
+}
+
+/** The PLY the mesh keeps for saving (load option sourceInMemory): its bytes, or a Blob of them. */
+async function keptSource(ply: Uint8Array | Blob | null, options: SemanticLoadOptions): Promise<Pick<LoadedScene, "sourcePly" | "sourcePlyBlob">> {
+    if (!ply) return { sourcePly: null, sourcePlyBlob: null };
+    if (options.sourceInMemory === false) return { sourcePly: null, sourcePlyBlob: ply instanceof Blob ? ply : new Blob([ply as BlobPart]) };
+    return { sourcePly: ply instanceof Blob ? new Uint8Array(await ply.arrayBuffer()) : ply, sourcePlyBlob: null };
+}
+
+/** A scene file opened for reading: its bytes in memory, or a Blob (a File, or a download the browser keeps). */
+interface OpenedSource {
+    fileName: string;
+    bytes: Uint8Array | null;
+    blob: Blob | null;
+}
+
+/** Rows per chunk of a PLY read in chunks: about 19 MB of a standard 3DGS PLY without f_rest (DEFAULT_PLY_CHUNK_ROWS). */
+const CHUNK_ROWS = 1 << 18;
+/** The most bytes of a download held in the tab before they are handed to the download's Blob. */
+const DOWNLOAD_BLOB_PART_BYTES = 32 * 1024 * 1024;
+
+/**
+ * A binary PLY loaded chunk by chunk (openPlySceneChunks, then the loader's own conversion of each chunk to 32-byte
+ * rows and SH): the file is never held whole in the tab and no File round trip is made; the rows are given to the
+ * mesh with Babylon's updateData and the y flip its loader applies. Returns null (nothing read but the header) for
+ * any other file, for a layout openPlySceneChunks leaves to the whole-file reader, and under invalidGaussians: "drop"
+ * (the whole-file reader makes the PLY of the kept Gaussians that saving rewrites).
+ */
+async function loadPlyInChunks(mesh: SemanticGaussianSplattingMesh, file: OpenedSource, options: SemanticLoadOptions, maxGaussians: number): Promise<LoadedScene | null> {
+    if (options.invalidGaussians === "drop") return null;
+    const { fileName } = file;
+    const source = byteSourceOf(file);
+    const magic = new Uint8Array(Math.min(5, source.size));
+    await source.read(0, magic);
+    if (!isPly(magic)) return null;
+    const opened = await readWithinGpu(mesh, fileName, options, maxGaussians, (o) => openPlySceneChunks(source, fileName, o, CHUNK_ROWS));
+    if (!opened) return null;
+    const total = opened.vertexCount;
+    const rows = new Uint8Array(total * 32);
+    let sh: Uint8Array[] | null = null;
+    let shDegree = 0;
+    let features: Float32Array | null = null;
+    let featureDimension = 0;
+    let labels: Uint16Array | null = null;
+    let count = 0;
+    let labelsMapped = 0;
+    const width = mesh.getEngine().getCaps().maxTextureSize;
+    for await (const chunk of opened.chunks()) {
+        labelsMapped += chunk.labelsMapped;
+        const parsed = await convertPlyChunk(chunk.babylonBytes);
+        if (parsed.mode !== 0) {
+            throw new SemanticSplatError("UNSUPPORTED_FORMAT", "not a Gaussian splat scene (Babylon read it as a point cloud or a triangle mesh)", fileName);
+        }
+        if (parsed.data.byteLength !== chunk.count * 32) {
+            throw new SemanticSplatError("MALFORMED_FILE", `Babylon's PLY reader read ${parsed.data.byteLength / 32} Gaussians of vertices ${chunk.first}..${chunk.first + chunk.rows - 1}, expected ${chunk.count}`, fileName);
+        }
+        rows.set(new Uint8Array(parsed.data), count * 32);
+        if (parsed.sh && parsed.sh.length > 0) {
+            // Babylon's layout: 16 bytes per splat per SH texture, the splats in order, 128 (zero) past the last.
+            sh ??= Array.from({ length: parsed.sh.length }, () => new Uint8Array(Math.ceil(total / width) * width * 16).fill(128));
+            shDegree = parsed.shDegree ?? 0;
+            for (let t = 0; t < sh.length; t++) sh[t].set(parsed.sh[t].subarray(0, chunk.count * 16), count * 16);
+        }
+        if (chunk.features) {
+            featureDimension = chunk.featureDimension;
+            features ??= new Float32Array(total * featureDimension);
+            features.set(chunk.features, count * featureDimension);
+        }
+        if (chunk.labels) {
+            labels ??= new Uint16Array(total);
+            labels.set(chunk.labels, count);
+        }
+        count += chunk.count;
+    }
+    // Under invalidGaussians: "refuse" (the only policy here) every vertex is a Gaussian.
+    if (count !== total) throw new SemanticSplatError("MALFORMED_FILE", `read ${count} Gaussians but the file declares ${total}`, fileName);
+    if (count === 0) throw new SemanticSplatError("EMPTY_SCENE", "the scene holds no Gaussians", fileName);
+    const loadedFeatures = await checkedFeatures(features, featureDimension, opened.header.comments, count, fileName, options, resolveBudgets(options.budgets).maxFileBytes);
+
+    // What Babylon's loader does with a converted PLY (splatFileLoader, Mode.Splat): updateData without a y flip,
+    // then scaling.y *= -1 (from the unflipped scale, see loadSceneInto). A PLY read in chunks has no chirality,
+    // up_axis or safe-orbit elements (openPlySceneChunks leaves files with other elements to the loader).
+    mesh.scaling.y = Math.abs(mesh.scaling.y);
+    try {
+        mesh.updateData(rows.buffer, sh ?? undefined, { flipY: false }, undefined, shDegree);
+    } catch (error) {
+        if (error instanceof SemanticSplatError) throw error;
+        throw new SemanticSplatError("MALFORMED_FILE", `Babylon could not take the splat data: ${error instanceof Error ? error.message : String(error)}`, fileName, { cause: error });
+    }
+    mesh.scaling.y *= -1;
+    mesh.safeOrbitCameraLimits = null;
+    mesh.computeWorldMatrix(true);
+    const kept = await keptSource(file.blob ?? file.bytes, options);
+    return { fileName, ...kept, features: loadedFeatures, labels, droppedGaussians: 0, labelsMappedToNone: labelsMapped };
+}
+
+/** The loader's PLY conversion (splatFileLoader's _ConvertPLYToSplat: 32-byte rows, SH, and the mode it reads). */
+type ParsedPly = { mode: number; data: ArrayBuffer; sh?: Uint8Array[] | null; shDegree?: number };
+function convertPlyChunk(bytes: Uint8Array): Promise<ParsedPly> {
+    // It reads the ArrayBuffer from its start: a view is copied to a buffer of its own (a chunk's usually is one).
+    const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? (bytes.buffer as ArrayBuffer) : bytes.slice().buffer;
+    return (SPLATFileLoader as unknown as { _ConvertPLYToSplat(data: ArrayBuffer): Promise<ParsedPly> })._ConvertPLYToSplat(buffer);
+}
+
+/** Random access to an opened scene's bytes. */
+function byteSourceOf(file: OpenedSource): ByteSource {
+    if (file.bytes) {
+        const bytes = file.bytes;
+        return { size: bytes.length, read: (position, into) => into.set(bytes.subarray(position, position + into.length)) };
+    }
+    const blob = file.blob!;
+    return {
+        size: blob.size,
+        async read(position, into) {
+            const part = new Uint8Array(await blob.slice(position, position + into.length).arrayBuffer());
+            if (part.length !== into.length) throw new SemanticSplatError("MALFORMED_FILE", `the file ended at byte ${position + part.length} while reading it`, file.fileName);
+            into.set(part);
+        },
+    };
+}
+
+/**
+ * Opens the scene: a URL is downloaded into a Blob (within maxBytes, see downloadToBlob), a Blob is used as it is,
+ * bytes are used where they are. Nothing is copied into the tab's memory here.
+ */
+async function openSceneSource(source: SceneSource, maxBytes: number): Promise<OpenedSource> {
+    if (typeof source === "string") return { fileName: source, bytes: null, blob: await downloadToBlob(source, "scene", maxBytes) };
+    if (source && typeof Blob !== "undefined" && source.data instanceof Blob) {
+        if (typeof source.fileName !== "string" || !source.fileName) throw new SemanticSplatError("INVALID_ARGUMENT", "a scene given as bytes needs a fileName");
+        if (source.data.size > maxBytes) throw budgetExceeded(source.fileName, "maxFileBytes", maxBytes, `the scene file has ${source.data.size} bytes`);
+        return { fileName: source.fileName, bytes: null, blob: source.data };
+    }
+    const { bytes, fileName } = await readSource(source, "scene", maxBytes);
+    return { fileName, bytes, blob: null };
 }
 
 async function runBabylonLoader(
@@ -261,21 +438,20 @@ function disposeStrayMeshes(scene: Scene, before: Set<unknown>, keep: unknown): 
 }
 
 /**
- * Reads a URL or passes bytes through; `what` names the role of the file in errors. A download is refused as
- * soon as its Content-Length, or the bytes received so far, pass `maxBytes`.
+ * Reads a URL or passes bytes through (a Blob is read into memory); `what` names the role of the file in errors. A
+ * download is refused as soon as its Content-Length, or the bytes received so far, pass `maxBytes`.
  */
 export async function readSource(source: SceneSource, what: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<{ bytes: Uint8Array; fileName: string }> {
     if (typeof source === "string") {
-        let response: Response;
-        try {
-            response = await fetch(source);
-        } catch (error) {
-            throw new SemanticSplatError("INVALID_ARGUMENT", `the ${what} file could not be fetched: ${(error as Error).message}`, source, { cause: error });
+        const chunks: Uint8Array[] = [];
+        const total = await readBodyCapped(await fetchChecked(source, what, maxBytes), source, what, maxBytes, (chunk) => chunks.push(chunk));
+        const out = new Uint8Array(total);
+        let offset = 0;
+        for (const c of chunks) {
+            out.set(c, offset);
+            offset += c.byteLength;
         }
-        if (!response.ok) {
-            throw new SemanticSplatError("INVALID_ARGUMENT", `the ${what} file could not be fetched: HTTP ${response.status}`, source);
-        }
-        return { bytes: await readBodyCapped(response, source, what, maxBytes), fileName: source };
+        return { bytes: out, fileName: source };
     }
     if (!source || typeof source.fileName !== "string" || !source.fileName) {
         throw new SemanticSplatError("INVALID_ARGUMENT", `a ${what} given as bytes needs a fileName`);
@@ -284,20 +460,66 @@ export async function readSource(source: SceneSource, what: string, maxBytes = N
     let bytes: Uint8Array;
     if (data instanceof Uint8Array) bytes = data;
     else if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
-    else throw new SemanticSplatError("INVALID_ARGUMENT", `the ${what} data must be an ArrayBuffer or a Uint8Array`, source.fileName);
+    else if (typeof Blob !== "undefined" && data instanceof Blob) {
+        if (data.size > maxBytes) throw budgetExceeded(source.fileName, "maxFileBytes", maxBytes, `the ${what} file has ${data.size} bytes`);
+        bytes = new Uint8Array(await data.arrayBuffer());
+    } else throw new SemanticSplatError("INVALID_ARGUMENT", `the ${what} data must be an ArrayBuffer, a Uint8Array or a Blob`, source.fileName);
     if (bytes.length > maxBytes) throw budgetExceeded(source.fileName, "maxFileBytes", maxBytes, `the ${what} file has ${bytes.length} bytes`);
     return { bytes, fileName: source.fileName };
 }
 
-async function readBodyCapped(response: Response, url: string, what: string, maxBytes: number): Promise<Uint8Array> {
+/**
+ * Downloads a URL into a Blob, within `maxBytes` as readSource does: the bytes go into the Blob in parts of at most
+ * DOWNLOAD_BLOB_PART_BYTES as they arrive, so the tab never holds the whole file (the browser keeps a Blob outside it:
+ * Chromium in its browser process, large ones on disk).
+ */
+async function downloadToBlob(url: string, what: string, maxBytes: number): Promise<Blob> {
+    const response = await fetchChecked(url, what, maxBytes);
+    let blob = new Blob([]);
+    let pending: Uint8Array[] = [];
+    let pendingBytes = 0;
+    const flush = () => {
+        // A Blob made of a Blob and new parts references the older one: only the new bytes are copied.
+        blob = new Blob([blob, ...(pending as BlobPart[])]);
+        pending = [];
+        pendingBytes = 0;
+    };
+    await readBodyCapped(response, url, what, maxBytes, (chunk) => {
+        pending.push(chunk);
+        pendingBytes += chunk.byteLength;
+        if (pendingBytes >= DOWNLOAD_BLOB_PART_BYTES) flush();
+    });
+    flush();
+    return blob;
+}
+
+async function fetchChecked(url: string, what: string, maxBytes: number): Promise<Response> {
+    let response: Response;
+    try {
+        response = await fetch(url);
+    } catch (error) {
+        throw new SemanticSplatError("INVALID_ARGUMENT", `the ${what} file could not be fetched: ${(error as Error).message}`, url, { cause: error });
+    }
+    if (!response.ok) {
+        throw new SemanticSplatError("INVALID_ARGUMENT", `the ${what} file could not be fetched: HTTP ${response.status}`, url);
+    }
     const announced = Number(response.headers.get("Content-Length") ?? NaN);
     if (announced > maxBytes) {
         void response.body?.cancel().catch(() => {});
         throw budgetExceeded(url, "maxFileBytes", maxBytes, `the server announces a ${what} file of ${announced} bytes`);
     }
-    if (!response.body) return new Uint8Array(await response.arrayBuffer());
+    return response;
+}
+
+/** Passes the body's chunks to `sink` as they arrive, refusing it once past `maxBytes`; returns its length. */
+async function readBodyCapped(response: Response, url: string, what: string, maxBytes: number, sink: (chunk: Uint8Array) => void): Promise<number> {
+    if (!response.body) {
+        const whole = new Uint8Array(await response.arrayBuffer());
+        if (whole.byteLength > maxBytes) throw budgetExceeded(url, "maxFileBytes", maxBytes, `the ${what} download passed ${maxBytes} bytes`);
+        sink(whole);
+        return whole.byteLength;
+    }
     const reader = response.body.getReader();
-    const chunks: Uint8Array[] = [];
     let total = 0;
     try {
         for (;;) {
@@ -305,7 +527,7 @@ async function readBodyCapped(response: Response, url: string, what: string, max
             if (done) break;
             total += value.byteLength;
             if (total > maxBytes) throw budgetExceeded(url, "maxFileBytes", maxBytes, `the ${what} download passed ${maxBytes} bytes`);
-            chunks.push(value);
+            sink(value);
         }
     } catch (error) {
         if (error instanceof SemanticSplatError) throw error;
@@ -313,13 +535,7 @@ async function readBodyCapped(response: Response, url: string, what: string, max
     } finally {
         reader.cancel().catch(() => {});
     }
-    const out = new Uint8Array(total);
-    let offset = 0;
-    for (const c of chunks) {
-        out.set(c, offset);
-        offset += c.byteLength;
-    }
-    return out;
+    return total;
 }
 
 async function gzip(bytes: Uint8Array): Promise<Uint8Array> {

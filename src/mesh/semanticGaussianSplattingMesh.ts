@@ -105,6 +105,8 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
     private _lastTextureSize: { x: number; y: number } | null = null;
     /** Bytes of the PLY this mesh was loaded from (kept so that saving rewrites only the semantic properties). */
     private _sourcePly: Uint8Array | null = null;
+    /** The same PLY kept as a Blob instead (load option sourceInMemory: false): outside the tab's memory. */
+    private _sourcePlyBlob: Blob | null = null;
     private _sourceFileName = "";
     private _lastLoadReport = { droppedGaussians: 0, labelsMappedToNone: 0 };
     private _semanticDisposed = false;
@@ -171,6 +173,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
             this._loading = false;
         }
         this._sourcePly = loaded.sourcePly;
+        this._sourcePlyBlob = loaded.sourcePlyBlob;
         this._sourceFileName = loaded.fileName;
         this._lastLoadReport = { droppedGaussians: loaded.droppedGaussians, labelsMappedToNone: loaded.labelsMappedToNone };
         if (loaded.features) {
@@ -208,6 +211,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
             sceneFrame: this._sceneFrame,
             labels: this._labels,
             sourcePly: this._sourcePly,
+            sourcePlyBlob: this._sourcePlyBlob,
             sourceFileName: this._sourceFileName,
         };
     }
@@ -235,6 +239,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
             this.onFeaturesChangedObservable.notifyObservers(this);
         }
         this._sourcePly = before.sourcePly;
+        this._sourcePlyBlob = before.sourcePlyBlob;
         this._sourceFileName = before.sourceFileName;
     }
 
@@ -332,7 +337,8 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         return this._labels;
     }
 
-    /** Bytes of the PLY the mesh was loaded from, or null when it came from another format. */
+    /** Bytes of the PLY the mesh was loaded from, or null when it came from another format or is kept as a Blob
+     *  (load option `sourceInMemory: false`). */
     get sourcePly(): Uint8Array | null {
         return this._sourcePly;
     }
@@ -412,11 +418,36 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
      */
     saveSemanticPly(): Uint8Array {
         this._throwIfDisposed();
+        if (!this._sourcePly && this._sourcePlyBlob) {
+            throw new SemanticSplatError(
+                "INVALID_ARGUMENT",
+                "the PLY this mesh was loaded from is kept as a Blob (load option sourceInMemory: false): save with saveSemanticPlyAsync()",
+                this._sourceFileName || this.name
+            );
+        }
+        return this._writeSemanticPly(this._sourcePly);
+    }
+
+    /**
+     * {@link saveSemanticPly} for any mesh, also one loaded with `sourceInMemory: false`: the PLY it was loaded from is
+     * then read back from its Blob for the time of the save only.
+     */
+    async saveSemanticPlyAsync(): Promise<Uint8Array> {
+        this._throwIfDisposed();
+        const blob = this._sourcePly ? null : this._sourcePlyBlob;
+        const source = blob ? new Uint8Array(await blob.arrayBuffer()) : this._sourcePly;
+        this._throwIfDisposed();
+        // the mesh may have been reloaded meanwhile: save what it holds now
+        if (blob && this._sourcePlyBlob !== blob) return this.saveSemanticPlyAsync();
+        return this._writeSemanticPly(source);
+    }
+
+    private _writeSemanticPly(sourcePly: Uint8Array | null): Uint8Array {
         const name = this._sourceFileName || this.name;
         const features = this._featureValues;
         // Say once which tool wrote the semantic properties (re-saving a saved file must not stack comments).
         const comment = "semantic properties written by babylon-semantic-splatting";
-        const sourceComments = this._sourcePly !== null ? parsePlyHeader(this._sourcePly, name, { complete: false }).comments : [];
+        const sourceComments = sourcePly !== null ? parsePlyHeader(sourcePly, name, { complete: false }).comments : [];
         const hasComment = sourceComments.includes(comment);
         const comments = hasComment ? [] : [comment];
         // The frame the features were computed in, so a saved scene does not need it estimated again (docs/FRAME.md).
@@ -431,7 +462,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
             labels: this._labels,
             comments,
         };
-        if (this._sourcePly) return writeSemanticPly(this._sourcePly, name, payload);
+        if (sourcePly) return writeSemanticPly(sourcePly, name, payload);
         const splats = this.splatsData;
         if (!splats) {
             const why = this._vertexCount === 0 ? "the mesh holds no Gaussians" : "the splat data was not kept in RAM (keepInRam: false)";
@@ -467,7 +498,10 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         super._onUpdateTextures(textureSize);
         this._lastTextureSize = { x: textureSize.x, y: textureSize.y };
         // Splat data set by the caller (updateData) replaces what the source PLY held.
-        if (!this._loading) this._sourcePly = null;
+        if (!this._loading) {
+            this._sourcePly = null;
+            this._sourcePlyBlob = null;
+        }
         if (!this._featureHalf) return;
         if (this._vertexCount !== this._featureCount) {
             // The splat data was replaced by a scene with a different number of Gaussians: the features no
@@ -508,6 +542,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
             this._featureHalf = null;
             this._labels = null;
             this._sourcePly = null;
+            this._sourcePlyBlob = null;
             this.onFeaturesChangedObservable.clear();
         }
         // Babylon 9.35's GaussianSplattingMaterial makes a shadow-depth ShaderMaterial ("gaussianSplattingDepth")

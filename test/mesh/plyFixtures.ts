@@ -12,6 +12,9 @@ export interface PlyFixtureOptions {
     poison?: { gaussian: number; channel: number; value: number };
     /** Leave these standard properties out (to make a point-cloud PLY). */
     omit?: string[];
+    /** More float properties after the standard ones (e.g. f_rest_0..8 for SH degree 1); their values come from
+     *  `standard` or the default rule. */
+    extra?: string[];
     /** Replace standard property values: return a number for (Gaussian, property name), or undefined to keep it. */
     standard?: (i: number, name: string) => number | undefined;
 }
@@ -36,7 +39,7 @@ export function makeGaussianPly(options: PlyFixtureOptions): PlyFixture {
     const featureType = options.featureType ?? "float";
     const labelType = options.labelType ?? null;
     const encoding = options.encoding ?? "binary_little_endian";
-    const standard = STANDARD.filter((n) => !options.omit?.includes(n));
+    const standard = [...STANDARD.filter((n) => !options.omit?.includes(n)), ...(options.extra ?? [])];
     const positions = new Float32Array(count * 3);
     const features = K ? new Float32Array(count * K) : null;
     const labels = labelType ? Array.from({ length: count }, (_, i) => (i % 7 === 6 ? (labelType === "uchar" ? 255 : 65535) : i % 21)) : null;
