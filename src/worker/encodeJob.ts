@@ -3,7 +3,8 @@
 // Kept apart from worker.ts, which only wires these two functions into its API.
 import type * as ort from "onnxruntime-web/webgpu";
 import { SemanticSplatError } from "../errors";
-import { ENCODE_CANCELLED_MESSAGE, encodeSplatRows, type EncodeSceneResult } from "../encoder/encodeScene";
+import { encodeChannels, ENCODE_CANCELLED_MESSAGE, sceneChannels, type EncodeSceneResult, type SceneChannels } from "../encoder/encodeScene";
+import { resolveTilingOptions } from "../encoder/tiling";
 import { encoderInfoFromMetadata } from "../encoder/inputs";
 import type { EncodeProgressCallback, EncodeSceneRequest, ModelInfo } from "./protocol";
 
@@ -45,8 +46,19 @@ async function encodeOnce(request: EncodeSceneRequest, access: EncoderSessionAcc
     // comlink delivers each progress call on the callback's own port: awaiting the last one before answering keeps
     // every progress event ahead of the result on the main thread.
     let lastProgress: unknown = undefined;
-    const result = await encodeSplatRows(
-        request.splats,
+    const hooks = {
+        checkCancelled,
+        onProgress: onProgress ? (p: Parameters<EncodeProgressCallback>[0]) => void (lastProgress = onProgress(p)) : undefined,
+    };
+    // encodeSplatRows's stages, with the splat rows let go once they are converted (as the Node command does): the
+    // worker then holds the 10 input channels only, not the 32-byte rows as well (192 MB at 6 M Gaussians).
+    resolveTilingOptions(request); // bad tiling options fail before the conversion (outputPrecision: encodeChannels)
+    hooks.checkCancelled();
+    hooks.onProgress?.({ stage: "channels", fraction: 0 });
+    const input = takeChannels(request);
+    const encoded = await encodeChannels(
+        input.channels,
+        input.count,
         info,
         async (feeds) => {
             const ortFeeds: Record<string, ort.Tensor> = {};
@@ -61,11 +73,17 @@ async function encodeOnce(request: EncodeSceneRequest, access: EncoderSessionAcc
             return { data, dims };
         },
         request,
-        {
-            checkCancelled,
-            onProgress: onProgress ? (p) => void (lastProgress = onProgress(p)) : undefined,
-        }
+        hooks
     );
+    const result: EncodeSceneResult = { ...encoded, frame: input.frame, timings: { ...encoded.timings, frameMs: input.frameMs, channelsMs: input.channelsMs } };
     await lastProgress;
     return result;
+}
+
+/** The request's splat rows as encoder channels (sceneChannels); the request lets go of the rows (a function of its own,
+ *  so that no frame of the encode keeps them alive). */
+function takeChannels(request: EncodeSceneRequest): SceneChannels {
+    const rows = request.splats;
+    (request as { splats: EncodeSceneRequest["splats"] | null }).splats = null;
+    return sceneChannels(rows, request);
 }
