@@ -69,11 +69,12 @@ async function modelSha256(options: MeshEncoderOptions): Promise<string> {
 export interface EncodableMesh {
     readonly splatsData: ArrayBuffer | ArrayBufferView | null;
     computeWorldMatrix(force?: boolean): { m: ArrayLike<number> };
-    setFeatures(data: Float32Array | Uint16Array, featureDimension: number, options?: { encoderId?: string; source?: string; sceneFrame?: SceneFrame | null }): void;
+    setFeatures(data: Float32Array | Uint16Array, featureDimension: number, options?: { encoderId?: string; source?: string; sceneFrame?: SceneFrame | null; copy?: boolean }): void;
 }
 
 /**
- * Encodes the mesh's Gaussians and sets its features (fp16). Rejects with a SemanticSplatError: INVALID_ARGUMENT
+ * Encodes the mesh's Gaussians and sets its features (fp16): the result's `features` is the array the mesh then holds
+ * (handed over, not copied). Rejects with a SemanticSplatError: INVALID_ARGUMENT
  * when the mesh keeps no splat data (keepInRam: false), the encode's own errors (EMPTY_SCENE, INVALID_ARGUMENT,
  * MODEL_*), CANCELLED when `signal` aborts.
  */
@@ -148,7 +149,8 @@ export async function encodeMeshFeatures(mesh: EncodableMesh, options: MeshEncod
         // A client made for this encode ends before the features are set: its worker's memory (onnxruntime's wasm
         // heap, one tile's model call, and the per-Gaussian arrays) is freed before the mesh copies the features.
         if (!options.client) client.dispose();
-        mesh.setFeatures(result.features, result.k, { encoderId: result.encoderId, source: options.modelUrl, sceneFrame: result.frame });
+        // The worker's array (transferred here) is handed to the mesh, not copied; the cache entry below only reads it.
+        mesh.setFeatures(result.features, result.k, { encoderId: result.encoderId, source: options.modelUrl, sceneFrame: result.frame, copy: false });
         if (cache && key) {
             try {
                 await cache.put(key, encodeSemcache(key, { features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: result.frame }));

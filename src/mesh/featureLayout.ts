@@ -23,9 +23,10 @@ export type FeatureArray = Float32Array | Uint16Array;
 
 /**
  * Checks `data` holds `count * featureDimension` finite values representable in fp16, and returns their fp16
- * bits ([count x K], row-major per Gaussian). Throws SemanticSplatError naming `source` and the first bad value.
+ * bits ([count x K], row-major per Gaussian): for fp16 input a copy, or `data` itself when `copy` is false. Throws
+ * SemanticSplatError naming `source` and the first bad value.
  */
-export function featuresToFloat16(data: FeatureArray, count: number, featureDimension: number, source: string): Uint16Array {
+export function featuresToFloat16(data: FeatureArray, count: number, featureDimension: number, source: string, copy = true): Uint16Array {
     if (!Number.isInteger(featureDimension) || featureDimension < 1) {
         throw new SemanticSplatError("INVALID_ARGUMENT", `feature dimension K must be a positive integer, got ${featureDimension}`, source);
     }
@@ -43,7 +44,7 @@ export function featuresToFloat16(data: FeatureArray, count: number, featureDime
         for (let i = 0; i < data.length; i++) {
             if (isHalfNonFinite(data[i])) throw nonFinite(source, i, featureDimension, "NaN or Inf (fp16)");
         }
-        return data.slice();
+        return copy ? data.slice() : data;
     }
     const half = new Uint16Array(data.length);
     for (let i = 0; i < data.length; i++) {

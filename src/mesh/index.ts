@@ -2,6 +2,7 @@ export {
     SemanticGaussianSplattingMesh,
     type SemanticGaussianSplattingMeshOptions,
     type SemanticMeshLoadOptions,
+    type SetFeaturesOptions,
     type LabelArray,
     NO_LABEL,
 } from "./semanticGaussianSplattingMesh";

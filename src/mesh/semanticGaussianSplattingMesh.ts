@@ -38,6 +38,19 @@ export type LabelArray = Uint8Array | Uint16Array;
 /** The label value of a Gaussian without a class, in {@link SemanticGaussianSplattingMesh.labels}. */
 export const NO_LABEL = LABEL_NONE;
 
+/** Options of {@link SemanticGaussianSplattingMesh.setFeatures}. Every field is optional. */
+export interface SetFeaturesOptions {
+    /** Identifier of the encoder that made the features. Default: "". */
+    encoderId?: string;
+    /** What the features came from, named in errors. Default: "setFeatures". */
+    source?: string;
+    /** The frame the features were computed in (docs/FRAME.md). Default: null. */
+    sceneFrame?: SceneFrame | null;
+    /** `false`: the mesh keeps `data` itself instead of a copy (the caller hands it over and must not change it
+     *  afterwards; a 6 M-Gaussian K = 16 encode's fp16 features are 192 MB). Default: `true`. */
+    copy?: boolean;
+}
+
 /** Options of a {@link SemanticGaussianSplattingMesh}. Every field is optional. */
 export interface SemanticGaussianSplattingMeshOptions {
     /**
@@ -117,6 +130,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
     private _encodeAbort: AbortController | null = null;
     private readonly _pacer: GpuFramePacer | null;
     private _contextRestoredObserver: Nullable<Observer<AbstractEngine>> = null;
+    private _splatRestoreObserver: Nullable<Observer<AbstractEngine>> = null;
 
     /**
      * @param name name of the mesh in the scene
@@ -177,10 +191,14 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         this._sourceFileName = loaded.fileName;
         this._lastLoadReport = { droppedGaussians: loaded.droppedGaussians, labelsMappedToNone: loaded.labelsMappedToNone };
         if (loaded.features) {
-            this.setFeatures(loaded.features.values, loaded.features.featureDimension, {
+            const values = loaded.features.values;
+            this.setFeatures(values, loaded.features.featureDimension, {
                 encoderId: loaded.features.encoderId,
                 source: loaded.features.source,
                 sceneFrame: loaded.features.sceneFrame,
+                // the load's own array (read from the file) is kept as it is; a view into a larger buffer (a sidecar's
+                // bytes) is copied, so that the file's bytes are not kept alive with it
+                copy: values.byteOffset !== 0 || values.byteLength !== values.buffer.byteLength,
             });
         } else {
             this.clearFeatures();
@@ -353,7 +371,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
      * patterns (Uint16Array). Values are kept as given (not normalised). Throws SemanticSplatError when the
      * count or K do not match the loaded scene or a value is NaN/Inf or outside the fp16 range.
      */
-    setFeatures(data: FeatureArray, featureDimension: number, options: { encoderId?: string; source?: string; sceneFrame?: SceneFrame | null } = {}): void {
+    setFeatures(data: FeatureArray, featureDimension: number, options: SetFeaturesOptions = {}): void {
         this._throwIfDisposed();
         const source = options.source ?? "setFeatures";
         const count = this._vertexCount;
@@ -366,10 +384,12 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         if (featureLayerCount(featureDimension) > maxLayers) {
             throw new SemanticSplatError("GPU_LIMITS", `K=${featureDimension} needs more than the device's ${maxLayers} texture array layers`, source);
         }
-        const half = featuresToFloat16(data, count, featureDimension, source);
+        const copy = options.copy ?? true;
+        const half = featuresToFloat16(data, count, featureDimension, source, copy);
         // fp16 input (the encoder's): the checked copy is both the values as given and the texture's bits, one copy
-        // instead of two (192 MB at 6 M Gaussians, K = 16; BENCHMARKS.md, "Large scenes in the browser").
-        this._featureValues = data instanceof Uint16Array ? half : data.slice();
+        // instead of two (192 MB at 6 M Gaussians, K = 16; BENCHMARKS.md, "Large scenes in the browser"), and none
+        // at all when the caller hands its array over (copy: false, as encodeMeshFeatures does with the worker's).
+        this._featureValues = data instanceof Uint16Array ? half : copy ? data.slice() : data;
         this._featureHalf = half;
         this._featureDimension = featureDimension;
         this._featureCount = count;
@@ -497,6 +517,7 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
     protected override _onUpdateTextures(textureSize: Vector2): void {
         super._onUpdateTextures(textureSize);
         this._lastTextureSize = { x: textureSize.x, y: textureSize.y };
+        this._releaseSplatUploadCopies();
         // Splat data set by the caller (updateData) replaces what the source PLY held.
         if (!this._loading) {
             this._sourcePly = null;
@@ -536,6 +557,8 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
             this._pacer?.release();
             this.getEngine().onContextRestoredObservable.remove(this._contextRestoredObserver);
             this._contextRestoredObserver = null;
+            this.getEngine().onContextRestoredObservable.remove(this._splatRestoreObserver);
+            this._splatRestoreObserver = null;
             this._featureTexture?.dispose();
             this._featureTexture = null;
             this._featureValues = null;
@@ -614,6 +637,35 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         if (!this._contextRestoredObserver) {
             this._contextRestoredObserver = this.getEngine().onContextRestoredObservable.add(() => {
                 if (!this._semanticDisposed && this._featureHalf) this._rebuildFeatureTexture(true);
+            });
+        }
+    }
+
+    /**
+     * Babylon keeps the upload arrays of its covariance and colour textures (`_bufferView`) to restore them after a
+     * lost context: arrays nothing else holds, 16 bytes per Gaussian (96 MB at 6 M; the centres' array is the mesh's
+     * own `_splatPositions`, kept anyway). With `keepInRam` the mesh holds its splat rows, so those copies are dropped
+     * here and the textures rebuilt from the rows (updateData) when the engine restores its context, which restores
+     * the SH textures too (Babylon creates them empty and uploads after, so it has no copy of them to restore).
+     */
+    private _releaseSplatUploadCopies(): void {
+        if (!this._keepInRam || this._semanticDisposed) return;
+        for (const texture of [this.covariancesATexture, this.covariancesBTexture, this.colorsTexture]) {
+            const internal = texture?.getInternalTexture();
+            // a render-target atlas (Babylon's streamed parts) has no upload array to drop
+            if (internal && internal._bufferView) internal._bufferView = null;
+        }
+        if (!this._splatRestoreObserver) {
+            this._splatRestoreObserver = this.getEngine().onContextRestoredObservable.add(() => {
+                const rows = this.splatsData;
+                if (this._semanticDisposed || !rows || this._vertexCount === 0) return;
+                const loading = this._loading;
+                this._loading = true; // the same splat data: the source file and the features stay
+                try {
+                    this.updateData(rows, this.shData ?? undefined, { flipY: this._flipY }, undefined, this.maxShDegree);
+                } finally {
+                    this._loading = loading;
+                }
             });
         }
     }

@@ -5,7 +5,7 @@ import { Scene } from "@babylonjs/core/scene";
 import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
 import { Vector3 } from "@babylonjs/core/Maths/math.vector";
 import { createTestEngine, expectNoWebGPUErrors, stepFrames, type TestEngine } from "../support/webgpu";
-import { createTinySplatMesh, encodeSplatRows, readFeatureTextureLayer, type TinyGaussian } from "../support/tinyScene";
+import { createTinySplatMesh, encodeSplatRows, readFeatureTextureLayer, readTextureBytes, type TinyGaussian } from "../support/tinyScene";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 import { halfBitsToFloat32, float32ToHalfBits } from "../../src/util/half";
 import { isSemanticError } from "../../src/errors";
@@ -154,6 +154,62 @@ describe("SemanticGaussianSplattingMesh features", () => {
         const texels = await readFeatureTextureLayer(mesh, 0);
         for (let i = 0; i < 7; i++) for (let c = 0; c < 3; c++) expect(halfBitsToFloat32(texels[i * 8 + c])).withContext(`Gaussian ${i} channel ${c}`).toBe((i * 3 + c) * 0.25 - 2);
         expect(internal._bufferView).toBeNull();
+        mesh.dispose();
+        expect(t.engine.onContextRestoredObservable.hasObservers()).toBeFalse();
+    });
+
+    it("copy: false keeps the caller's array itself (fp16 or fp32), still checked; the default keeps a copy", async () => {
+        const mesh = createTinySplatMesh(scene, tinyGaussians(4, 0));
+        const bits = new Uint16Array(4 * 2).map((_, i) => float32ToHalfBits(i * 0.5));
+        mesh.setFeatures(bits, 2, { copy: false });
+        expect(mesh.featureHalfBits).toBe(bits);
+        expect(mesh.featureValues).toBe(bits);
+        const values = new Float32Array(4 * 2).map((_, i) => i * 0.25);
+        mesh.setFeatures(values, 2, { copy: false });
+        expect(mesh.featureValues).toBe(values);
+        mesh.setFeatures(values, 2);
+        expect(mesh.featureValues).not.toBe(values);
+        const bad = bits.slice();
+        bad[3] = 0x7c00; // +Inf
+        let caught: unknown = null;
+        try {
+            mesh.setFeatures(bad, 2, { copy: false });
+        } catch (e) {
+            caught = e;
+        }
+        expect(isSemanticError(caught, "INVALID_FEATURES")).withContext(String(caught)).toBeTrue();
+        expect(mesh.featureValues).not.toBe(bad);
+        mesh.dispose();
+    });
+
+    it("drops Babylon's upload copies of its covariance and colour textures; a restored context gets them rebuilt from the rows (issue 17)", async () => {
+        const mesh = createTinySplatMesh(scene, tinyGaussians(9, 0));
+        await stepFrames(scene, 2);
+        const textures = [
+            { texture: mesh.covariancesATexture!, texelBytes: 8 }, // rgba16float
+            { texture: mesh.colorsTexture!, texelBytes: 4 }, // rgba8
+        ];
+        const before = await Promise.all(textures.map((x) => readTextureBytes(x.texture, x.texelBytes)));
+        for (const texture of [mesh.covariancesATexture, mesh.covariancesBTexture, mesh.colorsTexture]) expect(texture!.getInternalTexture()!._bufferView).toBeNull();
+        // what a restored context leaves: Babylon recreates the textures empty (no upload array to fill them from)
+        const device = t.engine._device;
+        for (const { texture, texelBytes } of textures) {
+            const internal = texture.getInternalTexture()!;
+            const gpuTexture = (internal._hardwareTexture as unknown as { underlyingResource: GPUTexture }).underlyingResource;
+            device.queue.writeTexture({ texture: gpuTexture }, new Uint8Array(internal.width * internal.height * texelBytes), { bytesPerRow: internal.width * texelBytes }, { width: internal.width, height: internal.height });
+        }
+        expect((await readTextureBytes(mesh.colorsTexture!, 4)).every((v) => v === 0)).toBeTrue();
+        t.engine.onContextRestoredObservable.notifyObservers(t.engine);
+        // the upload waits for the sort worker's next answer (Babylon's delayed texture update): render until it lands
+        for (let frame = 0; frame < 50 && (await readTextureBytes(mesh.colorsTexture!, 4)).every((v) => v === 0); frame++) {
+            await stepFrames(scene, 1);
+            await new Promise((r) => setTimeout(r, 20));
+        }
+        const after = await Promise.all(textures.map((x) => readTextureBytes(x.texture, x.texelBytes)));
+        for (let i = 0; i < textures.length; i++) expect(Array.from(after[i])).withContext(textures[i].texture.name).toEqual(Array.from(before[i]));
+        for (const texture of [mesh.covariancesATexture, mesh.covariancesBTexture, mesh.colorsTexture]) expect(texture!.getInternalTexture()!._bufferView).toBeNull();
+        expect(mesh.gaussianCount).toBe(9);
+        expectNoWebGPUErrors(t);
         mesh.dispose();
         expect(t.engine.onContextRestoredObservable.hasObservers()).toBeFalse();
     });

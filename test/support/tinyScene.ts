@@ -19,6 +19,7 @@
  */
 import type { Scene } from "@babylonjs/core/scene";
 import type { WebGPUEngine } from "@babylonjs/core/Engines/webgpuEngine";
+import type { BaseTexture } from "@babylonjs/core/Materials/Textures/baseTexture";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 
 export interface TinyGaussian {
@@ -88,13 +89,18 @@ export function createTinySplatMesh(scene: Scene, gaussians: readonly TinyGaussi
 export async function readFeatureTextureLayer(mesh: SemanticGaussianSplattingMesh, layer: number): Promise<Uint16Array> {
     const texture = mesh.featureTexture;
     if (!texture) throw new Error("the mesh has no feature texture");
+    const bytes = await readTextureBytes(texture, 16, layer);
+    return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+}
+
+/** Reads one layer of a texture back from the GPU: `width * height * texelBytes` bytes in row order. */
+export async function readTextureBytes(texture: BaseTexture, texelBytes: number, layer = 0): Promise<Uint8Array> {
     const internal = texture.getInternalTexture();
     const gpuTexture = (internal?._hardwareTexture as { underlyingResource?: GPUTexture } | null)?.underlyingResource;
-    if (!internal || !gpuTexture) throw new Error("the feature texture has no GPU texture");
-    const device = (mesh.getEngine() as WebGPUEngine)._device;
+    if (!internal || !gpuTexture) throw new Error(`texture ${texture.name} has no GPU texture`);
+    const device = (texture.getScene()!.getEngine() as WebGPUEngine)._device;
     const width = internal.width;
     const height = internal.height;
-    const texelBytes = 16;
     const bytesPerRow = Math.ceil((width * texelBytes) / 256) * 256; // WebGPU copies need 256-byte aligned rows
     const buffer = device.createBuffer({ size: bytesPerRow * height, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
     const encoder = device.createCommandEncoder();
@@ -102,9 +108,8 @@ export async function readFeatureTextureLayer(mesh: SemanticGaussianSplattingMes
     device.queue.submit([encoder.finish()]);
     await buffer.mapAsync(GPUMapMode.READ);
     const mapped = new Uint8Array(buffer.getMappedRange());
-    const out = new Uint16Array((width * height * texelBytes) / 2);
-    const outBytes = new Uint8Array(out.buffer);
-    for (let row = 0; row < height; row++) outBytes.set(mapped.subarray(row * bytesPerRow, row * bytesPerRow + width * texelBytes), row * width * texelBytes);
+    const out = new Uint8Array(width * height * texelBytes);
+    for (let row = 0; row < height; row++) out.set(mapped.subarray(row * bytesPerRow, row * bytesPerRow + width * texelBytes), row * width * texelBytes);
     buffer.unmap();
     buffer.destroy();
     return out;
