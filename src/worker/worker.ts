@@ -343,7 +343,11 @@ async function loadModel(request: LoadModelRequest, onProgress?: ProgressCallbac
     let session: ort.InferenceSession;
     try {
         // onnxruntime copies the bytes into its heap, so the caller's buffer stays usable.
-        session = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: [executionProvider] });
+        // The encoder's calls change shape tile by tile: without onnxruntime's CPU arena and memory pattern each tile's
+        // buffers go back to the allocator, so the wasm heap (which never shrinks) grows only to the largest tile's
+        // need instead of keeping every tile's working set (the Node command does the same: bin/encode.mjs).
+        const memory = kind === "encoder" ? { enableCpuMemArena: false, enableMemPattern: false } : {};
+        session = await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: [executionProvider], ...memory });
     } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         // onnxruntime's wording when its wasm runtime (not the model) failed to start, e.g. a wrong wasmUrl. The
