@@ -25,7 +25,7 @@ interface Opened extends BenchScene {
 
 let current: Opened | null = null;
 
-async function open(sceneUrl: string, width: number, height: number, doNotHandleContextLost: boolean): Promise<Opened> {
+async function open(sceneUrl: string, width: number, height: number, doNotHandleContextLost: boolean, sourceInMemory: boolean): Promise<Opened> {
     const canvas = document.createElement("canvas");
     canvas.width = width;
     canvas.height = height;
@@ -39,7 +39,8 @@ async function open(sceneUrl: string, width: number, height: number, doNotHandle
     const scene = new Scene(engine);
     scene.clearColor = new Color4(0, 0, 0, 1);
     const start = performance.now();
-    const mesh = await SemanticGaussianSplattingMesh.LoadAsync(sceneUrl, scene, { paceRenderLoop: false });
+    // sourceInMemory false (the bench's default): the PLY is kept as a Blob for saving, outside the tab's memory.
+    const mesh = await SemanticGaussianSplattingMesh.LoadAsync(sceneUrl, scene, { paceRenderLoop: false, sourceInMemory });
     const loadMs = performance.now() - start;
     const camera = new FreeCamera("scaleCamera", Vector3.Zero(), scene);
     camera.minZ = 0.05;
@@ -56,8 +57,8 @@ async function open(sceneUrl: string, width: number, height: number, doNotHandle
     return current;
 }
 
-async function loadScene(request: { sceneUrl: string; width: number; height: number; doNotHandleContextLost?: boolean }) {
-    const o = await open(request.sceneUrl, request.width, request.height, request.doNotHandleContextLost ?? false);
+async function loadScene(request: { sceneUrl: string; width: number; height: number; doNotHandleContextLost?: boolean; sourceInMemory?: boolean }) {
+    const o = await open(request.sceneUrl, request.width, request.height, request.doNotHandleContextLost ?? false, request.sourceInMemory ?? false);
     const { width, height } = o.mesh.splatTextureSize;
     return { gaussians: o.mesh.gaussianCount, loadMs: o.loadMs, splatTexture: { width, height }, maxTextureDimension2D: o.engine._device.limits.maxTextureDimension2D };
 }

@@ -15,8 +15,10 @@
 //
 //     node scripts/scale-browser-bench.mjs [--copies 12,37,75] [--encode-copies 12,37,75] [--render-copies 37,75]
 //         [--frames 2] [--threads 2] [--picks 20] [--dir /tmp/scale-browser-bench] [--model models/gaussian-encoder-k16.onnx]
-//         [--tile-gaussians 100000] [--feature-dimensions 16,32] [--do-not-handle-context-lost] [--keep]
+//         [--tile-gaussians 100000] [--feature-dimensions 16,32] [--do-not-handle-context-lost] [--source-in-memory] [--keep]
 // --do-not-handle-context-lost: Babylon's engine option of that name (it then keeps no CPU copy of its textures' data).
+// --source-in-memory: load with sourceInMemory: true (the PLY's bytes kept in the tab for saving); by default the bench
+//   loads with sourceInMemory: false (a Blob, which Chromium keeps in its browser process: its RSS is reported too).
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -37,6 +39,7 @@ const { values } = parseArgs({
         "feature-dimensions": { type: "string", default: "16,32" },
         "tile-gaussians": { type: "string" },
         "do-not-handle-context-lost": { type: "boolean", default: false },
+        "source-in-memory": { type: "boolean", default: false },
         keep: { type: "boolean", default: false },
     },
 });
@@ -76,7 +79,7 @@ function descendants(pid) {
 }
 /** The renderer and GPU processes (pids) of the Chromium under `rootPid`, found by their --type= switch. */
 function chromiumProcesses(rootPid) {
-    const found = { renderer: [], gpu: [] };
+    const found = { renderer: [], gpu: [], browser: [] };
     for (const pid of descendants(rootPid)) {
         let cmd = "";
         try {
@@ -86,6 +89,7 @@ function chromiumProcesses(rootPid) {
         }
         if (cmd.includes("--type=renderer")) found.renderer.push(pid);
         else if (cmd.includes("--type=gpu-process")) found.gpu.push(pid);
+        else if (!cmd.includes("--type=") && /chrom/i.test(cmd.split("\0")[0])) found.browser.push(pid); // holds the Blobs
     }
     return found;
 }
@@ -165,8 +169,8 @@ async function main() {
             if (ENCODE.includes(copies)) {
                 process.stderr.write(`${copies} rooms: encode in the browser ...\n`);
                 const row = await withBrowser(origin, pagePath, async (page, procs) => {
-                    const load = await page.evaluate((req) => globalThis.scaleLoad(req), { sceneUrl: scene.url, width: 320, height: 240, doNotHandleContextLost: values["do-not-handle-context-lost"] });
-                    const afterLoad = { renderer: memory(procs.renderer), gpu: memory(procs.gpu) };
+                    const load = await page.evaluate((req) => globalThis.scaleLoad(req), { sceneUrl: scene.url, width: 320, height: 240, doNotHandleContextLost: values["do-not-handle-context-lost"], sourceInMemory: values["source-in-memory"] });
+                    const afterLoad = { renderer: memory(procs.renderer), gpu: memory(procs.gpu), browser: memory(procs.browser) };
                     resetPeak([...procs.renderer, ...procs.gpu]);
                     const started = Date.now();
                     const { result, sampledMax } = await sampled(procs.renderer, () =>
@@ -178,7 +182,7 @@ async function main() {
                             tileGaussians: values["tile-gaussians"] ? Number(values["tile-gaussians"]) : undefined,
                         })
                     );
-                    const afterEncode = { renderer: memory(procs.renderer), gpu: memory(procs.gpu) };
+                    const afterEncode = { renderer: memory(procs.renderer), gpu: memory(procs.gpu), browser: memory(procs.browser) };
                     if (result.errors.length) throw new Error(`uncaptured WebGPU errors: ${result.errors.join("; ")}`);
                     return { copies, load, afterLoad, encode: result, afterEncode, sampledMax, wallS: (Date.now() - started) / 1000, load1: loadavg()[0] };
                 });
@@ -188,7 +192,7 @@ async function main() {
             if (RENDER.includes(copies)) {
                 process.stderr.write(`${copies} rooms: render path ...\n`);
                 const row = await withBrowser(origin, pagePath, async (page, procs) => {
-                    const load = await page.evaluate((req) => globalThis.scaleLoad(req), { sceneUrl: scene.url, width: 640, height: 480, doNotHandleContextLost: values["do-not-handle-context-lost"] });
+                    const load = await page.evaluate((req) => globalThis.scaleLoad(req), { sceneUrl: scene.url, width: 640, height: 480, doNotHandleContextLost: values["do-not-handle-context-lost"], sourceInMemory: values["source-in-memory"] });
                     const afterLoad = { renderer: memory(procs.renderer), gpu: memory(procs.gpu) };
                     const result = await page.evaluate((req) => globalThis.scaleRender(req), {
                         featureDimensions: list(values["feature-dimensions"]),
@@ -221,12 +225,12 @@ async function main() {
     console.log(`Command: \`node scripts/scale-browser-bench.mjs ${process.argv.slice(2).join(" ")}\`\n`);
     if (encodeRows.length) {
         console.log("Encode in the tab (inference worker, onnxruntime-web wasm EP, tiled, feature cache off):\n");
-        console.log("| scene | Gaussians | load s | tab peak after load | encode s | us / Gaussian | tiles (largest) | model s | tab peak during encode | tab RSS after | GPU process peak | load avg |");
-        console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        console.log("| scene | Gaussians | load s | tab peak after load | encode s | us / Gaussian | tiles (largest) | model s | tab peak during encode | tab RSS after | GPU process peak | browser process RSS after | load avg |");
+        console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (const r of encodeRows) {
             const e = r.encode;
             console.log(
-                `| ${r.copies} rooms | ${r.load.gaussians.toLocaleString("en")} | ${(r.load.loadMs / 1000).toFixed(1)} | ${gb(r.afterLoad.renderer.hwm)} GB | ${(e.totalMs / 1000).toFixed(1)} | ${((e.totalMs * 1000) / r.load.gaussians).toFixed(1)} | ${e.tiles} (${e.largestTile.toLocaleString("en")}) | ${(e.timings.inferenceMs / 1000).toFixed(1)} | ${gb(r.afterEncode.renderer.hwm)} GB | ${gb(r.afterEncode.renderer.rss)} GB | ${gb(Math.max(r.afterLoad.gpu.hwm, r.afterEncode.gpu.hwm))} GB | ${r.load1.toFixed(1)} |`
+                `| ${r.copies} rooms | ${r.load.gaussians.toLocaleString("en")} | ${(r.load.loadMs / 1000).toFixed(1)} | ${gb(r.afterLoad.renderer.hwm)} GB | ${(e.totalMs / 1000).toFixed(1)} | ${((e.totalMs * 1000) / r.load.gaussians).toFixed(1)} | ${e.tiles} (${e.largestTile.toLocaleString("en")}) | ${(e.timings.inferenceMs / 1000).toFixed(1)} | ${gb(r.afterEncode.renderer.hwm)} GB | ${gb(r.afterEncode.renderer.rss)} GB | ${gb(Math.max(r.afterLoad.gpu.hwm, r.afterEncode.gpu.hwm))} GB | ${gb(r.afterEncode.browser.rss)} GB | ${r.load1.toFixed(1)} |`
             );
         }
         console.log("");
