@@ -76,7 +76,9 @@ export async function loadScene(
         const spzLibraryUrl = new URL("./vendor/spz.js", import.meta.url).href; // next to the bundle (build/demo/)
         // A URL's folder is the rootUrl a SOG meta.json's images are fetched from.
         const rootUrl = typeof source === "string" ? new URL("./", new URL(source, location.href)).href : undefined;
-        mesh = await SemanticGaussianSplattingMesh.LoadAsync({ data, fileName: shortName(name) }, scene, { name: shortName(name), spzLibraryUrl, rootUrl });
+        // sourceInMemory: false: the demo never saves the scene, so the mesh keeps the PLY as a Blob (outside the tab's
+        // memory) rather than the downloaded bytes (docs/RUNTIME.md, "Large PLY files and memory").
+        mesh = await SemanticGaussianSplattingMesh.LoadAsync({ data, fileName: shortName(name) }, scene, { name: shortName(name), spzLibraryUrl, rootUrl, sourceInMemory: false });
         const startCamera = request.infoUrl ? await readStartCamera(request.infoUrl) : null;
         const loaded: LoadedScene = {
             mesh,
