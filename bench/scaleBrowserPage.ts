@@ -67,6 +67,8 @@ async function encode(request: { modelUrl: string; workerUrl: string; wasmUrl: s
     const o = current!;
     const start = performance.now();
     const stages: Record<string, number> = {};
+    const progress: { ms: number; stage: string; tile?: number }[] = [];
+    const epochMs = Date.now();
     const result = await encodeMeshFeatures(
         o.mesh,
         {
@@ -74,11 +76,16 @@ async function encode(request: { modelUrl: string; workerUrl: string; wasmUrl: s
             cache: false,
             tileGaussians: request.tileGaussians,
             clientOptions: { workerUrl: request.workerUrl, wasmUrl: request.wasmUrl, numThreads: request.threads, callTimeoutMs: 0 },
-            onProgress: (p) => (stages[p.stage] = performance.now() - start),
+            onProgress: (p) => {
+                const at = performance.now() - start;
+                stages[p.stage] = at;
+                // where the encode was when (the Node side's sampler says) the tab's memory peaked
+                progress.push({ ms: Math.round(at), stage: p.stage, tile: p.tile });
+            },
         }
     );
     const totalMs = performance.now() - start;
-    return { totalMs, k: result.k, tiles: result.tiles, largestTile: result.largestTile, timings: result.timings, featureTexture: textureInfo(o.mesh), errors: o.errors.slice() };
+    return { totalMs, epochMs, progress, k: result.k, tiles: result.tiles, largestTile: result.largestTile, timings: result.timings, featureTexture: textureInfo(o.mesh), errors: o.errors.slice() };
 }
 
 function textureInfo(mesh: SemanticGaussianSplattingMesh) {

@@ -120,15 +120,28 @@ function resetPeak(pids) {
         }
     }
 }
-/** Samples the largest RSS of `pids` every 250 ms while `work` runs (a cross-check of VmHWM). */
+/** Samples the largest RSS of `pids` every 250 ms while `work` runs (a cross-check of VmHWM), and when it peaked. */
 async function sampled(pids, work) {
     let max = 0;
-    const timer = setInterval(() => (max = Math.max(max, memory(pids).rss)), 250);
+    let maxAt = 0;
+    const timer = setInterval(() => {
+        const rss = memory(pids).rss;
+        if (rss > max) [max, maxAt] = [rss, Date.now()];
+    }, 250);
     try {
-        return { result: await work(), sampledMax: max };
+        return { result: await work(), sampledMax: max, sampledMaxAt: maxAt };
     } finally {
         clearInterval(timer);
     }
+}
+
+/** The encode's stage (and tile) at epoch time `at`, from the page's progress events. */
+function stageAt(encode, at) {
+    const ms = at - encode.epochMs;
+    let last = null;
+    for (const p of encode.progress ?? []) if (p.ms <= ms) last = p;
+    const where = last ? (last.tile !== undefined ? `${last.stage} tile ${last.tile + 1}/${encode.tiles}` : last.stage) : "start";
+    return `${(ms / 1000).toFixed(0)} s, ${last?.stage === "done" ? "setting the features" : where}`;
 }
 
 // ---- scenes -------------------------------------------------------------------------------------------------
@@ -173,7 +186,7 @@ async function main() {
                     const afterLoad = { renderer: memory(procs.renderer), gpu: memory(procs.gpu), browser: memory(procs.browser) };
                     resetPeak([...procs.renderer, ...procs.gpu]);
                     const started = Date.now();
-                    const { result, sampledMax } = await sampled(procs.renderer, () =>
+                    const { result, sampledMax, sampledMaxAt } = await sampled(procs.renderer, () =>
                         page.evaluate((req) => globalThis.scaleEncode(req), {
                             modelUrl: "/" + relative(REPO, values.model),
                             workerUrl: "/build/pages/scale-browser-worker.js",
@@ -184,7 +197,8 @@ async function main() {
                     );
                     const afterEncode = { renderer: memory(procs.renderer), gpu: memory(procs.gpu), browser: memory(procs.browser) };
                     if (result.errors.length) throw new Error(`uncaptured WebGPU errors: ${result.errors.join("; ")}`);
-                    return { copies, load, afterLoad, encode: result, afterEncode, sampledMax, wallS: (Date.now() - started) / 1000, load1: loadavg()[0] };
+                    const { progress, ...encode } = result;
+                    return { copies, load, afterLoad, encode, afterEncode, sampledMax, sampledPeak: stageAt(result, sampledMaxAt), wallS: (Date.now() - started) / 1000, load1: loadavg()[0] };
                 });
                 encodeRows.push(row);
                 process.stderr.write(`${JSON.stringify(row)}\n`);
@@ -225,12 +239,12 @@ async function main() {
     console.log(`Command: \`node scripts/scale-browser-bench.mjs ${process.argv.slice(2).join(" ")}\`\n`);
     if (encodeRows.length) {
         console.log("Encode in the tab (inference worker, onnxruntime-web wasm EP, tiled, feature cache off):\n");
-        console.log("| scene | Gaussians | load s | tab peak after load | encode s | us / Gaussian | tiles (largest) | model s | tab peak during encode | tab RSS after | GPU process peak | browser process RSS after | load avg |");
-        console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        console.log("| scene | Gaussians | load s | tab peak after load | encode s | us / Gaussian | tiles (largest) | model s | tab peak during encode | sampled peak at | tab RSS after | GPU process peak | browser process RSS after | load avg |");
+        console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|");
         for (const r of encodeRows) {
             const e = r.encode;
             console.log(
-                `| ${r.copies} rooms | ${r.load.gaussians.toLocaleString("en")} | ${(r.load.loadMs / 1000).toFixed(1)} | ${gb(r.afterLoad.renderer.hwm)} GB | ${(e.totalMs / 1000).toFixed(1)} | ${((e.totalMs * 1000) / r.load.gaussians).toFixed(1)} | ${e.tiles} (${e.largestTile.toLocaleString("en")}) | ${(e.timings.inferenceMs / 1000).toFixed(1)} | ${gb(r.afterEncode.renderer.hwm)} GB | ${gb(r.afterEncode.renderer.rss)} GB | ${gb(Math.max(r.afterLoad.gpu.hwm, r.afterEncode.gpu.hwm))} GB | ${gb(r.afterEncode.browser.rss)} GB | ${r.load1.toFixed(1)} |`
+                `| ${r.copies} rooms | ${r.load.gaussians.toLocaleString("en")} | ${(r.load.loadMs / 1000).toFixed(1)} | ${gb(r.afterLoad.renderer.hwm)} GB | ${(e.totalMs / 1000).toFixed(1)} | ${((e.totalMs * 1000) / r.load.gaussians).toFixed(1)} | ${e.tiles} (${e.largestTile.toLocaleString("en")}) | ${(e.timings.inferenceMs / 1000).toFixed(1)} | ${gb(r.afterEncode.renderer.hwm)} GB | ${r.sampledPeak} | ${gb(r.afterEncode.renderer.rss)} GB | ${gb(Math.max(r.afterLoad.gpu.hwm, r.afterEncode.gpu.hwm))} GB | ${gb(r.afterEncode.browser.rss)} GB | ${r.load1.toFixed(1)} |`
             );
         }
         console.log("");
