@@ -69,18 +69,32 @@ function nonFinite(source: string, index: number, featureDimension: number, what
  * little-endian machine (every WebGPU platform), value 2w is the low half of word w: the RGBA32UI texel above.
  */
 export function packFeatureLayers(half: Uint16Array, count: number, featureDimension: number, width: number, height: number): Uint16Array {
+    const layers = featureLayerCount(featureDimension);
+    const layerValues = width * height * FEATURE_CHANNELS_PER_LAYER;
+    const packed = new Uint16Array(layers * layerValues);
+    for (let layer = 0; layer < layers; layer++) packFeatureLayer(half, count, featureDimension, width, height, layer, packed.subarray(layer * layerValues, (layer + 1) * layerValues));
+    return packed;
+}
+
+/**
+ * One layer of {@link packFeatureLayers} (`width * height` texels, channels 8 * layer .. 8 * layer + 7 of each
+ * Gaussian), written into `out` (zeroed first) or a new array: a texture can be filled a layer at a time, holding one
+ * layer's upload array instead of all of them (96 MiB a layer at 6 M Gaussians).
+ */
+export function packFeatureLayer(half: Uint16Array, count: number, featureDimension: number, width: number, height: number, layer: number, out?: Uint16Array): Uint16Array {
     if (count > width * height) {
         throw new SemanticSplatError("INVALID_ARGUMENT", `${count} Gaussians do not fit a ${width}x${height} feature texture`);
     }
-    const layers = featureLayerCount(featureDimension);
-    const layerTexels = width * height;
-    const packed = new Uint16Array(layers * layerTexels * FEATURE_CHANNELS_PER_LAYER);
+    const values = width * height * FEATURE_CHANNELS_PER_LAYER;
+    const packed = out ?? new Uint16Array(values);
+    if (packed.length !== values) throw new SemanticSplatError("INVALID_ARGUMENT", `a feature layer of ${width}x${height} texels holds ${values} values, not ${packed.length}`);
+    if (out) packed.fill(0);
+    const first = layer * FEATURE_CHANNELS_PER_LAYER;
+    const channels = Math.min(FEATURE_CHANNELS_PER_LAYER, featureDimension - first);
     for (let i = 0; i < count; i++) {
-        const src = i * featureDimension;
-        for (let channel = 0; channel < featureDimension; channel++) {
-            const layer = Math.floor(channel / FEATURE_CHANNELS_PER_LAYER);
-            packed[(layer * layerTexels + i) * FEATURE_CHANNELS_PER_LAYER + (channel % FEATURE_CHANNELS_PER_LAYER)] = half[src + channel];
-        }
+        const src = i * featureDimension + first;
+        const dst = i * FEATURE_CHANNELS_PER_LAYER;
+        for (let c = 0; c < channels; c++) packed[dst + c] = half[src + c];
     }
     return packed;
 }
