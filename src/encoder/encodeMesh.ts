@@ -127,8 +127,6 @@ export async function encodeMeshFeatures(mesh: EncodableMesh, options: MeshEncod
         }
     }
 
-    // A copy goes to the worker (transferred): the mesh keeps its own rows for saving.
-    const splats = source.slice();
     const client = options.client ?? new InferenceClient(options.clientOptions);
     try {
         if (!options.client || !(await client.modelInfo("encoder"))) {
@@ -141,6 +139,9 @@ export async function encodeMeshFeatures(mesh: EncodableMesh, options: MeshEncod
                 executionProvider: options.executionProvider ?? "wasm",
             });
         }
+        // A copy goes to the worker (transferred): the mesh keeps its own rows for saving. Made only now, once the
+        // model is loaded, so that the tab does not hold it beside the rows while the worker starts (192 MB at 6 M).
+        const splats = source.slice();
         const result = await client.encodeScene(
             { splats, worldMatrix, ...frameChoice, outputPrecision: "float16", tileGaussians: options.tileGaussians, haloMetres: options.haloMetres },
             { onProgress: options.onProgress, signal }
