@@ -131,7 +131,8 @@ async function readWithinGpu<T>(mesh: SemanticGaussianSplattingMesh, fileName: s
     }
 }
 
-/** Reads `source`, checks it, and loads it into `mesh` through Babylon's splat loader. */
+/** Reads `source`, checks it, and loads it into `mesh`: a binary PLY in chunks (loadPlyInChunks), any other file
+ *  through Babylon's splat loader. */
 export async function loadSceneInto(mesh: SemanticGaussianSplattingMesh, source: SceneSource, options: SemanticLoadOptions): Promise<LoadedScene> {
     RegisterSPLATFileLoader();
     const budgets = resolveBudgets(options.budgets);

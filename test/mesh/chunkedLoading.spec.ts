@@ -11,6 +11,7 @@ import { GaussianSplattingMesh } from "@babylonjs/core/Meshes/GaussianSplatting/
 import { RegisterSPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoader.pure";
 import { createTestEngine, expectNoWebGPUErrors, stepFrames, type TestEngine } from "../support/webgpu";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
+import { splatTextureCapacity } from "../../src/mesh/loading";
 import { isSemanticError, type SemanticErrorCode } from "../../src/errors";
 import { editHeader, makeGaussianPly } from "./plyFixtures";
 
@@ -145,6 +146,14 @@ describe("SemanticGaussianSplattingMesh: PLY loaded in chunks", () => {
         // a header past the budget is refused before any row is read
         const huge = editHeader(makeGaussianPly({ count: 1 }).bytes, "element vertex 1\n", "element vertex 20000000\n");
         await expectCode(mesh.loadAsync({ data: new Blob([huge as BlobPart]), fileName: "huge.ply" }), "BUDGET_EXCEEDED", /huge\.ply: the PLY declares 20000000 Gaussians: more than the maxGaussians budget/);
+        // ... and one above what the device's splat textures hold, with GPU_LIMITS naming the limit
+        const capacity = splatTextureCapacity(t.engine.getCaps().maxTextureSize);
+        const tooMany = editHeader(makeGaussianPly({ count: 1 }).bytes, "element vertex 1\n", `element vertex ${capacity + 1}\n`);
+        await expectCode(
+            mesh.loadAsync({ data: new Blob([tooMany as BlobPart]), fileName: "gpu.ply" }, { budgets: { maxGaussians: 2 * capacity } }),
+            "GPU_LIMITS",
+            new RegExp(`^gpu\\.ply: the PLY declares ${capacity + 1} Gaussians: more than this device's splat textures hold \\(${capacity} Gaussians`)
+        );
         mesh.dispose();
     });
 
