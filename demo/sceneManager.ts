@@ -67,7 +67,8 @@ export async function loadScene(
 ): Promise<LoadedScene> {
     const { source } = request;
     const name = typeof source === "string" ? source : source.name;
-    const data = typeof source === "string" ? await fetchWithProgressBar(source, `loading ${shortName(name)}`) : await source.arrayBuffer();
+    // a Blob either way (a download, or the user's File): the mesh reads a PLY from it in chunks
+    const data: Blob = typeof source === "string" ? await fetchWithProgressBar(source, `loading ${shortName(name)}`) : source;
     const bar = new ProgressBar(`preparing ${shortName(name)}`);
     let mesh: SemanticGaussianSplattingMesh | null = null;
     try {

@@ -75,31 +75,35 @@ export class ProgressBar {
     }
 }
 
-/** Fetches a URL into bytes with a progress bar. Throws an Error naming the URL on HTTP errors. */
-export async function fetchWithProgressBar(url: string, title: string): Promise<ArrayBuffer> {
+/** Fetches a URL into a Blob with a progress bar. Throws an Error naming the URL on HTTP errors. */
+export async function fetchWithProgressBar(url: string, title: string): Promise<Blob> {
     const bar = new ProgressBar(title);
     try {
         const response = await fetch(url);
         if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
         const total = Number(response.headers.get("Content-Length")) || null;
-        if (!response.body) return await response.arrayBuffer();
+        if (!response.body) return await response.blob();
         const reader = response.body.getReader();
-        const chunks: Uint8Array[] = [];
+        // The bytes go into a Blob in parts as they arrive (the browser keeps a Blob outside the tab's memory, and the
+        // mesh reads a PLY from it in chunks): a large scene is never held whole in the tab.
+        let blob = new Blob([]);
+        let pending: BlobPart[] = [];
+        let pendingBytes = 0;
         let loaded = 0;
         for (;;) {
             const { done, value } = await reader.read();
             if (done) break;
-            chunks.push(value);
+            pending.push(value);
+            pendingBytes += value.byteLength;
             loaded += value.byteLength;
+            if (pendingBytes >= 32 * 1024 * 1024) {
+                blob = new Blob([blob, ...pending]);
+                pending = [];
+                pendingBytes = 0;
+            }
             bar.update(loaded, total);
         }
-        const bytes = new Uint8Array(loaded);
-        let offset = 0;
-        for (const c of chunks) {
-            bytes.set(c, offset);
-            offset += c.byteLength;
-        }
-        return bytes.buffer;
+        return new Blob([blob, ...pending]);
     } finally {
         bar.done();
     }
