@@ -59,13 +59,14 @@ PRESETS = {
             "timing_sizes": ((320, 256), (640, 480)), "timing_runs": 50},
     # A CPU run on a small shared machine (2 cores): the same stages and splits as "gpu" with the shipped CPU models'
     # trainer settings (batch 8, 160x128 crops, one loader worker) and shares that give training more of the time,
-    # because generating a room takes ~9 s of one core but a training step takes seconds.
+    # because a training step takes seconds. Rooms took about 22 s of one core each with realism and 24 views (2026-12-05,
+    # quiet machine), hence the data stage's larger share.
     "cpu": {"train_rooms": 60, "train_views": 24, "val_rooms": 2, "test_rooms": 20, "realistic_rooms": 20,
             "eval_views": 8, "train_res": (320, 240), "eval_res": ((320, 240), (640, 480)), "max_gaussians": None,
             "encoder_config": "default", "batch_size": 8, "crop": "160x128", "loader_workers": 1,
             "timing_sizes": ((320, 256), (640, 480)), "timing_runs": 10,
-            "shares": (("data", 0.12), ("encoder", 0.17), ("features", 0.15), ("vdvi", 0.38), ("export", 0.04),
-                       ("evaluate", 0.10), ("timing", 0.02))},
+            "shares": (("data", 0.18), ("encoder", 0.15), ("features", 0.13), ("vdvi", 0.36), ("export", 0.04),
+                       ("evaluate", 0.12), ("timing", 0.02))},
     "tiny": {"train_rooms": 3, "train_views": 4, "val_rooms": 1, "test_rooms": 1, "realistic_rooms": 2,
              "eval_views": 2, "train_res": (96, 64), "eval_res": ((96, 64), (160, 128)), "max_gaussians": 6000,
              "encoder_config": "tiny", "batch_size": 4, "crop": "96x64", "loader_workers": 1,
@@ -657,6 +658,8 @@ def main(argv=None) -> int:
     ap.add_argument("--preset", choices=sorted(PRESETS), default="gpu")
     ap.add_argument("--k", type=int, default=16, help="encoder output channels (16; 32 as an option)")
     ap.add_argument("--train-rooms", type=int, default=None, help="override the preset's train room count")
+    ap.add_argument("--realistic-rooms", type=int, default=None,
+                    help="override the preset's realistic test room count (fewer leave the data stage more train rooms)")
     ap.add_argument("--train-realism", default="random",
                     help="realism of the train rooms: random (default: a mix, rtgs2.synthrooms.realism), none, "
                          "realistic, all or kind names")
@@ -680,6 +683,8 @@ def main(argv=None) -> int:
     preset = dict(PRESETS[args.preset])
     if args.train_rooms is not None:
         preset["train_rooms"] = args.train_rooms
+    if args.realistic_rooms is not None:
+        preset["realistic_rooms"] = args.realistic_rooms
     work = args.work or Path(os.environ.get("TMPDIR", "/tmp")) / "rtgs2-gpu-work"
     run = Run(args.out.resolve(), work.resolve(), args.budget, preset.get("shares", STAGE_SHARES))
     from rtgs2.random_frames import frame_module_available

@@ -63,7 +63,7 @@ def test_stage_shares_fit_the_budget(gpu_train, tmp_path):
     # a preset's own shares set the deadlines: the cpu preset gives training more of the budget than the default
     cpu = gpu_train.Run(tmp_path / "out", tmp_path / "work", 1000.0, gpu_train.PRESETS["cpu"]["shares"])
     default = gpu_train.Run(tmp_path / "out2", tmp_path / "work2", 1000.0)
-    assert cpu.deadline("data") - cpu.t0 == pytest.approx(120.0, abs=1e-6)
+    assert cpu.deadline("data") - cpu.t0 == pytest.approx(180.0, abs=1e-6)
     assert default.deadline("data") - default.t0 == pytest.approx(250.0, abs=1e-6)
     span = lambda run, stage, before: run.deadline(stage) - run.deadline(before)
     assert span(cpu, "vdvi", "features") > span(default, "vdvi", "features")
