@@ -121,3 +121,26 @@ def test_rgb_only_fallback_has_its_own_contract(tmp_path):
     full = onnx.load_from_string(export_onnx(build_model(**full_args).eval(), full_args))
     assert [i.name for i in full.graph.input] == ["rgb", "features"]
     assert {p.key: p.value for p in full.metadata_props}["kind"] == "vdvi"
+
+
+def test_evaluate_reads_an_exported_file_like_its_checkpoint(exported, tmp_path):
+    """`rtgs2.vdvi.evaluate --onnx FILE` (the shipped models have no checkpoint here) gives the PyTorch model's
+    figures on the same views: the file's labels are the model's."""
+    from rtgs2.vdvi import evaluate as ev
+
+    model, fp32, _ = exported
+    benchmark, features = micro_benchmark(tmp_path / "bench", k=8)
+    views = SynthRoomsViews(benchmark, features, "test", (96, 64))
+    reference = ev.evaluate(model, views, consistency=False)
+    path = tmp_path / "vdvi.onnx"
+    path.write_bytes(fp32)
+    out = tmp_path / "metrics.json"
+    assert ev.main(["--onnx", str(path), "--benchmark", str(benchmark), "--features", str(features),
+                    "--resolution", "96x64", "--no-consistency", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["onnx"] == str(path) and result["model_args"]["k"] == 8
+    assert result["images"] == reference["images"] == len(views)
+    assert result["miou"] == pytest.approx(reference["miou"], abs=2e-3)
+    assert result["oacc"] == pytest.approx(reference["oacc"], abs=2e-3)
+    with pytest.raises(SystemExit):  # one source only
+        ev.main(["--onnx", str(path), "--checkpoint", str(path), "--benchmark", str(benchmark), "--features", "none"])

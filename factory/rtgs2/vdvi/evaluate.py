@@ -3,6 +3,8 @@ per-image average, S-Ray's/GSNeRF's), mAcc, oAcc, per-class IoU and view consist
 
     python -m rtgs2.vdvi.evaluate --checkpoint runs/<run>/best.pt --benchmark cache/synthrooms/full \
         --features cache/features/<encoder-id> --split test --resolution 640x480 --out runs/<run>/test.json
+`--onnx ../models/<file>.onnx` instead of `--checkpoint` evaluates an exported file (the shipped models, whose
+training checkpoints are not kept) through onnxruntime, with the same protocol.
 
 Predictions follow the runtime (ARCHITECTURE.md contract 3): pixels whose coverage alpha is below 0.5 are `none`
 whatever the network says. Views whose size is not a multiple of 32 are padded (zeros) and the logits cropped.
@@ -90,6 +92,32 @@ def _consistency(dataset, predictions: dict, max_pairs_per_room: int) -> dict:
     return {"score": agreeing / matched if matched else float("nan"), "matched": matched, "pairs": pairs_used}
 
 
+class OnnxModel(torch.nn.Module):
+    """An exported VDVI file behind the evaluator's model interface. The file outputs labels, not logits, so its
+    labels come back as one-hot scores: their argmax is the file's own label, and the evaluator's alpha rule is
+    applied to them as to a checkpoint's logits."""
+
+    def __init__(self, path: Path):
+        super().__init__()
+        import onnxruntime as ort
+
+        self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        self.input_types = {i.name: i.type for i in self.session.get_inputs()}
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.num_classes = int(meta["num_classes"])
+        self.model_args = json.loads(meta["model_args"])
+        self.step = int(meta["training_step"]) if meta.get("training_step", "").isdigit() else None
+
+    def forward(self, rgb: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+        feeds = {}
+        for name, tensor in (("rgb", rgb), ("features", features)):
+            if name in self.input_types:  # the RGB-only fallback has no features input
+                dtype = np.float16 if self.input_types[name] == "tensor(float16)" else np.float32
+                feeds[name] = tensor.detach().cpu().numpy().astype(dtype)
+        labels = torch.from_numpy(self.session.run(["labels"], feeds)[0].astype(np.int64))
+        return F.one_hot(labels, self.num_classes).permute(0, 3, 1, 2).float().to(rgb.device)
+
+
 def load_model(checkpoint: Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
     """The model stored in a training checkpoint (rtgs2.vdvi.train), on `device`, in eval mode."""
     from .model import build_model
@@ -120,7 +148,9 @@ def main(argv=None) -> int:
     from .data import SynthRoomsViews
 
     parser = argparse.ArgumentParser(prog="python -m rtgs2.vdvi.evaluate", description=__doc__.split("\n")[0])
-    parser.add_argument("--checkpoint", type=Path, required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--checkpoint", type=Path, help="a training checkpoint (rtgs2.vdvi.train)")
+    source.add_argument("--onnx", type=Path, help="an exported model file (rtgs2.vdvi.export), run in onnxruntime")
     parser.add_argument("--benchmark", type=Path, required=True)
     parser.add_argument("--features", type=Path, required=True)
     parser.add_argument("--split", default="test")
@@ -131,13 +161,19 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model, state = load_model(args.checkpoint, device)
+    if args.onnx is not None:
+        device = torch.device("cpu")
+        model = OnnxModel(args.onnx)
+        state = {"model_args": model.model_args, "step": model.step}
+    else:
+        model, state = load_model(args.checkpoint, device)
+    source = args.onnx or args.checkpoint
     resolution = parse_size(args.resolution, "--resolution")
     dataset = SynthRoomsViews(args.benchmark, args.features, args.split, resolution)
     result = evaluate(model, dataset, device, consistency=not args.no_consistency)
-    result.update({"checkpoint": str(args.checkpoint), "split": args.split, "resolution": list(resolution),
+    result.update({"checkpoint" if args.onnx is None else "onnx": str(source), "split": args.split, "resolution": list(resolution),
                    "model_args": state["model_args"], "step": state.get("step"), "features": str(args.features)})
-    out = args.out or args.checkpoint.with_name(f"{args.checkpoint.stem}-{args.split}-{resolution[0]}x{resolution[1]}.json")
+    out = args.out or source.with_name(f"{source.stem}-{args.split}-{resolution[0]}x{resolution[1]}.json")
     out.write_text(json.dumps(result, indent=1))
     print(f"{args.split} {resolution[0]}x{resolution[1]}: mIoU {result['miou']:.4f} (per image "
           f"{result['miou_per_image']:.4f}), mAcc {result['macc']:.4f}, oAcc {result['oacc']:.4f}, "
