@@ -10,7 +10,7 @@
 // matrix. Any change to any of them is a different key: a stale entry is a miss, never wrong features.
 // Pure TypeScript on WebCrypto (crypto.subtle: browsers, workers and Node 20).
 import { SemanticSplatError } from "../errors";
-import { decodeFeatureSidecar, encodeFeatureSidecar, type FeatureSidecar, type FeatureSidecarInput } from "../formats/featureSidecar";
+import { decodeFeatureSidecar, encodeFeatureSidecar, encodeFeatureSidecarParts, type FeatureSidecar, type FeatureSidecarInput } from "../formats/featureSidecar";
 import type { SceneFrameChoice } from "../frame/sceneFrame";
 
 export const SEMCACHE_MAGIC = "SEMC";
@@ -85,10 +85,23 @@ function keyBytes(key: string): Uint8Array {
 export function encodeSemcache(key: string, features: FeatureSidecarInput, fileName = "feature cache entry"): Uint8Array {
     const keyed = keyBytes(key);
     const out = encodeFeatureSidecar(features, fileName, HEADER_BYTES); // the sidecar after room for the header: no copy
-    for (let i = 0; i < 4; i++) out[i] = SEMCACHE_MAGIC.charCodeAt(i);
-    new DataView(out.buffer).setUint32(4, SEMCACHE_VERSION, true);
-    out.set(keyed, 8);
+    writeSemcacheHeader(out, keyed);
     return out;
+}
+
+function writeSemcacheHeader(out: Uint8Array, keyed: Uint8Array): void {
+    for (let i = 0; i < 4; i++) out[i] = SEMCACHE_MAGIC.charCodeAt(i);
+    new DataView(out.buffer, out.byteOffset).setUint32(4, SEMCACHE_VERSION, true);
+    out.set(keyed, 8);
+}
+
+/** A cache entry as two byte runs to write one after the other (encodeFeatureSidecarParts: fp16 features are the
+ *  body without a copy); header + body equal encodeSemcache's bytes. */
+export function encodeSemcacheParts(key: string, features: FeatureSidecarInput, fileName = "feature cache entry"): { header: Uint8Array; body: Uint8Array } {
+    const keyed = keyBytes(key);
+    const parts = encodeFeatureSidecarParts(features, fileName, HEADER_BYTES);
+    writeSemcacheHeader(parts.header, keyed);
+    return parts;
 }
 
 /** The key an entry was written for (null when the bytes are not a cache entry of this version). */

@@ -6,12 +6,13 @@ export { DEFAULT_TILE_GAUSSIANS, DEFAULT_HALO_METRES, type TilingOptions } from 
 export { splatRowsToChannels, resolveSceneFrame, SPLAT_ROW_BYTES, type UpAxis, type SceneFrameOptions } from "./sceneChannels";
 export { encoderInfoFromMetadata, type EncoderModelInfo } from "./inputs";
 export { readOnnxModelHeader } from "../worker/onnxProto";
-export { featureCacheKey, encodeSemcache, SEMCACHE_HEADER_BYTES, decodeSemcache, semcacheKey, semcacheFileName } from "../cache/semcache";
+export { featureCacheKey, encodeSemcache, encodeSemcacheParts, SEMCACHE_HEADER_BYTES, decodeSemcache, semcacheKey, semcacheFileName } from "../cache/semcache";
 export {
     writeSemanticPly,
     parsePlyHeader,
     readSemanticAttributes,
     encodeFeatureSidecar,
+    encodeFeatureSidecarParts,
     decodeFeatureSidecar,
     featureSidecarFileName,
     isPly,

@@ -97,14 +97,8 @@ function align4(n: number): number {
     return (n + 3) & ~3;
 }
 
-/**
- * Encodes features as a sidecar: version 2 with the scene frame record when `input.sceneFrame` is given, else
- * version 1.
- * `prefixBytes` zero bytes come first (room for a container's header: the result is that many bytes longer).
- * @throws SemanticSplatError INVALID_ARGUMENT (bad count, K, lengths or encoder id), INVALID_FEATURES (a value that
- *   is NaN, infinite, or too large for fp16)
- */
-export function encodeFeatureSidecar(input: FeatureSidecarInput, fileName = "feature sidecar", prefixBytes = 0): Uint8Array {
+/** The checked header fields of a sidecar for `input` (everything before the features). */
+function sidecarHeader(input: FeatureSidecarInput, fileName: string): { version: number; id: Uint8Array; record: Uint8Array; frameOffset: number; dataOffset: number } {
     const { features, count, featureDim, encoderId } = input;
     if (!Number.isInteger(count) || count < 1 || count > 0xffffffff) throw new SemanticSplatError("INVALID_ARGUMENT", `count must be an integer >= 1, got ${count}`, fileName);
     if (!Number.isInteger(featureDim) || featureDim < 1 || featureDim > MAX_FEATURE_DIM) {
@@ -115,40 +109,87 @@ export function encodeFeatureSidecar(input: FeatureSidecarInput, fileName = "fea
     }
     const id = new TextEncoder().encode(encoderId);
     if (id.length > MAX_ENCODER_ID_BYTES) throw new SemanticSplatError("INVALID_ARGUMENT", `encoder id is ${id.length} UTF-8 bytes, at most ${MAX_ENCODER_ID_BYTES}`, fileName);
-
     const frameOffset = align4(FIXED_HEADER_BYTES + id.length);
     const record = input.sceneFrame ? new TextEncoder().encode(sceneFrameRecord(input.sceneFrame)) : new Uint8Array(0);
     if (record.length > MAX_FRAME_RECORD_BYTES) throw new SemanticSplatError("INVALID_ARGUMENT", `scene frame record is ${record.length} bytes, at most ${MAX_FRAME_RECORD_BYTES}`, fileName);
     const version = input.sceneFrame ? 2 : 1;
     const dataOffset = version === 2 ? align4(frameOffset + 4 + record.length) : frameOffset;
+    return { version, id, record, frameOffset, dataOffset };
+}
+
+/** Writes the header fields into `out` (the sidecar's first bytes, at least dataOffset long, zeroed). */
+function writeSidecarHeader(out: Uint8Array, input: FeatureSidecarInput, header: ReturnType<typeof sidecarHeader>): void {
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    for (let i = 0; i < 4; i++) out[i] = FEATURE_SIDECAR_MAGIC.charCodeAt(i);
+    view.setUint32(4, header.version, true);
+    view.setUint32(8, input.count, true);
+    view.setUint32(12, input.featureDim, true);
+    view.setUint32(16, header.id.length, true);
+    out.set(header.id, FIXED_HEADER_BYTES);
+    if (header.version === 2) {
+        view.setUint32(header.frameOffset, header.record.length, true);
+        out.set(header.record, header.frameOffset + 4);
+    }
+}
+
+/** The fp16 bits of feature `i`, refusing a value fp16 cannot hold (INVALID_FEATURES). */
+function halfBitsOf(features: Float32Array | Uint16Array, i: number, featureDim: number, fileName: string): number {
+    const isHalf = features instanceof Uint16Array;
+    const bits = isHalf ? features[i] : float32ToHalfBits(features[i]);
+    if ((bits & HALF_EXPONENT_MASK) === HALF_EXPONENT_MASK) {
+        const value = isHalf ? `half bits 0x${bits.toString(16)}` : String(features[i]);
+        throw new SemanticSplatError(
+            "INVALID_FEATURES",
+            `feature of Gaussian ${Math.floor(i / featureDim)} channel ${i % featureDim} is ${value}, not a finite fp16 value (|x| <= 65504)`,
+            fileName
+        );
+    }
+    return bits;
+}
+
+/**
+ * Encodes features as a sidecar: version 2 with the scene frame record when `input.sceneFrame` is given, else
+ * version 1.
+ * `prefixBytes` zero bytes come first (room for a container's header: the result is that many bytes longer).
+ * @throws SemanticSplatError INVALID_ARGUMENT (bad count, K, lengths or encoder id), INVALID_FEATURES (a value that
+ *   is NaN, infinite, or too large for fp16)
+ */
+export function encodeFeatureSidecar(input: FeatureSidecarInput, fileName = "feature sidecar", prefixBytes = 0): Uint8Array {
+    const header = sidecarHeader(input, fileName);
+    const { features, featureDim } = input;
+    const dataOffset = header.dataOffset;
     // `prefixBytes` (a container's own header, e.g. the feature cache's) are left zero before the sidecar: one buffer
     const whole = new Uint8Array(prefixBytes + dataOffset + features.length * 2);
     const out = whole.subarray(prefixBytes);
+    writeSidecarHeader(out, input, header);
     const view = new DataView(whole.buffer, prefixBytes);
-    for (let i = 0; i < 4; i++) out[i] = FEATURE_SIDECAR_MAGIC.charCodeAt(i);
-    view.setUint32(4, version, true);
-    view.setUint32(8, count, true);
-    view.setUint32(12, featureDim, true);
-    view.setUint32(16, id.length, true);
-    out.set(id, FIXED_HEADER_BYTES);
-    if (version === 2) {
-        view.setUint32(frameOffset, record.length, true);
-        out.set(record, frameOffset + 4);
-    }
-    const isHalf = features instanceof Uint16Array;
-    for (let i = 0; i < features.length; i++) {
-        const bits = isHalf ? features[i] : float32ToHalfBits(features[i]);
-        if ((bits & HALF_EXPONENT_MASK) === HALF_EXPONENT_MASK) {
-            const value = isHalf ? `half bits 0x${bits.toString(16)}` : String(features[i]);
-            throw new SemanticSplatError(
-                "INVALID_FEATURES",
-                `feature of Gaussian ${Math.floor(i / featureDim)} channel ${i % featureDim} is ${value}, not a finite fp16 value (|x| <= 65504)`,
-                fileName
-            );
-        }
-        view.setUint16(dataOffset + 2 * i, bits, true);
-    }
+    for (let i = 0; i < features.length; i++) view.setUint16(dataOffset + 2 * i, halfBitsOf(features, i, featureDim, fileName), true);
     return whole;
+}
+
+/** Whether this machine stores a Uint16Array's elements little endian (the sidecar's byte order). */
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * A sidecar as two byte runs to write one after the other: `header` (after `prefixBytes` zero bytes, as in
+ * encodeFeatureSidecar) and `body`, the features. fp16 features on a little-endian machine are checked and their
+ * own bytes are the body (no copy: at 6 M Gaussians x K = 16 that is 193 MB less to hold while writing, which the
+ * encode command streams to the file); other input gets a new body. header + body equal encodeFeatureSidecar's bytes.
+ * @throws SemanticSplatError as encodeFeatureSidecar
+ */
+export function encodeFeatureSidecarParts(input: FeatureSidecarInput, fileName = "feature sidecar", prefixBytes = 0): { header: Uint8Array; body: Uint8Array } {
+    const header = sidecarHeader(input, fileName);
+    const { features, featureDim } = input;
+    const headerBytes = new Uint8Array(prefixBytes + header.dataOffset);
+    writeSidecarHeader(headerBytes.subarray(prefixBytes), input, header);
+    if (features instanceof Uint16Array && LITTLE_ENDIAN_HOST) {
+        for (let i = 0; i < features.length; i++) halfBitsOf(features, i, featureDim, fileName);
+        return { header: headerBytes, body: new Uint8Array(features.buffer, features.byteOffset, features.byteLength) };
+    }
+    const body = new Uint8Array(features.length * 2);
+    const view = new DataView(body.buffer);
+    for (let i = 0; i < features.length; i++) view.setUint16(2 * i, halfBitsOf(features, i, featureDim, fileName), true);
+    return { header: headerBytes, body };
 }
 
 /**

@@ -36,6 +36,7 @@ export {
 } from "./plyWriter";
 export {
     encodeFeatureSidecar,
+    encodeFeatureSidecarParts,
     decodeFeatureSidecar,
     checkFeatureShape,
     featureSidecarFileName,
