@@ -8,7 +8,7 @@ import { encoderFeeds, type EncoderModelInfo, type FeedTensor } from "./inputs";
 import { resolveSceneFrame, splatRowsToChannels, type SceneFrameOptions } from "./sceneChannels";
 import type { SceneFrame } from "../frame/sceneFrame";
 import { checkChannels, checkSerializationConfig, sceneOrigin, serializeScene } from "./serialization";
-import { coreVoxels, fieldMembers, gatherChannels, planTiles, receptiveField, resolveTilingOptions, sceneSkeleton, serializeTile, WHOLE_SCENE_FACTOR, type TilingOptions } from "./tiling";
+import { coreVoxels, fieldMembers, gatherChannels, planTiles, receptiveField, resolveTilingOptions, sceneSkeleton, serializeTile, splitTile, tileTooLarge, WHOLE_SCENE_FACTOR, type TilingOptions } from "./tiling";
 
 /** The stages of an encode, in order. */
 export type EncodeStage = "channels" | "serialize" | "inference" | "output" | "done";
@@ -60,8 +60,9 @@ export interface EncodeSceneResult {
     timings: { frameMs: number; channelsMs: number; serializeMs: number; inferenceMs: number; outputMs: number };
 }
 
-/** What encodeChannels returns: the result without the frame (its caller made the channels). */
-export type EncodeChannelsResult = Omit<EncodeSceneResult, "frame">;
+/** What encodeChannels returns: the result without the frame (its caller made the channels). `features` is null
+ *  when a tiled encode handed them to `hooks.storeTileFeatures` instead. */
+export type EncodeChannelsResult = Omit<EncodeSceneResult, "frame" | "features"> & { features: Float32Array | Uint16Array | null };
 
 /** A scene's encoder input: the 10 channels per Gaussian in the resolved frame (sceneChannels). */
 export interface SceneChannels {
@@ -79,6 +80,12 @@ export interface EncodeHooks {
     onProgress?: (progress: EncodeProgress) => void;
     /** Called between stages and between tiles; throws (CANCELLED) to stop. */
     checkCancelled?: () => void;
+    /** A tiled encode (encodeChannels) then keeps no (count x K) features array: each tile's core features go here
+     *  as they are made, `features` row j (in the output precision) for scene Gaussian `gaussians[j]` (ascending),
+     *  and the result's `features` is null. The Node command spills them to a file and gathers them after the
+     *  encode, when the channels and the tile structures are gone (at 6 M Gaussians x K = 16: 193 MB less at the
+     *  peak). A scene encoded whole ignores it. */
+    storeTileFeatures?: (gaussians: Int32Array, features: Float32Array | Uint16Array) => void;
 }
 
 export const ENCODE_CANCELLED_MESSAGE = "encodeScene was cancelled";
@@ -100,8 +107,8 @@ export async function encodeSplatRows(
     hooks.checkCancelled?.();
     hooks.onProgress?.({ stage: "channels", fraction: STAGE_START.channels });
     const input = sceneChannels(rows, options);
-    const result = await encodeChannels(input.channels, input.count, model, runModel, options, hooks);
-    return { ...result, frame: input.frame, timings: { ...result.timings, frameMs: input.frameMs, channelsMs: input.channelsMs } };
+    const result = await encodeChannels(input.channels, input.count, model, runModel, options, { ...hooks, storeTileFeatures: undefined });
+    return { ...result, features: result.features!, frame: input.frame, timings: { ...result.timings, frameMs: input.frameMs, channelsMs: input.channelsMs } };
 }
 
 /** The encoder's input of Babylon's splat rows: the frame (resolveSceneFrame) and the 10 channels in it. The rows
@@ -123,7 +130,7 @@ function checkPrecision(precision: unknown): asserts precision is "float32" | "f
 
 /**
  * The encode of `count` Gaussians already in the encoder's 10 input channels (contract 2; splatRowsToChannels):
- * whole when `count <= 2 * tileGaussians`, else tile by tile (src/encoder/tiling.ts), with progress and cancellation
+ * whole when `count <= 2 * tileGaussians` (and `<= fieldGaussians`), else tile by tile (src/encoder/tiling.ts), with progress and cancellation
  * between tiles. The caller may drop its splat rows before calling this (the Node command does, to bound memory).
  */
 export async function encodeChannels(
@@ -136,7 +143,7 @@ export async function encodeChannels(
 ): Promise<EncodeChannelsResult> {
     checkPrecision(options.outputPrecision);
     const precision = options.outputPrecision ?? "float32";
-    const { tileGaussians, haloMetres } = resolveTilingOptions(options);
+    const { tileGaussians, fieldGaussians, haloMetres } = resolveTilingOptions(options);
     const step = (stage: EncodeStage) => {
         hooks.checkCancelled?.();
         hooks.onProgress?.({ stage, fraction: STAGE_START[stage] });
@@ -147,7 +154,7 @@ export async function encodeChannels(
 
     step("serialize");
     const t1 = now();
-    if (count <= WHOLE_SCENE_FACTOR * tileGaussians) {
+    if (count <= Math.min(WHOLE_SCENE_FACTOR * tileGaussians, fieldGaussians)) {
         // one model call: exactly the whole-scene encode (the Python reference's serialization)
         const feeds = encoderFeeds(serializeScene(channels, count, config), config);
         step("inference");
@@ -173,9 +180,10 @@ export async function encodeChannels(
         );
     }
     const origin = sceneOrigin(channels, count, config.gridSize);
-    const plan = planTiles(channels, count, tileGaussians);
+    let plan = planTiles(channels, count, tileGaussians);
     const skeleton = sceneSkeleton(channels, count, config, origin);
-    const features = precision === "float16" ? new Uint16Array(count * k) : new Float32Array(count * k);
+    const store = hooks.storeTileFeatures;
+    const features = store ? null : precision === "float16" ? new Uint16Array(count * k) : new Float32Array(count * k);
     let serializeMs = now() - t1, inferenceMs = 0, outputMs = 0;
     const started = now();
     let coresDone = 0;
@@ -193,6 +201,13 @@ export async function encodeChannels(
         const ts = now();
         const field = receptiveField(skeleton, coreVoxels(skeleton, plan, t), blocks, config);
         const { members, isCore } = fieldMembers(channels, skeleton, plan, t, field.voxels, haloMetres);
+        if (tileTooLarge(plan.coreCounts[t], members.length, tileGaussians, fieldGaussians)) {
+            // a model call this large would set the peak memory: halve the core and encode its halves instead
+            plan = splitTile(channels, plan, t);
+            serializeMs += now() - ts;
+            t--;
+            continue;
+        }
         tileMembersMax = Math.max(tileMembersMax, members.length);
         const feeds = encoderFeeds(serializeTile(gatherChannels(channels, members), members, skeleton, config), config);
         const tr = now();
@@ -202,12 +217,21 @@ export async function encodeChannels(
         inferenceMs += to - tr;
         checkOutput(output, members.length, k, { members, isCore });
         const data = output.data;
-        for (let j = 0; j < members.length; j++) {
+        // the core's rows: into the scene's array, or (storeTileFeatures) into the tile's own, row r for cores[r]
+        const cores = store ? new Int32Array(plan.coreCounts[t]) : null;
+        const into = store ? (precision === "float16" ? new Uint16Array(cores!.length * k) : new Float32Array(cores!.length * k)) : features!;
+        for (let j = 0, r = 0; j < members.length; j++) {
             if (!isCore[j]) continue;
-            const from = j * k, at = members[j] * k;
-            if (precision === "float16") for (let c = 0; c < k; c++) (features as Uint16Array)[at + c] = float32ToHalfBits(data[from + c]);
-            else for (let c = 0; c < k; c++) features[at + c] = data[from + c];
+            const from = j * k;
+            let at = members[j] * k;
+            if (cores) {
+                cores[r] = members[j];
+                at = r++ * k;
+            }
+            if (precision === "float16") for (let c = 0; c < k; c++) (into as Uint16Array)[at + c] = float32ToHalfBits(data[from + c]);
+            else for (let c = 0; c < k; c++) into[at + c] = data[from + c];
         }
+        if (store) store(cores!, into);
         outputMs += now() - to;
         coresDone += plan.coreCounts[t];
     }

@@ -32,13 +32,25 @@ export const DEFAULT_TILE_GAUSSIANS = 100_000;
 export const DEFAULT_HALO_METRES = Infinity;
 /** The smallest tile core accepted: below it the receptive field dominates and tiles only cost time. */
 export const MIN_TILE_GAUSSIANS = 1000;
-/** A scene of at most this many times `tileGaussians` is encoded whole. */
+/** A scene of at most this many times `tileGaussians` (and at most `fieldGaussians`) is encoded whole. */
 export const WHOLE_SCENE_FACTOR = 2;
+/** By default one model call holds at most this many times `tileGaussians` (a core and its receptive field): the
+ *  largest call sets the encode's peak memory. At 6 M Gaussians with 100k cores the fields are 1.4-4 times their
+ *  cores (BENCHMARKS.md, "Large scenes in Node"): capped at 3 times, 5 of 64 cores are halved, the largest call
+ *  falls from 382k to 295k Gaussians, and the model's work grows by 3 %. */
+export const FIELD_FACTOR = 3;
+/** A core whose field is too large is halved only while it holds more than `tileGaussians` / this: a field that does
+ *  not shrink with its core (a scene that is all one patch at the coarse levels) costs at most 3 halvings. */
+const MAX_SPLIT_FACTOR = 8;
 
 export interface TilingOptions {
     /** Most Gaussians in one tile's core (default DEFAULT_TILE_GAUSSIANS); a scene of at most twice this is encoded
      *  whole; `Infinity` always encodes whole (memory then grows with the scene). */
     tileGaussians?: number;
+    /** Most Gaussians in one model call (a tile's core and its receptive field; default FIELD_FACTOR x
+     *  `tileGaussians`): a tile whose field holds more is halved (splitTile), down to cores of `tileGaussians` / 8.
+     *  What bounds an encode's peak memory (onnxruntime needs about 2.7 KB per Gaussian of a call). */
+    fieldGaussians?: number;
     /** Clips each tile's receptive field to this distance (metres, encoder frame) around the core's bounding box:
      *  faster, no longer exact (BENCHMARKS.md, "Tiled encoding"). Default Infinity: the whole field, exact. */
     haloMetres?: number;
@@ -59,16 +71,25 @@ export interface TilePlan {
 }
 
 /** Checks the tiling options and returns them with their defaults. */
-export function resolveTilingOptions(options: TilingOptions = {}): { tileGaussians: number; haloMetres: number } {
+export function resolveTilingOptions(options: TilingOptions = {}): { tileGaussians: number; fieldGaussians: number; haloMetres: number } {
     const tileGaussians = options.tileGaussians ?? DEFAULT_TILE_GAUSSIANS;
     const haloMetres = options.haloMetres ?? DEFAULT_HALO_METRES;
     if (!(tileGaussians === Infinity || (Number.isInteger(tileGaussians) && tileGaussians >= MIN_TILE_GAUSSIANS))) {
         throw new SemanticSplatError("INVALID_ARGUMENT", `tileGaussians must be an integer >= ${MIN_TILE_GAUSSIANS} or Infinity, got ${String(tileGaussians)}`);
     }
+    const fieldGaussians = options.fieldGaussians ?? FIELD_FACTOR * tileGaussians;
+    if (!(fieldGaussians === Infinity || (Number.isInteger(fieldGaussians) && fieldGaussians >= MIN_TILE_GAUSSIANS))) {
+        throw new SemanticSplatError("INVALID_ARGUMENT", `fieldGaussians must be an integer >= ${MIN_TILE_GAUSSIANS} or Infinity, got ${String(fieldGaussians)}`);
+    }
     if (!(haloMetres >= 0)) {
         throw new SemanticSplatError("INVALID_ARGUMENT", `haloMetres must be a number >= 0 (Infinity: the whole receptive field), got ${String(haloMetres)}`);
     }
-    return { tileGaussians, haloMetres };
+    return { tileGaussians, fieldGaussians, haloMetres };
+}
+
+/** Whether a tile whose core holds `core` Gaussians and whose model call would hold `field` is halved first. */
+export function tileTooLarge(core: number, field: number, tileGaussians: number, fieldGaussians: number): boolean {
+    return field > fieldGaussians && core > Math.max(tileGaussians / MAX_SPLIT_FACTOR, 2 * MIN_TILE_GAUSSIANS);
 }
 
 /**
@@ -108,6 +129,36 @@ export function planTiles(channels: Float32Array, count: number, tileGaussians: 
         boxes.set(bounds(channels, order, lo, hi), 6 * t);
     });
     return { count: ranges.length, tileOf, coreCounts, boxes, coreStart, coreOrder: order };
+}
+
+/**
+ * The plan with tile `tile`'s core halved at the median of its bounding box's longest axis (as planTiles splits):
+ * tiles `tile` and `tile + 1` hold the halves, later tiles move up by one. For a core whose receptive field is too
+ * large for one model call (encodeChannels' `fieldGaussians`): the halves' fields are smaller. O(count).
+ */
+export function splitTile(channels: Float32Array, plan: TilePlan, tile: number): TilePlan {
+    const order = plan.coreOrder;
+    const lo = plan.coreStart[tile], hi = plan.coreStart[tile + 1];
+    const box = plan.boxes.subarray(6 * tile, 6 * tile + 6);
+    let axis = 0;
+    for (let a = 1; a < 3; a++) if (box[3 + a] - box[a] > box[3 + axis] - box[axis]) axis = a;
+    const mid = lo + ((hi - lo) >> 1);
+    selectNth(channels, order, lo, hi, mid, axis);
+    const count = plan.count + 1;
+    const coreStart = new Int32Array(count + 1);
+    coreStart.set(plan.coreStart.subarray(0, tile + 1));
+    coreStart[tile + 1] = mid;
+    coreStart.set(plan.coreStart.subarray(tile + 1), tile + 2);
+    const coreCounts = new Int32Array(count);
+    for (let t = 0; t < count; t++) coreCounts[t] = coreStart[t + 1] - coreStart[t];
+    const boxes = new Float32Array(count * 6);
+    boxes.set(plan.boxes.subarray(0, 6 * tile));
+    boxes.set(bounds(channels, order, lo, mid), 6 * tile);
+    boxes.set(bounds(channels, order, mid, hi), 6 * (tile + 1));
+    boxes.set(plan.boxes.subarray(6 * (tile + 1)), 6 * (tile + 2));
+    const tileOf = plan.tileOf; // renumbered in place: the old plan is not used again
+    for (let t = tile + 1; t < count; t++) for (let j = coreStart[t]; j < coreStart[t + 1]; j++) tileOf[order[j]] = t;
+    return { count, tileOf, coreCounts, boxes, coreStart, coreOrder: order };
 }
 
 function bounds(channels: Float32Array, order: Int32Array, lo: number, hi: number): Float32Array {

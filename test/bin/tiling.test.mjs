@@ -89,6 +89,38 @@ test("the shipped encoder on the showcase room: 4 tiles with their receptive fie
     }
 });
 
+test("fieldGaussians halves the cores whose fields are larger (smaller model calls, same features); storeTileFeatures gets every core's rows once", async () => {
+    const { channels, count } = await channelsOf(SHOWCASE);
+    const { info, run, session } = await encoder(SHIPPED);
+    try {
+        const whole = await lib.encodeChannels(channels, count, info, run, { tileGaussians: Infinity });
+        const uncapped = await lib.encodeChannels(channels, count, info, run, { tileGaussians: 20000, fieldGaussians: Infinity });
+        const stored = [];
+        const capped = await lib.encodeChannels(channels, count, info, run, { tileGaussians: 20000, fieldGaussians: 40000 }, { storeTileFeatures: (gaussians, features) => stored.push({ gaussians, features }) });
+        assert.equal(uncapped.tiles, 8); // 80,369 -> 40,185 -> 20,093 -> 10,046
+        assert.ok(capped.tiles > uncapped.tiles, `${capped.tiles} tiles with the cap, ${uncapped.tiles} without`);
+        assert.ok(capped.largestTile < uncapped.largestTile, `largest call ${capped.largestTile} with the cap, ${uncapped.largestTile} without`);
+        // the rows went to storeTileFeatures, not to a scene array: gather them
+        assert.equal(capped.features, null);
+        assert.equal(stored.length, capped.tiles);
+        const features = new Float32Array(count * info.k);
+        const seen = new Uint8Array(count);
+        for (const { gaussians, features: rows } of stored) {
+            assert.equal(rows.length, gaussians.length * info.k);
+            gaussians.forEach((g, r) => {
+                assert.equal(seen[g], 0, `Gaussian ${g} stored twice`);
+                seen[g] = 1;
+                features.set(rows.subarray(r * info.k, (r + 1) * info.k), g * info.k);
+            });
+        }
+        assert.ok(seen.every((s) => s === 1), "every Gaussian stored");
+        const r = compare(whole.features, features, count, info.k);
+        assert.ok(r.worst > 0.99999 && r.maxAbs < 1e-4, `capped tiles vs whole: mean cos ${r.mean}, worst ${r.worst}, max abs ${r.maxAbs}`);
+    } finally {
+        await session.release();
+    }
+});
+
 test("cancellation between tiles stops the encode with CANCELLED", async () => {
     const { channels, count } = await channelsOf(PARITY);
     const { info, run, session } = await encoder(TINY);
@@ -129,6 +161,11 @@ test("the command: --tile-gaussians gives the whole-scene sidecar, names the til
         const r = encode([PARITY, "--model", TINY, "--out", join(dir, "bad.ply"), "--tile-gaussians", bad]);
         assert.equal(r.status, 2, r.stderr);
         assert.match(r.stderr, /--tile-gaussians must be an integer >= 1000 or "whole"/);
+    }
+    for (const bad of ["999", "many"]) {
+        const r = encode([PARITY, "--model", TINY, "--out", join(dir, "bad.ply"), "--field-gaussians", bad]);
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, /--field-gaussians must be an integer >= 1000/);
     }
     const h = encode([PARITY, "--model", TINY, "--out", join(dir, "bad.ply"), "--halo=-1"]);
     assert.equal(h.status, 2);

@@ -8,7 +8,7 @@ import { isSemanticError } from "../../src/errors";
 import { encodeChannels, type EncodeProgress } from "../../src/encoder/encodeScene";
 import { encoderFeeds, encoderInfoFromMetadata, type EncoderModelInfo } from "../../src/encoder/inputs";
 import { DEFAULT_SERIALIZATION, INPUT_CHANNELS, sceneOrigin, serializeScene } from "../../src/encoder/serialization";
-import { coreVoxels, gatherChannels, planTiles, receptiveField, sceneSkeleton, serializeTile } from "../../src/encoder/tiling";
+import { coreVoxels, gatherChannels, planTiles, receptiveField, resolveTilingOptions, sceneSkeleton, serializeTile, splitTile, tileTooLarge } from "../../src/encoder/tiling";
 import { seededRandom } from "../support/seededRandom";
 
 const MODEL_URL = "/base/test/fixtures/encoder/tiny-encoder.onnx";
@@ -55,6 +55,44 @@ describe("tiled encoding", () => {
             }
         }
         expect(Array.from(planTiles(channels, count, 3000).tileOf)).toEqual(Array.from(plan.tileOf));
+    });
+
+    it("splitTile halves one core (the plan still partitions the scene, in order); fields above fieldGaussians are halved, down to a limit", () => {
+        const count = 20000;
+        const channels = roomChannels(count);
+        const plan = planTiles(channels, count, 3000);
+        const before = { counts: Array.from(plan.coreCounts), tileOf: Array.from(plan.tileOf), boxes: Array.from(plan.boxes) };
+        const split = splitTile(channels, plan, 2);
+        expect(split.count).toBe(9);
+        expect(split.coreCounts[2] + split.coreCounts[3]).toBe(before.counts[2]);
+        expect(Math.abs(split.coreCounts[2] - split.coreCounts[3])).toBeLessThanOrEqual(1);
+        expect(Array.from(split.coreCounts.subarray(0, 2))).toEqual(before.counts.slice(0, 2));
+        expect(Array.from(split.coreCounts.subarray(4))).toEqual(before.counts.slice(3));
+        expect(Array.from(split.boxes.subarray(0, 12))).toEqual(before.boxes.slice(0, 12));
+        expect(Array.from(split.boxes.subarray(24))).toEqual(before.boxes.slice(18));
+        const sizes = new Int32Array(split.count);
+        for (let i = 0; i < count; i++) {
+            const t = split.tileOf[i];
+            sizes[t]++;
+            const old = before.tileOf[i];
+            expect(t).toBe(old < 2 ? old : old > 2 ? old + 1 : t === 2 || t === 3 ? t : -1);
+            for (let a = 0; a < 3; a++) {
+                const p = channels[i * INPUT_CHANNELS + a];
+                expect(p >= split.boxes[6 * t + a] && p <= split.boxes[6 * t + 3 + a]).toBeTrue();
+            }
+        }
+        expect(Array.from(sizes)).toEqual(Array.from(split.coreCounts));
+        for (let t = 0; t < split.count; t++) {
+            for (let j = split.coreStart[t]; j < split.coreStart[t + 1]; j++) expect(split.tileOf[split.coreOrder[j]]).toBe(t);
+        }
+        // the options: fieldGaussians defaults to 3 x tileGaussians; a core is halved only above tileGaussians / 8
+        expect(resolveTilingOptions({ tileGaussians: 40000 }).fieldGaussians).toBe(120000);
+        expect(resolveTilingOptions({}).fieldGaussians).toBe(300000);
+        expect(() => resolveTilingOptions({ fieldGaussians: 10 })).toThrowMatching((e) => isSemanticError(e, "INVALID_ARGUMENT"));
+        expect(tileTooLarge(50000, 300001, 100000, 300000)).toBeTrue();
+        expect(tileTooLarge(50000, 300000, 100000, 300000)).toBeFalse();
+        expect(tileTooLarge(12500, 400000, 100000, 300000)).toBeFalse();
+        expect(tileTooLarge(1500, 400000, 1000, 3000)).toBeFalse(); // never below 2 x MIN_TILE_GAUSSIANS
     });
 
     it("a tile of every Gaussian serializes exactly as the whole scene; a core's field holds its whole patches", () => {
