@@ -5,10 +5,23 @@
 // readSceneFile, the reading path the browser's loader uses (budgets, validation policy, typed errors), and
 // Babylon's own parsers turn the checked bytes into 32-byte splat rows, so both see the same Gaussians in the
 // same frame.
-import { readFileSync, writeFileSync, renameSync, statSync, existsSync, rmSync, openSync, readSync, closeSync, fstatSync } from "node:fs";
+import { readFileSync, renameSync, statSync, existsSync, rmSync, openSync, readSync, writeSync, closeSync, fstatSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { basename } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+
+/** glibc malloc settings the command runs under (docs/ENCODER.md, "Memory"). Without them glibc keeps the freed
+ *  buffers of onnxruntime's calls (it runs without its own arena) in its heaps, about 0.4 GB at 6 M Gaussians; with
+ *  them buffers of 2 MiB and more are unmapped when freed (mmap_threshold), as transparent huge pages where the
+ *  kernel allows them (hugetlb=1: 512 times fewer page faults than 4 KiB pages, which is what made a low threshold
+ *  cost time), and two arenas serve all threads (arena_max). BENCHMARKS.md, "Large scenes in Node". */
+const MALLOC_TUNABLES = "glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=2097152:glibc.malloc.arena_max=2";
+/** Set in the re-run command's environment: says it runs under MALLOC_TUNABLES (and must not run itself again). */
+const MALLOC_MARK = "SEMANTIC_SPLAT_ENCODE_MALLOC";
+/** Variables through which a user sets glibc's malloc: any of them set, the command keeps them as they are. */
+const USER_MALLOC_VARIABLES = ["GLIBC_TUNABLES", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_"];
 
 const DEFAULT_CLASS_COUNT = 21; // the package's models/classes.json (the library checks the same number)
 
@@ -37,12 +50,18 @@ options:
                         --max-gaussians <n> (16777216) and --max-model-bytes <n> (512 MiB)
   --tile-gaussians <n>  most Gaussians per tile core (default 100000; a scene of at most twice this is encoded
                         whole); "whole" never tiles (memory then grows with the scene)
+  --field-gaussians <n> most Gaussians in one model call, a tile's core and its receptive field (default 3 times
+                        --tile-gaussians): a tile whose field holds more is halved; the largest call sets the
+                        peak memory (about 2.7 KB per Gaussian)
   --halo <m>            clip each tile's receptive field to <m> metres around its core (faster, not exact;
                         default: the whole field, the same features as a whole-scene encode)
   --cache               read the features from <scene>.semcache when it was written for this scene, model and
                         options, else encode and write it (fp16; docs/ENCODER.md, "Feature cache")
   --clear-cache         delete <scene>.semcache first
   --quiet               no progress bar
+  --system-malloc       keep glibc's default malloc settings: by default the command runs itself again with
+                        GLIBC_TUNABLES=${MALLOC_TUNABLES} (docs/ENCODER.md, "Memory"),
+                        unless GLIBC_TUNABLES or a MALLOC_* variable is already set (yours win)
   -h, --help            this text
 
 exit status: 0 written, 1 the scene or model was refused (the message names the file and the problem), 2 usage.`;
@@ -74,10 +93,12 @@ function parseCommandLine(argv) {
                 floor: { type: "string" },
                 threads: { type: "string" },
                 "tile-gaussians": { type: "string" },
+                "field-gaussians": { type: "string" },
                 halo: { type: "string" },
                 cache: { type: "boolean", default: false },
                 "clear-cache": { type: "boolean", default: false },
                 quiet: { type: "boolean", default: false },
+                "system-malloc": { type: "boolean", default: false },
                 "invalid-gaussians": { type: "string", default: "refuse" },
                 "invalid-labels": { type: "string", default: "refuse" },
                 "class-count": { type: "string" },
@@ -134,12 +155,17 @@ function parseCommandLine(argv) {
             throw new UsageError(`--tile-gaussians must be an integer >= 1000 or "whole", got "${values["tile-gaussians"]}"`);
         }
     }
+    let fieldGaussians;
+    if (values["field-gaussians"] !== undefined) {
+        fieldGaussians = Number(values["field-gaussians"]);
+        if (!Number.isInteger(fieldGaussians) || fieldGaussians < 1000) throw new UsageError(`--field-gaussians must be an integer >= 1000, got "${values["field-gaussians"]}"`);
+    }
     let haloMetres;
     if (values.halo !== undefined) {
         haloMetres = Number(values.halo);
         if (!(haloMetres >= 0) || !Number.isFinite(haloMetres)) throw new UsageError(`--halo must be a number of metres >= 0, got "${values.halo}"`);
     }
-    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, frame: values.frame, up: values.up, metresPerUnit, floorHeight, threads, tileGaussians, haloMetres, cache: values.cache, clearCache: values["clear-cache"], quiet: values.quiet, read };
+    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, frame: values.frame, up: values.up, metresPerUnit, floorHeight, threads, tileGaussians, fieldGaussians, haloMetres, cache: values.cache, clearCache: values["clear-cache"], quiet: values.quiet, systemMalloc: values["system-malloc"], read };
 }
 
 /** A one-line progress bar on stderr (redrawn in place on a terminal; one line per stage otherwise). */
@@ -277,8 +303,113 @@ async function readPlyRowsInChunks(path, readOptions, lib, SPLATFileLoader) {
     }
 }
 
+/**
+ * glibc reads its malloc tunables only when a process starts, so the command runs itself again with them (once; the
+ * child's environment carries MALLOC_MARK) and exits as it did. Returns the malloc setting this process runs
+ * under, for the summary: "tuned", or why not ("--system-malloc", "your ...", "not glibc").
+ */
+function mallocSetting(args) {
+    if (process.env[MALLOC_MARK] === "tuned") return "tuned";
+    if (args.systemMalloc) return "glibc defaults (--system-malloc)";
+    const own = USER_MALLOC_VARIABLES.filter((name) => process.env[name] !== undefined);
+    if (own.length > 0) return `yours (${own.map((name) => `${name}=${process.env[name]}`).join(" ")})`;
+    if (process.platform !== "linux" || !process.report) return "the system's (not glibc)";
+    process.report.excludeNetwork = true; // the report only for the C library's name: no network look-ups
+    if (!process.report.getReport().header.glibcVersionRuntime) return "the system's (not glibc)";
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+        stdio: "inherit",
+        env: { ...process.env, GLIBC_TUNABLES: MALLOC_TUNABLES, [MALLOC_MARK]: "tuned" },
+    });
+    if (child.error) fail(new Error(`could not run the command again with its malloc settings (${child.error.message}): run it with --system-malloc`));
+    if (child.signal) process.kill(process.pid, child.signal);
+    process.exit(child.status ?? 1);
+}
+
+/** The output file: --out, else <scene>.semf for a sidecar, <scene>.semantic.ply for a PLY. */
+function outputPath(args, lib) {
+    if (args.out) return args.out;
+    return args.sidecar ? lib.featureSidecarFileName(args.scene) : args.scene.replace(/(\.ply)?$/i, ".semantic.ply");
+}
+
+/** Writes all of `bytes` at `position`. */
+function writeAt(fd, bytes, position) {
+    for (let done = 0; done < bytes.byteLength; ) done += writeSync(fd, bytes, done, bytes.byteLength - done, position + done);
+}
+
+/** Reads `into.byteLength` bytes at `position` into `into`. */
+function readAt(fd, into, position, path) {
+    for (let done = 0; done < into.byteLength; ) {
+        const n = readSync(fd, into, done, into.byteLength - done, position + done);
+        if (n === 0) throw new Error(`${path}: the file ended at byte ${position + done}`);
+        done += n;
+    }
+}
+
+/** The bytes of a typed array (a view, no copy). */
+function bytesOf(array) {
+    return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+}
+
+/**
+ * A tiled encode's features spilled to `path` while it runs (encodeChannels' storeTileFeatures: each tile's core
+ * Gaussians, then their rows, in this machine's byte order) and gathered into one (count x K) array afterwards.
+ * At 6 M Gaussians x K = 16 the fp16 array is 193 MB that the encode's peak (inside the largest tile's model call)
+ * no longer holds. close() deletes the file.
+ */
+function featureSpill(path) {
+    let fd = null;
+    let position = 0;
+    const tiles = [];
+    return {
+        store(gaussians, features) {
+            fd ??= openSync(path, "w+");
+            writeAt(fd, bytesOf(gaussians), position);
+            writeAt(fd, bytesOf(features), position + gaussians.byteLength);
+            position += gaussians.byteLength + features.byteLength;
+            tiles.push(gaussians.length);
+        },
+        gather(count, k, Type) {
+            const features = new Type(count * k);
+            let at = 0;
+            for (const n of tiles) {
+                const gaussians = new Int32Array(n);
+                readAt(fd, bytesOf(gaussians), at, path);
+                const rows = new Type(n * k);
+                readAt(fd, bytesOf(rows), at + gaussians.byteLength, path);
+                at += gaussians.byteLength + rows.byteLength;
+                for (let r = 0; r < n; r++) {
+                    const to = gaussians[r] * k;
+                    for (let c = 0; c < k; c++) features[to + c] = rows[r * k + c];
+                }
+            }
+            return features;
+        },
+        close() {
+            if (fd !== null) closeSync(fd);
+            fd = null;
+            rmSync(path, { force: true });
+        },
+    };
+}
+
+/** Writes `header` then `body` to `path` through a temporary name (`<path>.part`, renamed when complete), so a
+ *  failed write never leaves half a file under the final name. */
+function writeParts(path, { header, body }) {
+    const temporary = `${path}.part`;
+    const fd = openSync(temporary, "w");
+    try {
+        for (const part of [header, body]) {
+            for (let done = 0; done < part.byteLength; ) done += writeSync(fd, part, done, part.byteLength - done);
+        }
+    } finally {
+        closeSync(fd);
+    }
+    renameSync(temporary, path);
+}
+
 async function main() {
     const args = parseCommandLine(process.argv.slice(2));
+    const malloc = mallocSetting(args);
     const lib = await import(new URL("../dist/node-encoder.js", import.meta.url).href).catch((e) => {
         throw new Error(`the package's dist/ is missing (run "npm run build" in a checkout): ${e.message.split("\n")[0]}`);
     });
@@ -373,7 +504,6 @@ async function main() {
     let result;
     let frame;
     let timings;
-    let cachedSidecar = null;
     if (cached) {
         // reopened: no encode (fp16 features; a PLY gets them widened back to float32)
         rows = null;
@@ -406,8 +536,10 @@ async function main() {
             throw Object.assign(new Error(`${args.model}: onnxruntime-node could not load the model: ${e.message}`), { code: "MODEL_INVALID" });
         }
 
-        // 4. encode
+        // 4. encode; a tiled encode spills each tile's features to a file beside the output and they are gathered
+        //    after it, when the channels and the tile structures are gone (no (count x K) array during the encode)
         const bar = progressBar(args.quiet);
+        const spill = featureSpill(`${outputPath(args, lib)}.tiles.part`);
         try {
             result = await lib.encodeChannels(
                 input.channels,
@@ -419,48 +551,45 @@ async function main() {
                     const outputs = await session.run(ortFeeds, ["features"]);
                     return { data: outputs.features.data, dims: outputs.features.dims };
                 },
-                { outputPrecision: args.sidecar ? "float16" : "float32", tileGaussians: args.tileGaussians, haloMetres: args.haloMetres },
-                { onProgress: (p) => bar.update(p) }
+                { outputPrecision: args.sidecar ? "float16" : "float32", tileGaussians: args.tileGaussians, fieldGaussians: args.fieldGaussians, haloMetres: args.haloMetres },
+                { onProgress: (p) => bar.update(p), storeTileFeatures: spill.store }
             );
+            bar.end();
+            await session.release();
+            session = null;
+            frame = input.frame;
+            timings = { ...result.timings, frameMs: input.frameMs, channelsMs: input.channelsMs };
+            input = null; // the channels are not needed for writing
+            const gatherStarted = performance.now();
+            if (!result.features) result.features = spill.gather(result.count, result.k, args.sidecar ? Uint16Array : Float32Array);
+            timings.outputMs += performance.now() - gatherStarted;
         } catch (e) {
             bar.end();
             if (e && typeof e.code === "string" && !e.message.startsWith(args.scene)) e.message = `${args.scene}: ${e.message}`;
             throw e;
+        } finally {
+            spill.close();
         }
-        bar.end();
-        await session.release();
-        session = null;
-        frame = input.frame;
-        timings = { ...result.timings, frameMs: input.frameMs, channelsMs: input.channelsMs };
-        input = null; // the channels are not needed for writing
         if (args.cache) {
-            const entry = lib.encodeSemcache(cacheKey, { features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: frame }, cachePath);
-            writeFileSync(`${cachePath}.part`, entry);
-            renameSync(`${cachePath}.part`, cachePath);
-            // the entry holds the sidecar after its header: written as it is, no second copy of the features
-            if (args.sidecar) cachedSidecar = entry.subarray(lib.SEMCACHE_HEADER_BYTES);
+            // header, then the fp16 features' own bytes: no copy of the features to write them
+            writeParts(cachePath, lib.encodeSemcacheParts(cacheKey, { features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: frame }, cachePath));
         }
     }
 
     // 4. write (to a temporary name first, so a failed write never leaves half a file under the final name)
-    let out;
-    let bytes;
+    const out = outputPath(args, lib);
     if (args.sidecar) {
-        out = args.out ?? lib.featureSidecarFileName(args.scene);
-        bytes = cachedSidecar ?? lib.encodeFeatureSidecar({ features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: frame }, out);
-        result.features = null; // the sidecar holds them: one copy less while writing
+        // the sidecar's header, then the fp16 features' own bytes (a little-endian machine): no second copy
+        writeParts(out, lib.encodeFeatureSidecarParts({ features: result.features, count: result.count, featureDim: result.k, encoderId: result.encoderId, sceneFrame: frame }, out));
     } else {
-        out = args.out ?? args.scene.replace(/(\.ply)?$/i, ".semantic.ply");
-        bytes = lib.writeSemanticPly(scene.sourcePly, basename(args.scene), {
+        const bytes = lib.writeSemanticPly(scene.sourcePly, basename(args.scene), {
             features: result.features,
             featureDim: result.k,
             // the frame the features were computed in: a saved scene does not need it estimated again
             comments: [`f_sem_* by ${result.encoderId} (${basename(args.model)})`, lib.SCENE_FRAME_COMMENT_PREFIX + lib.sceneFrameRecord(frame)],
         });
+        writeParts(out, { header: bytes, body: new Uint8Array(0) });
     }
-    const temporary = `${out}.part`;
-    writeFileSync(temporary, bytes);
-    renameSync(temporary, out);
     const t = timings;
     const total = t.channelsMs + t.serializeMs + t.inferenceMs + t.outputMs;
     process.stderr.write(
@@ -468,7 +597,8 @@ async function main() {
             `wrote ${out}: ${result.count} Gaussians x K=${result.k} (${result.encoderId}${result.tiles > 1 ? `, ${result.tiles} tiles` : ""}); ` +
             (cached
                 ? `no encode: read from the cache in ${(t.outputMs / 1000).toFixed(2)} s (key and file included)\n`
-                : `encode ${((total + t.frameMs) / 1000).toFixed(2)} s (frame ${t.frameMs.toFixed(0)} ms, channels ${t.channelsMs.toFixed(0)} ms, serialization ${t.serializeMs.toFixed(0)} ms, model ${t.inferenceMs.toFixed(0)} ms)\n`)
+                : `encode ${((total + t.frameMs) / 1000).toFixed(2)} s (frame ${t.frameMs.toFixed(0)} ms, channels ${t.channelsMs.toFixed(0)} ms, serialization ${t.serializeMs.toFixed(0)} ms, model ${t.inferenceMs.toFixed(0)} ms)\n`) +
+            `memory: peak RSS ${((process.resourceUsage().maxRSS * 1024) / 1e9).toFixed(2)} GB; malloc: ${malloc === "tuned" ? `GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES}` : malloc}\n`
     );
 }
 

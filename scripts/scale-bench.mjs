@@ -5,7 +5,10 @@
 // reads <scene>.semcache: no encode). Prints a markdown table: wall time, time per Gaussian, peak RSS.
 //
 //     npm run build && node scripts/scale-bench.mjs [--copies 12,37,75] [--threads 2] [--dir /tmp/scale-bench]
-//         [--model models/gaussian-encoder-k16.onnx] [--tile-gaussians 100000]
+//         [--model models/gaussian-encoder-k16.onnx] [--tile-gaussians 100000] [--keep]
+//         [--encode-args "--system-malloc --field-gaussians 1000000"]   (more options of the command, for comparisons)
+// On a shared machine compare CPU seconds (user + sys of the command and the process it runs: it runs itself again
+// under glibc's malloc tunables) of runs made back to back, rather than wall times.
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
@@ -21,6 +24,7 @@ const { values } = parseArgs({
         model: { type: "string", default: join(REPO, "models/gaussian-encoder-k16.onnx") },
         "tile-gaussians": { type: "string" },
         keep: { type: "boolean", default: false },
+        "encode-args": { type: "string", default: "" },
     },
 });
 if (!existsSync("/usr/bin/time")) {
@@ -29,12 +33,13 @@ if (!existsSync("/usr/bin/time")) {
 }
 mkdirSync(values.dir, { recursive: true });
 
-/** Runs the encode command under GNU time; returns wall seconds, peak RSS (bytes) and the command's stderr. */
+/** Runs the encode command under GNU time; returns wall seconds, CPU seconds (user + sys), peak RSS (bytes: GNU time's
+ *  maximum over the command and the process it waited for, i.e. the encoding process) and the command's stderr. */
 function timed(args) {
-    const r = spawnSync("/usr/bin/time", ["-f", "TIME %e %M", process.execPath, join(REPO, "bin/encode.mjs"), ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
-    const m = r.stderr.match(/TIME ([\d.]+) (\d+)/);
+    const r = spawnSync("/usr/bin/time", ["-f", "TIME %e %U %S %M", process.execPath, join(REPO, "bin/encode.mjs"), ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
+    const m = r.stderr.match(/TIME ([\d.]+) ([\d.]+) ([\d.]+) (\d+)/);
     if (r.status !== 0 || !m) throw new Error(`encode failed (${r.status}): ${r.stderr.slice(-2000)}`);
-    return { seconds: Number(m[1]), rss: Number(m[2]) * 1024, stderr: r.stderr };
+    return { seconds: Number(m[1]), cpu: Number(m[2]) + Number(m[3]), rss: Number(m[4]) * 1024, stderr: r.stderr };
 }
 
 const rows = [];
@@ -46,6 +51,7 @@ for (const copies of values.copies.split(",").map(Number)) {
     rmSync(`${scene}.semcache`, { force: true });
     const common = [scene, "--model", values.model, "--sidecar", "--out", join(values.dir, `rooms-${copies}.semf`), "--threads", values.threads, "--quiet"];
     if (values["tile-gaussians"]) common.push("--tile-gaussians", values["tile-gaussians"]);
+    common.push(...values["encode-args"].split(/\s+/).filter(Boolean));
     process.stderr.write(`${copies} rooms: encode ...\n`);
     const encode = timed([...common, "--cache"]);
     const count = Number(encode.stderr.match(/: (\d+) Gaussians x K/)[1]);
@@ -66,10 +72,10 @@ console.log(`Machine: ${cpus().length} x ${cpus()[0]?.model ?? "CPU"}, ${Math.ro
 const load = (l) => l.map((v) => v.toFixed(1)).join(" / ");
 console.log(`Run ${startedAt}Z to ${new Date().toISOString().slice(11, 16)}Z; load average (1 / 5 / 15 min) ${load(loadBefore)} at the start, ${load(loadavg())} at the end (the machine is shared).`);
 console.log(`Command: \`node scripts/scale-bench.mjs ${process.argv.slice(2).join(" ")}\` (each figure one run of \`bin/encode.mjs --sidecar --cache\` under /usr/bin/time).\n`);
-console.log("| scene | Gaussians | tiles | encode wall s | us / Gaussian | serialization s | model s | peak RSS | reopen wall s | cache read s | reopen peak RSS |");
-console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+console.log("| scene | Gaussians | tiles | encode wall s | us / Gaussian | encode CPU s | serialization s | model s | peak RSS | reopen wall s | cache read s | reopen peak RSS |");
+console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const r of rows) {
     console.log(
-        `| ${r.copies} rooms | ${r.count.toLocaleString("en")} | ${r.tiles} | ${r.encode.seconds.toFixed(1)} | ${((r.encode.seconds * 1e6) / r.count).toFixed(1)} | ${r.serialization.toFixed(1)} | ${r.model.toFixed(1)} | ${gb(r.encode.rss)} GB | ${r.reopen.seconds.toFixed(2)} | ${r.cacheRead.toFixed(2)} | ${gb(r.reopen.rss)} GB |`
+        `| ${r.copies} rooms | ${r.count.toLocaleString("en")} | ${r.tiles} | ${r.encode.seconds.toFixed(1)} | ${((r.encode.seconds * 1e6) / r.count).toFixed(1)} | ${r.encode.cpu.toFixed(1)} | ${r.serialization.toFixed(1)} | ${r.model.toFixed(1)} | ${gb(r.encode.rss)} GB | ${r.reopen.seconds.toFixed(2)} | ${r.cacheRead.toFixed(2)} | ${gb(r.reopen.rss)} GB |`
     );
 }

@@ -138,3 +138,49 @@ test("usage and format errors: missing --model exits 2, a damaged .spz is MALFOR
     assert.match(bad.stderr, /MODEL_/);
     assert.match(bad.stderr, /bad\.onnx/);
 });
+
+test("the command runs itself again under glibc's malloc tunables; --system-malloc and your own GLIBC_TUNABLES / MALLOC_* keep glibc as it is", () => {
+    const scene = writeGaussianPly(join(dir, "malloc.ply"), 200);
+    const run = (extra, env = {}) => {
+        const r = spawnSync(process.execPath, [join(root, "bin/encode.mjs"), scene, "--model", MODEL, "--sidecar", "--quiet", "--out", join(dir, "malloc.semf"), ...extra], {
+            encoding: "utf8",
+            env: { ...Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "GLIBC_TUNABLES" && !name.startsWith("MALLOC_"))), ...env },
+        });
+        assert.equal(r.status, 0, r.stderr);
+        return r.stderr.match(/^memory: peak RSS [\d.]+ GB; malloc: (.*)$/m)?.[1];
+    };
+    const glibc = process.platform === "linux" && Boolean(process.report.getReport().header.glibcVersionRuntime);
+    const tuned = run([]);
+    if (glibc) {
+        // printed from the encoding process's own environment: it ran under the tunables
+        assert.match(tuned, /^GLIBC_TUNABLES=glibc\.malloc\.\S*mmap_threshold=\d+\S*arena_max=2/, tuned);
+    } else {
+        assert.equal(tuned, "the system's (not glibc)");
+    }
+    assert.equal(run(["--system-malloc"]), "glibc defaults (--system-malloc)");
+    assert.equal(run([], { MALLOC_ARENA_MAX: "4" }), "yours (MALLOC_ARENA_MAX=4)");
+    assert.equal(run([], { GLIBC_TUNABLES: "glibc.malloc.arena_max=3" }), "yours (GLIBC_TUNABLES=glibc.malloc.arena_max=3)");
+    // the re-run's exit status and message come through once
+    const missing = encode([join(dir, "missing.ply"), "--model", MODEL]);
+    assert.equal(missing.status, 1);
+    assert.equal(missing.stderr.match(/cannot read the scene file/g)?.length, 1, missing.stderr);
+});
+
+test("a sidecar and a cache entry as header + body (the fp16 features' own bytes, no copy) equal the one-buffer encodings", () => {
+    const count = 300, k = K;
+    const features = new Uint16Array(count * k);
+    for (let i = 0; i < features.length; i++) features[i] = 0x3c00 ^ ((i * 2654435761) >>> 22); // finite halves
+    const frame = lib.noneFrame();
+    const input = { features, count, featureDim: k, encoderId: "test-encoder", sceneFrame: frame };
+    const joined = ({ header, body }) => Buffer.concat([header, body]);
+    const parts = lib.encodeFeatureSidecarParts(input, "x.semf");
+    assert.equal(parts.body.buffer, features.buffer, "the body is the features' own bytes");
+    assert.deepEqual(joined(parts), Buffer.from(lib.encodeFeatureSidecar(input, "x.semf")));
+    const asFloat = { ...input, features: lib.halfArrayToFloat32(features) };
+    assert.deepEqual(joined(lib.encodeFeatureSidecarParts(asFloat, "x.semf")), Buffer.from(lib.encodeFeatureSidecar(input, "x.semf")));
+    const key = "ab".repeat(32);
+    assert.deepEqual(joined(lib.encodeSemcacheParts(key, input, "x.semcache")), Buffer.from(lib.encodeSemcache(key, input, "x.semcache")));
+    const bad = features.slice();
+    bad[17] = 0x7c00; // +Inf
+    assert.throws(() => lib.encodeFeatureSidecarParts({ ...input, features: bad }, "x.semf"), (e) => e.code === "INVALID_FEATURES" && /Gaussian 1 channel 1/.test(e.message));
+});
