@@ -75,7 +75,8 @@ async function encodeOnce(request: EncodeSceneRequest, access: EncoderSessionAcc
         request,
         hooks
     );
-    const result: EncodeSceneResult = { ...encoded, frame: input.frame, timings: { ...encoded.timings, frameMs: input.frameMs, channelsMs: input.channelsMs } };
+    // no storeTileFeatures hook: encodeChannels returns the (count x K) features
+    const result: EncodeSceneResult = { ...encoded, features: encoded.features!, frame: input.frame, timings: { ...encoded.timings, frameMs: input.frameMs, channelsMs: input.channelsMs } };
     await lastProgress;
     return result;
 }
