@@ -249,6 +249,39 @@ def test_encoder_checkpoint_as_feature_source(micro, tmp_path):
         FeatureSource(f"encoder:{tmp_path / 'missing.pt'}")
 
 
+def test_exported_encoder_file_as_feature_source(micro, tmp_path):
+    """onnx:<file> runs an exported encoder (the shipped one's checkpoint is not kept) and gives the features its
+    checkpoint gives; a file that is not an encoder is refused."""
+    from rtgs2.encoder.export import export_onnx
+    from rtgs2.encoder.model import EncoderConfig, GaussianEncoder
+    from rtgs2.synthrooms.benchmark import room_dir
+    from rtgs2.ply import read_ply
+
+    torch.manual_seed(1)
+    config = EncoderConfig(out_dim=8)
+    model = GaussianEncoder(config).eval()
+    checkpoint, onnx_file = tmp_path / "encoder.pt", tmp_path / "encoder.onnx"
+    torch.save({"model": model.state_dict(), "config": config.to_json()}, checkpoint)
+    scene = read_ply(room_dir(micro[0], "val", 2004) / "scene.ply")
+    export_onnx(model, onnx_file, scene.input_channels()[:2000])
+    from_file, from_checkpoint = FeatureSource(f"onnx:{onnx_file}"), FeatureSource(f"encoder:{checkpoint}")
+    assert from_file.k == 8 and from_file.describe()["source"] == f"onnx:{onnx_file}"
+    a, b = from_file(scene, "val", 2004), from_checkpoint(scene, "val", 2004)
+    assert a.shape == (len(scene), 8)
+    assert float(((a * b).sum(1)).min()) > 0.999
+    with pytest.raises(FileNotFoundError, match="no ONNX file"):
+        FeatureSource(f"onnx:{tmp_path / 'missing.onnx'}")
+    not_encoder = tmp_path / "other.onnx"
+    import onnx
+    proto = onnx.load(str(onnx_file))
+    for prop in proto.metadata_props:
+        if prop.key == "kind":
+            prop.value = "vdvi"
+    onnx.save(proto, str(not_encoder))
+    with pytest.raises(ValueError, match="not an exported Gaussian encoder"):
+        FeatureSource(f"onnx:{not_encoder}")
+
+
 def test_rgb_variant_trains_and_evaluates_without_features(micro, tmp_path):
     """--features none: the RGB-only fallback trains and is evaluated without rendered features (one zero channel
     stands in; the rgb variant never reads it; rgb and labels are those of the views with features); other

@@ -54,7 +54,9 @@ def raw10_features(channels: np.ndarray, k: int, seed: int = RAW10_SEED) -> np.n
 
 
 class FeatureSource:
-    """Per-Gaussian features of a room: spec `raw10`, `encoder:<checkpoint>` or `npy:<dir>`."""
+    """Per-Gaussian features of a room: spec `raw10`, `encoder:<checkpoint>`, `onnx:<exported encoder>` or
+    `npy:<dir>`. `onnx:` runs an exported encoder file (e.g. the shipped models/gaussian-encoder-k16.onnx, whose
+    training checkpoint is not kept) in onnxruntime, as the runtime does."""
 
     def __init__(self, spec: str, k: int | None = None, framed: bool = False):
         """framed: compute each room's features from the runtime's input, the room moved by a random similarity,
@@ -75,13 +77,28 @@ class FeatureSource:
                 raise FileNotFoundError(f"feature source {spec!r}: no encoder checkpoint at {path}")
             self.encoder = load_checkpoint(path)
             self.k = int(self.encoder.config.out_dim)
+        elif self.kind == "onnx":
+            import onnx
+            import onnxruntime as ort
+            from ..encoder.model import EncoderConfig
+
+            path = Path(arg)
+            if not path.is_file():
+                raise FileNotFoundError(f"feature source {spec!r}: no ONNX file at {path}")
+            props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+            if props.get("kind") != "encoder" or "encoder_config" not in props:
+                raise ValueError(f"feature source {spec!r}: {path} is not an exported Gaussian encoder "
+                                 f"(metadata kind {props.get('kind')!r})")
+            self.onnx_config = EncoderConfig.from_json(json.loads(props["encoder_config"]))
+            self.onnx_session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            self.k = int(self.onnx_config.out_dim)
         elif self.kind == "npy":
             self.dir = Path(arg)
             if not self.dir.is_dir():
                 raise FileNotFoundError(f"feature source {spec!r}: {self.dir} is not a directory")
             self.k = k
         else:
-            raise ValueError(f"unknown feature source {spec!r} (raw10, encoder:<checkpoint>, npy:<dir>)")
+            raise ValueError(f"unknown feature source {spec!r} (raw10, encoder:<checkpoint>, onnx:<file>, npy:<dir>)")
 
     def describe(self) -> dict:
         return {"source": self.spec, "k": self.k, "framed": self.framed}
@@ -99,6 +116,12 @@ class FeatureSource:
             from ..encoder.export import run_torch
 
             feats = run_torch(self.encoder, channels)
+        elif self.kind == "onnx":
+            from ..encoder.export import OUTPUT_NAME
+            from ..encoder.serialization import serialize_scene
+
+            feeds = serialize_scene(channels, self.onnx_config.serialization).feeds()
+            feats = self.onnx_session.run([OUTPUT_NAME], {i.name: feeds[i.name] for i in self.onnx_session.get_inputs()})[0]
         else:
             path = self.dir / split / f"room-{seed:05d}.npy"
             feats = np.load(path)
@@ -435,7 +458,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     gen = sub.add_parser("features", help="render the splatted features of every benchmark view (resumable)")
     gen.add_argument("--benchmark", type=Path, required=True, help="e.g. cache/synthrooms/full")
-    gen.add_argument("--source", required=True, help="raw10 | encoder:<checkpoint> | npy:<dir>")
+    gen.add_argument("--source", required=True, help="raw10 | encoder:<checkpoint> | onnx:<encoder.onnx> | npy:<dir>")
     gen.add_argument("--k", type=int, default=None, help="feature channels (raw10, npy)")
     gen.add_argument("--out", type=Path, required=True, help="e.g. cache/features/<encoder-id>")
     gen.add_argument("--split", action="append", help="only this split (repeatable)")
