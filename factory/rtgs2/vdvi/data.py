@@ -90,7 +90,9 @@ class FeatureSource:
                 raise ValueError(f"feature source {spec!r}: {path} is not an exported Gaussian encoder "
                                  f"(metadata kind {props.get('kind')!r})")
             self.onnx_config = EncoderConfig.from_json(json.loads(props["encoder_config"]))
-            self.onnx_session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = torch.get_num_threads()  # the command's --threads, as for torch
+            self.onnx_session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
             self.k = int(self.onnx_config.out_dim)
         elif self.kind == "npy":
             self.dir = Path(arg)
