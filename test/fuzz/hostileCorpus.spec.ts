@@ -3,11 +3,10 @@
 // SemanticSplatError naming it and leave the mesh exactly as it was; a loaded file must give finite splat data; files
 // marked "load" load and "refuse" are refused; each settles within 30 s (a hang guard); no WebGPU validation error follows.
 // Prints its counts.
-import { Scene } from "@babylonjs/core/scene";
-import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
-import { Vector3 } from "@babylonjs/core/Maths/math.vector";
+import type { Scene } from "@babylonjs/core/scene";
 import { RegisterSPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoader.pure";
-import { createTestEngine, expectNoWebGPUErrors, stepFrames, type TestEngine } from "../support/webgpu";
+import { expectNoWebGPUErrors, stepFrames, type TestEngine } from "../support/webgpu";
+import { useTestScene } from "../support/testScene";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 import { isSemanticError } from "../../src/errors";
 import { generateHostileCorpus } from "./hostileCorpus.mjs";
@@ -18,14 +17,9 @@ describe("hostile corpus through the browser loader", () => {
     let t: TestEngine;
     let scene: Scene;
     beforeAll(() => RegisterSPLATFileLoader());
-    beforeEach(async () => {
-        t = await createTestEngine({ width: 64, height: 48 });
-        scene = new Scene(t.engine);
-        new FreeCamera("camera", new Vector3(0, 0, -3), scene);
-    });
-    afterEach(() => {
-        scene.dispose();
-        t.dispose();
+    useTestScene((s, engine) => {
+        scene = s;
+        t = engine;
     });
 
     it("every file: a typed error and the mesh unchanged, or finite data; as expected; within 30 s each", async () => {

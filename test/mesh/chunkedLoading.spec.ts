@@ -3,13 +3,12 @@
 // world matrix), with the file's features and labels, from a URL, bytes or a Blob; the checks still refuse bad files
 // (naming whole-file Gaussian indices past the first chunk); and `sourceInMemory: false` keeps the PLY as a Blob that
 // saveSemanticPlyAsync() reads back.
-import { Scene } from "@babylonjs/core/scene";
-import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
-import { Vector3 } from "@babylonjs/core/Maths/math.vector";
+import type { Scene } from "@babylonjs/core/scene";
 import { ImportMeshAsync } from "@babylonjs/core/Loading/sceneLoader";
 import { GaussianSplattingMesh } from "@babylonjs/core/Meshes/GaussianSplatting/gaussianSplattingMesh";
 import { RegisterSPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoader.pure";
-import { createTestEngine, expectNoWebGPUErrors, stepFrames, type TestEngine } from "../support/webgpu";
+import { expectNoWebGPUErrors, stepFrames, type TestEngine } from "../support/webgpu";
+import { useTestScene } from "../support/testScene";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 import { splatTextureCapacity } from "../../src/mesh/loading";
 import { isSemanticError, type SemanticErrorCode } from "../../src/errors";
@@ -76,14 +75,9 @@ describe("SemanticGaussianSplattingMesh: PLY loaded in chunks", () => {
     let t: TestEngine;
     let scene: Scene;
     beforeAll(() => RegisterSPLATFileLoader());
-    beforeEach(async () => {
-        t = await createTestEngine({ width: 64, height: 48 });
-        scene = new Scene(t.engine);
-        new FreeCamera("camera", new Vector3(0, 0, -3), scene);
-    });
-    afterEach(() => {
-        scene.dispose();
-        t.dispose();
+    useTestScene((s, engine) => {
+        scene = s;
+        t = engine;
     });
 
     it("a real room from a URL, bytes or a Blob: the rows, scaling and world matrix Babylon's loader gives", async () => {

@@ -1,10 +1,10 @@
 // Per-Gaussian features of SemanticGaussianSplattingMesh: validation, fp16 storage, and the texture array
 // layout the feature splat pass reads (texel of Gaussian i at (i % width, floor(i / width)), layer l = channels
 // 4l..4l+3, same size as Babylon's splat textures).
-import { Scene } from "@babylonjs/core/scene";
-import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
+import type { Scene } from "@babylonjs/core/scene";
 import { Vector3 } from "@babylonjs/core/Maths/math.vector";
-import { createTestEngine, expectNoWebGPUErrors, stepFrames, type TestEngine } from "../support/webgpu";
+import { expectNoWebGPUErrors, stepFrames, type TestEngine } from "../support/webgpu";
+import { useTestScene } from "../support/testScene";
 import { createTinySplatMesh, encodeSplatRows, readFeatureTextureLayer, readTextureBytes, type TinyGaussian } from "../support/tinyScene";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 import { halfBitsToFloat32, float32ToHalfBits } from "../../src/util/half";
@@ -57,15 +57,10 @@ describe("fp16 conversion used for the feature texture (src/util/half)", () => {
 describe("SemanticGaussianSplattingMesh features", () => {
     let t: TestEngine;
     let scene: Scene;
-    beforeEach(async () => {
-        t = await createTestEngine({ width: 64, height: 48 });
-        scene = new Scene(t.engine);
-        new FreeCamera("camera", new Vector3(0, 0.1, -2), scene);
-    });
-    afterEach(() => {
-        scene.dispose();
-        t.dispose();
-    });
+    useTestScene((s, engine) => {
+        scene = s;
+        t = engine;
+    }, { cameraPosition: new Vector3(0, 0.1, -2) });
 
     it("keeps Babylon's class name and stays a GaussianSplattingMesh", () => {
         const mesh = new SemanticGaussianSplattingMesh("m", scene);

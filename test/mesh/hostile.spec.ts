@@ -2,11 +2,10 @@
 // degenerate Gaussians refused or dropped, labels outside the class table refused or mapped), lying counts,
 // gzip/zip bombs refused within their budget, SOG meta.json and image checks, and atomic loads: a failed load
 // into an existing mesh leaves it exactly as it was, and it still renders without WebGPU errors.
-import { Scene } from "@babylonjs/core/scene";
-import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
-import { Vector3 } from "@babylonjs/core/Maths/math.vector";
+import type { Scene } from "@babylonjs/core/scene";
 import { RegisterSPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoader.pure";
-import { createTestEngine, expectNoWebGPUErrors, stepFrames, type TestEngine } from "../support/webgpu";
+import { expectNoWebGPUErrors, stepFrames, type TestEngine } from "../support/webgpu";
+import { useTestScene } from "../support/testScene";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 import { zipStored } from "../../src/formats/zip";
 import { DEFAULT_CLASS_COUNT } from "../../src/formats/validation";
@@ -61,14 +60,9 @@ describe("hostile scene files", () => {
     let t: TestEngine;
     let scene: Scene;
     beforeAll(() => RegisterSPLATFileLoader());
-    beforeEach(async () => {
-        t = await createTestEngine({ width: 64, height: 48 });
-        scene = new Scene(t.engine);
-        new FreeCamera("camera", new Vector3(0, 0, -3), scene);
-    });
-    afterEach(() => {
-        scene.dispose();
-        t.dispose();
+    useTestScene((s, engine) => {
+        scene = s;
+        t = engine;
     });
 
     it("the default class count is the package's class table", async () => {

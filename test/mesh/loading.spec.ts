@@ -1,13 +1,14 @@
 // Loading every supported format through Babylon's loader into SemanticGaussianSplattingMesh, PLY semantics,
 // and bad input: each malformed file ends in a SemanticSplatError naming the file and the problem, with nothing
 // left on the scene or on the GPU.
-import { Scene } from "@babylonjs/core/scene";
+import type { Scene } from "@babylonjs/core/scene";
 import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
 import { Vector3 } from "@babylonjs/core/Maths/math.vector";
 import { ImportMeshAsync } from "@babylonjs/core/Loading/sceneLoader";
 import { GaussianSplattingMesh } from "@babylonjs/core/Meshes/GaussianSplatting/gaussianSplattingMesh";
 import { RegisterSPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoader.pure";
-import { createTestEngine, expectNoWebGPUErrors, renderAndReadCanvas, stepFrames, type TestEngine } from "../support/webgpu";
+import { expectNoWebGPUErrors, renderAndReadCanvas, stepFrames, type TestEngine } from "../support/webgpu";
+import { useTestScene } from "../support/testScene";
 import { readFeatureTextureLayer } from "../support/tinyScene";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 import { float32ToHalfBits } from "../../src/util/half";
@@ -55,14 +56,9 @@ describe("SemanticGaussianSplattingMesh loading", () => {
         installGpuCounter();
         RegisterSPLATFileLoader();
     });
-    beforeEach(async () => {
-        t = await createTestEngine({ width: 64, height: 48 });
-        scene = new Scene(t.engine);
-        new FreeCamera("camera", new Vector3(0, 0, -3), scene);
-    });
-    afterEach(() => {
-        scene.dispose();
-        t.dispose();
+    useTestScene((s, engine) => {
+        scene = s;
+        t = engine;
     });
 
     it("loads a .splat into the subclass exactly as Babylon loads it into its own mesh", async () => {

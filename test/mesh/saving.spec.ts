@@ -4,6 +4,7 @@ import { Scene } from "@babylonjs/core/scene";
 import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
 import { Vector3 } from "@babylonjs/core/Maths/math.vector";
 import { createTestEngine, expectNoWebGPUErrors, stepFrames, type TestEngine } from "../support/webgpu";
+import { useTestScene } from "../support/testScene";
 import { createTinySplatMesh, type TinyGaussian } from "../support/tinyScene";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 import { parsePlyHeader, readSemanticAttributes, readVertexProperties } from "../../src/formats";
@@ -20,14 +21,9 @@ function bitsOf(values: Float32Array): number[] {
 describe("SemanticGaussianSplattingMesh saving", () => {
     let t: TestEngine;
     let scene: Scene;
-    beforeEach(async () => {
-        t = await createTestEngine({ width: 64, height: 48 });
-        scene = new Scene(t.engine);
-        new FreeCamera("camera", new Vector3(0, 0, -3), scene);
-    });
-    afterEach(() => {
-        scene.dispose();
-        t.dispose();
+    useTestScene((s, engine) => {
+        scene = s;
+        t = engine;
     });
 
     it("PLY with f_sem_* and sem_label: write -> read is bit-exact, and writing again gives the same bytes", async () => {

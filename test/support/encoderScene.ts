@@ -1,9 +1,7 @@
 // The set-up shared by specs that encode scenes in the inference worker: one encoder client per spec group, and a
 // fresh small engine and scene with a camera per spec, all disposed afterwards.
-import { Scene } from "@babylonjs/core/scene";
-import { FreeCamera } from "@babylonjs/core/Cameras/freeCamera";
-import { Vector3 } from "@babylonjs/core/Maths/math.vector";
-import { createTestEngine, type TestEngine } from "./webgpu";
+import type { Scene } from "@babylonjs/core/scene";
+import { useTestScene } from "./testScene";
 import { InferenceClient } from "../../src/inference/InferenceClient";
 
 /**
@@ -12,22 +10,11 @@ import { InferenceClient } from "../../src/inference/InferenceClient";
  */
 export function useEncoderScene(modelUrl: string, onClient: (client: InferenceClient) => void, onScene: (scene: Scene) => void): void {
     let client: InferenceClient;
-    let t: TestEngine;
-    let scene: Scene;
     beforeAll(async () => {
         client = new InferenceClient({ numThreads: 1 });
         onClient(client);
         await client.loadModel({ kind: "encoder", source: modelUrl, executionProvider: "wasm" });
     });
     afterAll(() => client.dispose());
-    beforeEach(async () => {
-        t = await createTestEngine({ width: 32, height: 32 });
-        scene = new Scene(t.engine);
-        new FreeCamera("camera", new Vector3(0, 0, -3), scene);
-        onScene(scene);
-    });
-    afterEach(() => {
-        scene.dispose();
-        t.dispose();
-    });
+    useTestScene(onScene, { width: 32, height: 32 });
 }
