@@ -27,8 +27,8 @@ import { REPO, startDemoServer } from "../../scripts/demo-server.mjs";
 const { CHROMIUM_BIN, CHROMIUM_FLAGS } = chromiumFlags;
 /**
  * The showcase room's start view at 640x480: the ceiling covers this point (docs/images/showcase.png, ground truth).
- * A class the shipped model gets right on unseen rooms (test IoU 70; models/MODEL_CARD.md). Not the sofa in the
- * foreground: the current model labels parts of it chair and wall (sofa IoU 16.3), the model's failing, not the demo's. Not the window:
+ * A class the shipped model gets right on unseen rooms (test IoU 85-89; models/MODEL_CARD.md). Not the sofa in the
+ * foreground: models have labelled parts of it chair and wall (sofa IoU 17.8 at 640x480), the model's failing, not the demo's. Not the window:
  * its glass is mostly uncovered (alpha < 0.5), so a click there finds no Gaussian.
  */
 const KNOWN_OBJECT = { x: 0.62, y: 0.06, className: "ceiling" };
