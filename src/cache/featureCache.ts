@@ -150,6 +150,14 @@ function opfsAvailable(): boolean {
     return typeof navigator !== "undefined" && typeof navigator.storage?.getDirectory === "function" && typeof FileSystemFileHandle !== "undefined" && "createWritable" in FileSystemFileHandle.prototype;
 }
 
+/** A use time later than every use in the index: uses within one millisecond (Date.now's resolution) would
+ *  otherwise tie, and the eviction order among them would be the index's key order, not the order of use. */
+function nextUseTime(index: Record<string, { usedAt: number }>): number {
+    let latest = -Infinity;
+    for (const k of Object.keys(index)) latest = Math.max(latest, index[k].usedAt);
+    return Math.max(Date.now(), latest + 1);
+}
+
 /** Computed encoder features by cache key (semcache.ts), bounded by `maxBytes`, least recently used evicted first. */
 export class FeatureCache {
     readonly name: string;
@@ -191,7 +199,7 @@ export class FeatureCache {
             }
             if (bytes) {
                 const index = await this.backend.readIndex();
-                index[key] = { bytes: bytes.byteLength, usedAt: Date.now() };
+                index[key] = { bytes: bytes.byteLength, usedAt: nextUseTime(index) };
                 await this.backend.writeIndex(index).catch(() => {}); // the use time is a hint only
             }
             return bytes;
@@ -206,7 +214,7 @@ export class FeatureCache {
             try {
                 const index = await this.backend.readIndex();
                 await this.backend.write(key, bytes);
-                index[key] = { bytes: bytes.byteLength, usedAt: Date.now() };
+                index[key] = { bytes: bytes.byteLength, usedAt: nextUseTime(index) };
                 const keys = Object.keys(index).sort((a, b) => index[a].usedAt - index[b].usedAt);
                 let total = keys.reduce((sum, k) => sum + index[k].bytes, 0);
                 for (const k of keys) {
