@@ -304,3 +304,19 @@ def test_rgb_variant_trains_and_evaluates_without_features(micro, tmp_path):
     full = smoke_args(micro, tmp_path / "full-none", "--max-steps", "1")
     full[full.index("--features") + 1] = "none"
     assert train_mod.main(full) == 2
+
+
+def test_extra_train_benchmarks_add_their_train_views(micro, tmp_path, capsys):
+    """--extra-train BENCHMARK=FEATURES: rooms of another benchmark (e.g. realism rooms beside the clean ones) join
+    the training views; features of another K, and a malformed value, are refused."""
+    benchmark, features = micro
+    run = tmp_path / "run"
+    train_mod.main(smoke_args(micro, run, "--max-steps", "1", "--extra-train", f"{benchmark}={features}"))
+    single = len(SynthRoomsViews(benchmark, features, "train", (96, 64)))
+    assert f"{2 * single} train views ({single} from --benchmark)" in capsys.readouterr().out
+    other_k = tmp_path / "features-k4"
+    generate_features(benchmark, other_k, FeatureSource("raw10", 4), device="cpu", splits=["train"], log=lambda m: None)
+    with pytest.raises(ValueError, match="K = 4, the main ones 8"):
+        train_mod.main(smoke_args(micro, tmp_path / "run-k4", "--max-steps", "1", "--extra-train", f"{benchmark}={other_k}"))
+    assert train_mod.main(smoke_args(micro, tmp_path / "bad", "--extra-train", str(benchmark))) == 2
+    assert "expected BENCHMARK=FEATURES" in capsys.readouterr().err

@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import ConcatDataset, DataLoader, DistributedSampler
 
 from .data import Augment, SynthRoomsViews, collate, is_no_features
 from .evaluate import evaluate, parse_size
@@ -46,10 +46,22 @@ def lr_at(step: int, total: int, base: float, warmup: int, power: float = 0.9) -
     return base * max(0.0, 1.0 - t) ** power
 
 
+def parse_extra_train(value: str) -> tuple[Path, Path]:
+    """--extra-train BENCHMARK=FEATURES."""
+    bench, sep, feats = value.partition("=")
+    if not sep or not bench or not feats:
+        raise ValueError(f"--extra-train {value!r}: expected BENCHMARK=FEATURES (FEATURES may be none)")
+    return Path(bench), Path(feats)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rtgs2.vdvi.train", description=__doc__.split("\n")[0])
     p.add_argument("--benchmark", type=Path, required=True, help="generated SynthRooms subset, e.g. cache/synthrooms/full")
     p.add_argument("--features", type=Path, required=True, help="rendered features (python -m rtgs2.vdvi.data features), or none for --variant rgb")
+    p.add_argument("--extra-train", action="append", default=[], metavar="BENCHMARK=FEATURES",
+                   help="also train on this benchmark's --train-split views with these features (or none), e.g. "
+                        "rooms generated with --realism random beside the clean ones; repeatable. --train-rooms "
+                        "does not apply to them")
     p.add_argument("--run-dir", type=Path, required=True, help="run directory (checkpoints, log); resumes when it has last.pt")
     p.add_argument("--arch", choices=("vdvi", "asymformer"), default="vdvi")
     p.add_argument("--variant", choices=("full", "rgb", "features"), default="full")
@@ -134,9 +146,18 @@ def train(args: argparse.Namespace) -> dict:
     train_set = SynthRoomsViews(args.benchmark, args.features, args.train_split, parse_size(args.train_resolution, "--train-resolution"),
                                 augment=Augment(crop=(crop_h, crop_w), defocus_prob=args.defocus), rooms=_ints(args.train_rooms),
                                 views=_ints(args.train_views))
+    extra_sets = [SynthRoomsViews(bench, feats, args.train_split, parse_size(args.train_resolution, "--train-resolution"),
+                                  augment=train_set.augment, views=_ints(args.train_views))
+                  for bench, feats in map(parse_extra_train, args.extra_train)]
+    for extra in extra_sets:
+        if extra.k != train_set.k:
+            raise ValueError(f"--extra-train {extra.benchmark}: features {extra.features} have K = {extra.k}, "
+                             f"the main ones {train_set.k}")
+    k, train_views = train_set.k, len(train_set)
+    if extra_sets:
+        train_set = ConcatDataset([train_set, *extra_sets])
     val_set = SynthRoomsViews(args.benchmark, args.features, args.val_split, parse_size(args.val_resolution, "--val-resolution"),
                               rooms=_ints(args.val_rooms), views=_ints(args.val_views))
-    k = train_set.k
     rgb_encoder = resolve_rgb_encoder(args)
     model_args = {"arch": args.arch, "k": k, "variant": args.variant, "num_classes": NUM_CLASSES}
     if rgb_encoder != "scratch":  # runs from before issue 14 (scratch) keep their model_args as they were
@@ -189,7 +210,7 @@ def train(args: argparse.Namespace) -> dict:
                                                    "parameters": parameter_count(model),
                                                    "rgb_weights_source": rgb_source}, indent=1))
         print(f"{args.arch}/{args.variant} (RGB encoder {rgb_encoder}): {parameter_count(model) / 1e6:.2f} M parameters, K = {k}, "
-              f"{len(train_set)} train views, {len(val_set)} {args.val_split} views, {total} steps on {device} "
+              f"{len(train_set)} train views ({train_views} from --benchmark), {len(val_set)} {args.val_split} views, {total} steps on {device} "
               f"x {world}", flush=True)
     net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else model
 
@@ -290,6 +311,10 @@ def main(argv=None) -> int:
             return 2
     try:
         resolve_rgb_encoder(args)
+        for bench, feats in map(parse_extra_train, args.extra_train):
+            for path in (bench, feats):
+                if not (path == feats and is_no_features(feats)) and not path.is_dir():
+                    raise ValueError(f"--extra-train: {path}: not a directory")
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
