@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from rtgs2.vdvi.loss import CentreLoss, VdviLoss, class_centres, simplex_etf
+from rtgs2.vdvi.loss import CentreLoss, VdviLoss, balanced_class_weights, class_centres, simplex_etf
 
 
 def test_simplex_etf_properties():
@@ -90,3 +90,28 @@ def test_all_none_batch_gives_zero_not_nan():
     logits = torch.randn(1, 4, 2, 2, requires_grad=True)
     total, _ = VdviLoss(4, 8)(logits, torch.randn(1, 8, 2, 2), torch.full((1, 2, 2), 255))
     assert total.item() == 0.0
+
+
+def test_balanced_class_weights_lift_rare_classes_and_keep_the_loss_size():
+    counts = torch.tensor([8000.0, 1000.0, 1000.0, 10.0, 0.0])
+    w = balanced_class_weights(counts, 0.5)
+    freq = counts[:4] / counts[:4].sum()
+    assert (w[:4] * freq).sum().item() == pytest.approx(1.0, rel=1e-5)  # pixel-weighted mean 1
+    assert w[3] > w[1] > w[0] and w[1].item() == pytest.approx(w[2].item())  # rarer, heavier
+    # square root of the median-frequency ratio: the rare class is sqrt(1000 / 10) = 10 x the median classes
+    assert (w[3] / w[1]).item() == pytest.approx(10.0, rel=1e-4)
+    assert w[4].item() == 1.0  # never seen: left alone
+    assert torch.equal(balanced_class_weights(counts, 0.0), torch.ones(5))
+    assert (balanced_class_weights(torch.tensor([1e9, 1.0, 1.0]), 1.0, clip=10.0).max()
+            / balanced_class_weights(torch.tensor([1e9, 1.0, 1.0]), 1.0, clip=10.0).min()).item() <= 100 + 1e-3
+
+
+def test_class_weights_scale_each_pixels_ce():
+    torch.manual_seed(1)
+    logits = torch.randn(1, 3, 2, 2)
+    labels = torch.tensor([[[0, 1], [2, 255]]])
+    weights = torch.tensor([1.0, 2.0, 0.5])
+    _, parts = VdviLoss(3, 8, label_smoothing=0.0, centre_weight=0.0, class_weights=weights)(logits, None, labels)
+    nll = -F.log_softmax(logits, 1)[0, :, :, :]
+    by_hand = (1.0 * nll[0, 0, 0] + 2.0 * nll[1, 0, 1] + 0.5 * nll[2, 1, 0]) / 3.5  # weighted mean, as torch's CE
+    assert parts["ce"].item() == pytest.approx(by_hand.item(), rel=1e-5)

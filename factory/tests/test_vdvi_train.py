@@ -320,3 +320,13 @@ def test_extra_train_benchmarks_add_their_train_views(micro, tmp_path, capsys):
         train_mod.main(smoke_args(micro, tmp_path / "run-k4", "--max-steps", "1", "--extra-train", f"{benchmark}={other_k}"))
     assert train_mod.main(smoke_args(micro, tmp_path / "bad", "--extra-train", str(benchmark))) == 2
     assert "expected BENCHMARK=FEATURES" in capsys.readouterr().err
+
+
+def test_class_balance_weights_come_from_the_training_labels(micro, tmp_path):
+    run = tmp_path / "run"
+    train_mod.main(smoke_args(micro, run, "--max-steps", "1", "--class-balance", "0.5"))
+    weights = json.loads((run / "args.json").read_text())["class_weights"]
+    counts = SynthRoomsViews(micro[0], micro[1], "train", (96, 64)).label_counts(21)
+    assert len(weights) == 21 and all(w == 1.0 for w, c in zip(weights, counts) if c == 0)
+    seen = [(c, w) for c, w in zip(counts, weights) if c > 0]
+    assert min(seen)[1] > max(seen)[1]  # the rarest class seen weighs more than the most frequent

@@ -283,6 +283,14 @@ class SynthRoomsViews(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
+    def label_counts(self, num_classes: int) -> np.ndarray:
+        """Labelled pixels per class over every view (`none` left out), for class-balanced training."""
+        counts = np.zeros(num_classes, np.int64)
+        for ref in self.items:
+            labels = load_view(ref.room_path, self.resolution, ref.index)["labels"]
+            counts += np.bincount(labels[labels != NONE].ravel(), minlength=num_classes)[:num_classes]
+        return counts
+
     def load(self, i: int) -> dict:
         ref = self.items[i]
         view = load_view(ref.room_path, self.resolution, ref.index)

@@ -71,17 +71,38 @@ class CentreLoss(nn.Module):
         return F.cross_entropy(logits, classes)
 
 
+def balanced_class_weights(counts, power: float, clip: float = 10.0) -> torch.Tensor:
+    """Per-class CE weights (median frequency / class frequency) ** power, over the classes that occur, clipped to
+    [1/clip, clip] and scaled to a pixel-weighted mean of 1 (the loss keeps its size); classes that never occur get
+    1. power 0: all ones; 0.5 (square root) lifts rare classes (chair, refrigerator: under 1 % of SynthRooms
+    pixels) without letting one of them dominate; 1 is classic median-frequency balancing."""
+    counts = torch.as_tensor(counts, dtype=torch.float64)
+    weights = torch.ones_like(counts)
+    present = counts > 0
+    if power == 0 or not present.any():
+        return weights.float()
+    freq = counts[present] / counts[present].sum()
+    w = (freq.median() / freq) ** power
+    w = w.clamp(1.0 / clip, clip)
+    weights[present] = w / (w * freq).sum()
+    return weights.float()
+
+
 class VdviLoss(nn.Module):
-    """total = CE(label smoothing) + centre_weight x centre loss; returns (total, {name: value})."""
+    """total = CE(label smoothing, optional class weights) + centre_weight x centre loss; returns
+    (total, {name: value})."""
 
     def __init__(self, num_classes: int, embedding_dim: int, label_smoothing: float = LABEL_SMOOTHING,
-                 centre_weight: float = CENTRE_WEIGHT):
+                 centre_weight: float = CENTRE_WEIGHT, class_weights: torch.Tensor | None = None):
         super().__init__()
         self.label_smoothing, self.centre_weight = label_smoothing, centre_weight
         self.centre = CentreLoss(num_classes, embedding_dim) if centre_weight > 0 else None
+        self.register_buffer("class_weights", None if class_weights is None else torch.as_tensor(class_weights).float(),
+                             persistent=False)
 
     def forward(self, logits: torch.Tensor, embedding: torch.Tensor | None, labels: torch.Tensor):
-        ce = F.cross_entropy(logits, labels, ignore_index=NONE, label_smoothing=self.label_smoothing)
+        ce = F.cross_entropy(logits, labels, weight=self.class_weights, ignore_index=NONE,
+                             label_smoothing=self.label_smoothing)
         if not (labels != NONE).any():
             ce = logits.sum() * 0.0  # an all-none batch: CE would be NaN
         parts = {"ce": ce.detach()}

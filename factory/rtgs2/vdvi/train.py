@@ -34,7 +34,7 @@ from torch.utils.data import ConcatDataset, DataLoader, DistributedSampler
 
 from .data import Augment, SynthRoomsViews, collate, is_no_features
 from .evaluate import evaluate, parse_size
-from .loss import CENTRE_WEIGHT, LABEL_SMOOTHING, VdviLoss
+from .loss import CENTRE_WEIGHT, LABEL_SMOOTHING, VdviLoss, balanced_class_weights
 from .model import NUM_CLASSES, RGB_ENCODERS, SIZE_MULTIPLE, build_model, parameter_count
 
 
@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="learning rate of the pretrained RGB backbone relative to --lr")
     p.add_argument("--no-centre-loss", action="store_true")
     p.add_argument("--no-label-smoothing", action="store_true")
+    p.add_argument("--class-balance", type=float, default=0.0, metavar="POWER",
+                   help="weight the CE per class by (median frequency / frequency) ** POWER over the training views' "
+                        "labels (0 = off, the shipped models' recipe; 0.5 lifts rare classes)")
     p.add_argument("--epochs", type=float, default=40.0)
     p.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (smoke runs)")
     p.add_argument("--batch-size", type=int, default=16, help="per process")
@@ -153,6 +156,7 @@ def train(args: argparse.Namespace) -> dict:
         if extra.k != train_set.k:
             raise ValueError(f"--extra-train {extra.benchmark}: features {extra.features} have K = {extra.k}, "
                              f"the main ones {train_set.k}")
+    main_train_set = train_set
     k, train_views = train_set.k, len(train_set)
     if extra_sets:
         train_set = ConcatDataset([train_set, *extra_sets])
@@ -172,9 +176,13 @@ def train(args: argparse.Namespace) -> dict:
         if init["model_args"] != model_args:
             raise ValueError(f"--init {args.init}: model {init['model_args']} differs from this run's {model_args}")
         model.load_state_dict(init["model"])
+    class_weights = None
+    if args.class_balance > 0:
+        counts = sum(part.label_counts(NUM_CLASSES) for part in [main_train_set, *extra_sets])
+        class_weights = balanced_class_weights(counts, args.class_balance)
     criterion = VdviLoss(NUM_CLASSES, model.embedding_dim,
                          label_smoothing=0.0 if args.no_label_smoothing else LABEL_SMOOTHING,
-                         centre_weight=0.0 if args.no_centre_loss else CENTRE_WEIGHT).to(device)
+                         centre_weight=0.0 if args.no_centre_loss else CENTRE_WEIGHT, class_weights=class_weights).to(device)
     backbone = model.rgb_backbone_parameters() if hasattr(model, "rgb_backbone_parameters") else []
     backbone_ids = {id(p) for p in backbone}
     groups = [{"params": [p for p in model.parameters() if id(p) not in backbone_ids], "lr_scale": 1.0}]
@@ -208,7 +216,9 @@ def train(args: argparse.Namespace) -> dict:
         (run / "args.json").write_text(json.dumps({**{k_: str(v) for k_, v in vars(args).items()},
                                                    "model_args": model_args, "world_size": world,
                                                    "parameters": parameter_count(model),
-                                                   "rgb_weights_source": rgb_source}, indent=1))
+                                                   "rgb_weights_source": rgb_source,
+                                                   "class_weights": None if class_weights is None
+                                                   else [round(float(w), 4) for w in class_weights]}, indent=1))
         print(f"{args.arch}/{args.variant} (RGB encoder {rgb_encoder}): {parameter_count(model) / 1e6:.2f} M parameters, K = {k}, "
               f"{len(train_set)} train views ({train_views} from --benchmark), {len(val_set)} {args.val_split} views, {total} steps on {device} "
               f"x {world}", flush=True)
