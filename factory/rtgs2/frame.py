@@ -8,10 +8,13 @@ room gives:
    is the local axis of the smallest scale. The direction most normals agree with (within 5 degrees, weighted by
    opacity and by sqrt(area) relative to the median) is the first axis; the best one perpendicular to it the
    second; their cross product the third.
+   Where fewer than 5 % of the Gaussians are flat (round splats of scanned surface points), planar cells of the
+   sample stand in for them (`local_surfaces`).
 2. Up axis. Each of the three axes has two extreme planes (the lowest and the highest plateau of aligned normals).
    In a room the up axis is the one whose *contents* (everything not on the bounding planes) sit on one side:
    furniture stands on the floor, the space under the ceiling is empty. Along walls, furniture backs onto both
-   walls. The floor is the crowded side, so up points from it to the ceiling.
+   walls. The floor is the crowded side, so up points from it to the ceiling. With local surfaces: the axis of the
+   smallest floor-to-ceiling gap whose Gaussians sit low (`_local_up_scores`).
 3. Scale: the floor-to-ceiling distance in scene units against a prior ceiling height of CEILING_PRIOR_M metres.
 4. Yaw: the Manhattan axes are mapped onto X and Z; of the four choices the one closest to the input (largest
    trace) is kept.
@@ -41,7 +44,18 @@ RANGE_SAMPLES = 8_192  # heights the robust 0.5-99.5 % range is taken from (fixe
 MAX_CANDIDATES = 128  # candidate directions scored when searching for a dominant normal
 MAX_SCORED = 2_048  # normals the candidates are scored against (fixed stride); the refinement uses all
 MIN_GAUSSIANS = 64  # fewer finite Gaussians than this: fallback
-FLAT_LOG_RATIO = float(np.log(3.0))  # flat: middle scale >= 3x the smallest
+FLAT_RATIO = 3.0
+FLAT_LOG_RATIO = float(np.log(FLAT_RATIO))  # flat: middle scale >= 3x the smallest
+# Local surfaces (splats of scanned surface points are round: no flat Gaussians to read normals from): used when
+# fewer than this share of the sampled Gaussians is flat. Clean SynthRooms rooms and trained 3DGS scenes are far
+# above it, so their estimates do not change; the realism switch "surface points" gives 0.3-0.4 %.
+LOCAL_SURFACES_BELOW = 0.05
+LOCAL_FINE_CELLS = 64  # the finest local-surface grid (cells along the longest robust extent), where density is measured
+LOCAL_COARSE_CELLS = 8  # the coarsest
+LOCAL_TARGET_POINTS = 12  # sampled Gaussians a surface cell should hold on average
+LOCAL_MIN_POINTS = 5  # sampled Gaussians a cell needs before its covariance is trusted
+LOCAL_GAP_POWER = 4  # the up axis of local surfaces: (smallest gap / gap) ** 4 (rooms are lower than wide and deep)
+LOCAL_FULL_ASYMMETRY = 0.2  # mass asymmetry (low half against high half) that gives full strength
 INLIER_COS = float(np.cos(np.radians(5.0)))  # a normal agrees with a direction within 5 degrees
 ALIGNED_COS = float(np.cos(np.radians(10.0)))  # a normal belongs to an axis within 10 degrees
 PERP_SIN = float(np.sin(np.radians(10.0)))  # a candidate second axis is within 10 degrees of perpendicular
@@ -179,6 +193,77 @@ def _extreme_plane(h: np.ndarray, w: np.ndarray, lo: float, hi: float, low_side:
     return float(origin + (k + 0.5) * width), total
 
 
+def _cell_index(rel: np.ndarray, h: float, extent: np.ndarray) -> tuple[np.ndarray, int]:
+    """Linear cell index (x slowest) of each row of `rel` (positions minus the robust minimum) on cubic cells of
+    edge h over [0, extent]; -1 outside. Returns (index, number of cells)."""
+    dims = np.floor(extent / h).astype(np.int64) + 1
+    cell = np.floor(rel / h).astype(np.int64)
+    inside = ((cell >= 0) & (cell < dims)).all(1)
+    index = np.where(inside, (cell[:, 0] * dims[1] + cell[:, 1]) * dims[2] + cell[:, 2], -1)
+    return index, int(np.prod(dims))
+
+
+def _local_up_scores(per_axis: list[dict], h_all: np.ndarray) -> None:
+    """The up axis of a scene read through local surfaces (round splats: the content rule of flat Gaussians does not
+    hold there, docs/FRAME.md). Two cues, chosen on dev seeds 9000-9058 (scanner rooms): rooms are lower than they
+    are wide and deep (score x (smallest gap / this axis's gap) ** 4), and a room's mass sits low (furniture on the
+    floor): of the sampled Gaussians between 10 % and 90 % of the way from one extreme plane to the other, more lie
+    in the lower half. Score = |asymmetry| x gap factor; the floor is the end with more mass. Rewrites the entries'
+    score and lowIsFloor in place and adds massAsymmetry."""
+    gaps = [a["gap"] for a in per_axis if a["gap"] > 0]
+    smallest = min(gaps) if gaps else 0.0
+    for k, a in enumerate(per_axis):
+        if not (a["gap"] > 0 and "lowPlane" in a):
+            continue
+        t = (h_all[:, k] - a["lowPlane"]) / a["gap"]
+        low = int(((t > 0.1) & (t < 0.5)).sum())
+        high = int(((t >= 0.5) & (t < 0.9)).sum())
+        asym = (low - high) / (low + high) if low + high > 0 else 0.0
+        a["massAsymmetry"] = round(asym, 4)
+        a["score"] = abs(asym) * (smallest / a["gap"]) ** LOCAL_GAP_POWER
+        a["lowIsFloor"] = asym >= 0
+
+
+def local_surfaces(xyz: np.ndarray, opacity: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """Surfaces from positions alone, for scenes whose splats are round (scanned surface points). The sample is
+    binned into cubic cells over the robust box [lo, hi] (rtgs2.frame._robust_range; Gaussians outside are left
+    out). The cell edge adapts to the sampling density: on a grid of (longest extent) / 64 the occupied cells hold
+    `mean` Gaussians on average; surfaces hold about h^2 of them, so h = that edge x sqrt(LOCAL_TARGET_POINTS / mean),
+    kept within 1/64 - 1/8 of the longest extent. A cell of at least LOCAL_MIN_POINTS Gaussians whose positions are
+    planar (covariance eigenvalues: the middle at least FLAT_RATIO^2 x the smallest, as a flat Gaussian's scales)
+    becomes one surface element of unit area: its centroid, its normal (the smallest eigenvalue's vector) and the
+    Gaussians' mean opacity. Cells in linear index order (x slowest), as the TS twin.
+    Returns (positions, normals, log_area (zeros), opacity, cell edge)."""
+    extent = hi - lo
+    longest = float(extent.max())
+    rel = xyz - lo
+    index, _ = _cell_index(rel, longest / LOCAL_FINE_CELLS, extent)
+    inside = index >= 0
+    occupied = len(np.unique(index[inside]))
+    mean = inside.sum() / max(occupied, 1)
+    h = float(np.clip(longest / LOCAL_FINE_CELLS * np.sqrt(LOCAL_TARGET_POINTS / mean),
+                      longest / LOCAL_FINE_CELLS, longest / LOCAL_COARSE_CELLS))
+    index, size = _cell_index(rel, h, extent)
+    inside = index >= 0
+    rel, op, index = rel[inside], opacity[inside], index[inside]
+    count = np.bincount(index, minlength=size).astype(np.float64)
+    keep = np.nonzero(count >= LOCAL_MIN_POINTS)[0]
+    if len(keep) == 0:
+        empty = np.zeros((0, 3))
+        return empty, empty, np.zeros(0), np.zeros(0), h
+    n = count[keep]
+    centroid = np.stack([np.bincount(index, rel[:, a], minlength=size)[keep] for a in range(3)], 1) / n[:, None]
+    cov = np.empty((len(keep), 3, 3))
+    for a in range(3):
+        for b in range(a, 3):
+            c = np.bincount(index, rel[:, a] * rel[:, b], minlength=size)[keep] / n - centroid[:, a] * centroid[:, b]
+            cov[:, a, b] = cov[:, b, a] = c
+    values, vectors = np.linalg.eigh(cov)  # ascending eigenvalues
+    planar = (values[:, 1] > 0) & (values[:, 1] >= FLAT_RATIO ** 2 * np.maximum(values[:, 0], 0.0))
+    opac = np.bincount(index, op, minlength=size)[keep] / n
+    return centroid[planar] + lo, vectors[planar, :, 0], np.zeros(int(planar.sum())), opac[planar], h
+
+
 def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0) -> SceneFrame:
     """Estimates the scene's frame. xyz (N, 3) scene units; log_scales (N, 3) natural logs; quats_wxyz (N, 4) local
     -> scene rotations (w, x, y, z) as rtgs2.gaussians stores them; opacity (N,) after the sigmoid (values outside
@@ -208,20 +293,27 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
     if not np.all(np.isfinite(extent)) or extent.max() <= 0:
         return _fallback(0.0, "zero extent", evidence)
 
-    # 1. Flat Gaussians and their normals.
+    # 1. Surfaces: flat Gaussians and their normals, or, where few Gaussians are flat (splats made from scanned
+    # surface points are round), planar neighbourhoods of the sample (local normals).
     order = np.argsort(log_scales, axis=1, kind="stable")
     ls_sorted = np.take_along_axis(log_scales, order, axis=1)
     flat = (ls_sorted[:, 1] - ls_sorted[:, 0]) >= FLAT_LOG_RATIO
     evidence["flatFraction"] = round(float(flat.mean()), 4)
-    if flat.sum() < MIN_GAUSSIANS:
-        return _fallback(0.0, "too few flat Gaussians to find surfaces", evidence)
-    rots = quaternion_matrices(quats[flat])
-    normals = np.take_along_axis(rots, order[flat, 0][:, None, None].repeat(3, 1), axis=2)[:, :, 0]
-    log_area = ls_sorted[flat, 1] + ls_sorted[flat, 2]
+    if flat.sum() >= max(MIN_GAUSSIANS, LOCAL_SURFACES_BELOW * len(xyz)):
+        rots = quaternion_matrices(quats[flat])
+        normals = np.take_along_axis(rots, order[flat, 0][:, None, None].repeat(3, 1), axis=2)[:, :, 0]
+        log_area = ls_sorted[flat, 1] + ls_sorted[flat, 2]
+        fxyz, f_opacity = xyz[flat], opacity[flat]
+    else:
+        fxyz, normals, log_area, f_opacity, cell = local_surfaces(xyz, opacity, lo3, hi3)
+        evidence["surfaces"] = "local"
+        evidence["localCell"] = float(cell)
+        evidence["localSurfaces"] = int(len(fxyz))
+        if len(fxyz) < MIN_GAUSSIANS:
+            return _fallback(0.0, "too few flat Gaussians or planar neighbourhoods to find surfaces", evidence)
     median_log_area = np.median(log_area[:: max(1, -(-len(log_area) // RANGE_SAMPLES))])  # fixed stride, as the range
     area_rel = np.exp(np.clip(0.5 * (log_area - median_log_area), -10.0, np.log(10.0)))
-    weights = opacity[flat] * area_rel
-    fxyz = xyz[flat]
+    weights = f_opacity * area_rel
     total_w = float(weights.sum())
     if not total_w > 0:
         return _fallback(0.0, "flat Gaussians have no opacity", evidence)
@@ -296,6 +388,9 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
             "profile": [round(float(v), 4) for v in np.bincount(np.minimum((t * 20).astype(int), 19), content_w, 20) / content_total],
             "lowMass": round(m_lo / total_w, 4), "highMass": round(m_hi / total_w, 4),
         })
+    local = evidence.get("surfaces") == "local"
+    if local:
+        _local_up_scores(per_axis, h_all)
     scores = np.array([a["score"] for a in per_axis])
     ranking = np.argsort(-scores, kind="stable")
     k_up = int(ranking[0])
@@ -347,7 +442,8 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
     longest_up = all(gaps[k_up] > gaps[j] for j in range(3) if j != k_up)
     proportion = min(1.0, margin / LONGEST_UP_MARGIN) if longest_up else 1.0
     evidence["longestUp"] = bool(longest_up)
-    confidence = float(np.clip(min(1.0, manhattan / 0.6) * min(1.0, 4.0 * best) * min(1.0, 2.0 * margin + 0.2)
+    strength = min(1.0, best / LOCAL_FULL_ASYMMETRY) if local else min(1.0, 4.0 * best)
+    confidence = float(np.clip(min(1.0, manhattan / 0.6) * strength * min(1.0, 2.0 * margin + 0.2)
                                * floor_clean * proportion, 0.0, 1.0))
     evidence.update({
         "upAxisIndex": k_up, "heightUnits": float(height_units), "ceilingPriorMetres": CEILING_PRIOR_M,

@@ -3,7 +3,7 @@ of seeds outside every split and outside the dev seeds its weights were chosen o
 (one per kind: a uniform rotation, Z-up, Y-down, a 2-20 degree tilt; scales log-uniform in 0.01-100; a random shift),
 and on the playbot object capture (../shared/assets/splats/playbot-lod0, SOG v2), which must get a low confidence.
 
-    cd factory && python3 -m rtgs2.frame_bench --rooms 60 [--first-seed 9100] [--out results.json]
+    cd factory && python3 -m rtgs2.frame_bench --rooms 60 [--first-seed 9100] [--realism realistic] [--out results.json]
 
 Targets (issue 13): up within 3 degrees in >= 95 % of cases, metres per unit within 10 % in >= 90 %, floor within
 5 cm (true metres) in the rest of the targets' spirit; failures are reported by kind. Results: BENCHMARKS.md.
@@ -56,12 +56,14 @@ def evaluate_case(g, rotation, scale, translation, seed: int = 0) -> dict:
             "fallback": frame.fallback, "ms": ms, "kind": kind}
 
 
-def run(rooms: int, first_seed: int, playbot: bool = True) -> dict:
+def run(rooms: int, first_seed: int, playbot: bool = True, realism: str | None = None) -> dict:
+    """`realism` (None: clean rooms, the issue's protocol): "realistic" or "random" rooms of the SynthRooms realism
+    switches (scanner-like surface points, floaters, clutter, more room shapes), closer to real captures."""
     from .synthrooms.generator import generate_room
 
     cases = []
     for seed in range(first_seed, first_seed + rooms):
-        room = generate_room(seed)
+        room = generate_room(seed) if realism is None else generate_room(seed, realism=realism, shapes=True)
         g = room.gaussians
         rng = np.random.default_rng([seed, 113])
         for kind in F.RANDOM_KINDS:
@@ -75,7 +77,7 @@ def run(rooms: int, first_seed: int, playbot: bool = True) -> dict:
                   f"floor {100 * r['floor_error_m']:5.1f} cm  conf {r['confidence']:.2f}  {r['kind']}", flush=True)
     n = len(cases)
     summary = {
-        "rooms": rooms, "cases": n, "seeds": [first_seed, first_seed + rooms - 1],
+        "rooms": rooms, "realism": realism, "cases": n, "seeds": [first_seed, first_seed + rooms - 1],
         "up_within_3deg": sum(c["up_error_deg"] <= UP_DEG for c in cases) / n,
         "scale_within_10pct": sum(abs(c["scale_ratio"] - 1) <= SCALE_REL for c in cases) / n,
         "floor_within_5cm": sum(c["floor_error_m"] <= FLOOR_M for c in cases) / n,
@@ -125,11 +127,13 @@ def main() -> None:
     ap.add_argument("--rooms", type=int, default=60)
     ap.add_argument("--first-seed", type=int, default=DEFAULT_FIRST_SEED)
     ap.add_argument("--no-playbot", action="store_true")
+    ap.add_argument("--realism", choices=("realistic", "random"), default=None,
+                    help="rooms with the SynthRooms realism switches (and room shapes) instead of clean ones")
     ap.add_argument("--out", type=Path, default=None, help="write the full results as JSON")
     args = ap.parse_args()
     if args.rooms < 1:
         raise SystemExit("--rooms must be >= 1")
-    result = run(args.rooms, args.first_seed, not args.no_playbot)
+    result = run(args.rooms, args.first_seed, not args.no_playbot, args.realism)
     print(json.dumps(result["summary"], indent=1))
     if "playbot" in result:
         print(json.dumps(result["playbot"], indent=1))

@@ -32,7 +32,9 @@ from rtgs2.ply import write_ply  # noqa: E402
 from rtgs2.synthrooms.generator import generate_room  # noqa: E402
 
 DEFAULT_OUT = FACTORY.parent / "test/fixtures/frame"
-ROOMS = ((9050, 40), (9051, 50))  # (seed outside every split, keep every n-th Gaussian)
+# (seed outside every split, keep every n-th Gaussian, realism): two clean rooms (flat Gaussians) and one of the
+# realistic split's recipe with a scanner's round splats (even seed), which takes the local-surfaces path
+ROOMS = ((9050, 40, None), (9051, 50, None), (9054, 4, "realistic"))
 PLY_ROOM = (9052, 30)
 ZUP = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])  # +Y -> +Z (a rotation, det +1)
 LAYOUT = ["x", "y", "z", "log_scale_0", "log_scale_1", "log_scale_2", "rot_w", "rot_x", "rot_y", "rot_z", "opacity"]
@@ -41,8 +43,8 @@ LAYOUT = ["x", "y", "z", "log_scale_0", "log_scale_1", "log_scale_2", "rot_w", "
 TOLERANCE = {"upDeg": 0.5, "scaleRel": 0.01, "floorM": 0.01, "confidence": 0.05}
 
 
-def room_rows(seed: int, step: int) -> np.ndarray:
-    g = generate_room(seed).gaussians
+def room_rows(seed: int, step: int, realism: str | None = None) -> np.ndarray:
+    g = (generate_room(seed) if realism is None else generate_room(seed, realism=realism, shapes=True)).gaussians
     idx = np.arange(0, len(g.positions), step)
     return np.concatenate([g.positions[idx], g.log_scales[idx], g.rotations[idx], g.opacities[idx, None]], 1).astype(np.float32)
 
@@ -55,8 +57,8 @@ def case_input(rows: np.ndarray, rotation, scale, translation):
 
 def build() -> tuple[np.ndarray, dict]:
     blocks, cases, offset = [], [], 0
-    for seed, step in ROOMS:
-        rows = room_rows(seed, step)
+    for seed, step, realism in ROOMS:
+        rows = room_rows(seed, step, realism)
         rng = np.random.default_rng([seed, 13])
         for kind in ("identity",) + F.RANDOM_KINDS:
             if kind == "identity":
@@ -65,7 +67,7 @@ def build() -> tuple[np.ndarray, dict]:
                 rot, scale = F.random_similarity(rng, kind)
             translation = (rng.normal(size=3) * 3 * scale).tolist()
             frame = F.estimate_scene_frame(*case_input(rows, rot, scale, translation))
-            cases.append({"room": seed, "kind": kind, "rowOffset": offset, "count": len(rows),
+            cases.append({"room": seed, "realism": realism, "kind": kind, "rowOffset": offset, "count": len(rows),
                           "rotation": [float(v) for v in np.asarray(rot).reshape(-1)], "scale": float(scale),
                           "translation": [float(v) for v in translation],
                           "expected": {k: v for k, v in frame.to_json().items() if k != "evidence"}})

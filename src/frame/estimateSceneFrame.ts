@@ -12,6 +12,7 @@
 // Fallback: identity, 1 m, floor 0, fallback true, confidence < 0.35, for anything that does not look like a room.
 // Input without a single finite Gaussian throws INVALID_ARGUMENT. Never a NaN frame.
 import { SemanticSplatError } from "../errors";
+import { LOCAL_FULL_ASYMMETRY, localSurfaces, localUpScores } from "./localSurfaces";
 import { IDENTITY_ROTATION, type SceneFrame } from "./sceneFrame";
 
 /** SynthRooms ceilings are 2.5-3.0 m; real rooms mostly 2.4-3.0 m (see factory/rtgs2/frame.py for the sources). */
@@ -24,6 +25,8 @@ const MAX_SCORED = 2_048;
 export const MIN_GAUSSIANS = 64;
 const FLAT_RATIO = 3;
 const FLAT_LOG_RATIO = Math.log(FLAT_RATIO);
+/** Local surfaces (src/frame/localSurfaces.ts) replace the flat Gaussians when fewer than this share is flat. */
+const LOCAL_SURFACES_BELOW = 0.05;
 const INLIER_COS = Math.cos((5 * Math.PI) / 180);
 const ALIGNED_COS = Math.cos((10 * Math.PI) / 180);
 const PERP_MIN = Math.cos((10 * Math.PI) / 180); // |perpendicular part| of a candidate second axis (within 10 deg of perpendicular)
@@ -71,6 +74,7 @@ interface Prepared {
     total: number;
     n: number; // finite sampled Gaussians
     xyz: Float64Array; // n x 3
+    opAll: Float64Array; // n: every finite sampled Gaussian's opacity (local surfaces)
     f: number; // flat ones
     fxyz: Float64Array; // f x 3
     normals: Float64Array; // f x 3, unit
@@ -81,7 +85,7 @@ interface Prepared {
 }
 
 function allocPrepared(total: number, m: number): Prepared {
-    return { total, n: 0, xyz: new Float64Array(3 * m), f: 0, fxyz: new Float64Array(3 * m), normals: new Float64Array(3 * m), opac: new Float64Array(m), area: new Float64Array(m), logArea: true };
+    return { total, n: 0, xyz: new Float64Array(3 * m), opAll: new Float64Array(m), f: 0, fxyz: new Float64Array(3 * m), normals: new Float64Array(3 * m), opac: new Float64Array(m), area: new Float64Array(m), logArea: true };
 }
 
 function fallbackFrame(confidence: number, reason: string, evidence: Record<string, unknown>): SceneFrame {
@@ -174,7 +178,7 @@ export function estimateSceneFrame(g: FrameGaussians, options: EstimateOptions =
     }
     const logits = !anyNaN && m > 0 && (omin < 0 || omax > 1);
     const p = allocPrepared(n, m);
-    const { xyz, fxyz, normals, opac, area } = p;
+    const { xyz, opAll, fxyz, normals, opac, area } = p;
     const flatLog = FLAT_LOG_RATIO;
     let k = 0, f = 0;
     for (let i = start; i < n; i += stride) {
@@ -188,6 +192,8 @@ export function estimateSceneFrame(g: FrameGaussians, options: EstimateOptions =
         xyz[3 * k] = x;
         xyz[3 * k + 1] = y;
         xyz[3 * k + 2] = z;
+        if (logits) o = 1 / (1 + Math.exp(-Math.min(60, Math.max(-60, o))));
+        opAll[k] = o;
         k++;
         // the smallest axis (stable: the first of equals) and the two others' sorted values
         let k0 = 0, v0 = l0, va = l1, vb = l2;
@@ -195,7 +201,6 @@ export function estimateSceneFrame(g: FrameGaussians, options: EstimateOptions =
         if (l2 < v0) { k0 = 2; v0 = l2; va = l0; vb = l1; }
         const v1 = va < vb ? va : vb;
         if (v1 - v0 < flatLog) continue;
-        if (logits) o = 1 / (1 + Math.exp(-Math.min(60, Math.max(-60, o))));
         writeNormal(normals, 3 * f, k0, qw / qn, qx / qn, qy / qn, qz / qn, null);
         fxyz[3 * f] = x;
         fxyz[3 * f + 1] = y;
@@ -371,26 +376,42 @@ interface AxisInfo {
     planeShare?: number;
     lowPlane?: number;
     highPlane?: number;
+    massAsymmetry?: number;
 }
 
 /** Steps 1 (weights) to 5 on prepared rows. */
 function estimatePrepared(p: Prepared): SceneFrame {
-    const { total, n, xyz, f, fxyz, normals, opac } = p;
+    const { total, n, xyz } = p;
+    let { f, fxyz, normals, opac } = p;
     const evidence: Record<string, unknown> = { gaussians: total, sampled: n, method: FRAME_METHOD };
     if (n === 0) throw new SemanticSplatError("INVALID_ARGUMENT", `estimateSceneFrame: none of the ${total} Gaussians is finite`);
     if (n < MIN_GAUSSIANS) return fallbackFrame(0, `only ${n} finite Gaussians (< ${MIN_GAUSSIANS})`, evidence);
-    const scratch: Scratch = { h: new Float64Array(n), sel: new Float64Array(Math.min(n, RANGE_SAMPLES)), hf: new Float64Array(f), bins: new Float64Array(PLANE_BINS) };
+    const sel = new Float64Array(Math.min(n, RANGE_SAMPLES));
     let maxExtent = -Infinity;
     let extentFinite = true;
+    const lo3: number[] = [], hi3: number[] = [];
     for (let k = 0; k < 3; k++) {
-        const [p05, p995] = robustRange(xyz, n, k, 3, scratch.sel);
+        const [p05, p995] = robustRange(xyz, n, k, 3, sel);
+        lo3.push(p05);
+        hi3.push(p995);
         const e = p995 - p05;
         if (!Number.isFinite(e)) extentFinite = false;
         maxExtent = Math.max(maxExtent, e);
     }
     if (!extentFinite || !(maxExtent > 0)) return fallbackFrame(0, "zero extent", evidence);
     evidence.flatFraction = round(f / n, 4);
-    if (f < MIN_GAUSSIANS) return fallbackFrame(0, "too few flat Gaussians to find surfaces", evidence);
+    const local = f < Math.max(MIN_GAUSSIANS, LOCAL_SURFACES_BELOW * n);
+    if (local) {
+        const surfaces = localSurfaces(xyz, n, p.opAll, lo3, hi3);
+        ({ count: f, positions: fxyz, normals, opacities: opac } = surfaces);
+        p.area = new Float64Array(f); // unit area each: log area 0
+        p.logArea = true;
+        evidence.surfaces = "local";
+        evidence.localSurfaces = f;
+        evidence.localCell = surfaces.cell;
+        if (f < MIN_GAUSSIANS) return fallbackFrame(0, "too few flat Gaussians or planar neighbourhoods to find surfaces", evidence);
+    }
+    const scratch: Scratch = { h: new Float64Array(n), sel, hf: new Float64Array(f), bins: new Float64Array(PLANE_BINS) };
 
     // 1. Weights: opacity x sqrt(area / median area), the ratio clipped to [e^-10, 10]; the median of at most
     // RANGE_SAMPLES areas at a fixed stride (numpy's median of the logs: the geometric mean of the middle two).
@@ -558,6 +579,7 @@ function estimatePrepared(p: Prepared): SceneFrame {
             highPlane: pHi,
         });
     }
+    if (local) localUpScores(perAxis, h3, n);
     const scores = perAxis.map((a) => a.score);
     const ranking = [0, 1, 2].sort((a, b) => scores[b] - scores[a] || a - b);
     const kUp = ranking[0];
@@ -609,7 +631,8 @@ function estimatePrepared(p: Prepared): SceneFrame {
     const longestUp = [0, 1, 2].every((j) => j === kUp || perAxis[kUp].gap > perAxis[j].gap);
     const proportion = longestUp ? Math.min(1, margin / LONGEST_UP_MARGIN) : 1;
     evidence.longestUp = longestUp;
-    const confidence = Math.min(1, Math.max(0, Math.min(1, manhattan / 0.6) * Math.min(1, 4 * best) * Math.min(1, 2 * margin + 0.2) * floorClean * proportion));
+    const strength = local ? Math.min(1, best / LOCAL_FULL_ASYMMETRY) : Math.min(1, 4 * best);
+    const confidence = Math.min(1, Math.max(0, Math.min(1, manhattan / 0.6) * strength * Math.min(1, 2 * margin + 0.2) * floorClean * proportion));
     Object.assign(evidence, {
         upAxisIndex: kUp,
         heightUnits,
@@ -693,7 +716,7 @@ export function estimateSceneFrameFromSplatRows(rows: ArrayBuffer | ArrayBufferV
     const floats = new Float32Array(aligned4.buffer, aligned4.byteOffset, aligned4.byteLength / 4);
     const u8 = aligned4;
     const p = allocPrepared(count, sampled);
-    const { xyz, fxyz, normals, opac, area } = p;
+    const { xyz, opAll, fxyz, normals, opac, area } = p;
     p.logArea = false;
     const l0x = lin[0], l0y = lin[1], l0z = lin[2], l1x = lin[3], l1y = lin[4], l1z = lin[5], l2x = lin[6], l2y = lin[7], l2z = lin[8];
     const tx = m[12], ty = m[13], tz = m[14];
@@ -713,6 +736,7 @@ export function estimateSceneFrameFromSplatRows(rows: ArrayBuffer | ArrayBufferV
         xyz[3 * k] = x;
         xyz[3 * k + 1] = y;
         xyz[3 * k + 2] = z;
+        opAll[k] = u8[s + 27] / 255;
         k++;
         let k0 = 0, v0 = s0, va = s1, vb = s2;
         if (s1 < v0) { k0 = 1; v0 = s1; va = s0; }

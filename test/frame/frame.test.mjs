@@ -104,6 +104,19 @@ function assertFallback(f, what) {
     assert.ok([...f.rotation, f.metresPerUnit, f.floorHeight, f.confidence].every(Number.isFinite), `${what}: NaN in the frame`);
 }
 
+test("round splats of a scanned room take the local-surfaces path in both twins", () => {
+    const scanner = spec.cases.filter((c) => c.realism === "realistic");
+    assert.ok(scanner.length >= 5, "the vectors hold a scanner room");
+    for (const c of scanner) {
+        const f = lib.estimateSceneFrame(caseInput(c));
+        assert.equal(f.evidence.surfaces, "local", `room ${c.room} ${c.kind}: local surfaces`);
+        assert.ok(f.evidence.localSurfaces >= 64 && f.evidence.flatFraction < 0.05, `room ${c.room} ${c.kind}: ${f.evidence.localSurfaces} cells, flat ${f.evidence.flatFraction}`);
+        assert.equal(f.fallback, false);
+    }
+    // the clean rooms keep the flat Gaussians
+    for (const c of spec.cases.filter((c) => !c.realism)) assert.equal(lib.estimateSceneFrame(caseInput(c)).evidence.surfaces, undefined);
+});
+
 test("degenerate scenes fall back to the documented frame, never NaN", () => {
     const one = blob(1);
     assertFallback(lib.estimateSceneFrame(one), "one Gaussian");
