@@ -299,7 +299,8 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
     ls_sorted = np.take_along_axis(log_scales, order, axis=1)
     flat = (ls_sorted[:, 1] - ls_sorted[:, 0]) >= FLAT_LOG_RATIO
     evidence["flatFraction"] = round(float(flat.mean()), 4)
-    if flat.sum() >= max(MIN_GAUSSIANS, LOCAL_SURFACES_BELOW * len(xyz)):
+    local = flat.sum() < max(MIN_GAUSSIANS, LOCAL_SURFACES_BELOW * len(xyz))
+    if not local:
         rots = quaternion_matrices(quats[flat])
         normals = np.take_along_axis(rots, order[flat, 0][:, None, None].repeat(3, 1), axis=2)[:, :, 0]
         log_area = ls_sorted[flat, 1] + ls_sorted[flat, 2]
@@ -388,7 +389,6 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
             "profile": [round(float(v), 4) for v in np.bincount(np.minimum((t * 20).astype(int), 19), content_w, 20) / content_total],
             "lowMass": round(m_lo / total_w, 4), "highMass": round(m_hi / total_w, 4),
         })
-    local = evidence.get("surfaces") == "local"
     if local:
         _local_up_scores(per_axis, h_all)
     scores = np.array([a["score"] for a in per_axis])

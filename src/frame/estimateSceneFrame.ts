@@ -382,7 +382,7 @@ interface AxisInfo {
 /** Steps 1 (weights) to 5 on prepared rows. */
 function estimatePrepared(p: Prepared): SceneFrame {
     const { total, n, xyz } = p;
-    let { f, fxyz, normals, opac } = p;
+    let { f, fxyz, normals, opac, area, logArea } = p;
     const evidence: Record<string, unknown> = { gaussians: total, sampled: n, method: FRAME_METHOD };
     if (n === 0) throw new SemanticSplatError("INVALID_ARGUMENT", `estimateSceneFrame: none of the ${total} Gaussians is finite`);
     if (n < MIN_GAUSSIANS) return fallbackFrame(0, `only ${n} finite Gaussians (< ${MIN_GAUSSIANS})`, evidence);
@@ -404,8 +404,8 @@ function estimatePrepared(p: Prepared): SceneFrame {
     if (local) {
         const surfaces = localSurfaces(xyz, n, p.opAll, lo3, hi3);
         ({ count: f, positions: fxyz, normals, opacities: opac } = surfaces);
-        p.area = new Float64Array(f); // unit area each: log area 0
-        p.logArea = true;
+        area = new Float64Array(f); // unit area each: log area 0
+        logArea = true;
         evidence.surfaces = "local";
         evidence.localSurfaces = f;
         evidence.localCell = surfaces.cell;
@@ -415,7 +415,6 @@ function estimatePrepared(p: Prepared): SceneFrame {
 
     // 1. Weights: opacity x sqrt(area / median area), the ratio clipped to [e^-10, 10]; the median of at most
     // RANGE_SAMPLES areas at a fixed stride (numpy's median of the logs: the geometric mean of the middle two).
-    const area = p.area;
     const step = Math.max(1, Math.ceil(f / RANGE_SAMPLES));
     let c = 0;
     for (let i = 0; i < f; i += step) scratch.sel[c++] = area[i];
@@ -429,7 +428,7 @@ function estimatePrepared(p: Prepared): SceneFrame {
     const weights = new Float64Array(f);
     let totalW = 0;
     const maxRel = Math.log(10);
-    if (p.logArea) {
+    if (logArea) {
         const median = 0.5 * (lower + upper);
         for (let i = 0; i < f; i++) {
             const rel = Math.exp(Math.min(maxRel, Math.max(-10, 0.5 * (area[i] - median))));

@@ -146,20 +146,19 @@ def train(args: argparse.Namespace) -> dict:
     crop_w, crop_h = parse_size(args.crop, "--crop")
     if crop_w % SIZE_MULTIPLE or crop_h % SIZE_MULTIPLE:
         raise ValueError(f"--crop {args.crop}: width and height must be multiples of {SIZE_MULTIPLE}")
-    train_set = SynthRoomsViews(args.benchmark, args.features, args.train_split, parse_size(args.train_resolution, "--train-resolution"),
-                                augment=Augment(crop=(crop_h, crop_w), defocus_prob=args.defocus), rooms=_ints(args.train_rooms),
-                                views=_ints(args.train_views))
-    extra_sets = [SynthRoomsViews(bench, feats, args.train_split, parse_size(args.train_resolution, "--train-resolution"),
-                                  augment=train_set.augment, views=_ints(args.train_views))
-                  for bench, feats in map(parse_extra_train, args.extra_train)]
-    for extra in extra_sets:
-        if extra.k != train_set.k:
+    train_size = parse_size(args.train_resolution, "--train-resolution")
+    augment = Augment(crop=(crop_h, crop_w), defocus_prob=args.defocus)
+    # the --benchmark's views first, then each --extra-train benchmark's
+    train_parts = [SynthRoomsViews(args.benchmark, args.features, args.train_split, train_size, augment=augment,
+                                   rooms=_ints(args.train_rooms), views=_ints(args.train_views))]
+    train_parts += [SynthRoomsViews(bench, feats, args.train_split, train_size, augment=augment, views=_ints(args.train_views))
+                    for bench, feats in map(parse_extra_train, args.extra_train)]
+    k = train_parts[0].k
+    for extra in train_parts[1:]:
+        if extra.k != k:
             raise ValueError(f"--extra-train {extra.benchmark}: features {extra.features} have K = {extra.k}, "
-                             f"the main ones {train_set.k}")
-    main_train_set = train_set
-    k, train_views = train_set.k, len(train_set)
-    if extra_sets:
-        train_set = ConcatDataset([train_set, *extra_sets])
+                             f"the main ones {k}")
+    train_set = ConcatDataset(train_parts) if len(train_parts) > 1 else train_parts[0]
     val_set = SynthRoomsViews(args.benchmark, args.features, args.val_split, parse_size(args.val_resolution, "--val-resolution"),
                               rooms=_ints(args.val_rooms), views=_ints(args.val_views))
     rgb_encoder = resolve_rgb_encoder(args)
@@ -178,7 +177,7 @@ def train(args: argparse.Namespace) -> dict:
         model.load_state_dict(init["model"])
     class_weights = None
     if args.class_balance > 0:
-        counts = sum(part.label_counts(NUM_CLASSES) for part in [main_train_set, *extra_sets])
+        counts = sum(part.label_counts(NUM_CLASSES) for part in train_parts)
         class_weights = balanced_class_weights(counts, args.class_balance)
     criterion = VdviLoss(NUM_CLASSES, model.embedding_dim,
                          label_smoothing=0.0 if args.no_label_smoothing else LABEL_SMOOTHING,
@@ -220,7 +219,7 @@ def train(args: argparse.Namespace) -> dict:
                                                    "class_weights": None if class_weights is None
                                                    else [round(float(w), 4) for w in class_weights]}, indent=1))
         print(f"{args.arch}/{args.variant} (RGB encoder {rgb_encoder}): {parameter_count(model) / 1e6:.2f} M parameters, K = {k}, "
-              f"{len(train_set)} train views ({train_views} from --benchmark), {len(val_set)} {args.val_split} views, {total} steps on {device} "
+              f"{len(train_set)} train views ({len(train_parts[0])} from --benchmark), {len(val_set)} {args.val_split} views, {total} steps on {device} "
               f"x {world}", flush=True)
     net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else model
 
@@ -322,8 +321,8 @@ def main(argv=None) -> int:
     try:
         resolve_rgb_encoder(args)
         for bench, feats in map(parse_extra_train, args.extra_train):
-            for path in (bench, feats):
-                if not (path == feats and is_no_features(feats)) and not path.is_dir():
+            for path in (bench, None if is_no_features(feats) else feats):
+                if path is not None and not path.is_dir():
                     raise ValueError(f"--extra-train: {path}: not a directory")
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
