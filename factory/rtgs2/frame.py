@@ -55,7 +55,13 @@ LOCAL_COARSE_CELLS = 8  # the coarsest
 LOCAL_TARGET_POINTS = 12  # sampled Gaussians a surface cell should hold on average
 LOCAL_MIN_POINTS = 5  # sampled Gaussians a cell needs before its covariance is trusted
 LOCAL_GAP_POWER = 4  # the up axis of local surfaces: (smallest gap / gap) ** 4 (rooms are lower than wide and deep)
-LOCAL_FULL_ASYMMETRY = 0.2  # mass asymmetry (low half against high half) that gives full strength
+LOCAL_FULL_ASYMMETRY = 0.2  # contents asymmetry (low half against high half) x gap factor that gives full strength
+# Local surfaces: extreme planes as the outermost peaks of aligned surface weight (splats outside the room, such as
+# background seen through windows, stretch the robust range beyond the walls, so bands at its ends miss them).
+PEAK_BINS = 256  # histogram bins over the robust range widened by PEAK_MARGIN on each side
+PEAK_MARGIN = 0.1  # fraction of the robust range added on each side of it
+PEAK_FRACTION = 0.05  # a plane: a bin whose 3-bin sum holds at least this share of the strongest one's
+PEAK_REFINE_BINS = 2.5  # the plane's weighted median is taken within this many bins of the peak bin's centre
 INLIER_COS = float(np.cos(np.radians(5.0)))  # a normal agrees with a direction within 5 degrees
 ALIGNED_COS = float(np.cos(np.radians(10.0)))  # a normal belongs to an axis within 10 degrees
 PERP_SIN = float(np.sin(np.radians(10.0)))  # a candidate second axis is within 10 degrees of perpendicular
@@ -203,23 +209,74 @@ def _cell_index(rel: np.ndarray, h: float, extent: np.ndarray) -> tuple[np.ndarr
     return index, int(np.prod(dims))
 
 
+def _peak_plane(h: np.ndarray, w: np.ndarray, lo: float, hi: float, low_side: bool) -> tuple[float, float]:
+    """Position and weight of the outermost plane on one side (local surfaces): aligned surface weight w along h,
+    on PEAK_BINS bins over [lo, hi] widened by PEAK_MARGIN of the range on each side; a bin whose 3-bin sum reaches
+    PEAK_FRACTION of the largest such sum is a plane (walls, floor and ceiling are the strongest; scattered splats
+    outside the room are far below it); the outermost one on the requested side, refined as the weighted median
+    within PEAK_REFINE_BINS bins of its centre (_weighted_median_near)."""
+    span = hi - lo
+    origin = lo - PEAK_MARGIN * span
+    width = (1.0 + 2.0 * PEAK_MARGIN) * span / PEAK_BINS
+    sel = w > 0
+    if not (width > 0 and sel.any()):
+        return (lo if low_side else hi), 0.0
+    b = np.clip(np.floor((h[sel] - origin) / width), 0, PEAK_BINS - 1).astype(np.int64)
+    hist = np.bincount(b, weights=w[sel], minlength=PEAK_BINS)
+    summed = hist.copy()
+    summed[1:] += hist[:-1]
+    summed[:-1] += hist[1:]
+    peaks = np.nonzero(summed >= PEAK_FRACTION * summed.max())[0]
+    k = int(peaks[0] if low_side else peaks[-1])
+    return _weighted_median_near(h, w, origin + (k + 0.5) * width, PEAK_REFINE_BINS * width)
+
+
+def _weighted_median_near(h: np.ndarray, w: np.ndarray, centre: float, half: float) -> tuple[float, float]:
+    """Weighted median (on a PLANE_BINS histogram, as _extreme_plane) and total weight of the values within half of
+    centre; (centre, 0) when they weigh nothing."""
+    sel = (h > centre - half) & (h < centre + half) & (w > 0)
+    hs, ws = h[sel], w[sel]
+    total = float(ws.sum())
+    if not total > 0:
+        return centre, 0.0
+    origin = centre - half
+    width = 2.0 * half / PLANE_BINS
+    b = np.clip(np.floor((hs - origin) / width), 0, PLANE_BINS - 1).astype(np.int64)
+    c = np.cumsum(np.bincount(b, weights=ws, minlength=PLANE_BINS))
+    k = min(int(np.searchsorted(c, 0.5 * total, side="left")), PLANE_BINS - 1)
+    return float(origin + (k + 0.5) * width), total
+
+
 def _local_up_scores(per_axis: list[dict], h_all: np.ndarray) -> None:
     """The up axis of a scene read through local surfaces (round splats: the content rule of flat Gaussians does not
-    hold there, docs/FRAME.md). Two cues, chosen on dev seeds 9000-9058 (scanner rooms): rooms are lower than they
-    are wide and deep (score x (smallest gap / this axis's gap) ** 4), and a room's mass sits low (furniture on the
-    floor): of the sampled Gaussians between 10 % and 90 % of the way from one extreme plane to the other, more lie
-    in the lower half. Score = |asymmetry| x gap factor; the floor is the end with more mass. Rewrites the entries'
-    score and lowIsFloor in place and adds massAsymmetry."""
-    gaps = [a["gap"] for a in per_axis if a["gap"] > 0]
-    smallest = min(gaps) if gaps else 0.0
+    hold there, docs/FRAME.md). Contents are the sampled Gaussians inside the box of the six extreme planes (within
+    2 % of each gap) and not within PLANE_BAND of the gap of any of them (walls, floor and ceiling left out). Two
+    cues, chosen on dev seeds 9000-9059 of the realistic recipe: a room's contents sit low (furniture stands on the
+    floor, the space under the ceiling is empty; along a horizontal axis furniture backs onto both walls): the share
+    in the lower half minus the share in the upper half; and rooms are lower than they are wide and deep (factor
+    (smallest gap / this axis's gap) ** 4). Score = |asymmetry| x gap factor; the floor is the end with more
+    contents. Rewrites the entries' score and lowIsFloor in place and adds contentsAsymmetry."""
+    usable = [k for k, a in enumerate(per_axis) if a["gap"] > 0 and "lowPlane" in a]
     for k, a in enumerate(per_axis):
-        if not (a["gap"] > 0 and "lowPlane" in a):
-            continue
-        t = (h_all[:, k] - a["lowPlane"]) / a["gap"]
-        low = int(((t > 0.1) & (t < 0.5)).sum())
-        high = int(((t >= 0.5) & (t < 0.9)).sum())
-        asym = (low - high) / (low + high) if low + high > 0 else 0.0
-        a["massAsymmetry"] = round(asym, 4)
+        a["score"] = 0.0
+    if not usable:
+        return
+    inside = np.ones(len(h_all), dtype=bool)
+    on_plane = np.zeros(len(h_all), dtype=bool)
+    for k in usable:
+        a, hk = per_axis[k], h_all[:, k]
+        gap = a["gap"]
+        inside &= (hk > a["lowPlane"] - 0.02 * gap) & (hk < a["highPlane"] + 0.02 * gap)
+        on_plane |= (np.abs(hk - a["lowPlane"]) < PLANE_BAND * gap) | (np.abs(hk - a["highPlane"]) < PLANE_BAND * gap)
+    contents = inside & ~on_plane
+    smallest = min(per_axis[k]["gap"] for k in usable)
+    for k in usable:
+        a = per_axis[k]
+        t = (h_all[contents, k] - a["lowPlane"]) / a["gap"]
+        low = int((t < 0.5).sum())
+        high = len(t) - low
+        asym = (low - high) / len(t) if len(t) > 0 else 0.0
+        a["contentsAsymmetry"] = round(asym, 4)
         a["score"] = abs(asym) * (smallest / a["gap"]) ** LOCAL_GAP_POWER
         a["lowIsFloor"] = asym >= 0
 
@@ -345,8 +402,9 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
         lo, hi = _robust_range(h_all[:, k])
         span = hi - lo
         wk = np.where(aligned[:, k], weights, 0.0)
-        p_lo, m_lo = _extreme_plane(hf[:, k], wk, lo, hi, True)
-        p_hi, m_hi = _extreme_plane(hf[:, k], wk, lo, hi, False)
+        plane = _peak_plane if local else _extreme_plane
+        p_lo, m_lo = plane(hf[:, k], wk, lo, hi, True)
+        p_hi, m_hi = plane(hf[:, k], wk, lo, hi, False)
         planes.append((lo, hi, span, p_lo, m_lo, p_hi, m_hi))
         band = PLANE_BAND * span
         on_bounding |= aligned[:, k] & ((hf[:, k] < lo + band) | (hf[:, k] > hi - band))
@@ -398,6 +456,9 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
     info = per_axis[k_up]
     evidence["axes"] = [[round(float(v), 6) for v in a] for a in axes]
     evidence["axisScores"] = [round(float(s), 4) for s in scores]
+    if "lowPlane" not in info:
+        evidence["perAxis"] = per_axis
+        return _fallback(0.0, "no floor and ceiling planes along any axis", evidence)
     up = axes[k_up] * (1.0 if info["lowIsFloor"] else -1.0)
     floor_units = info["lowPlane"] if info["lowIsFloor"] else -info["highPlane"]
     height_units = info["gap"]
@@ -426,7 +487,8 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
         up_s = rotation[1]
         h_s = xyz @ up_s
         lo_s, hi_s = _robust_range(h_s)
-        floor_units, _ = _extreme_plane(fxyz @ up_s, np.where(aligned[:, k_up], weights, 0.0), lo_s, hi_s, True)
+        floor_units, _ = (_peak_plane if local else _extreme_plane)(
+            fxyz @ up_s, np.where(aligned[:, k_up], weights, 0.0), lo_s, hi_s, True)
 
     metres_per_unit = CEILING_PRIOR_M / height_units if height_units > 0 else 1.0
     floor_height = floor_units * metres_per_unit

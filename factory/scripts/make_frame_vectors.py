@@ -34,7 +34,7 @@ from rtgs2.synthrooms.generator import generate_room  # noqa: E402
 DEFAULT_OUT = FACTORY.parent / "test/fixtures/frame"
 # (seed outside every split, keep every n-th Gaussian, realism): two clean rooms (flat Gaussians) and one of the
 # realistic split's recipe with a scanner's round splats (even seed), which takes the local-surfaces path
-ROOMS = ((9050, 40, None), (9051, 50, None), (9054, 4, "realistic"))
+ROOMS = ((9050, 40, None), (9051, 50, None), (9054, 2, "realistic"))
 PLY_ROOM = (9052, 30)
 ZUP = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])  # +Y -> +Z (a rotation, det +1)
 LAYOUT = ["x", "y", "z", "log_scale_0", "log_scale_1", "log_scale_2", "rot_w", "rot_x", "rot_y", "rot_z", "opacity"]

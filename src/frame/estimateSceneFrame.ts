@@ -12,7 +12,7 @@
 // Fallback: identity, 1 m, floor 0, fallback true, confidence < 0.35, for anything that does not look like a room.
 // Input without a single finite Gaussian throws INVALID_ARGUMENT. Never a NaN frame.
 import { SemanticSplatError } from "../errors";
-import { LOCAL_FULL_ASYMMETRY, localSurfaces, localUpScores } from "./localSurfaces";
+import { LOCAL_FULL_ASYMMETRY, localSurfaces, localUpScores, peakPlane } from "./localSurfaces";
 import { IDENTITY_ROTATION, type SceneFrame } from "./sceneFrame";
 
 /** SynthRooms ceilings are 2.5-3.0 m; real rooms mostly 2.4-3.0 m (see factory/rtgs2/frame.py for the sources). */
@@ -376,7 +376,7 @@ interface AxisInfo {
     planeShare?: number;
     lowPlane?: number;
     highPlane?: number;
-    massAsymmetry?: number;
+    contentsAsymmetry?: number;
 }
 
 /** Steps 1 (weights) to 5 on prepared rows. */
@@ -515,8 +515,9 @@ function estimatePrepared(p: Prepared): SceneFrame {
         const hfk = hf3[k];
         project(fxyz, f, axes[k], hfk);
         const bit = 1 << k;
-        const [pLo, mLo] = extremePlane(hfk, f, weights, aligned, bit, lo, hi, true, scratch.bins);
-        const [pHi, mHi] = extremePlane(hfk, f, weights, aligned, bit, lo, hi, false, scratch.bins);
+        const plane = local ? peakPlane : extremePlane;
+        const [pLo, mLo] = plane(hfk, f, weights, aligned, bit, lo, hi, true, scratch.bins);
+        const [pHi, mHi] = plane(hfk, f, weights, aligned, bit, lo, hi, false, scratch.bins);
         planes.push({ lo, hi, span, pLo, mLo, pHi, mHi });
         const bLo = lo + PLANE_BAND * span, bHi = hi - PLANE_BAND * span;
         for (let i = 0; i < f; i++) if ((aligned[i] & bit) !== 0 && (hfk[i] < bLo || hfk[i] > bHi)) onBounding[i] = 1;
@@ -618,7 +619,7 @@ function estimatePrepared(p: Prepared): SceneFrame {
         project(xyz, n, u, scratch.h);
         const [lo, hi] = robustRange(scratch.h, n, 0, 1, scratch.sel);
         project(fxyz, f, u, scratch.hf);
-        floorUnitsFinal = extremePlane(scratch.hf, f, weights, aligned, 1 << kUp, lo, hi, true, scratch.bins)[0];
+        floorUnitsFinal = (local ? peakPlane : extremePlane)(scratch.hf, f, weights, aligned, 1 << kUp, lo, hi, true, scratch.bins)[0];
     }
     const metresPerUnit = heightUnits > 0 ? CEILING_PRIOR_M / heightUnits : 1;
     const floorHeight = floorUnitsFinal * metresPerUnit;

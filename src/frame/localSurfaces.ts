@@ -13,8 +13,19 @@ export const LOCAL_TARGET_POINTS = 12;
 export const LOCAL_MIN_POINTS = 5;
 /** Up axis of local surfaces: (smallest gap / gap) ** 4, rooms being lower than they are wide and deep. */
 export const LOCAL_GAP_POWER = 4;
-/** Mass asymmetry (lower half against upper half) that gives full strength to the up axis. */
+/** Contents asymmetry (lower half against upper half) x gap factor that gives full strength to the up axis. */
 export const LOCAL_FULL_ASYMMETRY = 0.2;
+/** Local surfaces' extreme planes (peakPlane): histogram bins over the widened robust range. */
+export const PEAK_BINS = 256;
+/** The robust range is widened by this fraction of it on each side. */
+export const PEAK_MARGIN = 0.1;
+/** A plane: a bin whose 3-bin sum holds at least this share of the strongest one's. */
+export const PEAK_FRACTION = 0.05;
+/** The plane's weighted median is taken within this many bins of the peak bin's centre. */
+export const PEAK_REFINE_BINS = 2.5;
+/** As PLANE_BAND and PLANE_BINS in estimateSceneFrame.ts (frame.py): the band around a plane, the median's bins. */
+const PLANE_BAND = 0.04;
+const PLANE_BINS = 1024;
 
 export interface LocalSurfaces {
     count: number;
@@ -167,6 +178,69 @@ export function symmetricEigen3(a: number, b: number, c: number, d: number, e: n
     }
 }
 
+/**
+ * Position and weight of the outermost plane on one side, for local surfaces: aligned surface weight (mask bit `bit`
+ * of `aligned`, weights > 0) along the heights `hf` on PEAK_BINS bins over [lo, hi] widened by PEAK_MARGIN of the
+ * range on each side; a bin whose 3-bin sum reaches PEAK_FRACTION of the largest such sum is a plane (walls, floor
+ * and ceiling are the strongest; scattered splats outside the room, such as background seen through windows, are far
+ * below it, yet they stretch the robust range beyond the walls); the outermost one on the requested side, refined as
+ * the weighted median of the weight within PEAK_REFINE_BINS bins of its centre. As rtgs2.frame._peak_plane.
+ */
+export function peakPlane(hf: Float64Array, f: number, weights: Float64Array, aligned: Uint8Array, bit: number, lo: number, hi: number, lowSide: boolean, bins: Float64Array): [number, number] {
+    const span = hi - lo;
+    const origin = lo - PEAK_MARGIN * span;
+    const width = ((1 + 2 * PEAK_MARGIN) * span) / PEAK_BINS;
+    const hist = new Float64Array(PEAK_BINS);
+    let any = false;
+    for (let i = 0; i < f; i++) {
+        const w = weights[i];
+        if ((aligned[i] & bit) === 0 || !(w > 0)) continue;
+        let b = Math.floor((hf[i] - origin) / width);
+        if (b < 0) b = 0;
+        else if (b > PEAK_BINS - 1) b = PEAK_BINS - 1;
+        hist[b] += w;
+        any = true;
+    }
+    if (!(width > 0) || !any) return [lowSide ? lo : hi, 0];
+    const summed = new Float64Array(PEAK_BINS);
+    let strongest = 0;
+    for (let b = 0; b < PEAK_BINS; b++) {
+        summed[b] = (b > 0 ? hist[b] + hist[b - 1] : hist[b]) + (b < PEAK_BINS - 1 ? hist[b + 1] : 0);
+        if (summed[b] > strongest) strongest = summed[b];
+    }
+    const threshold = PEAK_FRACTION * strongest;
+    let k = -1;
+    if (lowSide) {
+        for (let b = 0; b < PEAK_BINS && k < 0; b++) if (summed[b] >= threshold) k = b;
+    } else {
+        for (let b = PEAK_BINS - 1; b >= 0 && k < 0; b--) if (summed[b] >= threshold) k = b;
+    }
+    const centre = origin + (k + 0.5) * width;
+    const half = PEAK_REFINE_BINS * width;
+    // weighted median within half of the centre, on PLANE_BINS bins (as extremePlane)
+    const mOrigin = centre - half;
+    const mWidth = (2 * half) / PLANE_BINS;
+    bins.fill(0);
+    let total = 0;
+    for (let i = 0; i < f; i++) {
+        const w = weights[i];
+        const h = hf[i];
+        if ((aligned[i] & bit) === 0 || !(w > 0) || !(h > centre - half && h < centre + half)) continue;
+        let b = Math.floor((h - mOrigin) / mWidth);
+        if (b < 0) b = 0;
+        else if (b > PLANE_BINS - 1) b = PLANE_BINS - 1;
+        bins[b] += w;
+        total += w;
+    }
+    if (!(total > 0)) return [centre, 0];
+    let c = 0;
+    for (let b = 0; b < PLANE_BINS; b++) {
+        c += bins[b];
+        if (c >= 0.5 * total) return [mOrigin + (b + 0.5) * mWidth, total];
+    }
+    return [mOrigin + (PLANE_BINS - 0.5) * mWidth, total];
+}
+
 /** What `localUpScores` reads and rewrites of one axis (the estimator's per-axis evidence). */
 export interface LocalAxis {
     score: number;
@@ -174,31 +248,49 @@ export interface LocalAxis {
     gap: number;
     planes: boolean;
     lowPlane?: number;
-    massAsymmetry?: number;
+    highPlane?: number;
+    contentsAsymmetry?: number;
 }
 
 /**
- * The up axis of a scene read through local surfaces, where the flat Gaussians' content rule does not hold: rooms
- * are lower than they are wide and deep (score x (smallest gap / gap) ** 4), and a room's mass sits low (furniture
- * on the floor): of the sampled Gaussians between 10 % and 90 % of the way from one extreme plane to the other,
- * more lie in the lower half. Score = |asymmetry| x gap factor; the floor is the end with more mass. `heights[k]`:
- * the n sampled heights along axis k. Chosen on dev seeds 9000-9058 (docs/FRAME.md).
+ * The up axis of a scene read through local surfaces, where the flat Gaussians' content rule does not hold.
+ * Contents are the sampled Gaussians inside the box of the extreme planes (within 2 % of each gap) and not within
+ * PLANE_BAND of the gap of any of them (walls, floor and ceiling left out). A room's contents sit low (furniture
+ * stands on the floor, the space under the ceiling is empty; along a horizontal axis furniture backs onto both
+ * walls): share in the lower half minus share in the upper half; and rooms are lower than they are wide and deep
+ * (factor (smallest gap / gap) ** 4). Score = |asymmetry| x gap factor; the floor is the end with more contents.
+ * `heights[k]`: the n sampled heights along axis k. Chosen on dev seeds 9000-9059 (docs/FRAME.md). As
+ * rtgs2.frame._local_up_scores.
  */
 export function localUpScores(perAxis: LocalAxis[], heights: Float64Array[], n: number): void {
-    let smallest = Infinity;
-    for (const a of perAxis) if (a.gap > 0 && a.gap < smallest) smallest = a.gap;
-    perAxis.forEach((a, k) => {
-        if (!(a.gap > 0 && a.planes && a.lowPlane !== undefined)) return;
-        const h = heights[k];
-        let low = 0, high = 0;
+    const usable = [0, 1, 2].filter((k) => perAxis[k].gap > 0 && perAxis[k].planes && perAxis[k].lowPlane !== undefined && perAxis[k].highPlane !== undefined);
+    for (const a of perAxis) a.score = 0;
+    if (usable.length === 0) return;
+    const contents = new Uint8Array(n).fill(1);
+    for (const k of usable) {
+        const a = perAxis[k], h = heights[k];
+        const lowPlane = a.lowPlane!, highPlane = a.highPlane!, gap = a.gap;
+        const band = PLANE_BAND * gap;
         for (let i = 0; i < n; i++) {
-            const t = (h[i] - a.lowPlane) / a.gap;
-            if (t > 0.1 && t < 0.5) low++;
-            else if (t >= 0.5 && t < 0.9) high++;
+            const v = h[i];
+            const inside = v > lowPlane - 0.02 * gap && v < highPlane + 0.02 * gap;
+            const onPlane = Math.abs(v - lowPlane) < band || Math.abs(v - highPlane) < band;
+            if (!inside || onPlane) contents[i] = 0;
         }
-        const asym = low + high > 0 ? (low - high) / (low + high) : 0;
-        a.massAsymmetry = Number(asym.toFixed(4));
+    }
+    let smallest = Infinity;
+    for (const k of usable) smallest = Math.min(smallest, perAxis[k].gap);
+    for (const k of usable) {
+        const a = perAxis[k], h = heights[k];
+        let low = 0, count = 0;
+        for (let i = 0; i < n; i++) {
+            if (contents[i] === 0) continue;
+            count++;
+            if ((h[i] - a.lowPlane!) / a.gap < 0.5) low++;
+        }
+        const asym = count > 0 ? (low - (count - low)) / count : 0;
+        a.contentsAsymmetry = Number(asym.toFixed(4));
         a.score = Math.abs(asym) * (smallest / a.gap) ** LOCAL_GAP_POWER;
         a.lowIsFloor = asym >= 0;
-    });
+    }
 }
