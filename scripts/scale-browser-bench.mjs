@@ -120,16 +120,19 @@ function resetPeak(pids) {
         }
     }
 }
-/** Samples the largest RSS of `pids` every 250 ms while `work` runs (a cross-check of VmHWM), and when it peaked. */
+/** Samples the largest RSS of `pids` every 250 ms while `work` runs (a cross-check of VmHWM), and when it peaked;
+ * `samples`: every [epoch ms, RSS] read (rssByStage attributes them to the encode's stages). */
 async function sampled(pids, work) {
     let max = 0;
     let maxAt = 0;
+    const samples = [];
     const timer = setInterval(() => {
         const rss = memory(pids).rss;
+        samples.push([Date.now(), rss]);
         if (rss > max) [max, maxAt] = [rss, Date.now()];
     }, 250);
     try {
-        return { result: await work(), sampledMax: max, sampledMaxAt: maxAt };
+        return { result: await work(), sampledMax: max, sampledMaxAt: maxAt, samples };
     } finally {
         clearInterval(timer);
     }
@@ -142,6 +145,22 @@ function stageAt(encode, at) {
     for (const p of encode.progress ?? []) if (p.ms <= ms) last = p;
     const where = last ? (last.tile !== undefined ? `${last.stage} tile ${last.tile + 1}/${encode.tiles}` : last.stage) : "start";
     return `${(ms / 1000).toFixed(0)} s, ${last?.stage === "done" ? "setting the features" : where}`;
+}
+
+/** The largest sampled tab RSS (GB) during each stage of the encode, in order ("inference" spans the tiles; "setting
+ * the features": after the encode's "done" event), as "stage a.bc" items: where the encode's memory comes from. */
+function rssByStage(encode, samples) {
+    const out = [];
+    for (const [at, rss] of samples) {
+        const ms = at - encode.epochMs;
+        let last = null;
+        for (const p of encode.progress ?? []) if (p.ms <= ms) last = p;
+        const stage = !last ? "start" : last.stage === "done" ? "setting the features" : last.tile !== undefined ? "inference" : last.stage;
+        const entry = out.find((e) => e.stage === stage);
+        if (entry) entry.max = Math.max(entry.max, rss);
+        else out.push({ stage, max: rss });
+    }
+    return out.map((e) => `${e.stage} ${(e.max / 1e9).toFixed(2)}`).join(", ");
 }
 
 // ---- scenes -------------------------------------------------------------------------------------------------
@@ -186,7 +205,7 @@ async function main() {
                     const afterLoad = { renderer: memory(procs.renderer), gpu: memory(procs.gpu), browser: memory(procs.browser) };
                     resetPeak([...procs.renderer, ...procs.gpu]);
                     const started = Date.now();
-                    const { result, sampledMax, sampledMaxAt } = await sampled(procs.renderer, () =>
+                    const { result, sampledMax, sampledMaxAt, samples } = await sampled(procs.renderer, () =>
                         page.evaluate((req) => globalThis.scaleEncode(req), {
                             modelUrl: "/" + relative(REPO, values.model),
                             workerUrl: "/build/pages/scale-browser-worker.js",
@@ -198,7 +217,7 @@ async function main() {
                     const afterEncode = { renderer: memory(procs.renderer), gpu: memory(procs.gpu), browser: memory(procs.browser) };
                     if (result.errors.length) throw new Error(`uncaptured WebGPU errors: ${result.errors.join("; ")}`);
                     const { progress, ...encode } = result;
-                    return { copies, load, afterLoad, encode, afterEncode, sampledMax, sampledPeak: stageAt(result, sampledMaxAt), wallS: (Date.now() - started) / 1000, load1: loadavg()[0] };
+                    return { copies, load, afterLoad, encode, afterEncode, sampledMax, sampledPeak: stageAt(result, sampledMaxAt), rssByStage: rssByStage(result, samples), wallS: (Date.now() - started) / 1000, load1: loadavg()[0] };
                 });
                 encodeRows.push(row);
                 process.stderr.write(`${JSON.stringify(row)}\n`);
@@ -247,6 +266,8 @@ async function main() {
                 `| ${r.copies} rooms | ${r.load.gaussians.toLocaleString("en")} | ${(r.load.loadMs / 1000).toFixed(1)} | ${gb(r.afterLoad.renderer.hwm)} GB | ${(e.totalMs / 1000).toFixed(1)} | ${((e.totalMs * 1000) / r.load.gaussians).toFixed(1)} | ${e.tiles} (${e.largestTile.toLocaleString("en")}) | ${(e.timings.inferenceMs / 1000).toFixed(1)} | ${gb(r.afterEncode.renderer.hwm)} GB | ${r.sampledPeak} | ${gb(r.afterEncode.renderer.rss)} GB | ${gb(Math.max(r.afterLoad.gpu.hwm, r.afterEncode.gpu.hwm))} GB | ${gb(r.afterEncode.browser.rss)} GB | ${r.load1.toFixed(1)} |`
             );
         }
+        console.log("");
+        for (const r of encodeRows) console.log(`Largest sampled tab RSS (GB) by stage, ${r.copies} rooms: ${r.rssByStage}`);
         console.log("");
     }
     if (renderRows.length) {
