@@ -75,6 +75,20 @@ FALLBACK_CONFIDENCE = 0.35  # below this the fallback frame is returned (the est
 # encoder's 5 cm voxels (measured: mean feature cosine 0.92 instead of 1.0 between a room and its Z-up copy).
 # Genuine tilts are beyond it (the benchmark's tilts are 2-20 degrees).
 SNAP_DEG = 1.0
+# No ceiling (RGB-D scans of rooms often have none, or walls scanned only part of the way up): the floor-to-ceiling
+# gap then says nothing about the scale. Measured on dev seeds 9000-9059 in the right up axis, rooms as generated
+# against the same without their ceiling (also cut at 2.2 m), under tilted and uniform similarities: flat Gaussians:
+# the ceiling plane's share of the surface weight 0.057-0.097 against 0.000-0.010 (CEILING_MIN_SHARE); local
+# surfaces (planar cells are few and uneven there): the share of the sampled Gaussians in the top CEILING_POINTS_BAND
+# of the floor-to-ceiling gap (up to a quarter of it beyond) 0.043-0.145, 5th percentile 0.052, against 0.000-0.055,
+# median 0.028 (CEILING_MIN_POINTS). Without a ceiling the scale is a unit guess: the power of ten
+# that puts the room's horizontal gaps (geometric mean) nearest TYPICAL_ROOM_WIDTH_M (rooms 1.3-12.6 m wide get
+# their unit right: metres, centimetres, millimetres exports), and the confidence is capped at NO_CEILING_CONFIDENCE.
+CEILING_MIN_SHARE = 0.03
+CEILING_MIN_POINTS = 0.045
+CEILING_POINTS_BAND = 0.04
+TYPICAL_ROOM_WIDTH_M = 4.0
+NO_CEILING_CONFIDENCE = 0.5
 
 
 class SceneFrameError(ValueError):
@@ -490,7 +504,26 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
         floor_units, _ = (_peak_plane if local else _extreme_plane)(
             fxyz @ up_s, np.where(aligned[:, k_up], weights, 0.0), lo_s, hi_s, True)
 
-    metres_per_unit = CEILING_PRIOR_M / height_units if height_units > 0 else 1.0
+    # the ceiling: is there one? (see CEILING_MIN_SHARE)
+    if local:
+        # t: 0 at the floor, 1 at the ceiling plane; the band below it (not around it) also holds the ceiling's points
+        # when the estimate is tilted by a degree or two
+        t = (h_all[:, k_up] - info["lowPlane"]) / height_units
+        t = t if info["lowIsFloor"] else 1.0 - t
+        ceiling_share = float(np.mean((t > 1.0 - CEILING_POINTS_BAND) & (t < 1.0 + CEILING_POINTS_BAND / 4)))
+        ceiling = ceiling_share >= CEILING_MIN_POINTS
+    else:
+        _, _, _, _, m_lo_up, _, m_hi_up = planes[k_up]
+        ceiling_share = (m_hi_up if info["lowIsFloor"] else m_lo_up) / total_w
+        ceiling = ceiling_share >= CEILING_MIN_SHARE
+    evidence["ceilingShare"] = round(float(ceiling_share), 4)
+    if ceiling:
+        metres_per_unit = CEILING_PRIOR_M / height_units if height_units > 0 else 1.0
+    else:
+        widths = [per_axis[j]["gap"] for j in range(3) if j != k_up]
+        width = float(np.sqrt(widths[0] * widths[1])) if min(widths) > 0 else 0.0
+        metres_per_unit = float(10.0 ** np.floor(np.log10(TYPICAL_ROOM_WIDTH_M / width) + 0.5)) if width > 0 else 1.0
+        evidence["scale"] = "unit guess: no ceiling"
     floor_height = floor_units * metres_per_unit
 
     # 5. Confidence: surfaces agree with a Manhattan frame, a floor and a ceiling exist, nothing below the floor,
@@ -507,6 +540,8 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
     strength = min(1.0, best / LOCAL_FULL_ASYMMETRY) if local else min(1.0, 4.0 * best)
     confidence = float(np.clip(min(1.0, manhattan / 0.6) * strength * min(1.0, 2.0 * margin + 0.2)
                                * floor_clean * proportion, 0.0, 1.0))
+    if not ceiling:
+        confidence = min(confidence, NO_CEILING_CONFIDENCE)
     evidence.update({
         "upAxisIndex": k_up, "heightUnits": float(height_units), "ceilingPriorMetres": CEILING_PRIOR_M,
         "upScore": round(best, 4), "secondScore": round(second, 4), "perAxis": per_axis,

@@ -235,3 +235,29 @@ def test_peak_plane_takes_the_outermost_strong_plane_not_scattered_weight():
     assert 400 <= m_lo < 420 and 4000 <= m_hi < 4020
     # no aligned weight: the end of the range, weight 0
     assert F._peak_plane(h, np.zeros(len(h)), lo, hi, True) == (lo, 0.0)
+
+
+@pytest.mark.parametrize("unit", [1.0, 100.0, 1000.0])
+def test_a_room_without_its_ceiling_gets_a_unit_guess_not_a_confident_wrong_scale(unit):
+    """RGB-D scans of rooms often have no ceiling. Room 9053 without its ceiling's Gaussians: the top of the walls
+    used to pass for the ceiling (scale x1.27 at confidence 1.0 with walls cut at 2.2 m). The ceiling check finds
+    none, so the scale is the power of ten that makes the room about 4 m wide (a metric, centimetre or millimetre
+    export gets its unit right) and the confidence is capped; the up axis and the floor are still found."""
+    g = generate_room(9053).gaussians
+    for cut in (None, 2.2):
+        keep = g.labels != class_id("ceiling")
+        if cut is not None:
+            keep &= g.positions[:, 1] < cut
+        rot, _ = F.random_similarity(np.random.default_rng(5), "z-up")
+        xyz, ls, q = F.transform_gaussians(rot, unit, g.positions[keep], g.log_scales[keep], g.rotations[keep])
+        frame = F.estimate_scene_frame(xyz, ls, q, g.opacities[keep])
+        assert not frame.fallback and frame.evidence["scale"] == "unit guess: no ceiling", cut
+        assert frame.evidence["ceilingShare"] < F.CEILING_MIN_SHARE
+        assert frame.metres_per_unit == pytest.approx(1.0 / unit), (cut, frame.metres_per_unit)
+        assert frame.confidence <= F.NO_CEILING_CONFIDENCE
+        assert _up_error_deg(rot, frame) < 3.0
+        out_xyz, _, _ = F.apply_scene_frame(frame, xyz, ls, q)
+        assert abs(float(np.median(out_xyz[g.labels[keep] == class_id("floor"), 1]))) < 0.05
+    # the same room with its ceiling keeps the ceiling prior
+    full = F.estimate_scene_frame(g.positions, g.log_scales, g.rotations, g.opacities)
+    assert "scale" not in full.evidence and full.evidence["ceilingShare"] >= F.CEILING_MIN_SHARE

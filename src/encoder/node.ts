@@ -35,6 +35,7 @@ export {
     upAxisRotation,
     SCENE_FRAME_COMMENT_PREFIX,
     FALLBACK_CONFIDENCE,
+    NO_CEILING_CONFIDENCE,
     CEILING_PRIOR_M,
     type SceneFrame,
     type SceneFrameChoice,

@@ -39,6 +39,18 @@ const LONGEST_UP_MARGIN = 0.6;
 /** An estimate within this angle of an axis-aligned rotation is snapped to it (see SNAP_DEG in frame.py: exporters
  *  write axis-aligned frames exactly; a residual turn of a fraction of a degree moves Gaussians across voxels). */
 export const SNAP_DEG = 1.0;
+/**
+ * No ceiling (RGB-D scans of rooms often have none): the floor-to-ceiling gap says nothing about the scale. A ceiling
+ * is there when the plane on the ceiling side holds at least CEILING_MIN_SHARE of the flat Gaussians' surface weight,
+ * or (local surfaces) when at least CEILING_MIN_POINTS of the sampled Gaussians lie in the top CEILING_POINTS_BAND of
+ * the floor-to-ceiling gap (or up to a quarter of that beyond); otherwise the scale is the power of ten that puts the room's horizontal gaps (geometric mean) nearest
+ * TYPICAL_ROOM_WIDTH_M and the confidence is capped at NO_CEILING_CONFIDENCE. As frame.py (measurements there).
+ */
+const CEILING_MIN_SHARE = 0.03;
+const CEILING_MIN_POINTS = 0.045;
+const CEILING_POINTS_BAND = 0.04;
+const TYPICAL_ROOM_WIDTH_M = 4.0;
+export const NO_CEILING_CONFIDENCE = 0.5;
 export const FRAME_METHOD = "manhattan-floor-ceiling-v2";
 
 /** Gaussians as the estimator reads them: flat arrays, `count` rows. */
@@ -621,7 +633,36 @@ function estimatePrepared(p: Prepared): SceneFrame {
         project(fxyz, f, u, scratch.hf);
         floorUnitsFinal = (local ? peakPlane : extremePlane)(scratch.hf, f, weights, aligned, 1 << kUp, lo, hi, true, scratch.bins)[0];
     }
-    const metresPerUnit = heightUnits > 0 ? CEILING_PRIOR_M / heightUnits : 1;
+    // the ceiling: is there one? (CEILING_MIN_SHARE)
+    let ceilingShare: number;
+    let hasCeiling: boolean;
+    if (local) {
+        // t: 0 at the floor, 1 at the ceiling plane; the band below it also holds the ceiling's points when the
+        // estimate is tilted by a degree or two
+        const h = h3[kUp];
+        const lowPlane = info.lowPlane!;
+        let near = 0;
+        for (let i = 0; i < n; i++) {
+            let t = (h[i] - lowPlane) / heightUnits;
+            if (!info.lowIsFloor) t = 1 - t;
+            if (t > 1 - CEILING_POINTS_BAND && t < 1 + CEILING_POINTS_BAND / 4) near++;
+        }
+        ceilingShare = near / n;
+        hasCeiling = ceilingShare >= CEILING_MIN_POINTS;
+    } else {
+        ceilingShare = (info.lowIsFloor ? planes[kUp].mHi : planes[kUp].mLo) / totalW;
+        hasCeiling = ceilingShare >= CEILING_MIN_SHARE;
+    }
+    evidence.ceilingShare = round(ceilingShare, 4);
+    let metresPerUnit: number;
+    if (hasCeiling) {
+        metresPerUnit = heightUnits > 0 ? CEILING_PRIOR_M / heightUnits : 1;
+    } else {
+        const widths = [0, 1, 2].filter((j) => j !== kUp).map((j) => perAxis[j].gap);
+        const width = Math.min(...widths) > 0 ? Math.sqrt(widths[0] * widths[1]) : 0;
+        metresPerUnit = width > 0 ? 10 ** Math.floor(Math.log10(TYPICAL_ROOM_WIDTH_M / width) + 0.5) : 1;
+        evidence.scale = "unit guess: no ceiling";
+    }
     const floorHeight = floorUnitsFinal * metresPerUnit;
 
     // 5. Confidence
@@ -632,7 +673,8 @@ function estimatePrepared(p: Prepared): SceneFrame {
     const proportion = longestUp ? Math.min(1, margin / LONGEST_UP_MARGIN) : 1;
     evidence.longestUp = longestUp;
     const strength = local ? Math.min(1, best / LOCAL_FULL_ASYMMETRY) : Math.min(1, 4 * best);
-    const confidence = Math.min(1, Math.max(0, Math.min(1, manhattan / 0.6) * strength * Math.min(1, 2 * margin + 0.2) * floorClean * proportion));
+    let confidence = Math.min(1, Math.max(0, Math.min(1, manhattan / 0.6) * strength * Math.min(1, 2 * margin + 0.2) * floorClean * proportion));
+    if (!hasCeiling) confidence = Math.min(confidence, NO_CEILING_CONFIDENCE);
     Object.assign(evidence, {
         upAxisIndex: kUp,
         heightUnits,

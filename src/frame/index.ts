@@ -5,6 +5,7 @@ export {
     subsampleStride,
     CEILING_PRIOR_M,
     FALLBACK_CONFIDENCE,
+    NO_CEILING_CONFIDENCE,
     MAX_SAMPLES,
     MIN_GAUSSIANS,
     FRAME_METHOD,

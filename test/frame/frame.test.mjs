@@ -76,10 +76,18 @@ test("agrees with the Python estimator on the shared vectors (docs/FRAME.md tole
         assert.ok(Math.abs(f.metresPerUnit / e.metresPerUnit - 1) <= tol.scaleRel, `${label}: metres per unit ${f.metresPerUnit} vs ${e.metresPerUnit}`);
         assert.ok(Math.abs(f.floorHeight - e.floorHeight) <= tol.floorM, `${label}: floor ${f.floorHeight} vs ${e.floorHeight}`);
         assert.ok(Math.abs(f.confidence - e.confidence) <= tol.confidence, `${label}: confidence ${f.confidence} vs ${e.confidence}`);
-        // and against the truth: the room's +Y is found within 3 degrees, the scale within 10 %
+        // and against the truth: the room's +Y is found within 3 degrees, the scale within 10 % (without a ceiling
+        // the scale is a unit guess, a power of ten, and the confidence is capped)
         const truthUp = [c.rotation[1], c.rotation[4], c.rotation[7]];
         assert.ok(angleDeg(upOf(f.rotation), truthUp) < 3, `${label}: up error vs the truth`);
-        assert.ok(Math.abs(f.metresPerUnit * c.scale - 1) < 0.1, `${label}: scale error vs the truth ${f.metresPerUnit * c.scale}`);
+        if (c.ceiling === false) {
+            assert.equal(f.evidence.scale, "unit guess: no ceiling", `${label}: no ceiling found`);
+            assert.ok(f.confidence <= lib.NO_CEILING_CONFIDENCE, `${label}: confidence ${f.confidence} without a ceiling`);
+            assert.ok(Math.abs(Math.log10(f.metresPerUnit) - Math.round(Math.log10(f.metresPerUnit))) < 1e-9, `${label}: ${f.metresPerUnit} is not a power of ten`);
+        } else {
+            assert.equal(f.evidence.scale, undefined, `${label}: the ceiling was missed`);
+            assert.ok(Math.abs(f.metresPerUnit * c.scale - 1) < 0.1, `${label}: scale error vs the truth ${f.metresPerUnit * c.scale}`);
+        }
     }
 });
 
