@@ -120,7 +120,10 @@ class SceneFrame:
 
     def describe(self) -> str:
         """One line, as the CLI and the demo print it: 'up +Z (tilt 3 deg), 1 unit = 0.01 m, floor -1.42, ...'."""
-        return describe_frame(self.rotation, self.metres_per_unit, self.floor_height, self.confidence, self.fallback)
+        text = describe_frame(self.rotation, self.metres_per_unit, self.floor_height, self.confidence, self.fallback)
+        # an estimate whose scale is not measured (no ceiling found: a power-of-ten unit guess)
+        scale = None if self.fallback else self.evidence.get("scale")
+        return f"{text} ({scale})" if isinstance(scale, str) else text
 
 
 def describe_frame(rotation, metres_per_unit, floor_height, confidence, fallback) -> str:

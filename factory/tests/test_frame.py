@@ -254,7 +254,7 @@ def test_a_room_without_its_ceiling_gets_a_unit_guess_not_a_confident_wrong_scal
         assert not frame.fallback and frame.evidence["scale"] == "unit guess: no ceiling", cut
         assert frame.evidence["ceilingShare"] < F.CEILING_MIN_SHARE
         assert frame.metres_per_unit == pytest.approx(1.0 / unit), (cut, frame.metres_per_unit)
-        assert frame.confidence <= F.NO_CEILING_CONFIDENCE
+        assert frame.confidence <= F.NO_CEILING_CONFIDENCE and frame.describe().endswith("(unit guess: no ceiling)")
         assert _up_error_deg(rot, frame) < 3.0
         out_xyz, _, _ = F.apply_scene_frame(frame, xyz, ls, q)
         assert abs(float(np.median(out_xyz[g.labels[keep] == class_id("floor"), 1]))) < 0.05

@@ -106,7 +106,7 @@ export function checkFrameMode(mode: unknown): "auto" | "none" {
 }
 
 /** One line, as the command prints it and the demo shows it: "up +Z (tilt 3 deg), 1 unit = 0.01 m, floor -1.42, confidence 0.93". */
-export function describeSceneFrame(frame: Pick<SceneFrame, "rotation" | "metresPerUnit" | "floorHeight" | "confidence" | "fallback"> & { source?: SceneFrameSource }): string {
+export function describeSceneFrame(frame: Pick<SceneFrame, "rotation" | "metresPerUnit" | "floorHeight" | "confidence" | "fallback"> & { source?: SceneFrameSource; evidence?: Record<string, unknown> }): string {
     const up = [frame.rotation[3], frame.rotation[4], frame.rotation[5]]; // the scene direction mapped to +Y
     let k = 0;
     for (let i = 1; i < 3; i++) if (Math.abs(up[i]) > Math.abs(up[k])) k = i;
@@ -115,7 +115,10 @@ export function describeSceneFrame(frame: Pick<SceneFrame, "rotation" | "metresP
     const text = `up ${axis} (tilt ${tilt.toFixed(0)} deg), 1 unit = ${formatSig(frame.metresPerUnit, 3)} m, floor ${(Math.abs(frame.floorHeight) < 0.005 ? 0 : frame.floorHeight).toFixed(2)}, confidence ${frame.confidence.toFixed(2)}`;
     if (frame.source === "explicit") return `${text} (explicit)`;
     if (frame.source === "none") return `${text} (frame none)`;
-    return text + (frame.fallback ? " (fallback)" : "");
+    if (frame.fallback) return `${text} (fallback)`;
+    // an estimate whose scale is not measured (no ceiling found: a power-of-ten unit guess, docs/FRAME.md)
+    const scale = frame.evidence?.scale;
+    return typeof scale === "string" ? `${text} (${scale})` : text;
 }
 
 /** Python's "%.Ng" for the numbers a frame shows (no exponent for 1e-4..1e6). */

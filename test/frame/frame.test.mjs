@@ -210,6 +210,9 @@ test("a frame's record round-trips through a PLY comment; the description names 
     const zUp = { rotation: lib.upAxisRotation("+z"), metresPerUnit: 0.01, floorHeight: -1.42, confidence: 0.93, fallback: false };
     assert.equal(lib.describeSceneFrame(zUp), "up +Z (tilt 0 deg), 1 unit = 0.01 m, floor -1.42, confidence 0.93");
     assert.match(lib.describeSceneFrame(f), /^up [+-][XYZ] \(tilt \d+ deg\), 1 unit = [\d.e+-]+ m, floor -?\d+\.\d\d, confidence \d\.\d\d$/);
+    // a room without its ceiling: the line says the unit is a guess
+    const noCeiling = lib.estimateSceneFrame(caseInput(spec.cases.find((c) => c.ceiling === false && c.kind === "z-up")));
+    assert.match(lib.describeSceneFrame(noCeiling), /^up [+-][XYZ] \(tilt \d+ deg\), 1 unit = [\d.e+-]+ m, floor -?\d+\.\d\d, confidence 0\.50 \(unit guess: no ceiling\)$/);
 });
 
 test("explicit frames: fields checked, defaults for the rest", () => {
