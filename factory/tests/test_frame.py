@@ -253,6 +253,7 @@ def test_a_room_without_its_ceiling_gets_a_unit_guess_not_a_confident_wrong_scal
         frame = F.estimate_scene_frame(xyz, ls, q, g.opacities[keep])
         assert not frame.fallback and frame.evidence["scale"] == "unit guess: no ceiling", cut
         assert frame.evidence["ceilingShare"] < F.CEILING_MIN_SHARE
+        assert any(a.get("openAxis") for a in frame.evidence["perAxis"]), cut  # scored as a floor without a ceiling
         assert frame.metres_per_unit == pytest.approx(1.0 / unit), (cut, frame.metres_per_unit)
         assert frame.confidence <= F.NO_CEILING_CONFIDENCE and frame.describe().endswith("(unit guess: no ceiling)")
         assert _up_error_deg(rot, frame) < 3.0

@@ -36,6 +36,9 @@ const PLANE_BINS = 1024;
 export const FALLBACK_CONFIDENCE = 0.35;
 /** The score margin an up axis longer than both others needs for full confidence (LONGEST_UP_MARGIN in frame.py). */
 const LONGEST_UP_MARGIN = 0.6;
+/** Flat Gaussians: an axis whose plane at one end holds less than this share of the surface weight, and at the other
+ *  at least three times it, is a floor without a ceiling (openAxisScores). */
+const OPEN_PLANE_SHARE = 0.02;
 /** An estimate within this angle of an axis-aligned rotation is snapped to it (see SNAP_DEG in frame.py: exporters
  *  write axis-aligned frames exactly; a residual turn of a fraction of a degree moves Gaussians across voxels). */
 export const SNAP_DEG = 1.0;
@@ -362,6 +365,30 @@ function extremePlane(hf: Float64Array, f: number, weights: Float64Array, aligne
     return [origin + (PLANE_BINS - 0.5) * width, total];
 }
 
+/**
+ * Flat Gaussians: an axis with a strong plane at one end and (almost) none at the other is a floor without a ceiling
+ * (RGB-D scans often have none). The content rule's nearly empty top tenth does not hold there, so such an axis is
+ * scored by local surfaces' contents rule (localUpScores) instead, when that rule puts the floor at the strong plane.
+ * `planeShares[k]`: (low, high) plane weight / total surface weight. As rtgs2.frame._open_axis_scores.
+ */
+function openAxisScores(perAxis: AxisInfo[], planeShares: number[][], heights: Float64Array[], n: number): void {
+    const open = [0, 1, 2].filter((k) => {
+        const [lo, hi] = planeShares[k];
+        return perAxis[k].planes && perAxis[k].lowPlane !== undefined && Math.min(lo, hi) < OPEN_PLANE_SHARE && Math.max(lo, hi) >= 3 * OPEN_PLANE_SHARE;
+    });
+    if (open.length === 0) return;
+    const contents = perAxis.map((a) => ({ ...a }));
+    localUpScores(contents, heights, n);
+    for (const k of open) {
+        const floorLow = planeShares[k][0] >= planeShares[k][1];
+        if ((contents[k].contentsAsymmetry ?? 0) >= 0 === floorLow) {
+            perAxis[k].score = contents[k].score;
+            perAxis[k].lowIsFloor = floorLow;
+            perAxis[k].openAxis = true;
+        }
+    }
+}
+
 function cross(a: readonly number[], b: readonly number[]): number[] {
     return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
 }
@@ -389,6 +416,7 @@ interface AxisInfo {
     lowPlane?: number;
     highPlane?: number;
     contentsAsymmetry?: number;
+    openAxis?: boolean;
 }
 
 /** Steps 1 (weights) to 5 on prepared rows. */
@@ -592,6 +620,7 @@ function estimatePrepared(p: Prepared): SceneFrame {
         });
     }
     if (local) localUpScores(perAxis, h3, n);
+    else openAxisScores(perAxis, planes.map((p) => [p.mLo / totalW, p.mHi / totalW]), h3, n);
     const scores = perAxis.map((a) => a.score);
     const ranking = [0, 1, 2].sort((a, b) => scores[b] - scores[a] || a - b);
     const kUp = ranking[0];

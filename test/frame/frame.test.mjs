@@ -82,6 +82,7 @@ test("agrees with the Python estimator on the shared vectors (docs/FRAME.md tole
         assert.ok(angleDeg(upOf(f.rotation), truthUp) < 3, `${label}: up error vs the truth`);
         if (c.ceiling === false) {
             assert.equal(f.evidence.scale, "unit guess: no ceiling", `${label}: no ceiling found`);
+            assert.ok(f.evidence.perAxis.some((a) => a.openAxis), `${label}: the floor-only axis is scored as open`);
             assert.ok(f.confidence <= lib.NO_CEILING_CONFIDENCE, `${label}: confidence ${f.confidence} without a ceiling`);
             assert.ok(Math.abs(Math.log10(f.metresPerUnit) - Math.round(Math.log10(f.metresPerUnit))) < 1e-9, `${label}: ${f.metresPerUnit} is not a power of ten`);
         } else {
