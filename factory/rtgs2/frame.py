@@ -301,24 +301,25 @@ def _local_up_scores(per_axis: list[dict], h_all: np.ndarray) -> None:
         a["lowIsFloor"] = asym >= 0
 
 
-def _open_axis_scores(per_axis: list[dict], plane_shares: list[tuple[float, float]], h_all: np.ndarray) -> None:
+def _open_axis_scores(per_axis: list[dict], plane_shares: list[tuple[float, float]], h_all: np.ndarray) -> list[int]:
     """Flat Gaussians: an axis with a strong plane at one end and (almost) none at the other is a floor without a
     ceiling (RGB-D scans often have none, walls scanned only part of the way up). The content rule's nearly empty
     top tenth does not hold there (tall furniture, door frames and the walls' cut edge fill it), so such an axis is
     scored by the contents rule of local surfaces instead (_local_up_scores: contents sitting low x gap factor), when
     that rule puts the floor at the strong plane. plane_shares: (low, high) plane weight / total surface weight.
     Measured on dev seeds 9000-9059 with walls cut at 2.2 m and no ceiling: up within 3 degrees 60 -> 72 %; rooms
-    with a ceiling unchanged (no axis is open there)."""
+    with a ceiling unchanged (no axis is open there). Returns the open axes."""
     open_axes = [k for k, (lo, hi) in enumerate(plane_shares)
                  if "lowPlane" in per_axis[k] and min(lo, hi) < OPEN_PLANE_SHARE and max(lo, hi) >= 3 * OPEN_PLANE_SHARE]
     if not open_axes:
-        return
+        return open_axes
     contents = [dict(a) for a in per_axis]
     _local_up_scores(contents, h_all)
     for k in open_axes:
         floor_low = plane_shares[k][0] >= plane_shares[k][1]
         if (contents[k].get("contentsAsymmetry", 0.0) >= 0) == floor_low:
             per_axis[k].update(score=contents[k]["score"], lowIsFloor=floor_low, openAxis=True)
+    return open_axes
 
 
 def local_surfaces(xyz: np.ndarray, opacity: np.ndarray, lo: np.ndarray, hi: np.ndarray):
@@ -487,10 +488,11 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
             "profile": [round(float(v), 4) for v in np.bincount(np.minimum((t * 20).astype(int), 19), content_w, 20) / content_total],
             "lowMass": round(m_lo / total_w, 4), "highMass": round(m_hi / total_w, 4),
         })
+    open_axes: list[int] = []
     if local:
         _local_up_scores(per_axis, h_all)
     else:
-        _open_axis_scores(per_axis, [(p[4] / total_w, p[6] / total_w) for p in planes], h_all)
+        open_axes = _open_axis_scores(per_axis, [(p[4] / total_w, p[6] / total_w) for p in planes], h_all)
     scores = np.array([a["score"] for a in per_axis])
     ranking = np.argsort(-scores, kind="stable")
     k_up = int(ranking[0])
@@ -570,6 +572,11 @@ def estimate_scene_frame(xyz, log_scales, quats_wxyz, opacity, *, seed: int = 0)
                                * floor_clean * proportion, 0.0, 1.0))
     if not ceiling:
         confidence = min(confidence, NO_CEILING_CONFIDENCE)
+    # an open axis (a plane at one end only) that was not taken for up: a floor without a ceiling lost to a wall axis,
+    # or a room missing a wall; either way the estimate is not trusted more than a no-ceiling one
+    if open_axes and k_up not in open_axes:
+        confidence = min(confidence, NO_CEILING_CONFIDENCE)
+        evidence["openAxisNotUp"] = True
     evidence.update({
         "upAxisIndex": k_up, "heightUnits": float(height_units), "ceilingPriorMetres": CEILING_PRIOR_M,
         "upScore": round(best, 4), "secondScore": round(second, 4), "perAxis": per_axis,

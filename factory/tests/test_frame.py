@@ -262,3 +262,17 @@ def test_a_room_without_its_ceiling_gets_a_unit_guess_not_a_confident_wrong_scal
     # the same room with its ceiling keeps the ceiling prior
     full = F.estimate_scene_frame(g.positions, g.log_scales, g.rotations, g.opacities)
     assert "scale" not in full.evidence and full.evidence["ceilingShare"] >= F.CEILING_MIN_SHARE
+
+
+def test_a_ceiling_less_room_that_loses_its_up_axis_is_not_confident():
+    """Room 9017 (dev seed) without its ceiling and with its walls cut at 2.2 m: a wall axis outscores the floor-only
+    axis (confidence 1.0 before). An open axis (a plane at one end only) that is not taken for up caps the confidence
+    at the no-ceiling level, so the frame is never a confident wrong one."""
+    g = generate_room(9017).gaussians
+    keep = (g.labels != class_id("ceiling")) & (g.positions[:, 1] < 2.2)
+    rot, scale = F.random_similarity(np.random.default_rng(11), "uniform")
+    xyz, ls, q = F.transform_gaussians(rot, scale, g.positions[keep], g.log_scales[keep], g.rotations[keep])
+    frame = F.estimate_scene_frame(xyz, ls, q, g.opacities[keep])
+    if not frame.fallback and _up_error_deg(rot, frame) > 3.0:
+        assert frame.evidence.get("openAxisNotUp") and frame.confidence <= F.NO_CEILING_CONFIDENCE
+    assert frame.fallback or frame.confidence <= F.NO_CEILING_CONFIDENCE  # no ceiling: never above the cap

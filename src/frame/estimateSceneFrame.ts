@@ -371,12 +371,12 @@ function extremePlane(hf: Float64Array, f: number, weights: Float64Array, aligne
  * scored by local surfaces' contents rule (localUpScores) instead, when that rule puts the floor at the strong plane.
  * `planeShares[k]`: (low, high) plane weight / total surface weight. As rtgs2.frame._open_axis_scores.
  */
-function openAxisScores(perAxis: AxisInfo[], planeShares: number[][], heights: Float64Array[], n: number): void {
+function openAxisScores(perAxis: AxisInfo[], planeShares: number[][], heights: Float64Array[], n: number): number[] {
     const open = [0, 1, 2].filter((k) => {
         const [lo, hi] = planeShares[k];
         return perAxis[k].planes && perAxis[k].lowPlane !== undefined && Math.min(lo, hi) < OPEN_PLANE_SHARE && Math.max(lo, hi) >= 3 * OPEN_PLANE_SHARE;
     });
-    if (open.length === 0) return;
+    if (open.length === 0) return open;
     const contents = perAxis.map((a) => ({ ...a }));
     localUpScores(contents, heights, n);
     for (const k of open) {
@@ -387,6 +387,7 @@ function openAxisScores(perAxis: AxisInfo[], planeShares: number[][], heights: F
             perAxis[k].openAxis = true;
         }
     }
+    return open;
 }
 
 function cross(a: readonly number[], b: readonly number[]): number[] {
@@ -619,8 +620,9 @@ function estimatePrepared(p: Prepared): SceneFrame {
             highPlane: pHi,
         });
     }
+    let openAxes: number[] = [];
     if (local) localUpScores(perAxis, h3, n);
-    else openAxisScores(perAxis, planes.map((p) => [p.mLo / totalW, p.mHi / totalW]), h3, n);
+    else openAxes = openAxisScores(perAxis, planes.map((p) => [p.mLo / totalW, p.mHi / totalW]), h3, n);
     const scores = perAxis.map((a) => a.score);
     const ranking = [0, 1, 2].sort((a, b) => scores[b] - scores[a] || a - b);
     const kUp = ranking[0];
@@ -704,6 +706,12 @@ function estimatePrepared(p: Prepared): SceneFrame {
     const strength = local ? Math.min(1, best / LOCAL_FULL_ASYMMETRY) : Math.min(1, 4 * best);
     let confidence = Math.min(1, Math.max(0, Math.min(1, manhattan / 0.6) * strength * Math.min(1, 2 * margin + 0.2) * floorClean * proportion));
     if (!hasCeiling) confidence = Math.min(confidence, NO_CEILING_CONFIDENCE);
+    // an open axis (a plane at one end only) not taken for up: a floor without a ceiling lost to a wall axis, or a
+    // room missing a wall; not trusted more than a no-ceiling estimate (as frame.py)
+    if (openAxes.length > 0 && !openAxes.includes(kUp)) {
+        confidence = Math.min(confidence, NO_CEILING_CONFIDENCE);
+        evidence.openAxisNotUp = true;
+    }
     Object.assign(evidence, {
         upAxisIndex: kUp,
         heightUnits,
