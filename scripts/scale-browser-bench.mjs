@@ -138,11 +138,17 @@ async function sampled(pids, work) {
     }
 }
 
+/** The encode's last progress event at or before `ms` after its start (null before the first). */
+function progressAt(encode, ms) {
+    let last = null;
+    for (const p of encode.progress ?? []) if (p.ms <= ms) last = p;
+    return last;
+}
+
 /** The encode's stage (and tile) at epoch time `at`, from the page's progress events. */
 function stageAt(encode, at) {
     const ms = at - encode.epochMs;
-    let last = null;
-    for (const p of encode.progress ?? []) if (p.ms <= ms) last = p;
+    const last = progressAt(encode, ms);
     const where = last ? (last.tile !== undefined ? `${last.stage} tile ${last.tile + 1}/${encode.tiles}` : last.stage) : "start";
     return `${(ms / 1000).toFixed(0)} s, ${last?.stage === "done" ? "setting the features" : where}`;
 }
@@ -152,9 +158,7 @@ function stageAt(encode, at) {
 function rssByStage(encode, samples) {
     const out = [];
     for (const [at, rss] of samples) {
-        const ms = at - encode.epochMs;
-        let last = null;
-        for (const p of encode.progress ?? []) if (p.ms <= ms) last = p;
+        const last = progressAt(encode, at - encode.epochMs);
         const stage = !last ? "start" : last.stage === "done" ? "setting the features" : last.tile !== undefined ? "inference" : last.stage;
         const entry = out.find((e) => e.stage === stage);
         if (entry) entry.max = Math.max(entry.max, rss);

@@ -205,14 +205,18 @@ def _extreme_plane(h: np.ndarray, w: np.ndarray, lo: float, hi: float, low_side:
     within PLANE_BAND of the extent from the extreme, on a histogram of PLANE_BINS bins over [end - band, end + band]
     (heights beyond it in the outer bins; the result is a bin centre, 0.2 % of the band)."""
     band = PLANE_BAND * (hi - lo)
-    end = lo if low_side else hi
     sel = (h < lo + band) if low_side else (h > hi - band)
-    hs, ws = h[sel], w[sel]
+    return _binned_median(h[sel], w[sel], lo if low_side else hi, band)
+
+
+def _binned_median(hs: np.ndarray, ws: np.ndarray, centre: float, half: float) -> tuple[float, float]:
+    """Weighted median of hs on PLANE_BINS bins over [centre - half, centre + half] (values beyond it in the outer
+    bins; the result is a bin centre) and the total weight; (centre, 0) when they weigh nothing."""
     total = float(ws.sum())
     if not total > 0:
-        return end, 0.0
-    origin = end - band
-    width = 2.0 * band / PLANE_BINS
+        return centre, 0.0
+    origin = centre - half
+    width = 2.0 * half / PLANE_BINS
     b = np.clip(np.floor((hs - origin) / width), 0, PLANE_BINS - 1).astype(np.int64)
     c = np.cumsum(np.bincount(b, weights=ws, minlength=PLANE_BINS))
     k = min(int(np.searchsorted(c, 0.5 * total, side="left")), PLANE_BINS - 1)
@@ -252,19 +256,9 @@ def _peak_plane(h: np.ndarray, w: np.ndarray, lo: float, hi: float, low_side: bo
 
 
 def _weighted_median_near(h: np.ndarray, w: np.ndarray, centre: float, half: float) -> tuple[float, float]:
-    """Weighted median (on a PLANE_BINS histogram, as _extreme_plane) and total weight of the values within half of
-    centre; (centre, 0) when they weigh nothing."""
+    """Weighted median (_binned_median) and total weight of the values within half of centre."""
     sel = (h > centre - half) & (h < centre + half) & (w > 0)
-    hs, ws = h[sel], w[sel]
-    total = float(ws.sum())
-    if not total > 0:
-        return centre, 0.0
-    origin = centre - half
-    width = 2.0 * half / PLANE_BINS
-    b = np.clip(np.floor((hs - origin) / width), 0, PLANE_BINS - 1).astype(np.int64)
-    c = np.cumsum(np.bincount(b, weights=ws, minlength=PLANE_BINS))
-    k = min(int(np.searchsorted(c, 0.5 * total, side="left")), PLANE_BINS - 1)
-    return float(origin + (k + 0.5) * width), total
+    return _binned_median(h[sel], w[sel], centre, half)
 
 
 def _local_up_scores(per_axis: list[dict], h_all: np.ndarray) -> None:

@@ -12,7 +12,7 @@
 // Fallback: identity, 1 m, floor 0, fallback true, confidence < 0.35, for anything that does not look like a room.
 // Input without a single finite Gaussian throws INVALID_ARGUMENT. Never a NaN frame.
 import { SemanticSplatError } from "../errors";
-import { LOCAL_FULL_ASYMMETRY, localSurfaces, localUpScores, peakPlane } from "./localSurfaces";
+import { LOCAL_FULL_ASYMMETRY, PLANE_BAND, PLANE_BINS, binnedMedian, localSurfaces, localUpScores, peakPlane } from "./localSurfaces";
 import { IDENTITY_ROTATION, type SceneFrame } from "./sceneFrame";
 
 /** SynthRooms ceilings are 2.5-3.0 m; real rooms mostly 2.4-3.0 m (see factory/rtgs2/frame.py for the sources). */
@@ -30,9 +30,6 @@ const LOCAL_SURFACES_BELOW = 0.05;
 const INLIER_COS = Math.cos((5 * Math.PI) / 180);
 const ALIGNED_COS = Math.cos((10 * Math.PI) / 180);
 const PERP_MIN = Math.cos((10 * Math.PI) / 180); // |perpendicular part| of a candidate second axis (within 10 deg of perpendicular)
-const PLANE_BAND = 0.04;
-/** Histogram bins over [end - band, end + band] for an extreme plane's weighted median (0.2 % of the band each). */
-const PLANE_BINS = 1024;
 export const FALLBACK_CONFIDENCE = 0.35;
 /** The score margin an up axis longer than both others needs for full confidence (LONGEST_UP_MARGIN in frame.py). */
 const LONGEST_UP_MARGIN = 0.6;
@@ -338,31 +335,8 @@ function dominantDirection(normals: Float64Array, weights: Float64Array, f: numb
  */
 function extremePlane(hf: Float64Array, f: number, weights: Float64Array, aligned: Uint8Array, bit: number, lo: number, hi: number, lowSide: boolean, bins: Float64Array): [number, number] {
     const band = PLANE_BAND * (hi - lo);
-    const end = lowSide ? lo : hi;
-    const origin = end - band;
-    const nbins = PLANE_BINS;
-    const width = (2 * band) / nbins;
-    bins.fill(0);
-    let total = 0;
-    for (let i = 0; i < f; i++) {
-        if ((aligned[i] & bit) === 0) continue;
-        const h = hf[i];
-        if (lowSide ? !(h < lo + band) : !(h > hi - band)) continue;
-        const w = weights[i];
-        let b = Math.floor((h - origin) / width);
-        if (b < 0) b = 0;
-        else if (b > nbins - 1) b = nbins - 1;
-        bins[b] += w;
-        total += w;
-    }
-    if (!(total > 0)) return [end, 0];
-    const half = 0.5 * total;
-    let c = 0;
-    for (let b = 0; b < PLANE_BINS; b++) {
-        c += bins[b];
-        if (c >= half) return [origin + (b + 0.5) * width, total];
-    }
-    return [origin + (PLANE_BINS - 0.5) * width, total];
+    const keep = lowSide ? (h: number) => h < lo + band : (h: number) => h > hi - band;
+    return binnedMedian(hf, f, weights, aligned, bit, lowSide ? lo : hi, band, bins, keep);
 }
 
 /**

@@ -23,9 +23,10 @@ export const PEAK_MARGIN = 0.1;
 export const PEAK_FRACTION = 0.05;
 /** The plane's weighted median is taken within this many bins of the peak bin's centre. */
 export const PEAK_REFINE_BINS = 2.5;
-/** As PLANE_BAND and PLANE_BINS in estimateSceneFrame.ts (frame.py): the band around a plane, the median's bins. */
-const PLANE_BAND = 0.04;
-const PLANE_BINS = 1024;
+/** Extreme planes (both paths): the band around a plane, as a fraction of the extent or gap (frame.py PLANE_BAND). */
+export const PLANE_BAND = 0.04;
+/** Histogram bins of a plane's weighted median (0.2 % of the band each; binnedMedian). */
+export const PLANE_BINS = 1024;
 
 export interface LocalSurfaces {
     count: number;
@@ -217,16 +218,24 @@ export function peakPlane(hf: Float64Array, f: number, weights: Float64Array, al
     }
     const centre = origin + (k + 0.5) * width;
     const half = PEAK_REFINE_BINS * width;
-    // weighted median within half of the centre, on PLANE_BINS bins (as extremePlane)
-    const mOrigin = centre - half;
-    const mWidth = (2 * half) / PLANE_BINS;
+    return binnedMedian(hf, f, weights, aligned, bit, centre, half, bins, (h, w) => w > 0 && h > centre - half && h < centre + half);
+}
+
+/**
+ * Weighted median of the heights `hf` of the entries with mask bit `bit` of `aligned` that `keep` accepts, on
+ * PLANE_BINS bins over [centre - half, centre + half] (values beyond it in the outer bins; the result is a bin
+ * centre), and their total weight; [centre, 0] when they weigh nothing. As rtgs2.frame._binned_median.
+ */
+export function binnedMedian(hf: Float64Array, f: number, weights: Float64Array, aligned: Uint8Array, bit: number, centre: number, half: number, bins: Float64Array, keep: (h: number, w: number) => boolean): [number, number] {
+    const origin = centre - half;
+    const width = (2 * half) / PLANE_BINS;
     bins.fill(0);
     let total = 0;
     for (let i = 0; i < f; i++) {
         const w = weights[i];
         const h = hf[i];
-        if ((aligned[i] & bit) === 0 || !(w > 0) || !(h > centre - half && h < centre + half)) continue;
-        let b = Math.floor((h - mOrigin) / mWidth);
+        if ((aligned[i] & bit) === 0 || !keep(h, w)) continue;
+        let b = Math.floor((h - origin) / width);
         if (b < 0) b = 0;
         else if (b > PLANE_BINS - 1) b = PLANE_BINS - 1;
         bins[b] += w;
@@ -236,9 +245,9 @@ export function peakPlane(hf: Float64Array, f: number, weights: Float64Array, al
     let c = 0;
     for (let b = 0; b < PLANE_BINS; b++) {
         c += bins[b];
-        if (c >= 0.5 * total) return [mOrigin + (b + 0.5) * mWidth, total];
+        if (c >= 0.5 * total) return [origin + (b + 0.5) * width, total];
     }
-    return [mOrigin + (PLANE_BINS - 0.5) * mWidth, total];
+    return [origin + (PLANE_BINS - 0.5) * width, total];
 }
 
 /** What `localUpScores` reads and rewrites of one axis (the estimator's per-axis evidence). */
