@@ -146,14 +146,16 @@ def main() -> None:
     ap.add_argument("--no-playbot", action="store_true")
     ap.add_argument("--realism", choices=("realistic", "random"), default=None,
                     help="rooms with the SynthRooms realism switches (and room shapes) instead of clean ones")
-    ap.add_argument("--drop-ceiling", nargs="?", type=float, const=-1.0, default=None, metavar="ABOVE_M",
+    ap.add_argument("--drop-ceiling", nargs="?", type=float, const=float("inf"), default=None, metavar="ABOVE_M",
                     help="remove the ceiling's Gaussians (and, given a height in metres, everything above it)")
     ap.add_argument("--out", type=Path, default=None, help="write the full results as JSON")
     args = ap.parse_args()
     if args.rooms < 1:
         raise SystemExit("--rooms must be >= 1")
     drop = args.drop_ceiling is not None
-    cut = args.drop_ceiling if drop and args.drop_ceiling >= 0 else None
+    if drop and not args.drop_ceiling > 0:
+        raise SystemExit(f"--drop-ceiling ABOVE_M must be a height in metres > 0, got {args.drop_ceiling}")
+    cut = args.drop_ceiling if drop and np.isfinite(args.drop_ceiling) else None
     result = run(args.rooms, args.first_seed, not args.no_playbot, args.realism, drop, cut)
     print(json.dumps(result["summary"], indent=1))
     if "playbot" in result:
