@@ -85,6 +85,10 @@ def test_onnx_export_parity_metadata_and_ops(tmp_path, room_channels, fp16):
     assert props["kind"] == "encoder" and props["k"] == "8" and props["precision"] == ("fp16" if fp16 else "fp32")
     assert props["grid_size"] == "0.05" and props["patch_size"] == "16" and props["orders"] == "xyz,yzx,zxy,zyx"
     assert EncoderConfig.from_json(json.loads(props["encoder_config"])) == model.config
+    # scene dimensions dynamic and unnamed (free_scene_dims: onnxruntime then frees each tensor after its last use)
+    dims = [d for v in list(proto.graph.input) + list(proto.graph.output) for d in v.type.tensor_type.shape.dim]
+    assert not any(d.HasField("dim_param") for d in dims) and any(not d.HasField("dim_value") for d in dims)
+    assert len(proto.graph.value_info) == 0
     # parity on a scene larger than the export example: dynamic sizes at every level
     report = parity(model, data, room_channels)
     assert report["gaussians"] == len(room_channels)
@@ -130,3 +134,38 @@ def test_export_command_writes_the_manifest_entry(tmp_path):
     assert entry["file"] == "encoder.onnx" and entry["kind"] == "encoder" and entry["k"] == 8
     assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
     assert "--manifest" in entry["generatedBy"]
+
+
+def test_from_onnx_unnames_the_dims_of_an_older_file(tmp_path, room_channels):
+    """`--from-onnx`: a file exported with named scene dimensions (as before free_scene_dims) is re-written unnamed,
+    onnxruntime's features unchanged bit for bit, and its manifest entry says both commands."""
+    from rtgs2.encoder.export import main
+
+    model = tiny_model(k=8, seed=4)
+    old = onnx.load_from_string(export_onnx(model, tmp_path / "x.onnx", room_channels[:800]))
+    for value in list(old.graph.input) + list(old.graph.output):  # what the export wrote before: named dims
+        for i, dim in enumerate(value.type.tensor_type.shape.dim):
+            if not dim.HasField("dim_value"):
+                dim.dim_param = f"{value.name}_{i}"
+    models = tmp_path / "models"
+    models.mkdir()
+    path = models / "encoder.onnx"
+    onnx.save(old, path)
+    (models / "manifest.json").write_text(json.dumps({"format": "semantic-splat-models/1", "models": [
+        {"file": "encoder.onnx", "kind": "encoder", "sha256": "0" * 64, "bytes": 1, "generatedBy": "the old export"}]}))
+    assert main(["--from-onnx", str(path), "--out", str(path), "--manifest"]) == 0
+    new = onnx.load(path)
+    assert not any(d.HasField("dim_param") for v in new.graph.input for d in v.type.tensor_type.shape.dim)
+    assert [n.op_type for n in new.graph.node] == [n.op_type for n in old.graph.node]
+    props = {p.key: p.value for p in new.metadata_props}
+    got = run_onnx(path, room_channels, EncoderConfig.from_json(json.loads(props["encoder_config"])))
+    np.testing.assert_array_equal(got, run_onnx(old.SerializeToString(), room_channels, model.config))
+    [entry] = json.loads((models / "manifest.json").read_text())["models"]
+    assert entry["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() and entry["k"] == 8
+    assert entry["generatedBy"].startswith("the old export && python3 -m rtgs2.encoder.export --from-onnx")
+    # not an encoder: refused
+    vdvi_like = onnx.load(path)
+    del vdvi_like.metadata_props[:]
+    onnx.save(vdvi_like, tmp_path / "other.onnx")
+    with pytest.raises(ValueError, match="not an exported Gaussian encoder"):
+        main(["--from-onnx", str(tmp_path / "other.onnx"), "--out", str(tmp_path / "o.onnx")])
