@@ -20,7 +20,7 @@ export const INPUT_CHANNELS = 10;
 export const VOXEL_CHANNELS = 12;
 const OPACITY_WEIGHT_EPS = 1e-3;
 const COUNT_SATURATION = 8;
-const TWO_POW_24 = 16777216;
+export const TWO_POW_24 = 16777216;
 
 export type AxisOrder = "xyz" | "xzy" | "yxz" | "yzx" | "zxy" | "zyx";
 
@@ -265,15 +265,19 @@ export function voxelCoordinates(channels: Float32Array, count: number, gridSize
     const g = Math.fround(gridSize);
     const coords = new Int32Array(count * 3);
     for (let i = 0; i < count; i++) {
-        for (let a = 0; a < 3; a++) {
-            const v = Math.floor(Math.fround(Math.fround(channels[i * INPUT_CHANNELS + a] - sceneMin[a]) / g));
-            if (v < 0 || v > MAX_COORD) {
-                throw invalid(`Gaussian ${i} lies outside the voxel grid along ${"xyz"[a]} (coordinate ${v}): the origin given is not the scene's minimum, or the extent is too large`);
-            }
-            coords[3 * i + a] = v;
-        }
+        for (let a = 0; a < 3; a++) coords[3 * i + a] = voxelCoordinate(channels, i, a, sceneMin[a], g);
     }
     return { coords, sceneMin };
+}
+
+/** Gaussian i's level-0 voxel coordinate along axis a on the grid of float32 size `g` at float32 `origin` (float32
+ *  arithmetic, as numpy float32 does it); INVALID_ARGUMENT when it falls outside the grid. */
+export function voxelCoordinate(channels: Float32Array, i: number, a: number, origin: number, g: number): number {
+    const v = Math.floor(Math.fround(Math.fround(channels[i * INPUT_CHANNELS + a] - origin) / g));
+    if (v < 0 || v > MAX_COORD) {
+        throw invalid(`Gaussian ${i} lies outside the voxel grid along ${"xyz"[a]} (coordinate ${v}): the origin given is not the scene's minimum, or the extent is too large`);
+    }
+    return v;
 }
 
 /** (V, 12) voxel inputs, as rtgs2.encoder.serialization.voxel_features: weights w = opacity + 1e-3;

@@ -14,6 +14,7 @@ import { SemanticSplatError } from "../errors";
 import type { EncoderBlocks } from "./inputs";
 import {
     INPUT_CHANNELS,
+    TWO_POW_24,
     type LevelSerialization,
     type SerializationConfig,
     type SerializedScene,
@@ -21,7 +22,8 @@ import {
     poolChildren,
     sortedIndices,
     uniqueVoxels,
-    voxelCoordinates,
+    voxelCoordinate,
+    mortonCode,
     voxelFeatures,
 } from "./serialization";
 
@@ -263,15 +265,9 @@ export interface SceneSkeleton {
 
 /** The whole scene's skeleton (voxels on the grid at `origin`, the same numbering and orders as serializeScene). */
 export function sceneSkeleton(channels: Float32Array, count: number, config: SerializationConfig, origin: ArrayLike<number>): SceneSkeleton {
-    let gaussianVoxel: Int32Array;
-    let levelCoords: Int32Array, levelCount: number, parent: Int32Array | null = null;
-    {
-        const { coords } = voxelCoordinates(channels, count, config.gridSize, origin);
-        const level0 = uniqueVoxels(coords, count);
-        gaussianVoxel = level0.ids;
-        levelCoords = level0.coords;
-        levelCount = level0.count;
-    }
+    const level0 = levelZeroVoxels(channels, count, config.gridSize, origin);
+    const gaussianVoxel = level0.ids;
+    let levelCoords = level0.coords, levelCount = level0.count, parent: Int32Array | null = null;
     const levels: SkeletonLevel[] = [];
     const orderCount = config.orders.length;
     for (let l = 0; l < config.levels; l++) {
@@ -309,10 +305,45 @@ export function sceneSkeleton(channels: Float32Array, count: number, config: Ser
     const voxelStart = new Int32Array(v0 + 1);
     for (let i = 0; i < count; i++) voxelStart[gaussianVoxel[i] + 1]++;
     for (let v = 0; v < v0; v++) voxelStart[v + 1] += voxelStart[v];
-    const fill = voxelStart.slice(0, v0);
-    const voxelGaussians = new Int32Array(count);
-    for (let i = 0; i < count; i++) voxelGaussians[fill[gaussianVoxel[i]]++] = i; // ascending within each voxel
-    return { count, voxelStart, voxelGaussians, stamp: 0, origin: Float32Array.from(origin), gaussianVoxel, levels };
+    // level0.sorted already lists the Gaussians voxel by voxel (voxels numbered along it), ascending within each
+    return { count, voxelStart, voxelGaussians: level0.sorted, stamp: 0, origin: Float32Array.from(origin), gaussianVoxel, levels };
+}
+
+/**
+ * uniqueVoxels of the Gaussians' level-0 voxel coordinates on the grid at `origin` (voxelCoordinates, the same
+ * float32 arithmetic and checks), without holding those coordinates: the Morton keys are made from the positions
+ * directly, and the distinct voxels' coordinates are computed again from one Gaussian of each. What the skeleton of a
+ * scene of millions of Gaussians needs without a (count x 3) array and a growing list beside its sort (at 6 M
+ * Gaussians: about 0.15 GB less at the peak of building it).
+ */
+export function levelZeroVoxels(channels: Float32Array, count: number, gridSize: number, origin: ArrayLike<number>): { coords: Int32Array; count: number; ids: Int32Array; sorted: Int32Array } {
+    const g = Math.fround(gridSize);
+    const o = Float32Array.from(origin);
+    const hi = new Uint32Array(count), lo = new Uint32Array(count);
+    for (let i = 0; i < count; i++) {
+        // mortonKeys' "xyz" halves of the voxel (x, y, z)
+        const code = mortonCode(voxelCoordinate(channels, i, 0, o[0], g), voxelCoordinate(channels, i, 1, o[1], g), voxelCoordinate(channels, i, 2, o[2], g));
+        hi[i] = Math.floor(code / TWO_POW_24);
+        lo[i] = code % TWO_POW_24;
+    }
+    const sorted = sortedIndices({ hi, lo });
+    let runs = 0;
+    for (let j = 0; j < count; j++) {
+        const i = sorted[j], p = j > 0 ? sorted[j - 1] : -1;
+        if (j === 0 || hi[i] !== hi[p] || lo[i] !== lo[p]) runs++;
+    }
+    const coords = new Int32Array(runs * 3);
+    const ids = new Int32Array(count);
+    let run = -1;
+    for (let j = 0; j < count; j++) {
+        const i = sorted[j], p = j > 0 ? sorted[j - 1] : -1;
+        if (j === 0 || hi[i] !== hi[p] || lo[i] !== lo[p]) {
+            run++;
+            for (let a = 0; a < 3; a++) coords[3 * run + a] = voxelCoordinate(channels, i, a, o[a], g);
+        }
+        ids[i] = run;
+    }
+    return { coords, count: runs, ids, sorted };
 }
 
 /** The distinct values of `value(0..n-1)` (voxel ids of `level`), ascending; marks their local ids in level.localOf. */

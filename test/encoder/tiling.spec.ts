@@ -7,8 +7,8 @@ import { InferenceClient } from "../../src/inference/InferenceClient";
 import { isSemanticError } from "../../src/errors";
 import { encodeChannels, type EncodeProgress } from "../../src/encoder/encodeScene";
 import { encoderFeeds, encoderInfoFromMetadata, type EncoderModelInfo } from "../../src/encoder/inputs";
-import { DEFAULT_SERIALIZATION, INPUT_CHANNELS, sceneOrigin, serializeScene } from "../../src/encoder/serialization";
-import { coreVoxels, gatherChannels, planTiles, receptiveField, resolveTilingOptions, sceneSkeleton, serializeTile, splitTile, tileTooLarge } from "../../src/encoder/tiling";
+import { DEFAULT_SERIALIZATION, INPUT_CHANNELS, sceneOrigin, serializeScene, uniqueVoxels, voxelCoordinates } from "../../src/encoder/serialization";
+import { coreVoxels, gatherChannels, levelZeroVoxels, planTiles, receptiveField, resolveTilingOptions, sceneSkeleton, serializeTile, splitTile, tileTooLarge } from "../../src/encoder/tiling";
 import { seededRandom } from "../support/seededRandom";
 
 const MODEL_URL = "/base/test/fixtures/encoder/tiny-encoder.onnx";
@@ -122,6 +122,30 @@ describe("tiled encoding", () => {
                 for (let r = p * P; r < Math.min((p + 1) * P, g.count); r++) expect(field.has(g.orders[o * g.count + r])).toBeTrue();
             }
         }
+    });
+
+    it("the skeleton's level 0 equals uniqueVoxels of the voxel coordinates, made without them; a Gaussian off the grid is refused", () => {
+        const count = 5000;
+        const channels = roomChannels(count, 5);
+        const g = DEFAULT_SERIALIZATION.gridSize;
+        const origin = sceneOrigin(channels, count, g);
+        const expected = uniqueVoxels(voxelCoordinates(channels, count, g, origin).coords, count);
+        const got = levelZeroVoxels(channels, count, g, origin);
+        expect(got.count).toBe(expected.count);
+        expect(got.count).toBeGreaterThan(100);
+        expect(Array.from(got.coords)).toEqual(Array.from(expected.coords));
+        expect(Array.from(got.ids)).toEqual(Array.from(expected.ids));
+        expect(Array.from(got.sorted)).toEqual(Array.from(expected.sorted));
+        // the skeleton's voxel index: each voxel's Gaussians, ascending, voxel by voxel
+        const skeleton = sceneSkeleton(channels, count, DEFAULT_SERIALIZATION, origin);
+        for (let v = 0; v < skeleton.levels[0].count; v++) {
+            for (let j = skeleton.voxelStart[v]; j < skeleton.voxelStart[v + 1]; j++) {
+                expect(skeleton.gaussianVoxel[skeleton.voxelGaussians[j]]).toBe(v);
+                if (j > skeleton.voxelStart[v]) expect(skeleton.voxelGaussians[j]).toBeGreaterThan(skeleton.voxelGaussians[j - 1]);
+            }
+        }
+        const above = Float32Array.from([origin[0], origin[1] + 0.5, origin[2]]);
+        expect(() => levelZeroVoxels(channels, count, g, above)).toThrowError(/lies outside the voxel grid along y/);
     });
 
     it("a tiled encode needs the model's block counts (encoder_config): MODEL_CONTRACT without them", async () => {
