@@ -47,6 +47,7 @@ export {
     type SemanticLabelInput,
 } from "./labels/semanticLabelBillboards";
 export { encodeMeshFeatures, defaultFeatureCache, type MeshEncoderOptions, type MeshEncodeResult, type EncodableMesh } from "./encoder/encodeMesh";
+export { readFeatureSpill, removeFeatureSpill, FEATURE_SPILL_DIRECTORY, type FeatureSpill } from "./encoder/featureSpill";
 export { FeatureCache, DEFAULT_FEATURE_CACHE_BYTES, type FeatureCacheOptions, type FeatureCacheStorage } from "./cache/featureCache";
 export { featureCacheKey, encodeSemcache, decodeSemcache, semcacheKey, semcacheFileName, type FeatureCacheKeyInput } from "./cache/semcache";
 export { encodeSplatRows, encodeChannels, sceneChannels, type EncodeChannelsResult, type EncodeProgress, type EncodeSceneOptions, type EncodeSceneResult, type EncodeStage, type RunEncoderModel, type SceneChannels } from "./encoder/encodeScene";
@@ -54,4 +55,4 @@ export { DEFAULT_TILE_GAUSSIANS, DEFAULT_HALO_METRES, type TilingOptions } from 
 export { splatRowsToChannels, resolveSceneFrame, SPLAT_ROW_BYTES, type SceneFrameOptions } from "./encoder/sceneChannels";
 export * from "./frame";
 export { encoderInfoFromMetadata, prepareEncoderInputs, type EncoderModelInfo } from "./encoder/inputs";
-export type { EncodeSceneRequest } from "./worker/protocol";
+export type { EncodeSceneRequest, EncodeJobResult } from "./worker/protocol";

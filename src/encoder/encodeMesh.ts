@@ -10,6 +10,7 @@ import type { TilingOptions } from "./tiling";
 import { FeatureCache } from "../cache/featureCache";
 import { decodeSemcache, encodeSemcache, featureCacheKey } from "../cache/semcache";
 import { sha256Hex } from "../worker/modelSource";
+import { readFeatureSpill, removeFeatureSpill } from "./featureSpill";
 
 /** The Gaussian encoder a mesh uses (SemanticGaussianSplattingMesh option `encoder`). */
 export interface MeshEncoderOptions extends SceneFrameChoice, TilingOptions {
@@ -142,14 +143,19 @@ export async function encodeMeshFeatures(mesh: EncodableMesh, options: MeshEncod
         // A copy goes to the worker (transferred): the mesh keeps its own rows for saving. Made only now, once the
         // model is loaded, so that the tab does not hold it beside the rows while the worker starts (192 MB at 6 M).
         const splats = source.slice();
-        const result = await client.encodeScene(
-            { splats, worldMatrix, ...frameChoice, outputPrecision: "float16", tileGaussians: options.tileGaussians, haloMetres: options.haloMetres },
-            { onProgress: options.onProgress, signal }
-        );
-        if (signal?.aborted) throw cancelled();
+        const request = { splats, worldMatrix, ...frameChoice, outputPrecision: "float16" as const, tileGaussians: options.tileGaussians, haloMetres: options.haloMetres };
+        const callOptions = { onProgress: options.onProgress, signal };
+        // A client made for this encode lets a tiled encode spill its features to a file (featureSpill.ts), read
+        // back once its worker has ended: the worker then never holds them beside its heap and the tile structures.
+        const encoded = options.client ? { ...(await client.encodeScene(request, callOptions)), spill: null } : await client.encodeSceneSpilled(request, callOptions);
         // A client made for this encode ends before the features are set: its worker's memory (onnxruntime's wasm
         // heap, one tile's model call, and the per-Gaussian arrays) is freed before the mesh copies the features.
         if (!options.client) client.dispose();
+        if (signal?.aborted) {
+            if (encoded.spill) await removeFeatureSpill(encoded.spill);
+            throw cancelled();
+        }
+        const result: EncodeSceneResult = { ...encoded, features: encoded.spill ? await readFeatureSpill(encoded.spill) : encoded.features! };
         // The worker's array (transferred here) is handed to the mesh, not copied; the cache entry below only reads it.
         mesh.setFeatures(result.features, result.k, { encoderId: result.encoderId, source: options.modelUrl, sceneFrame: result.frame, copy: false });
         if (cache && key) {

@@ -4,11 +4,13 @@
 import * as Comlink from "comlink";
 import { SemanticSplatError } from "../errors";
 import type { EncodeProgress, EncodeSceneResult } from "../encoder/encodeScene";
+import { removeFeatureSpill } from "../encoder/featureSpill";
 import { rawFeatureFrameBuffers, type FeatureFrame, type RawFeatureFrame } from "../rendering/featureFrame";
 import { resolveUrl } from "../util/urls";
 import {
     decodeError,
     type DebugFault,
+    type EncodeJobResult,
     type EncodeSceneRequest,
     type ExecutionProviderChoice,
     type InferenceWorkerApi,
@@ -197,9 +199,31 @@ export class InferenceClient {
      * once, the worker drops the job at its next stage boundary and stays usable.
      */
     async encodeScene(
-        request: Omit<EncodeSceneRequest, "jobId">,
+        request: Omit<EncodeSceneRequest, "jobId" | "spillFeatures">,
         options: { onProgress?: (progress: EncodeProgress) => void; signal?: AbortSignal } = {}
     ): Promise<EncodeSceneResult> {
+        const result = await this.encodeJob({ ...request, spillFeatures: false }, options);
+        return { ...result, features: result.features! };
+    }
+
+    /**
+     * encodeScene for a large scene whose features should not be held by the worker (docs/ENCODER.md, "Large scenes:
+     * tiles"): a tiled fp16 encode (`outputPrecision: "float16"`) writes them to a spill file in the Origin Private
+     * File System as its tiles finish, and the result has `features: null` and `spill` set: read them with
+     * `readFeatureSpill(spill)` after `dispose()`, once the worker's memory is gone. A scene encoded whole, or a
+     * worker without OPFS, answers with `features` set and `spill: null`.
+     */
+    async encodeSceneSpilled(
+        request: Omit<EncodeSceneRequest, "jobId" | "spillFeatures">,
+        options: { onProgress?: (progress: EncodeProgress) => void; signal?: AbortSignal } = {}
+    ): Promise<EncodeJobResult> {
+        return this.encodeJob({ ...request, spillFeatures: true }, options);
+    }
+
+    private async encodeJob(
+        request: Omit<EncodeSceneRequest, "jobId">,
+        options: { onProgress?: (progress: EncodeProgress) => void; signal?: AbortSignal }
+    ): Promise<EncodeJobResult> {
         const cancelledError = () => new SemanticSplatError("CANCELLED", "encodeScene was cancelled");
         const { signal, onProgress } = options;
         if (signal?.aborted) throw cancelledError();
@@ -213,14 +237,16 @@ export class InferenceClient {
         // a large scene is encoded tile by tile for minutes: the call's limit grows with its Gaussians
         const gaussians = Math.floor(splats.byteLength / 32);
         const timeoutMs = Math.max(this.callTimeoutMs, gaussians * ENCODE_TIMEOUT_MS_PER_GAUSSIAN);
-        const running = this.call(handle, "encodeScene()", timeoutMs, (remote) =>
-            remote.encodeScene(Comlink.transfer({ ...request, jobId }, transfers), progressProxy)
+        const running = this.call<EncodeJobResult>(handle, "encodeScene()", timeoutMs, (remote) =>
+            remote.encodeScene(Comlink.transfer({ ...request, jobId }, transfers), progressProxy) as Promise<EncodeJobResult>
         );
         if (!signal) return running;
-        return new Promise<EncodeSceneResult>((resolve, reject) => {
+        return new Promise<EncodeJobResult>((resolve, reject) => {
             const onAbort = () => {
                 reject(cancelledError());
                 if (!handle.deathError) handle.remote.cancelEncode(jobId).catch(() => {});
+                // a job that ended just before the cancel reached the worker: nobody reads its spill file
+                running.then((result) => (result.spill ? removeFeatureSpill(result.spill) : undefined), () => undefined);
             };
             signal.addEventListener("abort", onAbort, { once: true });
             running.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));

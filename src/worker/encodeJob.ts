@@ -3,10 +3,11 @@
 // Kept apart from worker.ts, which only wires these two functions into its API.
 import type * as ort from "onnxruntime-web/webgpu";
 import { SemanticSplatError } from "../errors";
-import { encodeChannels, ENCODE_CANCELLED_MESSAGE, sceneChannels, type EncodeSceneResult, type SceneChannels } from "../encoder/encodeScene";
+import { encodeChannels, ENCODE_CANCELLED_MESSAGE, sceneChannels, type SceneChannels } from "../encoder/encodeScene";
 import { resolveTilingOptions } from "../encoder/tiling";
 import { encoderInfoFromMetadata } from "../encoder/inputs";
-import type { EncodeProgressCallback, EncodeSceneRequest, ModelInfo } from "./protocol";
+import { FeatureSpillWriter, featureSpillSupported } from "../encoder/featureSpill";
+import type { EncodeJobResult, EncodeProgressCallback, EncodeSceneRequest, ModelInfo } from "./protocol";
 
 /** What encodeJob needs from the worker: the encoder session and its info, and the tensor class. */
 export interface EncoderSessionAccess {
@@ -26,13 +27,13 @@ export function cancelEncodeJob(jobId: number): void {
 }
 
 /** Encodes one scene. Rejects with CANCELLED when cancelled, MODEL_NOT_FOUND without an encoder model. */
-export function runEncodeJob(request: EncodeSceneRequest, access: () => EncoderSessionAccess, onProgress?: EncodeProgressCallback): Promise<EncodeSceneResult> {
+export function runEncodeJob(request: EncodeSceneRequest, access: () => EncoderSessionAccess, onProgress?: EncodeProgressCallback): Promise<EncodeJobResult> {
     const job = queue.then(() => encodeOnce(request, access(), onProgress));
     queue = job.catch(() => undefined);
     return job.finally(() => cancelled.delete(request.jobId));
 }
 
-async function encodeOnce(request: EncodeSceneRequest, access: EncoderSessionAccess, onProgress?: EncodeProgressCallback): Promise<EncodeSceneResult> {
+async function encodeOnce(request: EncodeSceneRequest, access: EncoderSessionAccess, onProgress?: EncodeProgressCallback): Promise<EncodeJobResult> {
     const checkCancelled = () => {
         if (cancelled.has(request.jobId)) throw new SemanticSplatError("CANCELLED", ENCODE_CANCELLED_MESSAGE);
     };
@@ -56,27 +57,46 @@ async function encodeOnce(request: EncodeSceneRequest, access: EncoderSessionAcc
     hooks.checkCancelled();
     hooks.onProgress?.({ stage: "channels", fraction: 0 });
     const input = takeChannels(request);
-    const encoded = await encodeChannels(
-        input.channels,
-        input.count,
-        info,
-        async (feeds) => {
-            const ortFeeds: Record<string, ort.Tensor> = {};
-            for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new access.Tensor(t.type, t.data, t.dims);
-            await access.beforeRun();
-            const outputs = await model.session.run(ortFeeds, ["features"]);
-            const tensor = outputs.features;
-            // a copy that owns its buffer (onnxruntime's output may be a view of its heap)
-            const data = ((await tensor.getData()) as Float32Array).slice();
-            const dims = [...tensor.dims];
-            for (const t of Object.values(outputs)) t.dispose();
-            return { data, dims };
-        },
-        request,
-        hooks
-    );
-    // no storeTileFeatures hook: encodeChannels returns the (count x K) features
-    const result: EncodeSceneResult = { ...encoded, features: encoded.features!, frame: input.frame, timings: { ...encoded.timings, frameMs: input.frameMs, channelsMs: input.channelsMs } };
+    // a tiled fp16 encode may spill its features (featureSpill.ts): the worker then holds no (N x K) array
+    const spill = request.spillFeatures && request.outputPrecision === "float16" && featureSpillSupported() ? await FeatureSpillWriter.open(input.count, info.k) : null;
+    let encoded;
+    try {
+        encoded = await encodeChannels(
+            input.channels,
+            input.count,
+            info,
+            async (feeds) => {
+                const ortFeeds: Record<string, ort.Tensor> = {};
+                for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new access.Tensor(t.type, t.data, t.dims);
+                await access.beforeRun();
+                const outputs = await model.session.run(ortFeeds, ["features"]);
+                const tensor = outputs.features;
+                // a copy that owns its buffer (onnxruntime's output may be a view of its heap)
+                const data = ((await tensor.getData()) as Float32Array).slice();
+                const dims = [...tensor.dims];
+                for (const t of Object.values(outputs)) t.dispose();
+                return { data, dims };
+            },
+            request,
+            { ...hooks, storeTileFeatures: spill ? (gaussians, features) => spill.write(gaussians, features as Uint16Array) : undefined }
+        );
+    } catch (e) {
+        await spill?.discard();
+        throw e;
+    }
+    const rest = { ...encoded, frame: input.frame, timings: { ...encoded.timings, frameMs: input.frameMs, channelsMs: input.channelsMs } };
+    let result: EncodeJobResult;
+    if (encoded.features) {
+        await spill?.discard(); // encoded whole: the features came back in memory
+        result = { ...rest, features: encoded.features, spill: null };
+    } else {
+        try {
+            result = { ...rest, features: null, spill: spill!.finish() };
+        } catch (e) {
+            await spill!.discard();
+            throw e;
+        }
+    }
     await lastProgress;
     return result;
 }

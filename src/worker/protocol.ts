@@ -3,6 +3,7 @@
 // stable code across postMessage. Pure types and functions: no onnxruntime, no Babylon.
 import { SemanticSplatError, type SemanticErrorCode } from "../errors";
 import type { EncodeProgress, EncodeSceneOptions, EncodeSceneResult } from "../encoder/encodeScene";
+import type { FeatureSpill } from "../encoder/featureSpill";
 import type { FeatureFrame, RawFeatureFrame } from "../rendering/featureFrame";
 import type { AdapterDescription } from "./adapterProbe";
 
@@ -174,7 +175,13 @@ export interface EncodeSceneRequest extends EncodeSceneOptions {
     splats: ArrayBuffer | Uint8Array | Float32Array;
     /** Names this call for `cancelEncode`; the client assigns it. */
     jobId: number;
+    /** A tiled fp16 encode writes its features to a spill file (src/encoder/featureSpill.ts) instead of holding them,
+     *  where the worker has OPFS sync access; the result then has `features: null` and `spill` set. */
+    spillFeatures?: boolean;
 }
+
+/** What the worker's encodeScene answers: the encode's result, its features in memory or in a spill file. */
+export type EncodeJobResult = Omit<EncodeSceneResult, "features"> & ({ features: Float32Array | Uint16Array; spill: null } | { features: null; spill: FeatureSpill });
 
 export type EncodeProgressCallback = (progress: EncodeProgress) => void;
 
@@ -202,7 +209,7 @@ export interface InferenceWorkerApi {
     unpackFrame(raw: RawFeatureFrame): Promise<FeatureFrame>;
     run(kind: ModelKind, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>>;
     /** Encodes one scene with the loaded "encoder" model; one encode runs at a time (later calls wait). */
-    encodeScene(request: EncodeSceneRequest, onProgress?: EncodeProgressCallback): Promise<EncodeSceneResult>;
+    encodeScene(request: EncodeSceneRequest, onProgress?: EncodeProgressCallback): Promise<EncodeJobResult>;
     /** Stops the encode `jobId` at its next stage boundary (it rejects with CANCELLED); unknown ids are ignored. */
     cancelEncode(jobId: number): Promise<void>;
     debugFailNext(fault: DebugFault): Promise<void>;

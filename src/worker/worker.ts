@@ -262,7 +262,7 @@ const api: InferenceWorkerApi = {
         return guarded("INFERENCE_FAILED", async () => {
             try {
                 const result = await runEncodeJob(request, () => ({ model: models.get("encoder"), Tensor: ort.Tensor, beforeRun: raisePendingFault }), onProgress);
-                return Comlink.transfer(result, [result.features.buffer as ArrayBuffer]);
+                return Comlink.transfer(result, result.features ? [result.features.buffer as ArrayBuffer] : []);
             } finally {
                 (onProgress as Comlink.Remote<EncodeProgressCallback> | undefined)?.[Comlink.releaseProxy]?.();
             }

@@ -7,6 +7,7 @@ import { useEncoderScene } from "../support/encoderScene";
 import { FeatureCache, type FeatureCacheStorage } from "../../src/cache/featureCache";
 import { decodeSemcache, encodeSemcache, featureCacheKey, semcacheKey } from "../../src/cache/semcache";
 import { encodeMeshFeatures } from "../../src/encoder/encodeMesh";
+import { FEATURE_SPILL_DIRECTORY } from "../../src/encoder/featureSpill";
 import { InferenceClient } from "../../src/inference/InferenceClient";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 import { writeSemanticPly } from "../../src/formats";
@@ -121,6 +122,25 @@ describe("feature cache", () => {
             expect(off.cache).toBe("off");
             expect(Array.from(third.featureHalfBits!)).toEqual(Array.from(first.featureHalfBits!));
             await cache.clear();
+        });
+
+        it("a tiled encode with its own client spills its features to OPFS and sets the same features, leaving no spill file", async () => {
+            const spillFiles = async () => {
+                const directory = await (await navigator.storage.getDirectory()).getDirectoryHandle(FEATURE_SPILL_DIRECTORY, { create: true });
+                const names: string[] = [];
+                for await (const name of (directory as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+                return names;
+            };
+            const before = await spillFiles();
+            const shared = await bareMesh(); // the given client: features come back in memory
+            const sharedResult = await encodeMeshFeatures(shared, { modelUrl: MODEL_URL, client, cache: false, tileGaussians: 1000 });
+            const own = await bareMesh(); // a client made for the encode: spilled, read back after its worker ended
+            const ownResult = await encodeMeshFeatures(own, { modelUrl: MODEL_URL, cache: false, tileGaussians: 1000, clientOptions: { numThreads: 1 } });
+            expect([sharedResult.tiles, ownResult.tiles]).toEqual([4, 4]);
+            expect(own.featureDimension).toBe(16);
+            expect(Array.from(own.featureHalfBits!)).toEqual(Array.from(shared.featureHalfBits!));
+            expect(ownResult.features).toBe(own.featureHalfBits!); // handed to the mesh, not copied
+            expect(await spillFiles()).toEqual(before);
         });
     });
 });

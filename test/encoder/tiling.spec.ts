@@ -5,6 +5,7 @@
 import { SPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoader.pure";
 import { InferenceClient } from "../../src/inference/InferenceClient";
 import { isSemanticError } from "../../src/errors";
+import { FEATURE_SPILL_DIRECTORY, readFeatureSpill, type FeatureSpill } from "../../src/encoder/featureSpill";
 import { encodeChannels, type EncodeProgress } from "../../src/encoder/encodeScene";
 import { encoderFeeds, encoderInfoFromMetadata, type EncoderModelInfo } from "../../src/encoder/inputs";
 import { DEFAULT_SERIALIZATION, INPUT_CHANNELS, sceneOrigin, serializeScene, uniqueVoxels, voxelCoordinates } from "../../src/encoder/serialization";
@@ -195,6 +196,73 @@ describe("tiled encoding", () => {
             expect(tiles[2].secondsLeft).toBeGreaterThanOrEqual(0);
             for (let i = 1; i < progress.length; i++) expect(progress[i].fraction).toBeGreaterThanOrEqual(progress[i - 1].fraction);
             expect(progress[progress.length - 1]).toEqual({ stage: "done", fraction: 1 });
+        });
+
+        /** The names of the spill files in OPFS now. */
+        async function spillFiles(): Promise<string[]> {
+            const directory = await (await navigator.storage.getDirectory()).getDirectoryHandle(FEATURE_SPILL_DIRECTORY, { create: true });
+            const names: string[] = [];
+            for await (const name of (directory as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+            return names;
+        }
+
+        it("encodeSceneSpilled: a tiled fp16 encode leaves its features in a spill file, read back as encodeScene's and then removed", async () => {
+            const request = { worldMatrix, tileGaussians: 1000, outputPrecision: "float16" as const };
+            const inMemory = await client.encodeScene({ ...request, splats: rows.slice() });
+            const before = await spillFiles();
+            const spilled = await client.encodeSceneSpilled({ ...request, splats: rows.slice() });
+            expect(spilled.features).toBeNull();
+            const spill = spilled.spill!;
+            expect([spill.count, spill.k, spilled.tiles]).toEqual([2025, 16, 4]);
+            expect((await spillFiles()).filter((n) => !before.includes(n))).toEqual([spill.file]);
+            const features = await readFeatureSpill(spill);
+            expect(features.length).toBe(2025 * 16);
+            expect(Array.from(features)).toEqual(Array.from(inMemory.features as Uint16Array));
+            expect(await spillFiles()).not.toContain(spill.file);
+            // encoded whole (or asked for float32): the features come back in memory and no file is left
+            const whole = await client.encodeSceneSpilled({ ...request, tileGaussians: Infinity, splats: rows.slice() });
+            expect(whole.spill).toBeNull();
+            expect(whole.features!.length).toBe(2025 * 16);
+            const float32 = await client.encodeSceneSpilled({ ...request, outputPrecision: "float32", splats: rows.slice() });
+            expect(float32.spill).toBeNull();
+            expect(float32.features).toBeInstanceOf(Float32Array);
+            expect(await spillFiles()).toEqual(before);
+        });
+
+        it("a cancelled spilled encode leaves no spill file; a damaged spill file is refused (MALFORMED_FILE) and removed", async () => {
+            const before = await spillFiles();
+            const abort = new AbortController();
+            const error = await rejectionOf(
+                client.encodeSceneSpilled(
+                    { splats: rows.slice(), worldMatrix, tileGaussians: 1000, outputPrecision: "float16" },
+                    { signal: abort.signal, onProgress: (p) => { if (p.tile === 1) abort.abort(); } }
+                )
+            );
+            expect(isSemanticError(error, "CANCELLED")).withContext(String(error)).toBeTrue();
+            await client.encodeScene({ splats: rows.slice(), worldMatrix, tileGaussians: 1000 }); // runs after the cancelled job ended
+            expect(await spillFiles()).toEqual(before);
+
+            const directory = await (await navigator.storage.getDirectory()).getDirectoryHandle(FEATURE_SPILL_DIRECTORY, { create: true });
+            const damaged = async (name: string, bytes: Uint8Array): Promise<FeatureSpill> => {
+                const writable = await (await directory.getFileHandle(name, { create: true })).createWritable();
+                await writable.write(bytes as Uint8Array<ArrayBuffer>);
+                await writable.close();
+                return { directory: FEATURE_SPILL_DIRECTORY, file: name, count: 3, k: 2 };
+            };
+            const block = (rows: number[], k = 2) => new Uint8Array([...new Uint8Array(new Uint32Array([rows.length, k]).buffer), ...new Uint8Array(Int32Array.from(rows).buffer), ...new Uint8Array(rows.length * k * 2)]);
+            const cases: Array<[string, Uint8Array, RegExp]> = [
+                ["short.spill", block([0, 1]), /2 of 3 Gaussians/],
+                ["repeated.spill", new Uint8Array([...block([0, 1]), ...block([1])]), /Gaussian 1 is out of range or repeated/],
+                ["k.spill", block([0, 1, 2], 3), /K=3/],
+                ["cut.spill", block([0, 1, 2]).slice(0, 20), /cut off/],
+            ];
+            for (const [name, bytes, message] of cases) {
+                const e = await rejectionOf(readFeatureSpill(await damaged(name, bytes)));
+                expect(isSemanticError(e, "MALFORMED_FILE")).withContext(`${name}: ${String(e)}`).toBeTrue();
+                expect(String(e)).withContext(name).toMatch(message);
+                expect(await spillFiles()).withContext(name).not.toContain(name);
+            }
+            expect(Array.from(await readFeatureSpill(await damaged("good.spill", new Uint8Array([...block([2]), ...block([0, 1])]))))).toEqual(new Array(6).fill(0));
         });
 
         it("cancelled after the first tile: CANCELLED at once, and the worker encodes the next scene", async () => {
