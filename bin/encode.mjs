@@ -52,7 +52,7 @@ options:
                         whole); "whole" never tiles (memory then grows with the scene)
   --field-gaussians <n> most Gaussians in one model call, a tile's core and its receptive field (default 3 times
                         --tile-gaussians): a tile whose field holds more is halved; the largest call sets the
-                        peak memory (about 2.7 KB per Gaussian)
+                        peak memory (about 0.8 KB per Gaussian)
   --halo <m>            clip each tile's receptive field to <m> metres around its core (faster, not exact;
                         default: the whole field, the same features as a whole-scene encode)
   --cache               read the features from <scene>.semcache when it was written for this scene, model and

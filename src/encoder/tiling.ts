@@ -27,8 +27,9 @@ import {
     voxelFeatures,
 } from "./serialization";
 
-/** Gaussians per tile core by default. onnxruntime needs about 2.7 KB per Gaussian of a model call with the default
- *  encoder (BENCHMARKS.md, "Large scenes"), so a core of 100k and its field (up to ~260k) stay under 0.8 GB. */
+/** Gaussians per tile core by default. onnxruntime needs about 0.8 KB per Gaussian of a model call with the shipped
+ *  encoder (2.7 KB before its dimensions were unnamed: BENCHMARKS.md, "The encoder's working memory"), so a core of
+ *  100k and its field (up to 300k) stay near 0.25 GB. */
 export const DEFAULT_TILE_GAUSSIANS = 100_000;
 /** By default each tile takes its whole receptive field (exact features). */
 export const DEFAULT_HALO_METRES = Infinity;
@@ -51,7 +52,7 @@ export interface TilingOptions {
     tileGaussians?: number;
     /** Most Gaussians in one model call (a tile's core and its receptive field; default FIELD_FACTOR x
      *  `tileGaussians`): a tile whose field holds more is halved (splitTile), down to cores of `tileGaussians` / 8.
-     *  What bounds an encode's peak memory (onnxruntime needs about 2.7 KB per Gaussian of a call). */
+     *  What bounds an encode's peak memory (onnxruntime needs about 0.8 KB per Gaussian of a call). */
     fieldGaussians?: number;
     /** Clips each tile's receptive field to this distance (metres, encoder frame) around the core's bounding box:
      *  faster, no longer exact (BENCHMARKS.md, "Tiled encoding"). Default Infinity: the whole field, exact. */
