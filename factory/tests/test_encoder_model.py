@@ -169,3 +169,23 @@ def test_from_onnx_unnames_the_dims_of_an_older_file(tmp_path, room_channels):
     onnx.save(vdvi_like, tmp_path / "other.onnx")
     with pytest.raises(ValueError, match="not an exported Gaussian encoder"):
         main(["--from-onnx", str(tmp_path / "other.onnx"), "--out", str(tmp_path / "o.onnx")])
+
+
+def test_memory_bench_compares_named_and_unnamed_dims(tmp_path, room_channels, capsys):
+    """`python -m rtgs2.encoder.memory_bench`: the shipped (unnamed) and the named variant of the same file, each in
+    its own process, give the same features; the named one has the export's old dimension names."""
+    from rtgs2.encoder.memory_bench import _name_scene_dims, main
+    from rtgs2.ply import write_ply
+
+    path = tmp_path / "enc.onnx"
+    export_onnx(tiny_model(k=8, seed=5), path, room_channels[:800])
+    named = onnx.load(path)
+    _name_scene_dims(named)
+    dims = {v.name: [d.dim_param for d in v.type.tensor_type.shape.dim] for v in named.graph.input}
+    assert dims["voxel_features"][0] == "voxels_l0" and dims["coords_l1"][0] == "voxels_l1"
+    assert dims["order_l2"][1] == "padded_l2" and dims["unpool_l1"][0] == "voxels_l0" and dims["gaussian_voxel"] == ["gaussians"]
+    ply = tmp_path / "room.ply"
+    write_ply(ply, synthetic_room(7, gaussians_per_m2=300.0))
+    assert main(["--onnx", str(path), "--ply", str(ply)]) == 0
+    out = capsys.readouterr().out
+    assert "features identical" in out and "| named (as exported before) |" in out and "| unnamed (shipped) |" in out

@@ -150,7 +150,8 @@ export async function encodeMeshFeatures(mesh: EncodableMesh, options: MeshEncod
         const encoded = options.client ? { ...(await client.encodeScene(request, callOptions)), spill: null } : await client.encodeSceneSpilled(request, callOptions);
         // A client made for this encode ends before the features are set: its worker's memory (onnxruntime's wasm
         // heap, one tile's model call, and the per-Gaussian arrays) is freed before the mesh copies the features.
-        if (!options.client) client.dispose();
+        // A spilled encode is a large one: wait for the worker to end before its features are read back.
+        if (!options.client) await (encoded.spill ? client.disposeAndWait() : client.dispose());
         if (signal?.aborted) {
             if (encoded.spill) await removeFeatureSpill(encoded.spill);
             throw cancelled();

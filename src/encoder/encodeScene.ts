@@ -8,7 +8,8 @@ import { encoderFeeds, type EncoderModelInfo, type FeedTensor } from "./inputs";
 import { resolveSceneFrame, splatRowsToChannels, type SceneFrameOptions } from "./sceneChannels";
 import type { SceneFrame } from "../frame/sceneFrame";
 import { checkChannels, checkSerializationConfig, sceneOrigin, serializeScene } from "./serialization";
-import { coreVoxels, fieldMembers, gatherChannels, planTiles, receptiveField, resolveTilingOptions, sceneSkeleton, serializeTile, splitTile, tileTooLarge, WHOLE_SCENE_FACTOR, type TilingOptions } from "./tiling";
+import { coreVoxels, fieldMembers, gatherChannels, planTiles, receptiveField, releaseTileStructures, resolveTilingOptions, sceneSkeleton, serializeTile, splitTile, tileTooLarge, WHOLE_SCENE_FACTOR, type TilingOptions } from "./tiling";
+import { releaseBuffers } from "../util/releaseBuffers";
 
 /** The stages of an encode, in order. */
 export type EncodeStage = "channels" | "serialize" | "inference" | "output" | "done";
@@ -73,7 +74,8 @@ export interface SceneChannels {
     channelsMs: number;
 }
 
-/** Runs the model on named feeds and returns its `features` output as float32 with its dims. */
+/** Runs the model on named feeds and returns its `features` output as float32 with its dims. The feeds' arrays and
+ *  the returned `data` belong to encodeChannels, which frees them (releaseBuffers) once read: keep neither. */
 export type RunEncoderModel = (feeds: Record<string, FeedTensor>) => Promise<{ data: Float32Array; dims: readonly number[] }>;
 
 export interface EncodeHooks {
@@ -160,10 +162,12 @@ export async function encodeChannels(
         step("inference");
         const t2 = now();
         const output = await runModel(feeds);
+        releaseFeeds(feeds);
         step("output");
         const t3 = now();
         checkOutput(output, count, k, null);
         const features = precision === "float16" ? float32ArrayToHalf(output.data) : output.data;
+        if (precision === "float16") releaseBuffers(output.data);
         const t4 = now();
         hooks.onProgress?.({ stage: "done", fraction: 1 });
         return { features, precision, count, k, encoderId: model.encoderId, tiles: 1, largestTile: count, timings: { frameMs: 0, channelsMs: 0, serializeMs: t2 - t1, inferenceMs: t3 - t2, outputMs: t4 - t3 } };
@@ -188,58 +192,72 @@ export async function encodeChannels(
     const started = now();
     let coresDone = 0;
     let tileMembersMax = 0;
-    for (let t = 0; t < plan.count; t++) {
-        const elapsed = (now() - started) / 1000;
-        hooks.onProgress?.({
-            stage: "inference",
-            fraction: TILED_START + ((TILED_END - TILED_START) * coresDone) / count,
-            tile: t,
-            tiles: plan.count,
-            ...(t > 0 ? { secondsLeft: (elapsed / coresDone) * (count - coresDone) } : {}),
-        });
-        hooks.checkCancelled?.(); // between tiles: a cancel asked for during the progress event stops here
-        const ts = now();
-        const field = receptiveField(skeleton, coreVoxels(skeleton, plan, t), blocks, config);
-        const { members, isCore } = fieldMembers(channels, skeleton, plan, t, field.voxels, haloMetres);
-        if (tileTooLarge(plan.coreCounts[t], members.length, tileGaussians, fieldGaussians)) {
-            // a model call this large would set the peak memory: halve the core and encode its halves instead
-            plan = splitTile(channels, plan, t);
-            serializeMs += now() - ts;
-            t--;
-            continue;
-        }
-        tileMembersMax = Math.max(tileMembersMax, members.length);
-        const feeds = encoderFeeds(serializeTile(gatherChannels(channels, members), members, skeleton, config), config);
-        const tr = now();
-        serializeMs += tr - ts;
-        const output = await runModel(feeds);
-        const to = now();
-        inferenceMs += to - tr;
-        checkOutput(output, members.length, k, { members, isCore });
-        const data = output.data;
-        // the core's rows: into the scene's array, or (storeTileFeatures) into the tile's own, row r for cores[r]
-        const cores = store ? new Int32Array(plan.coreCounts[t]) : null;
-        const into = store ? (precision === "float16" ? new Uint16Array(cores!.length * k) : new Float32Array(cores!.length * k)) : features!;
-        for (let j = 0, r = 0; j < members.length; j++) {
-            if (!isCore[j]) continue;
-            const from = j * k;
-            let at = members[j] * k;
-            if (cores) {
-                cores[r] = members[j];
-                at = r++ * k;
+    try {
+        for (let t = 0; t < plan.count; t++) {
+            const elapsed = (now() - started) / 1000;
+            hooks.onProgress?.({
+                stage: "inference",
+                fraction: TILED_START + ((TILED_END - TILED_START) * coresDone) / count,
+                tile: t,
+                tiles: plan.count,
+                ...(t > 0 ? { secondsLeft: (elapsed / coresDone) * (count - coresDone) } : {}),
+            });
+            hooks.checkCancelled?.(); // between tiles: a cancel asked for during the progress event stops here
+            const ts = now();
+            const field = receptiveField(skeleton, coreVoxels(skeleton, plan, t), blocks, config);
+            const { members, isCore } = fieldMembers(channels, skeleton, plan, t, field.voxels, haloMetres);
+            if (tileTooLarge(plan.coreCounts[t], members.length, tileGaussians, fieldGaussians)) {
+                // a model call this large would set the peak memory: halve the core and encode its halves instead
+                plan = splitTile(channels, plan, t);
+                serializeMs += now() - ts;
+                t--;
+                continue;
             }
-            if (precision === "float16") for (let c = 0; c < k; c++) (into as Uint16Array)[at + c] = float32ToHalfBits(data[from + c]);
-            else for (let c = 0; c < k; c++) into[at + c] = data[from + c];
+            tileMembersMax = Math.max(tileMembersMax, members.length);
+            const tileChannels = gatherChannels(channels, members);
+            const feeds = encoderFeeds(serializeTile(tileChannels, members, skeleton, config), config);
+            releaseBuffers(tileChannels, field.voxels);
+            const tr = now();
+            serializeMs += tr - ts;
+            const output = await runModel(feeds);
+            releaseFeeds(feeds);
+            const to = now();
+            inferenceMs += to - tr;
+            checkOutput(output, members.length, k, { members, isCore });
+            const data = output.data;
+            // the core's rows: into the scene's array, or (storeTileFeatures) into the tile's own, row r for cores[r]
+            const cores = store ? new Int32Array(plan.coreCounts[t]) : null;
+            const into = store ? (precision === "float16" ? new Uint16Array(cores!.length * k) : new Float32Array(cores!.length * k)) : features!;
+            for (let j = 0, r = 0; j < members.length; j++) {
+                if (!isCore[j]) continue;
+                const from = j * k;
+                let at = members[j] * k;
+                if (cores) {
+                    cores[r] = members[j];
+                    at = r++ * k;
+                }
+                if (precision === "float16") for (let c = 0; c < k; c++) (into as Uint16Array)[at + c] = float32ToHalfBits(data[from + c]);
+                else for (let c = 0; c < k; c++) into[at + c] = data[from + c];
+            }
+            if (store) store(cores!, into);
+            // this tile's arrays are done with: freed now, not at a garbage collection some tiles later
+            releaseBuffers(data, members, isCore);
+            outputMs += now() - to;
+            coresDone += plan.coreCounts[t];
         }
-        if (store) store(cores!, into);
-        outputMs += now() - to;
-        coresDone += plan.coreCounts[t];
+    } finally {
+        releaseTileStructures(plan, skeleton);
     }
     hooks.checkCancelled?.();
     hooks.onProgress?.({ stage: "inference", fraction: TILED_END, tile: plan.count, tiles: plan.count, secondsLeft: 0 });
     hooks.onProgress?.({ stage: "output", fraction: TILED_OUTPUT });
     hooks.onProgress?.({ stage: "done", fraction: 1 });
     return { features, precision, count, k, encoderId: model.encoderId, tiles: plan.count, largestTile: tileMembersMax, timings: { frameMs: 0, channelsMs: 0, serializeMs, inferenceMs, outputMs } };
+}
+
+/** Frees the arrays of a model call's feeds (made by encoderFeeds for that call only). */
+function releaseFeeds(feeds: Record<string, FeedTensor>): void {
+    releaseBuffers(...Object.values(feeds).map((f) => f.data));
 }
 
 /** MODEL_CONTRACT on a wrong output shape, INVALID_FEATURES on a non-finite value (checked for a tile's core only;

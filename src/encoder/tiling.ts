@@ -11,6 +11,7 @@
 // size needs no more memory than a tile and its field).
 // Pure TypeScript (no onnxruntime, no Babylon): the worker and the Node command share it.
 import { SemanticSplatError } from "../errors";
+import { releaseBuffers } from "../util/releaseBuffers";
 import type { EncoderBlocks } from "./inputs";
 import {
     INPUT_CHANNELS,
@@ -345,6 +346,15 @@ export function levelZeroVoxels(channels: Float32Array, count: number, gridSize:
         ids[i] = run;
     }
     return { coords, count: runs, ids, sorted };
+}
+
+/** Frees the plan's and the skeleton's arrays at once (releaseBuffers): a tiled encode calls it when it is done, so
+ *  that they do not stay resident until a garbage collection (about 0.35 GB at 6 M Gaussians). Neither is usable
+ *  afterwards. */
+export function releaseTileStructures(plan: TilePlan, skeleton: SceneSkeleton): void {
+    releaseBuffers(plan.tileOf, plan.coreCounts, plan.boxes, plan.coreStart, plan.coreOrder);
+    releaseBuffers(skeleton.voxelStart, skeleton.voxelGaussians, skeleton.gaussianVoxel);
+    for (const l of skeleton.levels) releaseBuffers(l.childStart, l.children, l.voxelStamp, l.patchStamp, l.coords, l.parent, l.orders, l.ranks, l.localOf);
 }
 
 /** The distinct values of `value(0..n-1)` (voxel ids of `level`), ascending; marks their local ids in level.localOf. */

@@ -57,7 +57,12 @@ interface WorkerHandle {
     /** The models this worker has loaded (or is loading), by kind. */
     models: Map<ModelKind, Promise<ModelInfo>>;
     deathError: SemanticSplatError | null;
+    /** The Web Lock the worker holds while it lives (WorkerInitOptions.lifeLock), where the browser has Web Locks. */
+    lifeLock: string | undefined;
 }
+
+/** disposeAndWait's default limit: a worker that takes longer to end is not waited for. */
+const WORKER_END_WAIT_MS = 5000;
 
 /** The buffer as a transfer list, or nothing for shared memory (which postMessage shares rather than moves). */
 function transferable(buffer: ArrayBufferLike): ArrayBuffer[] {
@@ -291,6 +296,22 @@ export class InferenceClient {
         this.requests.clear();
     }
 
+    /**
+     * dispose(), then waits until the browser has ended the worker (its life lock released: WorkerInitOptions.lifeLock)
+     * or `timeoutMs` has passed. A terminated worker's memory (onnxruntime's wasm heap, the encode's arrays: about
+     * 1 GB after a 6 M Gaussian encode) is freed while the worker ends, not at terminate(): allocating the scene's
+     * features before that adds both at the tab's peak. Resolves at once where the browser has no Web Locks.
+     */
+    async disposeAndWait(timeoutMs = WORKER_END_WAIT_MS): Promise<void> {
+        const lock = this.handle?.lifeLock;
+        this.dispose();
+        const locks = typeof navigator !== "undefined" ? navigator.locks : undefined;
+        if (!lock || !locks) return;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([locks.request(lock, () => undefined), new Promise<void>((done) => (timer = setTimeout(done, timeoutMs)))]);
+        clearTimeout(timer);
+    }
+
     get isDisposed(): boolean {
         return this.disposed;
     }
@@ -308,6 +329,7 @@ export class InferenceClient {
             ready: Promise.resolve(null as unknown as WorkerInitInfo),
             models: new Map(),
             deathError: null,
+            lifeLock: typeof navigator !== "undefined" && navigator.locks ? `semantic-splat-inference-${Date.now()}-${Math.random().toString(36).slice(2)}` : undefined,
         };
         // comlink does not notice a worker that failed to load or died: its calls would hang forever.
         worker.addEventListener("error", (event: ErrorEvent | Event) => {
@@ -320,7 +342,7 @@ export class InferenceClient {
         });
         const { numThreads, adapterTimeoutMs } = this.options;
         const wasmUrl = this.options.wasmUrl === undefined ? undefined : resolveUrl(this.options.wasmUrl);
-        handle.ready = this.call(handle, "worker start (init)", this.initTimeoutMs, (remote) => remote.init({ wasmUrl, numThreads, adapterTimeoutMs }));
+        handle.ready = this.call(handle, "worker start (init)", this.initTimeoutMs, (remote) => remote.init({ wasmUrl, numThreads, adapterTimeoutMs, lifeLock: handle.lifeLock }));
         handle.ready.catch(() => {}); // observed by every caller; avoid an unhandled rejection when none comes
         this.handle = handle;
         return handle;

@@ -85,15 +85,25 @@ export function packFeatureLayer(half: Uint16Array, count: number, featureDimens
     if (count > width * height) {
         throw new SemanticSplatError("INVALID_ARGUMENT", `${count} Gaussians do not fit a ${width}x${height} feature texture`);
     }
-    const values = width * height * FEATURE_CHANNELS_PER_LAYER;
+    return packFeatureRows(half, count, featureDimension, width, layer, 0, height, out);
+}
+
+/**
+ * Rows `firstRow .. firstRow + rows - 1` of one layer of {@link packFeatureLayers} (`rows * width` texels), written
+ * into `out` (zeroed first) or a new array: the texture can be filled a band of rows at a time, so that neither the
+ * upload array nor the copy WebGPU makes of it holds a whole layer (96 MiB at 6 M Gaussians).
+ */
+export function packFeatureRows(half: Uint16Array, count: number, featureDimension: number, width: number, layer: number, firstRow: number, rows: number, out?: Uint16Array): Uint16Array {
+    const values = width * rows * FEATURE_CHANNELS_PER_LAYER;
     const packed = out ?? new Uint16Array(values);
-    if (packed.length !== values) throw new SemanticSplatError("INVALID_ARGUMENT", `a feature layer of ${width}x${height} texels holds ${values} values, not ${packed.length}`);
+    if (packed.length !== values) throw new SemanticSplatError("INVALID_ARGUMENT", `${rows} rows of ${width} texels hold ${values} values, not ${packed.length}`);
     if (out) packed.fill(0);
     const first = layer * FEATURE_CHANNELS_PER_LAYER;
     const channels = Math.min(FEATURE_CHANNELS_PER_LAYER, featureDimension - first);
-    for (let i = 0; i < count; i++) {
+    const end = Math.min(count, (firstRow + rows) * width);
+    for (let i = firstRow * width; i < end; i++) {
         const src = i * featureDimension + first;
-        const dst = i * FEATURE_CHANNELS_PER_LAYER;
+        const dst = (i - firstRow * width) * FEATURE_CHANNELS_PER_LAYER;
         for (let c = 0; c < channels; c++) packed[dst + c] = half[src + c];
     }
     return packed;

@@ -23,7 +23,10 @@ import "@babylonjs/core/Shaders/gaussianSplatting.fragment";
 import { SemanticSplatError } from "../errors";
 import { drawsSplatTriangles, withSplatTriangles } from "../rendering/splatTriangles";
 import { GpuFramePacer } from "../rendering/gpuFramePacer";
-import { FEATURE_CHANNELS_PER_LAYER, featureLayerCount, featuresToFloat16, packFeatureLayer, packFeatureLayers, type FeatureArray } from "./featureLayout";
+import { FEATURE_CHANNELS_PER_LAYER, featureLayerCount, featuresToFloat16, packFeatureLayers, packFeatureRows, type FeatureArray } from "./featureLayout";
+
+/** Largest band of the feature texture written in one WebGPU upload (see _uploadFeatureLayers). */
+const FEATURE_UPLOAD_BAND_BYTES = 8 << 20;
 import { loadSceneInto, type SceneSource, type SemanticLoadOptions } from "./loading";
 import { encodeMeshFeatures, type MeshEncoderOptions } from "../encoder/encodeMesh";
 import { SCENE_FRAME_COMMENT_PREFIX, sceneFrameRecord, type SceneFrame } from "../frame/sceneFrame";
@@ -630,17 +633,25 @@ export class SemanticGaussianSplattingMesh extends GaussianSplattingMesh {
         this._releaseUploadCopy(texture);
     }
 
-    /** Writes the features into `texture` (WebGPU) one layer at a time, reusing one layer's upload array. */
+    /** Writes the features into `texture` (WebGPU) a band of rows at a time (at most FEATURE_UPLOAD_BAND_BYTES),
+     *  reusing one band's upload array: neither it nor WebGPU's copy of it holds a whole layer (96 MiB a layer at
+     *  6 M Gaussians, K = 16, which the tab held beside the features when a large encode ends). */
     private _uploadFeatureLayers(device: GPUDevice, texture: RawTexture2DArray): void {
         const half = this._featureHalf!;
         const internal = texture.getInternalTexture();
         const gpuTexture = (internal?._hardwareTexture as { underlyingResource?: GPUTexture } | null)?.underlyingResource;
         if (!internal || !gpuTexture) throw new SemanticSplatError("GPU_LIMITS", "the feature texture has no GPU texture", this.name);
         const { width, height, depth } = internal;
-        const layer = new Uint16Array(width * height * FEATURE_CHANNELS_PER_LAYER);
+        if (this._featureCount > width * height) throw new SemanticSplatError("INVALID_ARGUMENT", `${this._featureCount} Gaussians do not fit a ${width}x${height} feature texture`, this.name);
+        const bandRows = Math.max(1, Math.min(height, Math.floor(FEATURE_UPLOAD_BAND_BYTES / (width * 16))));
+        const band = new Uint16Array(width * bandRows * FEATURE_CHANNELS_PER_LAYER);
         for (let l = 0; l < depth; l++) {
-            packFeatureLayer(half, this._featureCount, this._featureDimension, width, height, l, layer);
-            device.queue.writeTexture({ texture: gpuTexture, origin: { x: 0, y: 0, z: l } }, layer, { bytesPerRow: width * 16, rowsPerImage: height }, { width, height, depthOrArrayLayers: 1 });
+            for (let y = 0; y < height; y += bandRows) {
+                const rows = Math.min(bandRows, height - y);
+                const data = band.subarray(0, width * rows * FEATURE_CHANNELS_PER_LAYER);
+                packFeatureRows(half, this._featureCount, this._featureDimension, width, l, y, rows, data);
+                device.queue.writeTexture({ texture: gpuTexture, origin: { x: 0, y, z: l } }, data, { bytesPerRow: width * 16, rowsPerImage: rows }, { width, height: rows, depthOrArrayLayers: 1 });
+            }
         }
     }
 

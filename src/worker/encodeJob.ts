@@ -7,6 +7,7 @@ import { encodeChannels, ENCODE_CANCELLED_MESSAGE, sceneChannels, type SceneChan
 import { resolveTilingOptions } from "../encoder/tiling";
 import { encoderInfoFromMetadata } from "../encoder/inputs";
 import { FeatureSpillWriter, featureSpillSupported } from "../encoder/featureSpill";
+import { releaseBuffers } from "../util/releaseBuffers";
 import type { EncodeJobResult, EncodeProgressCallback, EncodeSceneRequest, ModelInfo } from "./protocol";
 
 /** What encodeJob needs from the worker: the encoder session and its info, and the tensor class. */
@@ -84,6 +85,8 @@ async function encodeOnce(request: EncodeSceneRequest, access: EncoderSessionAcc
     } catch (e) {
         await spill?.discard();
         throw e;
+    } finally {
+        releaseBuffers(input.channels); // ours (made from the rows): freed now, before the page reads the features
     }
     const rest = { ...encoded, frame: input.frame, timings: { ...encoded.timings, frameMs: input.frameMs, channelsMs: input.channelsMs } };
     let result: EncodeJobResult;
@@ -107,5 +110,9 @@ async function encodeOnce(request: EncodeSceneRequest, access: EncoderSessionAcc
 function takeChannels(request: EncodeSceneRequest): SceneChannels {
     const rows = request.splats;
     (request as { splats: EncodeSceneRequest["splats"] | null }).splats = null;
-    return sceneChannels(rows, request);
+    try {
+        return sceneChannels(rows, request);
+    } finally {
+        releaseBuffers(rows); // transferred here for this job: 192 MB at 6 M Gaussians, freed now rather than at a GC
+    }
 }

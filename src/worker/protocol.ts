@@ -32,6 +32,10 @@ export interface WorkerInitOptions {
     /** How long init waits for `navigator.gpu.requestAdapter()` before it gives up on WebGPU (models then run on
      *  wasm, and a forced "webgpu" load fails with NO_WEBGPU naming the timeout). Default 10000 ms; 0: no limit. */
     adapterTimeoutMs?: number;
+    /** The name of a Web Lock the worker takes at init and holds until it ends: the browser releases it when the
+     *  worker is gone, which is how the page learns that a terminated worker's memory is being freed
+     *  (InferenceClient.disposeAndWait). */
+    lifeLock?: string;
 }
 
 export interface WorkerInitInfo {

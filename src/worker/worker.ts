@@ -123,6 +123,19 @@ async function runVdvi(kind: SegmentationModelKind, rgb: Float32Array, features:
     return { labels, confidence, width, height, modelKind: kind, timings: { inputMs: t1 - t0, inferenceMs: t2 - t1, outputMs: t3 - t2 } };
 }
 
+/** Takes the Web Lock `name` and holds it until the worker ends (WorkerInitOptions.lifeLock); nothing where the
+ *  browser has no Web Locks. */
+function holdLifeLock(name: string): Promise<void> {
+    const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+    if (!locks) return Promise.resolve();
+    return new Promise<void>((taken) => {
+        void locks.request(name, () => {
+            taken();
+            return new Promise<void>(() => {}); // released by the browser when this worker ends
+        });
+    });
+}
+
 const api: InferenceWorkerApi = {
     init(options: WorkerInitOptions): Promise<WorkerInitInfo> {
         return guarded("WORKER_FAILED", async () => {
@@ -155,6 +168,7 @@ const api: InferenceWorkerApi = {
                     adapterProblem: probe.problem,
                 };
             }
+            if (options.lifeLock) await holdLifeLock(options.lifeLock);
             return initInfo;
         });
     },

@@ -9,6 +9,7 @@ import { createTinySplatMesh, encodeSplatRows, readFeatureTextureLayer, readText
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 import { halfBitsToFloat32, float32ToHalfBits } from "../../src/util/half";
 import { isSemanticError } from "../../src/errors";
+import { FEATURE_CHANNELS_PER_LAYER, packFeatureLayer, packFeatureRows } from "../../src/mesh/featureLayout";
 
 /** Chromium's own binary16 conversion, an independent reference for ours. */
 const NativeFloat16Array = (globalThis as unknown as { Float16Array?: { new (values: number[]): { buffer: ArrayBuffer } } }).Float16Array;
@@ -51,6 +52,28 @@ describe("fp16 conversion used for the feature texture (src/util/half)", () => {
         for (const bits of [0x0001, 0x03ff, 0x0400, 0x3c00, 0x7bff, 0xfbff, 0x8001]) {
             expect(float32ToHalfBits(halfBitsToFloat32(bits))).toBe(bits);
         }
+    });
+});
+
+describe("feature texture layout in bands of rows (src/mesh/featureLayout)", () => {
+    it("bands of any height, laid end to end, are the layer; rows past the last Gaussian are zero", () => {
+        const width = 7, height = 5, count = 31, k = 12; // the last row half full, the second layer half used
+        const half = Uint16Array.from({ length: count * k }, (_, i) => 1 + (i % 60000));
+        for (const layer of [0, 1]) {
+            const whole = packFeatureLayer(half, count, k, width, height, layer);
+            for (const bandRows of [1, 2, 3, 5]) {
+                const bands: number[] = [];
+                const out = new Uint16Array(width * bandRows * FEATURE_CHANNELS_PER_LAYER).fill(9); // reused: zeroed each time
+                for (let y = 0; y < height; y += bandRows) {
+                    const rows = Math.min(bandRows, height - y);
+                    bands.push(...packFeatureRows(half, count, k, width, layer, y, rows, out.subarray(0, width * rows * FEATURE_CHANNELS_PER_LAYER)));
+                }
+                expect(bands).withContext(`layer ${layer}, bands of ${bandRows}`).toEqual(Array.from(whole));
+            }
+        }
+        // Gaussian 30 (row 4, column 2), channel 9 is layer 1, channel 1 of its texel
+        expect(packFeatureRows(half, count, k, width, 1, 4, 1)[2 * FEATURE_CHANNELS_PER_LAYER + 1]).toBe(half[30 * k + 9]);
+        expect(() => packFeatureRows(half, count, k, width, 0, 0, 2, new Uint16Array(3))).toThrowError(/hold 112 values, not 3/);
     });
 });
 

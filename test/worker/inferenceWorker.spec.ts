@@ -372,6 +372,25 @@ describe("inference worker", () => {
             expectCode(await rejection(inFlight), "CANCELLED");
         }, FRESH_WORKER_SPEC_MS);
 
+        it("disposeAndWait(): the worker holds its life lock while it lives, and the lock is free once it has ended", async () => {
+            client = newClient({ numThreads: 1 });
+            await client.loadModel(FIXTURE_REQUEST);
+            const ours = async () => ((await navigator.locks.query()).held ?? []).map((l) => l.name).filter((n) => n?.startsWith("semantic-splat-inference-"));
+            const before = await ours();
+            expect(before.length).toBeGreaterThan(0); // the shared client's worker and this one
+            const stalled = newClient({ numThreads: 1 });
+            await stalled.init();
+            const withStalled = await ours();
+            const lock = withStalled.find((n) => !before.includes(n))!;
+            expect(lock).toBeDefined();
+            await stalled.disposeAndWait();
+            expect(await ours()).not.toContain(lock);
+            expect(stalled.isDisposed).toBeTrue();
+            await client.disposeAndWait(); // twice, and on a client that ended: at once
+            await client.disposeAndWait();
+            expect((await ours()).length).toBe(before.length - 1);
+        }, FRESH_WORKER_SPEC_MS);
+
         it("dispose() while segment() is in flight: CANCELLED, then DISPOSED", async () => {
             client = newClient({ numThreads: 1 });
             await client.loadModel(FIXTURE_REQUEST);

@@ -1,0 +1,121 @@
+"""The encoder's working memory in onnxruntime: one model call on a scene, its peak resident memory above the
+process's before the call, with the scene dimensions as shipped (unnamed: export.free_scene_dims) and named as the
+export wrote them before (what onnxruntime's allocation planner uses to reuse buffers; BENCHMARKS.md, "The encoder's
+working memory").
+
+    python3 -m rtgs2.encoder.memory_bench --onnx ../models/gaussian-encoder-k16.onnx --ply ../demo/scenes/showcase/showcase.ply
+
+Each variant runs in a fresh process (the peak is per process), onnxruntime's CPU EP with its arena and memory
+pattern off (as the runtime's worker and the Node command run the encoder), `--threads` intra-op threads. Prints a
+markdown table.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+
+def _name_scene_dims(proto) -> None:
+    """The inverse of free_scene_dims on the graph's inputs and outputs: every dynamic dimension gets a name, equal
+    names for equal sizes as the export's dynamic_axes gave them (voxels_l0, gaussians, ...)."""
+    names = {"voxel_features": {0: "voxels_l0"}, "gaussian_voxel": {0: "gaussians"}, "features": {0: "gaussians"}}
+    for value in list(proto.graph.input) + list(proto.graph.output):
+        level = value.name.rsplit("_l", 1)[-1]
+        for i, dim in enumerate(value.type.tensor_type.shape.dim):
+            if dim.HasField("dim_value"):
+                continue
+            if value.name in names:
+                dim.dim_param = names[value.name][i]
+            elif value.name.startswith(("coords_", "inverse_")):
+                dim.dim_param = f"voxels_l{level}"
+            elif value.name.startswith("order_"):
+                dim.dim_param = f"padded_l{level}"
+            elif value.name.startswith("pool_"):
+                dim.dim_param = f"voxels_l{level}"
+            elif value.name.startswith("unpool_"):
+                dim.dim_param = f"voxels_l{int(level) - 1}"
+            else:
+                dim.dim_param = f"{value.name}_{i}"
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 1e6
+
+
+def measure(onnx_path: Path, ply: Path, named: bool, threads: int) -> dict:
+    """One call in this process: the peak resident memory above the level before it (sampled every 2 ms), the time."""
+    import onnx
+    import onnxruntime as ort
+
+    from ..ply import read_ply
+    from .model import EncoderConfig
+    from .serialization import serialize_scene
+
+    proto = onnx.load(str(onnx_path))
+    if named:
+        _name_scene_dims(proto)
+    props = {p.key: p.value for p in proto.metadata_props}
+    config = EncoderConfig.from_json(json.loads(props["encoder_config"]))
+    channels = read_ply(ply).input_channels()
+    feeds = serialize_scene(channels, config.serialization).feeds()
+    options = ort.SessionOptions()
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
+    options.intra_op_num_threads = threads
+    session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    inputs = {i.name: feeds[i.name] for i in session.get_inputs()}
+    base = _resident_mb()
+    peak = [base]
+    running = True
+
+    def sample() -> None:
+        while running:
+            peak[0] = max(peak[0], _resident_mb())
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    started = time.perf_counter()
+    out = session.run(["features"], inputs)[0]
+    seconds = time.perf_counter() - started
+    running = False
+    sampler.join()
+    peak[0] = max(peak[0], _resident_mb())
+    return {"gaussians": len(channels), "voxels_l0": int(len(feeds["coords_l0"])), "peak_mb": peak[0] - base,
+            "seconds": seconds, "checksum": float(abs(out).sum())}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--onnx", type=Path, required=True)
+    ap.add_argument("--ply", type=Path, required=True)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--variant", choices=["shipped", "named"], help=argparse.SUPPRESS)  # one measurement (child process)
+    args = ap.parse_args(argv)
+    if args.variant:
+        print(json.dumps(measure(args.onnx, args.ply, args.variant == "named", args.threads)))
+        return 0
+    rows = {}
+    for variant in ("shipped", "named"):
+        done = subprocess.run([sys.executable, "-m", "rtgs2.encoder.memory_bench", "--onnx", str(args.onnx), "--ply", str(args.ply),
+                               "--threads", str(args.threads), "--variant", variant], capture_output=True, text=True, check=True)
+        rows[variant] = json.loads(done.stdout.strip().splitlines()[-1])
+    same = rows["shipped"]["checksum"] == rows["named"]["checksum"]
+    print(f"{rows['shipped']['gaussians']:,} Gaussians, {rows['shipped']['voxels_l0']:,} level-0 voxels, {args.threads} thread(s); "
+          f"features {'identical' if same else 'DIFFERENT'} (checksum)\n")
+    print("| scene dimensions | peak memory of one call | bytes per Gaussian | time |")
+    print("|---|---:|---:|---:|")
+    for variant, label in (("named", "named (as exported before)"), ("shipped", "unnamed (shipped)")):
+        r = rows[variant]
+        print(f"| {label} | {r['peak_mb']:.0f} MB | {r['peak_mb'] * 1e6 / r['gaussians']:,.0f} | {r['seconds']:.2f} s |")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
