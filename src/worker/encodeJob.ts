@@ -59,7 +59,7 @@ async function encodeOnce(request: EncodeSceneRequest, access: EncoderSessionAcc
     hooks.onProgress?.({ stage: "channels", fraction: 0 });
     const input = takeChannels(request);
     // a tiled fp16 encode may spill its features (featureSpill.ts): the worker then holds no (N x K) array
-    const spill = request.spillFeatures && request.outputPrecision === "float16" && featureSpillSupported() ? await FeatureSpillWriter.open(input.count, info.k) : null;
+    const spill = request.spillFeatures && request.outputPrecision === "float16" && featureSpillSupported() ? await openSpill(input.count, info.k) : null;
     let encoded;
     try {
         encoded = await encodeChannels(
@@ -103,6 +103,16 @@ async function encodeOnce(request: EncodeSceneRequest, access: EncoderSessionAcc
     }
     await lastProgress;
     return result;
+}
+
+/** A spill file, or null (the features then stay in memory) where the storage refuses one: no quota left, OPFS
+ *  unavailable in this context (a private window). */
+async function openSpill(count: number, k: number): Promise<FeatureSpillWriter | null> {
+    try {
+        return await FeatureSpillWriter.open(count, k);
+    } catch {
+        return null;
+    }
 }
 
 /** The request's splat rows as encoder channels (sceneChannels); the request lets go of the rows (a function of its own,
