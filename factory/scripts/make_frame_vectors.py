@@ -33,10 +33,13 @@ from rtgs2.ply import write_ply  # noqa: E402
 from rtgs2.synthrooms.generator import generate_room  # noqa: E402
 
 DEFAULT_OUT = FACTORY.parent / "test/fixtures/frame"
-# (seed outside every split, keep every n-th Gaussian, realism, ceiling kept): two clean rooms (flat Gaussians), one of
-# the realistic split's recipe with a scanner's round splats (even seed), which takes the local-surfaces path, and a
-# clean room without its ceiling (as RGB-D scans often come: the scale is then a unit guess, docs/FRAME.md)
-ROOMS = ((9050, 40, None, True), (9051, 50, None, True), (9054, 2, "realistic", True), (9053, 40, None, False))
+# (seed outside every split, keep every n-th Gaussian, realism, ceiling kept, cut above this height in metres): two
+# clean rooms (flat Gaussians), one of the realistic split's recipe with a scanner's round splats (even seed), which
+# takes the local-surfaces path, a clean room without its ceiling (as RGB-D scans often come: the scale is then a
+# unit guess, docs/FRAME.md), and one without its ceiling and cut at 2.2 m whose floor axis loses to a wall axis on
+# the scores and is taken as up by the short-open-axis rule
+ROOMS = ((9050, 40, None, True, None), (9051, 50, None, True, None), (9054, 2, "realistic", True, None), (9053, 40, None, False, None),
+         (9004, 30, None, False, 2.2))
 PLY_ROOM = (9052, 30)
 ZUP = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])  # +Y -> +Z (a rotation, det +1)
 LAYOUT = ["x", "y", "z", "log_scale_0", "log_scale_1", "log_scale_2", "rot_w", "rot_x", "rot_y", "rot_z", "opacity"]
@@ -45,9 +48,12 @@ LAYOUT = ["x", "y", "z", "log_scale_0", "log_scale_1", "log_scale_2", "rot_w", "
 TOLERANCE = {"upDeg": 0.5, "scaleRel": 0.01, "floorM": 0.01, "confidence": 0.05}
 
 
-def room_rows(seed: int, step: int, realism: str | None = None, ceiling: bool = True) -> np.ndarray:
+def room_rows(seed: int, step: int, realism: str | None = None, ceiling: bool = True, cut_m: float | None = None) -> np.ndarray:
     g = (generate_room(seed) if realism is None else generate_room(seed, realism=realism, shapes=True)).gaussians
-    kept = np.arange(len(g.positions)) if ceiling else np.nonzero(g.labels != class_id("ceiling"))[0]
+    keep = np.ones(len(g.positions), bool) if ceiling else g.labels != class_id("ceiling")
+    if cut_m is not None:
+        keep &= g.positions[:, 1] <= cut_m
+    kept = np.nonzero(keep)[0]
     idx = kept[::step]
     return np.concatenate([g.positions[idx], g.log_scales[idx], g.rotations[idx], g.opacities[idx, None]], 1).astype(np.float32)
 
@@ -60,8 +66,8 @@ def case_input(rows: np.ndarray, rotation, scale, translation):
 
 def build() -> tuple[np.ndarray, dict]:
     blocks, cases, offset = [], [], 0
-    for seed, step, realism, ceiling in ROOMS:
-        rows = room_rows(seed, step, realism, ceiling)
+    for seed, step, realism, ceiling, cut_m in ROOMS:
+        rows = room_rows(seed, step, realism, ceiling, cut_m)
         rng = np.random.default_rng([seed, 13])
         for kind in ("identity",) + F.RANDOM_KINDS:
             if kind == "identity":
@@ -70,7 +76,8 @@ def build() -> tuple[np.ndarray, dict]:
                 rot, scale = F.random_similarity(rng, kind)
             translation = (rng.normal(size=3) * 3 * scale).tolist()
             frame = F.estimate_scene_frame(*case_input(rows, rot, scale, translation))
-            cases.append({"room": seed, "realism": realism, "ceiling": ceiling, "kind": kind, "rowOffset": offset, "count": len(rows),
+            cases.append({"room": seed, "realism": realism, "ceiling": ceiling, **({"cutAboveMetres": cut_m} if cut_m else {}),
+                          "kind": kind, "rowOffset": offset, "count": len(rows),
                           "rotation": [float(v) for v in np.asarray(rot).reshape(-1)], "scale": float(scale),
                           "translation": [float(v) for v in translation],
                           "expected": {k: v for k, v in frame.to_json().items() if k != "evidence"}})

@@ -264,15 +264,31 @@ def test_a_room_without_its_ceiling_gets_a_unit_guess_not_a_confident_wrong_scal
     assert "scale" not in full.evidence and full.evidence["ceilingShare"] >= F.CEILING_MIN_SHARE
 
 
-def test_a_ceiling_less_room_that_loses_its_up_axis_is_not_confident():
-    """Room 9017 (dev seed) without its ceiling and with its walls cut at 2.2 m: a wall axis outscores the floor-only
-    axis (confidence 1.0 before). An open axis (a plane at one end only) that is not taken for up caps the confidence
-    at the no-ceiling level, so the frame is never a confident wrong one."""
-    g = generate_room(9017).gaussians
+def test_a_ceiling_less_room_whose_floor_axis_loses_on_the_scores_gets_its_up_from_the_short_open_axis():
+    """Room 9019 (dev seed) without its ceiling and with its walls cut at 2.2 m: a wall axis outscores the floor-only
+    axis (a wrong up, confidence capped at 0.5 since a487d2a). The only open axis, clearly the shortest of the three,
+    is taken for up (_short_open_axis), under the no-ceiling confidence cap. A room with its ceiling but missing a
+    wall (a horizontal open axis, not the shortest) is left to the scores, which find its up."""
+    g = generate_room(9019).gaussians
     keep = (g.labels != class_id("ceiling")) & (g.positions[:, 1] < 2.2)
-    rot, scale = F.random_similarity(np.random.default_rng(11), "uniform")
-    xyz, ls, q = F.transform_gaussians(rot, scale, g.positions[keep], g.log_scales[keep], g.rotations[keep])
-    frame = F.estimate_scene_frame(xyz, ls, q, g.opacities[keep])
-    if not frame.fallback and _up_error_deg(rot, frame) > 3.0:
-        assert frame.evidence.get("openAxisNotUp") and frame.confidence <= F.NO_CEILING_CONFIDENCE
-    assert frame.fallback or frame.confidence <= F.NO_CEILING_CONFIDENCE  # no ceiling: never above the cap
+    for kind, seed in (("uniform", 11), ("z-up", 12), ("tilt", 13)):
+        rot, scale = F.random_similarity(np.random.default_rng(seed), kind)
+        xyz, ls, q = F.transform_gaussians(rot, scale, g.positions[keep], g.log_scales[keep], g.rotations[keep])
+        frame = F.estimate_scene_frame(xyz, ls, q, g.opacities[keep])
+        assert not frame.fallback and frame.evidence.get("shortOpenAxisUp"), kind
+        assert _up_error_deg(rot, frame) < 3.0, kind
+        assert frame.confidence <= F.NO_CEILING_CONFIDENCE and frame.evidence["scale"] == "unit guess: no ceiling"
+    # without the rule the same room's up is a wall's normal
+    monkey = F.OPEN_UP_GAP_RATIO
+    try:
+        F.OPEN_UP_GAP_RATIO = 0.0
+        without = F.estimate_scene_frame(g.positions[keep], g.log_scales[keep], g.rotations[keep], g.opacities[keep])
+    finally:
+        F.OPEN_UP_GAP_RATIO = monkey
+    assert _up_error_deg(np.eye(3), without) > 45.0
+    # the open axis decides only when it is the shortest: a room missing one wall keeps its ceiling's up and scale
+    wall = g.labels == class_id("wall")
+    missing = ~(wall & (g.positions[:, 0] < g.positions[:, 0].min() + 0.15))
+    frame = F.estimate_scene_frame(g.positions[missing], g.log_scales[missing], g.rotations[missing], g.opacities[missing])
+    assert not frame.evidence.get("shortOpenAxisUp") and "scale" not in frame.evidence
+    assert _up_error_deg(np.eye(3), frame) < 3.0

@@ -36,6 +36,9 @@ const LONGEST_UP_MARGIN = 0.6;
 /** Flat Gaussians: an axis whose plane at one end holds less than this share of the surface weight, and at the other
  *  at least three times it, is a floor without a ceiling (openAxisScores). */
 const OPEN_PLANE_SHARE = 0.02;
+/** The only open axis, at most this fraction of both other axes' extents, is the up axis even when a wall axis scores
+ *  higher (shortOpenAxis; chosen on dev seeds 9000-9059 among 0.8, 0.85 and 0.9, as frame.py). */
+const OPEN_UP_GAP_RATIO = 0.9;
 /** An estimate within this angle of an axis-aligned rotation is snapped to it (see SNAP_DEG in frame.py: exporters
  *  write axis-aligned frames exactly; a residual turn of a fraction of a degree moves Gaussians across voxels). */
 export const SNAP_DEG = 1.0;
@@ -345,6 +348,18 @@ function extremePlane(hf: Float64Array, f: number, weights: Float64Array, aligne
  * scored by local surfaces' contents rule (localUpScores) instead, when that rule puts the floor at the strong plane.
  * `planeShares[k]`: (low, high) plane weight / total surface weight. As rtgs2.frame._open_axis_scores.
  */
+/**
+ * The up axis of a room without a ceiling whose floor axis still lost to a wall axis: the only open axis, its floor at
+ * the strong plane by the contents rule (openAxis), and at most OPEN_UP_GAP_RATIO of both other axes' extents (a
+ * room is wider and deeper than tall). As rtgs2.frame._short_open_axis; null when the rule does not apply.
+ */
+function shortOpenAxis(perAxis: AxisInfo[], openAxes: number[]): number | null {
+    if (openAxes.length !== 1 || !perAxis[openAxes[0]].openAxis) return null;
+    const k = openAxes[0];
+    const others = [0, 1, 2].filter((j) => j !== k).map((j) => perAxis[j].gap);
+    return perAxis[k].gap <= OPEN_UP_GAP_RATIO * Math.min(...others) ? k : null;
+}
+
 function openAxisScores(perAxis: AxisInfo[], planeShares: number[][], heights: Float64Array[], n: number): number[] {
     const open = [0, 1, 2].filter((k) => {
         const [lo, hi] = planeShares[k];
@@ -599,8 +614,15 @@ function estimatePrepared(p: Prepared): SceneFrame {
     else openAxes = openAxisScores(perAxis, planes.map((p) => [p.mLo / totalW, p.mHi / totalW]), h3, n);
     const scores = perAxis.map((a) => a.score);
     const ranking = [0, 1, 2].sort((a, b) => scores[b] - scores[a] || a - b);
-    const kUp = ranking[0];
-    const best = scores[ranking[0]], second = scores[ranking[1]];
+    let kUp = ranking[0];
+    let best = scores[ranking[0]], second = scores[ranking[1]];
+    const shortOpen = shortOpenAxis(perAxis, openAxes);
+    if (shortOpen !== null && shortOpen !== kUp) {
+        evidence.shortOpenAxisUp = true;
+        best = scores[shortOpen];
+        second = scores[kUp];
+        kUp = shortOpen;
+    }
     const info = perAxis[kUp];
     evidence.axes = axes.map((a) => a.map((v) => round(v, 6)));
     evidence.axisScores = scores.map((s) => round(s, 4));
@@ -679,6 +701,8 @@ function estimatePrepared(p: Prepared): SceneFrame {
     evidence.longestUp = longestUp;
     const strength = local ? Math.min(1, best / LOCAL_FULL_ASYMMETRY) : Math.min(1, 4 * best);
     let confidence = Math.min(1, Math.max(0, Math.min(1, manhattan / 0.6) * strength * Math.min(1, 2 * margin + 0.2) * floorClean * proportion));
+    // chosen against the scores: its own evidence (Manhattan surfaces, a clean floor) under the no-ceiling cap
+    if (evidence.shortOpenAxisUp) confidence = Math.min(1, Math.max(0, Math.min(1, manhattan / 0.6) * floorClean));
     if (!hasCeiling) confidence = Math.min(confidence, NO_CEILING_CONFIDENCE);
     // an open axis (a plane at one end only) not taken for up: a floor without a ceiling lost to a wall axis, or a
     // room missing a wall; not trusted more than a no-ceiling estimate (as frame.py)

@@ -83,6 +83,8 @@ test("agrees with the Python estimator on the shared vectors (docs/FRAME.md tole
         if (c.ceiling === false) {
             assert.equal(f.evidence.scale, "unit guess: no ceiling", `${label}: no ceiling found`);
             assert.ok(f.evidence.perAxis.some((a) => a.openAxis), `${label}: the floor-only axis is scored as open`);
+            // walls cut short as well: the open axis, the shortest, is up although a wall axis scores higher
+            if (c.cutAboveMetres) assert.equal(f.evidence.shortOpenAxisUp, true, `${label}: the short open axis rule`);
             assert.ok(f.confidence <= lib.NO_CEILING_CONFIDENCE, `${label}: confidence ${f.confidence} without a ceiling`);
             assert.ok(Math.abs(Math.log10(f.metresPerUnit) - Math.round(Math.log10(f.metresPerUnit))) < 1e-9, `${label}: ${f.metresPerUnit} is not a power of ten`);
         } else {
