@@ -329,17 +329,16 @@ export function levelZeroVoxels(channels: Float32Array, count: number, gridSize:
         lo[i] = code % TWO_POW_24;
     }
     const sorted = sortedIndices({ hi, lo });
+    // position j of the sort starts a new voxel
+    const starts = (j: number) => j === 0 || hi[sorted[j]] !== hi[sorted[j - 1]] || lo[sorted[j]] !== lo[sorted[j - 1]];
     let runs = 0;
-    for (let j = 0; j < count; j++) {
-        const i = sorted[j], p = j > 0 ? sorted[j - 1] : -1;
-        if (j === 0 || hi[i] !== hi[p] || lo[i] !== lo[p]) runs++;
-    }
+    for (let j = 0; j < count; j++) if (starts(j)) runs++;
     const coords = new Int32Array(runs * 3);
     const ids = new Int32Array(count);
     let run = -1;
     for (let j = 0; j < count; j++) {
-        const i = sorted[j], p = j > 0 ? sorted[j - 1] : -1;
-        if (j === 0 || hi[i] !== hi[p] || lo[i] !== lo[p]) {
+        const i = sorted[j];
+        if (starts(j)) {
             run++;
             for (let a = 0; a < 3; a++) coords[3 * run + a] = voxelCoordinate(channels, i, a, o[a], g);
         }

@@ -7,7 +7,7 @@ import { useEncoderScene } from "../support/encoderScene";
 import { FeatureCache, type FeatureCacheStorage } from "../../src/cache/featureCache";
 import { decodeSemcache, encodeSemcache, featureCacheKey, semcacheKey } from "../../src/cache/semcache";
 import { encodeMeshFeatures } from "../../src/encoder/encodeMesh";
-import { FEATURE_SPILL_DIRECTORY } from "../../src/encoder/featureSpill";
+import { spillFiles } from "../support/spillFiles";
 import { InferenceClient } from "../../src/inference/InferenceClient";
 import { SemanticGaussianSplattingMesh } from "../../src/mesh/semanticGaussianSplattingMesh";
 import { writeSemanticPly } from "../../src/formats";
@@ -125,12 +125,6 @@ describe("feature cache", () => {
         });
 
         it("a tiled encode with its own client spills its features to OPFS and sets the same features, leaving no spill file", async () => {
-            const spillFiles = async () => {
-                const directory = await (await navigator.storage.getDirectory()).getDirectoryHandle(FEATURE_SPILL_DIRECTORY, { create: true });
-                const names: string[] = [];
-                for await (const name of (directory as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
-                return names;
-            };
             const before = await spillFiles();
             const shared = await bareMesh(); // the given client: features come back in memory
             const sharedResult = await encodeMeshFeatures(shared, { modelUrl: MODEL_URL, client, cache: false, tileGaussians: 1000 });

@@ -6,6 +6,7 @@ import { SPLATFileLoader } from "@babylonjs/loaders/SPLAT/splatFileLoader.pure";
 import { InferenceClient } from "../../src/inference/InferenceClient";
 import { isSemanticError } from "../../src/errors";
 import { FEATURE_SPILL_DIRECTORY, readFeatureSpill, type FeatureSpill } from "../../src/encoder/featureSpill";
+import { spillFiles } from "../support/spillFiles";
 import { encodeChannels, type EncodeProgress } from "../../src/encoder/encodeScene";
 import { encoderFeeds, encoderInfoFromMetadata, type EncoderModelInfo } from "../../src/encoder/inputs";
 import { DEFAULT_SERIALIZATION, INPUT_CHANNELS, sceneOrigin, serializeScene, uniqueVoxels, voxelCoordinates } from "../../src/encoder/serialization";
@@ -197,14 +198,6 @@ describe("tiled encoding", () => {
             for (let i = 1; i < progress.length; i++) expect(progress[i].fraction).toBeGreaterThanOrEqual(progress[i - 1].fraction);
             expect(progress[progress.length - 1]).toEqual({ stage: "done", fraction: 1 });
         });
-
-        /** The names of the spill files in OPFS now. */
-        async function spillFiles(): Promise<string[]> {
-            const directory = await (await navigator.storage.getDirectory()).getDirectoryHandle(FEATURE_SPILL_DIRECTORY, { create: true });
-            const names: string[] = [];
-            for await (const name of (directory as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
-            return names;
-        }
 
         it("encodeSceneSpilled: a tiled fp16 encode leaves its features in a spill file, read back as encodeScene's and then removed", async () => {
             const request = { worldMatrix, tileGaussians: 1000, outputPrecision: "float16" as const };

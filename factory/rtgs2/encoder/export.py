@@ -61,6 +61,20 @@ def metadata(config: EncoderConfig, extra: dict | None = None) -> dict[str, str]
     return props
 
 
+def scene_dims(levels: int) -> dict[str, dict[int, str]]:
+    """The graph's scene-dependent dimensions, by input (or output) name and axis, with the names that say which are
+    equal (torch.onnx.export's dynamic_axes; free_scene_dims removes the names from the written file)."""
+    dims = {"voxel_features": {0: "voxels_l0"}, "gaussian_voxel": {0: "gaussians"}, OUTPUT_NAME: {0: "gaussians"}}
+    for l in range(levels):
+        dims[f"coords_l{l}"] = {0: f"voxels_l{l}"}
+        dims[f"order_l{l}"] = {1: f"padded_l{l}"}
+        dims[f"inverse_l{l}"] = {1: f"voxels_l{l}"}
+        if l > 0:
+            dims[f"pool_l{l}"] = {0: f"voxels_l{l}"}
+            dims[f"unpool_l{l}"] = {0: f"voxels_l{l - 1}"}
+    return dims
+
+
 def free_scene_dims(proto: onnx.ModelProto) -> onnx.ModelProto:
     """Leaves every scene-dependent dimension of the graph's inputs and outputs unnamed and drops the intermediate
     shape annotations (in place; returns `proto`). Why: onnxruntime's allocation planner lets a tensor reuse the
@@ -89,14 +103,7 @@ def export_onnx(model: GaussianEncoder, out: Path, example_channels: np.ndarray,
     feeds = serialize_scene(example_channels, config.serialization).feeds()
     names = input_names(levels)
     args = tuple(torch.from_numpy(feeds[n]) for n in names)  # int32 indices, float32 values: the graph's types
-    dynamic = {"voxel_features": {0: "voxels_l0"}, "gaussian_voxel": {0: "gaussians"}, OUTPUT_NAME: {0: "gaussians"}}
-    for l in range(levels):
-        dynamic[f"coords_l{l}"] = {0: f"voxels_l{l}"}
-        dynamic[f"order_l{l}"] = {1: f"padded_l{l}"}
-        dynamic[f"inverse_l{l}"] = {1: f"voxels_l{l}"}
-        if l > 0:
-            dynamic[f"pool_l{l}"] = {0: f"voxels_l{l}"}
-            dynamic[f"unpool_l{l}"] = {0: f"voxels_l{l - 1}"}
+    dynamic = scene_dims(levels)
     module = _HalfInside(_copy(model)) if fp16 else model
     buffer = io.BytesIO()
     with torch.no_grad():

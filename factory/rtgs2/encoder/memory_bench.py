@@ -26,26 +26,15 @@ CHILD_TUNABLES = "glibc.malloc.mmap_threshold=65536:glibc.malloc.trim_threshold=
 
 
 def _name_scene_dims(proto) -> None:
-    """The inverse of free_scene_dims on the graph's inputs and outputs: every dynamic dimension gets a name, equal
-    names for equal sizes as the export's dynamic_axes gave them (voxels_l0, gaussians, ...)."""
-    names = {"voxel_features": {0: "voxels_l0"}, "gaussian_voxel": {0: "gaussians"}, "features": {0: "gaussians"}}
+    """The inverse of free_scene_dims on the graph's inputs and outputs: the names the export gives the dynamic axes
+    (export.scene_dims), equal names for equal sizes, as files were written before free_scene_dims."""
+    from .export import scene_dims
+
+    levels = sum(1 for v in proto.graph.input if v.name.startswith("coords_l"))
+    names = scene_dims(levels)
     for value in list(proto.graph.input) + list(proto.graph.output):
-        level = value.name.rsplit("_l", 1)[-1]
-        for i, dim in enumerate(value.type.tensor_type.shape.dim):
-            if dim.HasField("dim_value"):
-                continue
-            if value.name in names:
-                dim.dim_param = names[value.name][i]
-            elif value.name.startswith(("coords_", "inverse_")):
-                dim.dim_param = f"voxels_l{level}"
-            elif value.name.startswith("order_"):
-                dim.dim_param = f"padded_l{level}"
-            elif value.name.startswith("pool_"):
-                dim.dim_param = f"voxels_l{level}"
-            elif value.name.startswith("unpool_"):
-                dim.dim_param = f"voxels_l{int(level) - 1}"
-            else:
-                dim.dim_param = f"{value.name}_{i}"
+        for axis, name in names.get(value.name, {}).items():
+            value.type.tensor_type.shape.dim[axis].dim_param = name
 
 
 def _resident_mb() -> float:
