@@ -46,6 +46,15 @@ def lr_at(step: int, total: int, base: float, warmup: int, power: float = 0.9) -
     return base * max(0.0, 1.0 - t) ** power
 
 
+def train_mode(model: torch.nn.Module, batchnorm_frozen: bool) -> None:
+    """model.train(), with every BatchNorm back in eval mode (fixed running statistics) when batchnorm_frozen."""
+    model.train()
+    if batchnorm_frozen:
+        for module in model.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.eval()
+
+
 def parse_extra_train(value: str) -> tuple[Path, Path]:
     """--extra-train BENCHMARK=FEATURES."""
     bench, sep, feats = value.partition("=")
@@ -170,11 +179,15 @@ def train(args: argparse.Namespace) -> dict:
     if args.rgb_weights is not None and args.init is None:  # a resume overwrites these with its own weights below
         rgb_source = model.load_rgb_weights(args.rgb_weights)
     model = model.to(device)
+    # A checkpoint imported from an ONNX file (rtgs2.vdvi.import_onnx) holds its BatchNorms folded into the
+    # convolutions: batch statistics would undo that, so those BatchNorms stay in eval mode (weight and bias train).
+    batchnorm_folded = False
     if args.init is not None:
         init = torch.load(args.init, map_location="cpu", weights_only=False)
         if init["model_args"] != model_args:
             raise ValueError(f"--init {args.init}: model {init['model_args']} differs from this run's {model_args}")
         model.load_state_dict(init["model"])
+        batchnorm_folded = bool(init.get("batchnorm_folded", False))
     class_weights = None
     if args.class_balance > 0:
         counts = sum(part.label_counts(NUM_CLASSES) for part in train_parts)
@@ -208,6 +221,7 @@ def train(args: argparse.Namespace) -> dict:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         step, best, epoch = state["step"], state["best_miou"], state["epoch"]
+        batchnorm_folded = bool(state.get("batchnorm_folded", batchnorm_folded))
         if rank == 0:
             print(f"resuming {last} at step {step} (best val mIoU {best:.4f})", flush=True)
     if rank == 0:
@@ -226,6 +240,7 @@ def train(args: argparse.Namespace) -> dict:
     def save(path: Path, extra: dict | None = None) -> None:
         state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "epoch": epoch,
                  "best_miou": best, "model_args": model_args, "args": {k_: str(v) for k_, v in vars(args).items()},
+                 "batchnorm_folded": batchnorm_folded,
                  **(extra or {})}
         tmp = path.with_suffix(".tmp")
         torch.save(state, tmp)
@@ -248,14 +263,14 @@ def train(args: argparse.Namespace) -> dict:
             if improved:
                 save(run / "best.pt", {"val": result})
             save(last)
-            model.train()
+            train_mode(model, batchnorm_folded)
         if world > 1:
             dist.barrier()
 
     t0 = time.time()
     timing_from = None
     warmup, max_total = args.warmup_steps, total
-    model.train()
+    train_mode(model, batchnorm_folded)
     while step < total:
         if sampler is not None:
             sampler.set_epoch(epoch)
