@@ -225,3 +225,15 @@ def test_more_room_shapes_are_axis_aligned_closed_rooms():
             c = 0.5 * (f.aabb_min[[0, 2]] + f.aabb_max[[0, 2]])
             assert points_in_polygon(c[None], p)[0]
     assert shapes >= 3, "the option makes T-, Z- and U-shaped rooms"
+
+
+def test_the_realistic_train_rooms_are_train_seeds_made_by_the_realistic_generator():
+    """The realistic subset's train split: other rooms of the train seeds (never a val, test or realistic test seed),
+    with the realistic split's generator options and the clean train split's views."""
+    train, clean = B.REALISTIC.split("train"), B.FULL.split("train")
+    assert train.seeds == B.TRAIN_SEEDS and train.generator_options == B.REALISTIC.split("realistic").generator_options
+    assert train.views_per_room == clean.views_per_room and train.resolutions == clean.resolutions
+    held_out = set(B.VALIDATION_SEEDS) | set(B.TEST_SEEDS) | set(B.REALISTIC_SEEDS) | {B.SHOWCASE_SEED}
+    assert not held_out & set(train.seeds)
+    # other rooms than the clean ones of the same seeds: the fingerprints differ
+    assert B.REALISTIC.room_fingerprint(train, 1000) != B.FULL.room_fingerprint(clean, 1000)
