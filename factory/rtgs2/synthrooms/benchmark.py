@@ -80,6 +80,9 @@ class BenchmarkDefinition:
         """What a complete room must have been generated with; a mismatch makes the room be regenerated."""
         spec = {"format": self.format_version, "seed": seed, "views": split.views_per_room,
                 "resolutions": [list(r) for r in split.resolutions], "generator": self.options_for(split)}
+        if spec["generator"].get("realism") not in (None, "none"):  # clean rooms keep their fingerprints
+            from .realism import REALISM_VERSION
+            spec["realism_version"] = REALISM_VERSION
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -18,7 +18,7 @@ tests/test_synthrooms_realism.py):
 | `blur` | colours, splat sizes | trained-3DGS renders are soft: colours low-passed over neighbours, splats larger |
 | `anisotropy` | splat shapes (scales, rotations) | trained 3DGS makes elongated, needle-like splats; random in-plane orientation |
 | `scanner` | all geometry, count | splats made from an RGB-D scan's coloured surface points: 2-6 cm spacing, position noise, holes, near-isotropic splats with random orientation, high opacity |
-| `floaters` | adds unlabelled Gaussians | many more and larger floaters than a clean trained scene |
+| `floaters` | adds unlabelled Gaussians | semi-transparent floaters near the surfaces, as trained 3DGS leaves them |
 | `background` | adds unlabelled Gaussians | large background splats outside the room (seen through windows and gaps) |
 | `density` | count (a random subset) | captures are sparser or denser than SynthRooms' defaults |
 | `clutter` | adds labelled Gaussians | small things on tables, desks, counters, shelves and floors (other furniture), posters on walls (picture) |
@@ -37,6 +37,10 @@ from ..classes import NONE, class_id
 from ..gaussians import NO_INSTANCE, GaussianScene
 
 REALISM_STREAM = 3  # default_rng([seed, 3, kind]): the generator uses streams 1 (layout) and 2 (Gaussians)
+# Part of every realism room's benchmark fingerprint (benchmark.room_fingerprint): a change of what a kind draws
+# bumps it, so that cached rooms of the old recipe are regenerated. 2 (2026-12-06): scanner splats sized by the
+# points' spacing, floaters as trained 3DGS leaves them (fewer, smaller, closer to the surfaces).
+REALISM_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -275,7 +279,8 @@ def _scanner(scene, room, rng):
     """Splats as made from an RGB-D scan's fused, coloured surface points: the labelled surface Gaussians are
     resampled on a voxel grid of 2-6 cm (one point per voxel, the nearest to a random offset), moved by scan noise
     (sd 0.3-1.5 cm), holes cut (a few spherical regions the scanner never saw, 3-10 % of the points), and each
-    point becomes a near-isotropic splat of about the spacing with a random orientation and a high opacity."""
+    point becomes a near-isotropic splat of 0.6-0.9 times the points' own spacing with a random orientation and a
+    high opacity (covering the surface as a scan's fused splats do, blurrier than a clean room)."""
     surface = scene.labels != NONE
     s = scene.subset(surface)
     spacing = rng.uniform(0.02, 0.06)
@@ -296,7 +301,12 @@ def _scanner(scene, room, rng):
         hole[tree.query_ball_point(centre, r=rng.uniform(0.08, 0.35))] = True
     pos, s = pos[~hole], s.subset(~hole)
     n = len(s)
-    sigma = spacing * rng.uniform(0.45, 0.7) * np.exp(rng.normal(0.0, 0.15, (n, 3)))
+    # sized by the points' own spacing (the mean distance to their 3 nearest neighbours), not the grid's: where the
+    # source Gaussians are sparser than the grid, grid-sized splats (0.45-0.7 x the grid) left 29 % of the
+    # realistic rooms' surface pixels see-through; a scan's fused splats cover it (REALISM_VERSION 2)
+    neighbours, _ = cKDTree(pos).query(pos, k=4)
+    local = np.maximum(neighbours[:, 1:].mean(axis=1), spacing)[:, None]
+    sigma = local * rng.uniform(0.6, 0.9) * np.exp(rng.normal(0.0, 0.15, (n, 3)))
     opacity = np.clip(rng.uniform(0.85, 1.0, n), 0.0, 0.999)
     return GaussianScene(positions=pos, colors=s.colors, opacities=opacity, log_scales=np.log(sigma),
                          rotations=_random_quaternions(rng, n), labels=s.labels, instances=s.instances,
@@ -304,15 +314,19 @@ def _scanner(scene, room, rng):
 
 
 def _floaters(scene, room, rng):
+    """Semi-transparent blobs near the surfaces, coloured like the surface they hang over. Trained 3DGS fits its
+    floaters to the training views, so they show in a small part of a walkthrough's pixels: 1-4 % more Gaussians,
+    1-6 cm, opacity 0.02-0.5, 3-30 cm off the surfaces. REALISM_VERSION 1 drew 3-12 %, up to 12 cm and 60 cm off:
+    a fog that changed 27 % of the pixels by more than 0.15 and that no trained scene shows."""
     n = len(scene)
-    m = int(round(rng.uniform(0.03, 0.12) * n))
+    m = int(round(rng.uniform(0.01, 0.04) * n))
     lo, hi = _room_box(room)
     src = rng.integers(0, n, m)
-    pos = scene.positions[src] + rng.normal(0.0, 1.0, (m, 3)) * rng.uniform(0.05, 0.6, (m, 1))
+    pos = scene.positions[src] + rng.normal(0.0, 1.0, (m, 3)) * rng.uniform(0.03, 0.3, (m, 1))
     pos = np.clip(pos, lo + 0.02, hi - 0.02)
     col = np.clip(scene.colors[src] * rng.uniform(0.6, 1.3, (m, 1)) + rng.normal(0, 0.08, (m, 3)), 0, 1)
-    ls = np.log(rng.uniform(0.01, 0.12, (m, 1)) * np.exp(rng.normal(0, 0.5, (m, 3))))
-    extra = GaussianScene(positions=pos, colors=col, opacities=rng.uniform(0.02, 0.6, m), log_scales=ls,
+    ls = np.log(rng.uniform(0.01, 0.06, (m, 1)) * np.exp(rng.normal(0, 0.5, (m, 3))))
+    extra = GaussianScene(positions=pos, colors=col, opacities=rng.uniform(0.02, 0.5, m), log_scales=ls,
                           rotations=_random_quaternions(rng, m), labels=np.full(m, NONE),
                           instances=np.full(m, NO_INSTANCE))
     return _append(scene, extra)
