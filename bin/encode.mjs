@@ -23,6 +23,8 @@ const MALLOC_MARK = "SEMANTIC_SPLAT_ENCODE_MALLOC";
 /** Variables through which a user sets glibc's malloc: any of them set, the command keeps them as they are. */
 const USER_MALLOC_VARIABLES = ["GLIBC_TUNABLES", "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_"];
 
+// the issue's bound for a Node encode (issue 17): the tiles are planned to fit it (--memory-budget)
+const DEFAULT_MEMORY_BUDGET_GB = 1.5;
 const DEFAULT_CLASS_COUNT = 21; // the package's models/classes.json (the library checks the same number)
 
 const USAGE = `usage: semantic-splat-encode <scene.ply|scene.splat|scene.spz> --model <encoder.onnx> [options]
@@ -48,13 +50,17 @@ options:
   --class-count <n>     classes in the class table (default ${DEFAULT_CLASS_COUNT})
   --max-file-bytes <n>  budget: largest scene file (default 2 GiB); also --max-decompressed-bytes <n> (1 GiB),
                         --max-gaussians <n> (16777216) and --max-model-bytes <n> (512 MiB)
-  --tile-gaussians <n>  most Gaussians per tile core (default 100000; a scene of at most twice this is encoded
-                        whole); "whole" never tiles (memory then grows with the scene). Larger cores are faster
-                        and take more memory (BENCHMARKS.md, 2 cores: 400000 encodes 3 M Gaussians in 18 s / 1.1 GB
-                        and 6 M in 36 s / 1.4 GB, against 31 s / 0.7 GB and 60 s / 1.0 GB by default)
+  --memory-budget <GB>  peak memory the encode plans for (default ${DEFAULT_MEMORY_BUDGET_GB}): the largest tiles that fit it
+                        (larger cores do less halo work: faster), or the whole scene in one call when that fits;
+                        the plan follows a memory model fitted to measured runs (docs/ENCODER.md). Not used
+                        with --tile-gaussians or --field-gaussians
+  --tile-gaussians <n>  most Gaussians per tile core instead (a scene of at most twice this is encoded whole);
+                        "whole" never tiles (memory then grows with the scene). Larger cores are faster and take
+                        more memory (BENCHMARKS.md, 2 cores: 100000 encodes 3 M Gaussians in 31 s / 0.7 GB,
+                        400000 in 18 s / 1.1 GB)
   --field-gaussians <n> most Gaussians in one model call, a tile's core and its receptive field (default 3 times
                         --tile-gaussians): a tile whose field holds more is halved; the largest call sets the
-                        peak memory (about 0.8 KB per Gaussian)
+                        peak memory (about 0.6 KB per Gaussian)
   --halo <m>            clip each tile's receptive field to <m> metres around its core (faster, not exact;
                         default: the whole field, the same features as a whole-scene encode)
   --cache               read the features from <scene>.semcache when it was written for this scene, model and
@@ -95,6 +101,7 @@ function parseCommandLine(argv) {
                 floor: { type: "string" },
                 threads: { type: "string" },
                 "tile-gaussians": { type: "string" },
+                "memory-budget": { type: "string" },
                 "field-gaussians": { type: "string" },
                 halo: { type: "string" },
                 cache: { type: "boolean", default: false },
@@ -162,12 +169,19 @@ function parseCommandLine(argv) {
         fieldGaussians = Number(values["field-gaussians"]);
         if (!Number.isInteger(fieldGaussians) || fieldGaussians < 1000) throw new UsageError(`--field-gaussians must be an integer >= 1000, got "${values["field-gaussians"]}"`);
     }
+    let memoryBudgetBytes = DEFAULT_MEMORY_BUDGET_GB * 1e9;
+    if (values["memory-budget"] !== undefined) {
+        const gb = Number(values["memory-budget"]);
+        if (!(gb > 0) || !Number.isFinite(gb)) throw new UsageError(`--memory-budget must be a positive number of GB, got "${values["memory-budget"]}"`);
+        if (tileGaussians !== undefined || fieldGaussians !== undefined) throw new UsageError("--memory-budget plans the tiles: give it or --tile-gaussians / --field-gaussians, not both");
+        memoryBudgetBytes = gb * 1e9;
+    }
     let haloMetres;
     if (values.halo !== undefined) {
         haloMetres = Number(values.halo);
         if (!(haloMetres >= 0) || !Number.isFinite(haloMetres)) throw new UsageError(`--halo must be a number of metres >= 0, got "${values.halo}"`);
     }
-    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, frame: values.frame, up: values.up, metresPerUnit, floorHeight, threads, tileGaussians, fieldGaussians, haloMetres, cache: values.cache, clearCache: values["clear-cache"], quiet: values.quiet, systemMalloc: values["system-malloc"], read };
+    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, frame: values.frame, up: values.up, metresPerUnit, floorHeight, threads, tileGaussians, fieldGaussians, memoryBudgetBytes, haloMetres, cache: values.cache, clearCache: values["clear-cache"], quiet: values.quiet, systemMalloc: values["system-malloc"], read };
 }
 
 /** A one-line progress bar on stderr (redrawn in place on a terminal; one line per stage otherwise). */
@@ -540,6 +554,15 @@ async function main() {
 
         // 4. encode; a tiled encode spills each tile's features to a file beside the output and they are gathered
         //    after it, when the channels and the tile structures are gone (no (count x K) array during the encode)
+        // the tiles: as asked, or the largest that fit the memory budget (the whole scene when one call fits)
+        let tiling = { tileGaussians: args.tileGaussians, fieldGaussians: args.fieldGaussians };
+        if (args.tileGaussians === undefined && args.fieldGaussians === undefined) {
+            const planned = lib.tilingForMemoryBudget(input.count, args.memoryBudgetBytes);
+            tiling = { tileGaussians: planned.tileGaussians, fieldGaussians: planned.fieldGaussians };
+            if (!planned.fits) {
+                process.stderr.write(`warning: ${input.count} Gaussians need more than the ${(args.memoryBudgetBytes / 1e9).toFixed(2)} GB memory budget even in the smallest tiles (${planned.tileGaussians}): encoding with those\n`);
+            }
+        }
         const bar = progressBar(args.quiet);
         const spill = featureSpill(`${outputPath(args, lib)}.tiles.part`);
         try {
@@ -553,7 +576,7 @@ async function main() {
                     const outputs = await session.run(ortFeeds, ["features"]);
                     return { data: outputs.features.data, dims: outputs.features.dims };
                 },
-                { outputPrecision: args.sidecar ? "float16" : "float32", tileGaussians: args.tileGaussians, fieldGaussians: args.fieldGaussians, haloMetres: args.haloMetres },
+                { outputPrecision: args.sidecar ? "float16" : "float32", ...tiling, haloMetres: args.haloMetres },
                 { onProgress: (p) => bar.update(p), storeTileFeatures: spill.store }
             );
             bar.end();

@@ -91,6 +91,39 @@ export function resolveTilingOptions(options: TilingOptions = {}): { tileGaussia
     return { tileGaussians, fieldGaussians, haloMetres };
 }
 
+/**
+ * What a tiled encode in Node holds at its peak, from the runs in BENCHMARKS.md ("Large scenes in Node", shipped
+ * K = 16 encoder, the encode command's malloc settings, 2026-12-06): a base (the runtime, onnxruntime, the model),
+ * the per-Gaussian arrays (channels, plan, skeleton, spill bookkeeping: 0.26 GB more at 6 M than at 3 M Gaussians
+ * with the same tiles, 87 B a Gaussian) and the largest model call (a whole 1 M Gaussian encode peaks at 0.99 GB:
+ * 0.61 KB per Gaussian of a call once base and arrays are taken off). Fitted to be on the safe side: it predicts
+ * 1.28 and 1.54 GB where 400k cores measured 1.11 and 1.37 GB (3 M and 6 M).
+ */
+export const NODE_MEMORY_MODEL = { baseBytes: 0.29e9, bytesPerGaussian: 87, bytesPerCallGaussian: 610 } as const;
+/** The smallest core a memory budget may ask for (below it the fields cost several times the cores' work). */
+export const MIN_BUDGET_TILE_GAUSSIANS = 25_000;
+
+/**
+ * The largest tiles whose encode fits `budgetBytes` of peak memory (NODE_MEMORY_MODEL): the model call may hold what
+ * is left after the base and the scene's per-Gaussian arrays (`fieldGaussians`), and cores are half of that (fields
+ * are 1.3-2.6 times their cores; a larger one is halved first). A scene that fits one call is encoded whole
+ * (`tileGaussians: Infinity`). `fits` is false when even the smallest tiles (MIN_BUDGET_TILE_GAUSSIANS) exceed the
+ * budget: those are returned, and the caller says so. Larger cores do less halo work: at 3 M Gaussians on 2 cores,
+ * 800k cores encode in 15 s where 100k take 31 s.
+ */
+export function tilingForMemoryBudget(count: number, budgetBytes: number, model = NODE_MEMORY_MODEL): { tileGaussians: number; fieldGaussians: number; fits: boolean } {
+    if (!(budgetBytes > 0) || !Number.isFinite(budgetBytes)) {
+        throw new SemanticSplatError("INVALID_ARGUMENT", `the memory budget must be a positive number of bytes, got ${String(budgetBytes)}`);
+    }
+    const callGaussians = Math.floor((budgetBytes - model.baseBytes - model.bytesPerGaussian * count) / model.bytesPerCallGaussian);
+    if (callGaussians >= count) return { tileGaussians: Infinity, fieldGaussians: Infinity, fits: true };
+    const tileGaussians = Math.floor(callGaussians / 2);
+    if (tileGaussians < MIN_BUDGET_TILE_GAUSSIANS) {
+        return { tileGaussians: MIN_BUDGET_TILE_GAUSSIANS, fieldGaussians: 2 * MIN_BUDGET_TILE_GAUSSIANS, fits: false };
+    }
+    return { tileGaussians, fieldGaussians: 2 * tileGaussians, fits: true };
+}
+
 /** Whether a tile whose core holds `core` Gaussians and whose model call would hold `field` is halved first. */
 export function tileTooLarge(core: number, field: number, tileGaussians: number, fieldGaussians: number): boolean {
     return field > fieldGaussians && core > Math.max(tileGaussians / MAX_SPLIT_FACTOR, 2 * MIN_TILE_GAUSSIANS);

@@ -3,6 +3,7 @@
 //   feature equals the whole-scene one up to float rounding (the tiles take their cores' whole receptive field);
 //   a clipped field (--halo 1) stays within the tolerance BENCHMARKS.md documents;
 // - the command: --tile-gaussians gives the same sidecar as "whole", prints the tile count, and refuses bad values;
+//   --memory-budget plans the largest tiles that fit (tilingForMemoryBudget), or the whole scene;
 //   --cache writes <scene>.semcache, reads it back without an encode, misses on other options, ignores a damaged
 //   entry; --clear-cache deletes it; a streamed LOD scene (lod-meta.json) is refused.
 // Run by scripts/test-all.sh after the library build: node --test test/bin/tiling.test.mjs (needs dist/).
@@ -170,6 +171,49 @@ test("the command: --tile-gaussians gives the whole-scene sidecar, names the til
     const h = encode([PARITY, "--model", TINY, "--out", join(dir, "bad.ply"), "--halo=-1"]);
     assert.equal(h.status, 2);
     assert.match(h.stderr, /--halo must be a number of metres >= 0/);
+});
+
+test("tilingForMemoryBudget: the largest tiles that fit, the whole scene when one call fits, and a flag when nothing fits", () => {
+    const { baseBytes, bytesPerGaussian, bytesPerCallGaussian } = lib.NODE_MEMORY_MODEL;
+    const predicted = (count, field) => baseBytes + bytesPerGaussian * count + bytesPerCallGaussian * field;
+    // 1 M Gaussians in 1.5 GB: one call fits
+    assert.deepEqual(lib.tilingForMemoryBudget(1_000_000, 1.5e9), { tileGaussians: Infinity, fieldGaussians: Infinity, fits: true });
+    // 3 M and 6 M: cores of half the call that fits; the plan's predicted peak is within the budget, one more
+    // Gaussian per call would not be
+    let previous = Infinity;
+    for (const count of [3_000_000, 6_000_000, 9_000_000]) {
+        const t = lib.tilingForMemoryBudget(count, 1.5e9);
+        assert.ok(t.fits && Number.isInteger(t.tileGaussians) && t.fieldGaussians === 2 * t.tileGaussians, JSON.stringify(t));
+        assert.ok(predicted(count, t.fieldGaussians) <= 1.5e9 && predicted(count, t.fieldGaussians + 2) > 1.5e9);
+        assert.ok(t.tileGaussians < previous, "larger scenes leave less for the model call");
+        previous = t.tileGaussians;
+    }
+    // a larger budget buys larger tiles
+    assert.ok(lib.tilingForMemoryBudget(6_000_000, 2e9).tileGaussians > lib.tilingForMemoryBudget(6_000_000, 1.5e9).tileGaussians);
+    // too small a budget: the smallest tiles, and fits = false
+    const tight = lib.tilingForMemoryBudget(6_000_000, 0.5e9);
+    assert.equal(tight.fits, false);
+    assert.equal(tight.tileGaussians, 25_000);
+    for (const bad of [0, -1, NaN, Infinity]) assert.throws(() => lib.tilingForMemoryBudget(1000, bad), /memory budget must be a positive number/);
+});
+
+test("the command's --memory-budget: plans the tiles, warns when nothing fits, refuses bad values and a mix with --tile-gaussians", () => {
+    const whole = join(dir, "budget-whole.semf"), tight = join(dir, "budget-tight.semf");
+    const a = encode([PARITY, "--model", TINY, "--sidecar", "--out", whole]);  // 2,025 Gaussians: one call fits 1.5 GB
+    assert.equal(a.status, 0, a.stderr);
+    assert.match(a.stderr, /2025 Gaussians x K=16 \(rtgs2-gaussian-encoder\); /);
+    // 0.29 GB is the model's base alone: nothing is left for a call, so a warning, and the encode still runs
+    const b = encode([PARITY, "--model", TINY, "--sidecar", "--out", tight, "--memory-budget", "0.29"]);
+    assert.equal(b.status, 0, b.stderr);
+    assert.match(b.stderr, /warning: 2025 Gaussians need more than the 0.29 GB memory budget even in the smallest tiles \(25000\)/);
+    for (const bad of ["0", "-1", "lots"]) {
+        const r = encode([PARITY, "--model", TINY, "--out", join(dir, "bad.ply"), `--memory-budget=${bad}`]);
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, /--memory-budget must be a positive number of GB/);
+    }
+    const mixed = encode([PARITY, "--model", TINY, "--out", join(dir, "bad.ply"), "--memory-budget", "2", "--tile-gaussians", "1000"]);
+    assert.equal(mixed.status, 2);
+    assert.match(mixed.stderr, /--memory-budget plans the tiles/);
 });
 
 test("the command's --cache: written beside the scene, read back without an encode, keyed by the options, clearable", async () => {
