@@ -557,7 +557,9 @@ async function main() {
         // the tiles: as asked, or the largest that fit the memory budget (the whole scene when one call fits)
         let tiling = { tileGaussians: args.tileGaussians, fieldGaussians: args.fieldGaussians };
         if (args.tileGaussians === undefined && args.fieldGaussians === undefined) {
-            const planned = lib.tilingForMemoryBudget(input.count, args.memoryBudgetBytes);
+            // a semantic PLY is written from the scene file's bytes, which stay held during the encode
+            const held = args.sidecar ? 0 : statSync(args.scene).size;
+            const planned = lib.tilingForMemoryBudget(input.count, Math.max(1, args.memoryBudgetBytes - held));
             tiling = { tileGaussians: planned.tileGaussians, fieldGaussians: planned.fieldGaussians };
             if (!planned.fits) {
                 process.stderr.write(`warning: ${input.count} Gaussians need more than the ${(args.memoryBudgetBytes / 1e9).toFixed(2)} GB memory budget even in the smallest tiles (${planned.tileGaussians}): encoding with those\n`);

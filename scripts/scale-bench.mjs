@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Large scenes in Node (BENCHMARKS.md, "Large scenes"): copies of the showcase room side by side
-// (scripts/make-big-scene.mjs) encoded by the command (bin/encode.mjs, tiled by default, fp16 sidecar), each run in
+// (scripts/make-big-scene.mjs) encoded by the command (bin/encode.mjs; tiles planned for its 1.5 GB memory budget by
+// default, --tile-gaussians for fixed cores; fp16 sidecar), each run in
 // its own process under /usr/bin/time for the peak RSS; then the same scene reopened with --cache (the second run
 // reads <scene>.semcache: no encode). Prints a markdown table: wall time, time per Gaussian, peak RSS.
 //
