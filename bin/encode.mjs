@@ -52,8 +52,8 @@ options:
                         --max-gaussians <n> (16777216) and --max-model-bytes <n> (512 MiB)
   --memory-budget <GB>  peak memory the encode plans for (default ${DEFAULT_MEMORY_BUDGET_GB}): the largest tiles that fit it
                         (larger cores do less halo work: faster), or the whole scene in one call when that fits;
-                        the plan follows a memory model fitted to measured runs (docs/ENCODER.md). Not used
-                        with --tile-gaussians or --field-gaussians
+                        the plan follows a memory model fitted to measured runs (docs/ENCODER.md). Give it or
+                        --tile-gaussians / --field-gaussians, not both
   --tile-gaussians <n>  most Gaussians per tile core instead (a scene of at most twice this is encoded whole);
                         "whole" never tiles (memory then grows with the scene). Larger cores are faster and take
                         more memory (BENCHMARKS.md, 2 cores: 100000 encodes 3 M Gaussians in 31 s / 0.7 GB,
