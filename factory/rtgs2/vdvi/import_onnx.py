@@ -15,7 +15,7 @@ mean 0, running variance 1 - eps, bias = the folded bias), which computes the sa
 
 The checkpoint says `batchnorm_folded: true`: batch statistics would undo the folding, so the trainer keeps every
 BatchNorm in eval mode (running statistics fixed, weight and bias still trained) when it starts from one.
-`check_parity` compares the imported model with onnxruntime on an input (labels and logits); the command refuses
+`check_parity` compares the imported model with onnxruntime on an input (labels and confidence); the command refuses
 to write a checkpoint whose labels differ on more than 1e-4 of the pixels.
 """
 from __future__ import annotations
@@ -34,10 +34,6 @@ from .export import is_rgb_only
 from .model import build_model
 
 NAMED_PREFIX = "model."
-
-
-def _metadata(proto) -> dict:
-    return {p.key: p.value for p in proto.metadata_props}
 
 
 def _run_order(model: torch.nn.Module, k: int):
@@ -78,13 +74,14 @@ def _run_order(model: torch.nn.Module, k: int):
 def import_onnx(path: Path) -> dict:
     """The checkpoint dict (`model`, `model_args`, `batchnorm_folded`, `source`) of an exported fp32 VDVI file."""
     proto = onnx.load(str(path))
-    meta = _metadata(proto)
+    meta = {p.key: p.value for p in proto.metadata_props}
     if "model_args" not in meta:
         raise ValueError(f"{path}: no model_args metadata (not a VDVI export of rtgs2.vdvi.export)")
     if meta.get("precision", "fp32") != "fp32":
         raise ValueError(f"{path}: precision {meta.get('precision')}; import the fp32 file (fp16 lost bits)")
     model_args = json.loads(meta["model_args"])
     model = build_model(**model_args)
+    modules = dict(model.named_modules())
     weights = {i.name: numpy_helper.to_array(i) for i in proto.graph.initializer}
     state = {key: value.clone() for key, value in model.state_dict().items()}
 
@@ -117,7 +114,7 @@ def import_onnx(path: Path) -> dict:
         if b_name:
             used.add(b_name)
         if folded and bn is not None:
-            eps = dict(model.named_modules())[bn].eps
+            eps = modules[bn].eps
             put(f"{bn}.weight", np.ones(conv.out_channels, np.float32))
             put(f"{bn}.running_mean", np.zeros(conv.out_channels, np.float32))
             put(f"{bn}.running_var", np.full(conv.out_channels, 1.0 - eps, np.float32))
@@ -151,7 +148,7 @@ def import_onnx(path: Path) -> dict:
 
 
 def check_parity(checkpoint: dict, onnx_path: Path, rgb: np.ndarray, features: np.ndarray | None = None) -> dict:
-    """The imported model (eval) against onnxruntime on one input: share of equal labels, worst logit gap."""
+    """The imported model (eval) against onnxruntime on one input: share of equal labels, worst confidence gap."""
     import onnxruntime as ort
 
     model = build_model(**checkpoint["model_args"])
