@@ -95,3 +95,72 @@ def test_trains_on_a_benchmark_layout(tmp_path):
                        "--val-every", "2", "--val-pairs", "1"]) == 0
     log = [json.loads(l) for l in (run / "log.jsonl").read_text().splitlines()]
     assert [r["room"] for r in log] == ["room-00001"] * 2 and np.isfinite(log[-1]["val_loss"])
+
+
+def _exported_tiny(path):
+    """A tiny encoder with every parameter drawn at random (no two initializers equal, as in a trained model; the
+    exporter would share identical ones), exported as the factory exports."""
+    from rtgs2.encoder.export import export_onnx
+
+    torch.manual_seed(0)
+    model = train.GaussianEncoder(train.CONFIGS["tiny"])
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    export_onnx(model, path, synthetic_room(1, gaussians_per_m2=200.0).input_channels())
+    return model.eval()
+
+
+def test_onnx_weights_come_back_into_pytorch(tmp_path):
+    """A shipped encoder has no checkpoint on a fresh machine: load_onnx_weights rebuilds the model from the file
+    (the same weights, so PyTorch gives onnxruntime's features). Files that are not this graph are refused."""
+    import onnx
+
+    from rtgs2.encoder.export import load_onnx_weights, parity
+
+    original = _exported_tiny(tmp_path / "enc.onnx")
+    model = load_onnx_weights(tmp_path / "enc.onnx")
+    assert model.config.to_json() == original.config.to_json()
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in original.state_dict().items())
+    assert parity(model, tmp_path / "enc.onnx", synthetic_room(2, gaussians_per_m2=200.0).input_channels())[
+        "min_cosine"] > 0.9999
+
+    def edited(name, change):
+        proto = onnx.load(str(tmp_path / "enc.onnx"))
+        change(proto)
+        onnx.save(proto, tmp_path / name)
+        return tmp_path / name
+
+    with pytest.raises(ValueError, match="no initializer named"):
+        load_onnx_weights(edited("missing.onnx", lambda p: p.graph.initializer.pop()))
+
+    def half(proto):
+        next(p for p in proto.metadata_props if p.key == "precision").value = "fp16"
+
+    with pytest.raises(ValueError, match="import the fp32 file"):
+        load_onnx_weights(edited("half.onnx", half))
+    with pytest.raises(ValueError, match="not an exported Gaussian encoder"):
+        load_onnx_weights(edited("anonymous.onnx", lambda p: p.metadata_props.clear()))
+
+
+def test_init_from_an_exported_encoder_and_several_benchmarks(tmp_path):
+    """--init starts a run from an exported encoder (lr 0: the checkpoint holds exactly its weights); --data
+    repeated trains on the rooms of every subset and validates on those with a val split."""
+    import shutil
+
+    original = _exported_tiny(tmp_path / "enc.onnx")
+    _fake_benchmark(tmp_path / "a", np.random.default_rng(0))
+    _fake_benchmark(tmp_path / "b", np.random.default_rng(1))
+    shutil.rmtree(tmp_path / "b" / "val")
+    (tmp_path / "b" / "train" / "room-00001").rename(tmp_path / "b" / "train" / "room-00005")
+    common = ["--data", str(tmp_path / "a"), "--data", str(tmp_path / "b"), "--config", "tiny", "--steps", "4",
+              "--val-every", "4", "--val-pairs", "1", "--lr", "0", "--weight-decay", "0", "--no-framed",
+              "--init", str(tmp_path / "enc.onnx")]
+    assert train.main(common + ["--run", str(tmp_path / "run")]) == 0
+    log = [json.loads(l) for l in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert {r["room"] for r in log} <= {"room-00001", "room-00005"} and np.isfinite(log[-1]["val_loss"])
+    state = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    assert state["args"]["data"] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert all(torch.equal(state["model"][k], v) for k, v in original.state_dict().items())
+    with pytest.raises(SystemExit, match="config differs"):
+        train.main(common + ["--run", str(tmp_path / "run8"), "--k", "8"])

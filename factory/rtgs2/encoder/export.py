@@ -160,6 +160,32 @@ def load_checkpoint(path: Path) -> GaussianEncoder:
     return model.eval()
 
 
+def load_onnx_weights(path: Path) -> GaussianEncoder:
+    """An exported fp32 encoder back into a PyTorch model: its config from the file's metadata, every parameter from
+    the initializer of the same name (the export keeps the state-dict names; a file that lacks one, or holds it in
+    another shape or precision, is refused). For fine-tuning a shipped encoder on a machine without its checkpoint."""
+    from onnx import numpy_helper
+
+    proto = onnx.load(str(path))
+    props = {p.key: p.value for p in proto.metadata_props}
+    if props.get("kind") != "encoder" or "encoder_config" not in props:
+        raise ValueError(f"{path}: not an exported Gaussian encoder (no kind=encoder / encoder_config metadata)")
+    if props.get("precision", "fp32") != "fp32":
+        raise ValueError(f"{path}: {props['precision']} weights; import the fp32 file")
+    model = GaussianEncoder(EncoderConfig.from_json(json.loads(props["encoder_config"])))
+    weights = {i.name: i for i in proto.graph.initializer}
+    state = {}
+    for name, tensor in model.state_dict().items():
+        if name not in weights:
+            raise ValueError(f"{path}: no initializer named {name}; not this encoder's graph")
+        value = numpy_helper.to_array(weights[name])
+        if value.shape != tuple(tensor.shape) or value.dtype != np.float32:
+            raise ValueError(f"{path}: {name} is {value.dtype} {value.shape}, the model has float32 {tuple(tensor.shape)}")
+        state[name] = torch.from_numpy(value.copy())
+    model.load_state_dict(state)
+    return model.eval()
+
+
 def rewrite_onnx(source: Path, out: Path, channels: np.ndarray) -> tuple[bytes, dict]:
     """`source` (an exported encoder) with free_scene_dims applied, written to `out`; the report compares
     onnxruntime's features of both files on `channels`."""

@@ -333,7 +333,12 @@ def learning_rate(step: int, total: int, peak: float, warmup: int) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, help="a SynthRooms benchmark subset (cache/synthrooms/<subset>)")
+    ap.add_argument("--data", type=Path, action="append",
+                    help="a SynthRooms benchmark subset (cache/synthrooms/<subset>); repeatable: the train rooms of "
+                         "all, validation on those that have a val split")
+    ap.add_argument("--init", type=Path,
+                    help="start a new run from these weights: an exported fp32 encoder (.onnx, e.g. the shipped one) "
+                         "or a checkpoint (.pt); its config must match --config/--k")
     ap.add_argument("--synthetic", type=int, default=0, help="train on N generated box rooms instead of --data")
     ap.add_argument("--synthetic-density", type=float, default=1500.0, help="Gaussians per m^2 of the generated rooms")
     ap.add_argument("--run", type=Path, required=True, help="run directory (checkpoints, log.jsonl)")
@@ -363,8 +368,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.data is None and args.synthetic <= 0:
         ap.error("give --data (a SynthRooms benchmark subset) or --synthetic N")
-    if args.data is not None and not args.data.is_dir():
-        ap.error(f"--data {args.data}: not a directory")
+    for data in args.data or []:
+        if not data.is_dir():
+            ap.error(f"--data {data}: not a directory")
     if args.steps < 1:
         ap.error(f"--steps must be >= 1, got {args.steps}")
 
@@ -376,8 +382,13 @@ def main(argv=None) -> int:
     last = args.run / "last.pt"
 
     t_start = time.time()
-    train_rooms = load_rooms(args.data, "train", args.synthetic, 10_000, args.synthetic_density, args.framed)
-    val_rooms = load_rooms(args.data, "val", max(1, args.synthetic // 4), 20_000, args.synthetic_density, args.framed)
+    if args.data:
+        train_rooms = [r for data in args.data for r in load_rooms(data, "train", 0, 0, framed=args.framed)]
+        with_val = [data for data in args.data if (data / "val").is_dir()] or args.data[:1]
+        val_rooms = [r for data in with_val for r in load_rooms(data, "val", 0, 0, framed=args.framed)]
+    else:
+        train_rooms = load_rooms(None, "train", args.synthetic, 10_000, args.synthetic_density)
+        val_rooms = load_rooms(None, "val", max(1, args.synthetic // 4), 20_000, args.synthetic_density)
     val_rng = np.random.default_rng(12345)  # fixed validation pairs and augmentations: comparable across runs
     val_samples = [make_sample(r, val_rng, config, args.max_per_voxel, with_variety=args.variety)
                    for r in val_rooms for _ in range(args.val_pairs)]
@@ -401,11 +412,19 @@ def main(argv=None) -> int:
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed {last} at step {step}", flush=True)
+    elif args.init is not None:
+        from .export import load_checkpoint, load_onnx_weights
+
+        start = load_onnx_weights(args.init) if args.init.suffix == ".onnx" else load_checkpoint(args.init)
+        if start.config.to_json() != config.to_json():
+            raise SystemExit(f"--init {args.init}: its config differs from --config/--k")
+        model.load_state_dict(start.state_dict())
+        print(f"started from {args.init}", flush=True)
     print(json.dumps({"device": str(device), "parameters": parameter_count(model), "train_rooms": len(train_rooms),
                       "val_rooms": len(val_rooms), "config": config.to_json()}), flush=True)
 
     log = open(args.run / "log.jsonl", "a")
-    args_json = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    args_json = json.loads(json.dumps(vars(args), default=str))  # paths (and lists of them) as strings
     model.train()
     t0 = time.time()
     total, warmup = args.steps, args.warmup
