@@ -164,3 +164,53 @@ def test_init_from_an_exported_encoder_and_several_benchmarks(tmp_path):
     assert all(torch.equal(state["model"][k], v) for k, v in original.state_dict().items())
     with pytest.raises(SystemExit, match="config differs"):
         train.main(common + ["--run", str(tmp_path / "run8"), "--k", "8"])
+
+
+def test_features_id_names_the_weights_in_every_export(tmp_path):
+    """features_id: the same for a model, its fp32 and fp16 exports, the file read back and its checkpoint; another
+    weight gives another id; a VDVI export records the id of the encoder its training features came from."""
+    import onnx
+
+    from rtgs2.encoder.export import export_onnx, features_id, features_id_of, rewrite_onnx
+    from rtgs2.vdvi import export as vdvi_export
+    from rtgs2.vdvi.model import build_model
+
+    model = _exported_tiny(tmp_path / "enc.onnx")
+    fid = features_id(model)
+    assert fid.startswith("rtgs2-gaussian-encoder@") and len(fid.split("@")[1]) == 12
+    channels = synthetic_room(1, gaussians_per_m2=200.0).input_channels()
+    export_onnx(model, tmp_path / "enc16.onnx", channels, fp16=True)
+    meta = lambda path: {p.key: p.value for p in onnx.load(str(path)).metadata_props}
+    assert meta(tmp_path / "enc.onnx")["features_id"] == meta(tmp_path / "enc16.onnx")["features_id"] == fid
+    assert features_id_of(tmp_path / "enc.onnx") == fid
+    torch.save({"model": model.state_dict(), "config": model.config.to_json()}, tmp_path / "enc.pt")
+    assert features_id_of(tmp_path / "enc.pt") == fid
+    with torch.no_grad():
+        next(model.parameters()).view(-1)[0] += 1e-3
+    assert features_id(model) != fid
+    # a file from before features_id is stamped from its own weights when re-written
+    proto = onnx.load(str(tmp_path / "enc.onnx"))
+    kept = [p for p in proto.metadata_props if p.key != "features_id"]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    onnx.save(proto, tmp_path / "old.onnx")
+    rewrite_onnx(tmp_path / "old.onnx", tmp_path / "stamped.onnx", channels)
+    assert meta(tmp_path / "stamped.onnx")["features_id"] == fid
+
+    # VDVI: the training features' source.json names the encoder; the export records its id
+    features = tmp_path / "features"
+    features.mkdir()
+    (features / "source.json").write_text(json.dumps({"source": f"onnx:{tmp_path / 'enc.onnx'}", "k": 16}))
+    args = {"arch": "vdvi", "k": 16, "variant": "full", "num_classes": 21}
+    torch.save({"model": build_model(**args).state_dict(), "model_args": args, "step": 3,
+                "args": {"features": str(features)}}, tmp_path / "vdvi.pt")
+    assert vdvi_export.main(["--checkpoint", str(tmp_path / "vdvi.pt"), "--out", str(tmp_path / "vdvi.onnx")]) == 0
+    assert meta(tmp_path / "vdvi.onnx")["features_id"] == fid
+    # --encoder names it explicitly; without a findable encoder the export says so and records none
+    torch.save({"model": build_model(**args).state_dict(), "model_args": args, "step": 3,
+                "args": {"features": str(tmp_path / "gone")}}, tmp_path / "vdvi2.pt")
+    assert vdvi_export.main(["--checkpoint", str(tmp_path / "vdvi2.pt"), "--out", str(tmp_path / "v2.onnx")]) == 0
+    assert "features_id" not in meta(tmp_path / "v2.onnx")
+    assert vdvi_export.main(["--checkpoint", str(tmp_path / "vdvi2.pt"), "--out", str(tmp_path / "v3.onnx"),
+                             "--encoder", str(tmp_path / "enc.pt")]) == 0
+    assert meta(tmp_path / "v3.onnx")["features_id"] == fid

@@ -54,7 +54,7 @@ export function encoderInfoFromMetadata(props: Record<string, string>, fileName?
     } catch (e) {
         throw new SemanticSplatError("MODEL_CONTRACT", `encoder metadata: ${e instanceof Error ? e.message : String(e)}`, fileName);
     }
-    const info: EncoderModelInfo = { k: positiveInt("k"), encoderId: need("encoder_id"), encoderVersion: positiveInt("encoder_version"), serialization };
+    const info: EncoderModelInfo = { k: positiveInt("k"), encoderId: props.features_id || need("encoder_id"), encoderVersion: positiveInt("encoder_version"), serialization };
     if (props.encoder_config !== undefined) info.blocks = blocksFromConfig(props.encoder_config, serialization.levels, fileName);
     return info;
 }

@@ -551,7 +551,8 @@ export class SemanticSegmentationPipeline {
         } else if (!this._tick && this._demand.length && this._model && !this._fallback && !this._fallbackLoading && ++this._framesWithoutDraw >= this.maxWaitFrames) {
             // A full model but a mesh without (matching) features, and no fallback: nothing can answer.
             this._framesWithoutDraw = 0;
-            this.rejectDemand(new SemanticSplatError("FEATURE_MISMATCH", `segmentAsync: for ${this.maxWaitFrames} frames the mesh "${this.mesh.name}" had ${this.mesh.featureDimension ? `K = ${this.mesh.featureDimension} features, the model K = ${this._model.k}` : "no features (is the encoder running?)"} and no fallback model (loadFallbackModelAsync) was loaded`));
+            const why = this.featureMismatch ?? `the mesh "${this.mesh.name}" had ${this.mesh.featureDimension ? `K = ${this.mesh.featureDimension} features, the model K = ${this._model.k}` : "no features (is the encoder running?)"}`;
+            this.rejectDemand(new SemanticSplatError("FEATURE_MISMATCH", `segmentAsync: for ${this.maxWaitFrames} frames ${why}, and no fallback model (loadFallbackModelAsync) was loaded`));
         }
         this.stats_.addMainThreadWork(now() - start);
     }
@@ -687,10 +688,24 @@ export class SemanticSegmentationPipeline {
         return this._colorPass;
     }
 
-    /** True when the full model is loaded and the mesh has the K features it reads. */
+    /** True when the full model is loaded and the mesh has the K features it reads, from the encoder it was trained on. */
     private fullModelCanRun(): boolean {
         const k = this.mesh.featureDimension;
-        return this._model !== null && k >= 1 && this._model.k === k && this.mesh.featureTexture !== null;
+        return this._model !== null && k >= 1 && this._model.k === k && this.mesh.featureTexture !== null && this.featureMismatch === null;
+    }
+
+    /**
+     * Why the full model does not read the mesh's features although their K matches: they were made by another
+     * encoder than the one the model was trained on (the model's metadata `features_id` against the mesh's
+     * `featureEncoderId`, e.g. a sidecar written with an earlier encoder). Another encoder's features are not
+     * wrong-sized, they mean other things: the pipeline runs the RGB-only fallback instead (or, without one,
+     * `segmentAsync` fails with `FEATURE_MISMATCH` and this text). null when they match or either side is unknown.
+     */
+    get featureMismatch(): string | null {
+        const trainedOn = this._model?.metadata.features_id;
+        const madeBy = this.mesh.featureEncoderId;
+        if (!trainedOn || !madeBy || madeBy === trainedOn || !(this.mesh.featureDimension >= 1)) return null;
+        return `the mesh's features were made by encoder "${madeBy}", the model "${this._model!.name}" was trained on features of "${trainedOn}": encode the scene again with that encoder`;
     }
 
     /** What a tick may run now, in order of preference: the full model, then the RGB-only fallback. */

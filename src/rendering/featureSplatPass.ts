@@ -92,6 +92,11 @@ export interface FeatureTextureProvider {
      * Babylon's quads.
      */
     readonly drawsSplatTriangles?: boolean;
+    /**
+     * The encoder that made the features (its `features_id`, or the `encoder_id` of a file from before it); "" or
+     * absent when unknown. A pipeline whose model names the encoder it was trained on does not feed it another's.
+     */
+    readonly featureEncoderId?: string;
 }
 
 export type FeatureSplatMesh = GaussianSplattingMesh & FeatureTextureProvider;

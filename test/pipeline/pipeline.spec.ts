@@ -17,6 +17,19 @@ const MODEL = { source: FIXTURE_URL, manifestUrl: FIXTURE_MANIFEST, executionPro
 const FALLBACK = { source: RGB_FIXTURE_URL, manifestUrl: FIXTURE_MANIFEST, executionProvider: "wasm" as const };
 /** Margins for a small shared machine where each fresh worker compiles onnxruntime's wasm again. */
 const SPEC_MS = 100000;
+
+/** `bytes` (an ONNX ModelProto) with one more metadata_props entry: field 14 appended (protobuf fields may come in
+ *  any order, repeated ones accumulate). How a model exported with that key reads to the worker. */
+function withMetadata(bytes: ArrayBuffer, key: string, value: string): ArrayBuffer {
+    const varint = (n: number): number[] => (n < 0x80 ? [n] : [(n & 0x7f) | 0x80, ...varint(n >>> 7)]);
+    const field = (tag: number, data: number[]) => [tag, ...varint(data.length), ...data];
+    const text = (t: string) => [...new TextEncoder().encode(t)];
+    const entry = field(0x72, [...field(0x0a, text(key)), ...field(0x12, text(value))]);
+    const out = new Uint8Array(bytes.byteLength + entry.length);
+    out.set(new Uint8Array(bytes));
+    out.set(entry, bytes.byteLength);
+    return out.buffer;
+}
 const NONE = 255;
 
 function expectCode(error: unknown, code: SemanticSplatError["code"]): void {
@@ -201,6 +214,44 @@ describe("segmentation pipeline", () => {
             expect(p.activeModelKind).toBe("vdvi");
             await segmentUntilFull(p);
             expect(objectClasses(p)).toEqual(fullClasses);
+        }, SPEC_MS);
+
+        it("features from another encoder than the model was trained on: the fallback answers, or FEATURE_MISMATCH naming both", async () => {
+            const saved = s.mesh.featureValues!.slice();
+            const k = s.mesh.featureDimension;
+            const savedId = s.mesh.featureEncoderId;
+            const trainedOn = "fixture-encoder@0123456789ab";
+            const model = { source: withMetadata(await (await fetch(FIXTURE_URL)).arrayBuffer(), "features_id", trainedOn), executionProvider: "wasm" as const };
+            try {
+                s.mesh.setFeatures(saved, k, { encoderId: "fixture-encoder@ba9876543210" }); // e.g. a sidecar of an older encoder
+                const p = newPipeline({ model, fallbackModel: FALLBACK });
+                const info = await p.loadModelAsync();
+                expect(info.metadata.features_id).toBe(trainedOn);
+                await p.loadFallbackModelAsync();
+                expect(p.featureMismatch).toContain("fixture-encoder@ba9876543210");
+                expect(p.featureMismatch).toContain(trainedOn);
+                expect(p.activeModelKind).toBe("vdvi-rgb");
+                expect((await segment(p)).modelKind).toBe("vdvi-rgb");
+                expect(objectClasses(p)).toEqual(fallbackClasses);
+
+                s.mesh.setFeatures(saved, k, { encoderId: trainedOn }); // encoded again with the right encoder
+                expect(p.featureMismatch).toBeNull();
+                expect(p.activeModelKind).toBe("vdvi");
+                await segmentUntilFull(p);
+                expect(objectClasses(p)).toEqual(fullClasses);
+                s.mesh.setFeatures(saved, k); // an unknown encoder (a PLY without the comment) is not refused
+                expect(p.featureMismatch).toBeNull();
+
+                s.mesh.setFeatures(saved, k, { encoderId: "fixture-encoder@ba9876543210" });
+                const alone = newPipeline({ model, maxWaitFrames: 5 });
+                await alone.loadModelAsync();
+                const error = await rejection(segment(alone));
+                expectCode(error, "FEATURE_MISMATCH");
+                expect(String(error)).toContain(`trained on features of "${trainedOn}"`);
+                expect(alone.stats.ticks).toBe(0);
+            } finally {
+                s.mesh.setFeatures(saved, k, { encoderId: savedId });
+            }
         }, SPEC_MS);
 
         it("without a fallback, a mesh that has no features gets no tick: segmentAsync fails with FEATURE_MISMATCH", async () => {

@@ -43,6 +43,25 @@ class _HalfInside(torch.nn.Module):
         return self.model(*inputs).float()
 
 
+def features_id(model: GaussianEncoder) -> str:
+    """The identity of the feature space this encoder's weights make: `rtgs2-gaussian-encoder@<12 hex>`, the hex from
+    the SHA-256 of every parameter in fp32, in state-dict order. The encoder file carries it (metadata `features_id`),
+    so do the features the runtime computes with it (a sidecar's encoder id), and a VDVI network trained on its
+    features records it too: the runtime does not feed one encoder's features to a network trained on another's
+    (docs/MODELS.md). The fp16 export of the same weights has the same id."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for tensor in model.state_dict().values():
+        digest.update(tensor.detach().cpu().float().contiguous().numpy().tobytes())
+    return f"{ENCODER_ID}@{digest.hexdigest()[:12]}"
+
+
+def features_id_of(source: Path) -> str:
+    """features_id of an exported fp32 encoder (.onnx) or an encoder checkpoint (.pt)."""
+    return features_id(load_onnx_weights(source) if Path(source).suffix == ".onnx" else load_checkpoint(source))
+
+
 def metadata(config: EncoderConfig, extra: dict | None = None) -> dict[str, str]:
     s = config.serialization
     props = {  # "kind" and "k" are the keys the runtime's worker checks for every model (src/worker/modelContract.ts)
@@ -110,7 +129,8 @@ def export_onnx(model: GaussianEncoder, out: Path, example_channels: np.ndarray,
         torch.onnx.export(module, args, buffer, input_names=names, output_names=[OUTPUT_NAME], dynamic_axes=dynamic,
                           opset_version=OPSET, do_constant_folding=True, dynamo=False)
     proto = onnx.load_from_string(buffer.getvalue())
-    props = metadata(config, {**(extra_metadata or {}), "precision": "fp16" if fp16 else "fp32"})
+    props = metadata(config, {**(extra_metadata or {}), "precision": "fp16" if fp16 else "fp32",
+                              "features_id": features_id(model)})
     free_scene_dims(proto)
     del proto.metadata_props[:]
     for k, v in props.items():
@@ -192,9 +212,13 @@ def rewrite_onnx(source: Path, out: Path, channels: np.ndarray) -> tuple[bytes, 
     proto = onnx.load(str(source))
     original = proto.SerializeToString()
     free_scene_dims(proto)
+    props = {p.key: p.value for p in proto.metadata_props}
+    if "features_id" not in props and props.get("precision", "fp32") == "fp32" and props.get("kind") == "encoder":
+        entry = proto.metadata_props.add()  # a file from before features_id: stamped from its own weights
+        entry.key, entry.value = "features_id", features_id_of(source)
+        props["features_id"] = entry.value
     onnx.checker.check_model(proto)
     data = proto.SerializeToString()
-    props = {p.key: p.value for p in proto.metadata_props}
     if props.get("kind") != "encoder" or "encoder_config" not in props:
         raise ValueError(f"{source}: not an exported Gaussian encoder (no kind=encoder / encoder_config metadata)")
     config = EncoderConfig.from_json(json.loads(props["encoder_config"]))

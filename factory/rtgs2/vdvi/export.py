@@ -176,6 +176,18 @@ def update_manifest(model_path: Path, model_args: dict, description: str, comman
                                     classTableVersion=load_class_table()["version"], precision=precision)
 
 
+def training_encoder(state: dict) -> Path | None:
+    """The encoder whose features a VDVI checkpoint was trained on, from its --features directory's source.json
+    (`onnx:<file>` or `encoder:<checkpoint>`, as rtgs2.vdvi.data wrote it), when that file is still there."""
+    features = (state.get("args") or {}).get("features")
+    source_json = Path(str(features)) / "source.json" if features and features != "none" else None
+    if source_json is None or not source_json.is_file():
+        return None
+    source = json.loads(source_json.read_text()).get("source", "")
+    kind, _, path = source.partition(":")
+    return Path(path) if kind in ("onnx", "encoder") and Path(path).is_file() else None
+
+
 def main(argv=None) -> int:
     from .evaluate import load_model
 
@@ -188,11 +200,25 @@ def main(argv=None) -> int:
     parser.add_argument("--parity-benchmark", type=Path, default=None)
     parser.add_argument("--parity-features", type=Path, default=None)
     parser.add_argument("--parity-resolution", default="640x480")
+    parser.add_argument("--encoder", type=Path, default=None,
+                        help="the encoder (.onnx or checkpoint) whose features the network was trained on; its "
+                             "features_id goes into the metadata (default: the training features' source, when found)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     model, state = load_model(args.checkpoint)
+    extra = {"training_step": str(state.get("step"))}
+    if not is_rgb_only(state["model_args"]):
+        from ..encoder.export import features_id_of
+
+        encoder = args.encoder or training_encoder(state)
+        if encoder is None:
+            print("note: the encoder of the training features was not found (--encoder): no features_id, the runtime "
+                  "will feed this network any encoder's features", file=sys.stderr)
+        else:
+            extra["features_id"] = features_id_of(encoder)
+            print(f"features_id {extra['features_id']} (encoder {encoder})")
     data = export_onnx(model, state["model_args"], args.out, fp16=args.fp16, with_logits=args.logits,
-                       extra_metadata={"training_step": str(state.get("step"))})
+                       extra_metadata=extra)
     print(f"wrote {args.out}: {len(data)} bytes")
     if len(data) > MAX_ONNX_BYTES:
         print(f"error: {len(data)} bytes, over the browser budget of {MAX_ONNX_BYTES} bytes per model (issue 14)",
