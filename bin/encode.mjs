@@ -541,16 +541,22 @@ async function main() {
         sceneBytes = null;
         if (args.sidecar) scene = null;
 
-        // no memory arena and no memory pattern: onnxruntime's CPU arena keeps the largest tile's working set (and
-        // grows with the tiles' differing shapes) for the whole encode; without it each tile's buffers are freed
-        // (6 M Gaussians: peak RSS 2.20 -> 2.15 GB, and 1.58 GB retained between tiles; BENCHMARKS.md "Large scenes in Node")
-        const sessionOptions = { enableCpuMemArena: false, enableMemPattern: false, ...(args.threads ? { intraOpNumThreads: args.threads } : {}) };
-        let session;
-        try {
-            session = await ort.InferenceSession.create(new Uint8Array(modelBytes), sessionOptions);
-        } catch (e) {
-            throw Object.assign(new Error(`${args.model}: onnxruntime-node could not load the model: ${e.message}`), { code: "MODEL_INVALID" });
-        }
+        // onnxruntime's CPU arena on, its memory pattern off: within a call the arena hands freed buffers to later
+        // operators, where without it every operator's output was fresh memory from the kernel (page faults and
+        // zeroing: a third of the CPU time went to the system at 3 M Gaussians). The arena keeps what it grew to, and
+        // calls of other shapes grow it further, so each tile after the first gets a new session (its arena starts
+        // empty; creating one takes a few tens of ms): the peak is one call's, which the memory model the tiles are
+        // planned with counts (NODE_MEMORY_MODEL). BENCHMARKS.md, "Large scenes in Node".
+        const sessionOptions = { enableCpuMemArena: true, enableMemPattern: false, ...(args.threads ? { intraOpNumThreads: args.threads } : {}) };
+        const createSession = async () => {
+            try {
+                return await ort.InferenceSession.create(new Uint8Array(modelBytes), sessionOptions);
+            } catch (e) {
+                throw Object.assign(new Error(`${args.model}: onnxruntime-node could not load the model: ${e.message}`), { code: "MODEL_INVALID" });
+            }
+        };
+        let session = await createSession();
+        let sessionCalls = 0;
 
         // 4. encode; a tiled encode spills each tile's features to a file beside the output and they are gathered
         //    after it, when the channels and the tile structures are gone (no (count x K) array during the encode)
@@ -575,6 +581,12 @@ async function main() {
                 async (feeds) => {
                     const ortFeeds = {};
                     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+                    if (sessionCalls++ > 0) {
+                        // the previous call's outputs have been consumed: its arena goes, the next call starts empty
+                        await session.release();
+                        session = null;
+                        session = await createSession();
+                    }
                     const outputs = await session.run(ortFeeds, ["features"]);
                     return { data: outputs.features.data, dims: outputs.features.dims };
                 },
@@ -621,7 +633,7 @@ async function main() {
     const total = t.channelsMs + t.serializeMs + t.inferenceMs + t.outputMs;
     process.stderr.write(
         `${args.quiet ? "" : "\n"}frame (${frame.source}): ${lib.describeSceneFrame(frame)}\n` +
-            `wrote ${out}: ${result.count} Gaussians x K=${result.k} (${result.encoderId}${result.tiles > 1 ? `, ${result.tiles} tiles` : ""}); ` +
+            `wrote ${out}: ${result.count} Gaussians x K=${result.k} (${result.encoderId}${result.tiles > 1 ? `, ${result.tiles} tiles, largest call ${result.largestTile}` : ""}); ` +
             (cached
                 ? `no encode: read from the cache in ${(t.outputMs / 1000).toFixed(2)} s (key and file included)\n`
                 : `encode ${((total + t.frameMs) / 1000).toFixed(2)} s (frame ${t.frameMs.toFixed(0)} ms, channels ${t.channelsMs.toFixed(0)} ms, serialization ${t.serializeMs.toFixed(0)} ms, model ${t.inferenceMs.toFixed(0)} ms)\n`) +

@@ -93,13 +93,15 @@ export function resolveTilingOptions(options: TilingOptions = {}): { tileGaussia
 
 /**
  * What a tiled encode in Node holds at its peak, from the runs in BENCHMARKS.md ("Large scenes in Node", shipped
- * K = 16 encoder, the encode command's malloc settings, 2026-12-06): a base (the runtime, onnxruntime, the model),
- * the per-Gaussian arrays (channels, plan, skeleton, spill bookkeeping: 0.26 GB more at 6 M than at 3 M Gaussians
- * with the same tiles, 87 B a Gaussian) and the largest model call (a whole 1 M Gaussian encode peaks at 0.99 GB:
- * 0.61 KB per Gaussian of a call once base and arrays are taken off). Fitted to be on the safe side: it predicts
- * 1.28 and 1.54 GB where 400k cores measured 1.11 and 1.37 GB (3 M and 6 M).
+ * K = 16 encoder, the encode command's malloc settings): a base (the runtime, onnxruntime, the model), the
+ * per-Gaussian arrays (channels, plan, skeleton, spill bookkeeping: 0.26 GB more at 6 M than at 3 M Gaussians with
+ * the same tiles, 87 B a Gaussian) and the largest model call. The command runs onnxruntime with its CPU arena (a new
+ * session, so an empty arena, for each tile), which holds more than the live tensors, by an amount that jumps with the
+ * arena's growth steps: measured 1.03-1.49 KB per Gaussian of the call once base and arrays are taken off (a whole
+ * 0.96 M encode: 1.37 GB; 6 M in calls of at most 596k: 1.70 GB). 1.5 KB is the top of that range, so the budget
+ * holds (2026-12-07: 3 M peaked at 1.38 GB, 6 M at 1.32 GB under a 1.5 GB budget).
  */
-export const NODE_MEMORY_MODEL = { baseBytes: 0.29e9, bytesPerGaussian: 87, bytesPerCallGaussian: 610 } as const;
+export const NODE_MEMORY_MODEL = { baseBytes: 0.29e9, bytesPerGaussian: 87, bytesPerCallGaussian: 1500 } as const;
 /** The smallest core a memory budget may ask for (below it the fields cost several times the cores' work). */
 export const MIN_BUDGET_TILE_GAUSSIANS = 25_000;
 
@@ -130,8 +132,10 @@ export function tileTooLarge(core: number, field: number, tileGaussians: number,
 }
 
 /**
- * Splits `count` Gaussians (10 channels each, positions first) into tiles of at most `tileGaussians` by recursive
- * halving at the median of the longest axis of each part's bounding box. Deterministic. Memory: one Int32Array of
+ * Splits `count` Gaussians (10 channels each, positions first) into the fewest tiles of at most `tileGaussians`
+ * (ceil(count / tileGaussians)) by recursive splitting along the longest axis of each part's bounding box, at the
+ * quantile that leaves each side a whole number of those tiles (the median when the part needs an even number; 7
+ * tiles, not 8, for 3 M Gaussians in 432k cores: each tile costs its halo). Deterministic. Memory: one Int32Array of
  * `count` indices besides the returned `tileOf`.
  */
 export function planTiles(channels: Float32Array, count: number, tileGaussians: number): TilePlan {
@@ -148,7 +152,8 @@ export function planTiles(channels: Float32Array, count: number, tileGaussians: 
         const box = bounds(channels, order, lo, hi);
         let axis = 0;
         for (let a = 1; a < 3; a++) if (box[3 + a] - box[a] > box[3 + axis] - box[axis]) axis = a;
-        const mid = lo + ((hi - lo) >> 1);
+        const parts = Math.ceil((hi - lo) / tileGaussians);
+        const mid = lo + Math.round(((hi - lo) * Math.floor(parts / 2)) / parts);
         selectNth(channels, order, lo, hi, mid, axis);
         // right first, so the left part is split (and numbered) first
         stack.push([mid, hi], [lo, mid]);

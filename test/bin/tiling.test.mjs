@@ -68,8 +68,8 @@ test("the shipped encoder on the showcase room: 4 tiles with their receptive fie
         const whole = await lib.encodeChannels(channels, count, info, run, { tileGaussians: Infinity });
         assert.equal(whole.tiles, 1);
         const progress = [];
-        const tiled = await lib.encodeChannels(channels, count, info, run, { tileGaussians: 40000 }, { onProgress: (p) => progress.push(p) });
-        assert.equal(tiled.tiles, 4);
+        const tiled = await lib.encodeChannels(channels, count, info, run, { tileGaussians: 20100, fieldGaussians: Infinity }, { onProgress: (p) => progress.push(p) });
+        assert.equal(tiled.tiles, 4); // ceil(80,369 / 20,100)
         assert.ok(tiled.largestTile < count, `a tile's field (${tiled.largestTile}) is smaller than the room (${count})`);
         const r = compare(whole.features, tiled.features, count, info.k);
         assert.ok(r.worst > 0.99999 && r.maxAbs < 1e-4, `tiled vs whole: mean cos ${r.mean}, worst ${r.worst}, max abs ${r.maxAbs}`);
@@ -98,7 +98,7 @@ test("fieldGaussians halves the cores whose fields are larger (smaller model cal
         const uncapped = await lib.encodeChannels(channels, count, info, run, { tileGaussians: 20000, fieldGaussians: Infinity });
         const stored = [];
         const capped = await lib.encodeChannels(channels, count, info, run, { tileGaussians: 20000, fieldGaussians: 40000 }, { storeTileFeatures: (gaussians, features) => stored.push({ gaussians, features }) });
-        assert.equal(uncapped.tiles, 8); // 80,369 -> 40,185 -> 20,093 -> 10,046
+        assert.equal(uncapped.tiles, 5); // ceil(80,369 / 20,000): 2 + 3 tiles of about 16k
         assert.ok(capped.tiles > uncapped.tiles, `${capped.tiles} tiles with the cap, ${uncapped.tiles} without`);
         assert.ok(capped.largestTile < uncapped.largestTile, `largest call ${capped.largestTile} with the cap, ${uncapped.largestTile} without`);
         // the rows went to storeTileFeatures, not to a scene array: gather them
@@ -151,8 +151,8 @@ test("the command: --tile-gaussians gives the whole-scene sidecar, names the til
     assert.equal(a.status, 0, a.stderr);
     const b = encode([PARITY, "--model", TINY, "--sidecar", "--out", tiled, "--tile-gaussians", "1000"]);
     assert.equal(b.status, 0, b.stderr);
-    assert.match(b.stderr, /2025 Gaussians x K=16 \(rtgs2-gaussian-encoder, 4 tiles\)/);
-    assert.match(b.stderr, /tile 1\/4, ~\d+ s left/);
+    assert.match(b.stderr, /2025 Gaussians x K=16 \(rtgs2-gaussian-encoder, 3 tiles, largest call \d+\)/);
+    assert.match(b.stderr, /tile 1\/3, ~\d+ s left/);
     const x = lib.decodeFeatureSidecar(readFileSync(whole), whole), y = lib.decodeFeatureSidecar(readFileSync(tiled), tiled);
     const fx = lib.halfArrayToFloat32(x.halfFeatures), fy = lib.halfArrayToFloat32(y.halfFeatures);
     let worst = 0;
@@ -176,8 +176,10 @@ test("the command: --tile-gaussians gives the whole-scene sidecar, names the til
 test("tilingForMemoryBudget: the largest tiles that fit, the whole scene when one call fits, and a flag when nothing fits", () => {
     const { baseBytes, bytesPerGaussian, bytesPerCallGaussian } = lib.NODE_MEMORY_MODEL;
     const predicted = (count, field) => baseBytes + bytesPerGaussian * count + bytesPerCallGaussian * field;
-    // 1 M Gaussians in 1.5 GB: one call fits
-    assert.deepEqual(lib.tilingForMemoryBudget(1_000_000, 1.5e9), { tileGaussians: Infinity, fieldGaussians: Infinity, fits: true });
+    // 600k Gaussians in 1.5 GB: one call fits; 1 M in 2 GB too, not in 1.5
+    assert.deepEqual(lib.tilingForMemoryBudget(600_000, 1.5e9), { tileGaussians: Infinity, fieldGaussians: Infinity, fits: true });
+    assert.equal(lib.tilingForMemoryBudget(1_000_000, 2e9).tileGaussians, Infinity);
+    assert.ok(Number.isFinite(lib.tilingForMemoryBudget(1_000_000, 1.5e9).tileGaussians));
     // 3 M and 6 M: cores of half the call that fits; the plan's predicted peak is within the budget, one more
     // Gaussian per call would not be
     let previous = Infinity;

@@ -43,7 +43,7 @@ describe("tiled encoding", () => {
         const count = 20000;
         const channels = roomChannels(count);
         const plan = planTiles(channels, count, 3000);
-        expect(plan.count).toBe(8); // 20000 -> 10000 -> 5000 -> 2500
+        expect(plan.count).toBe(7); // ceil(20000 / 3000): 3 + 4 tiles of about 2857
         const sizes = new Int32Array(plan.count);
         for (let i = 0; i < count; i++) sizes[plan.tileOf[i]]++;
         expect(Array.from(sizes)).toEqual(Array.from(plan.coreCounts));
@@ -65,7 +65,7 @@ describe("tiled encoding", () => {
         const plan = planTiles(channels, count, 3000);
         const before = { counts: Array.from(plan.coreCounts), tileOf: Array.from(plan.tileOf), boxes: Array.from(plan.boxes) };
         const split = splitTile(channels, plan, 2);
-        expect(split.count).toBe(9);
+        expect(split.count).toBe(8);
         expect(split.coreCounts[2] + split.coreCounts[3]).toBe(before.counts[2]);
         expect(Math.abs(split.coreCounts[2] - split.coreCounts[3])).toBeLessThanOrEqual(1);
         expect(Array.from(split.coreCounts.subarray(0, 2))).toEqual(before.counts.slice(0, 2));
@@ -188,12 +188,12 @@ describe("tiled encoding", () => {
             const progress: EncodeProgress[] = [];
             const result = await client.encodeScene({ splats: rows.slice(), worldMatrix, tileGaussians: 1000 }, { onProgress: (p) => progress.push(p) });
             expect(result.count).toBe(2025);
-            expect(result.tiles).toBe(4);
+            expect(result.tiles).toBe(3); // ceil(2025 / 1000)
             let worst = 0;
             for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(result.features[i] - expected[i]));
             expect(worst).toBeLessThan(1e-4);
-            const tiles = progress.filter((p) => p.tiles === 4);
-            expect(tiles.map((p) => p.tile)).toEqual([0, 1, 2, 3, 4]);
+            const tiles = progress.filter((p) => p.tiles === 3);
+            expect(tiles.map((p) => p.tile)).toEqual([0, 1, 2, 3]);
             expect(tiles[2].secondsLeft).toBeGreaterThanOrEqual(0);
             for (let i = 1; i < progress.length; i++) expect(progress[i].fraction).toBeGreaterThanOrEqual(progress[i - 1].fraction);
             expect(progress[progress.length - 1]).toEqual({ stage: "done", fraction: 1 });
@@ -206,7 +206,7 @@ describe("tiled encoding", () => {
             const spilled = await client.encodeSceneSpilled({ ...request, splats: rows.slice() });
             expect(spilled.features).toBeNull();
             const spill = spilled.spill!;
-            expect([spill.count, spill.k, spilled.tiles]).toEqual([2025, 16, 4]);
+            expect([spill.count, spill.k, spilled.tiles]).toEqual([2025, 16, 3]);
             expect((await spillFiles()).filter((n) => !before.includes(n))).toEqual([spill.file]);
             const features = await readFeatureSpill(spill);
             expect(features.length).toBe(2025 * 16);
@@ -265,7 +265,7 @@ describe("tiled encoding", () => {
             );
             expect(isSemanticError(error, "CANCELLED")).withContext(String(error)).toBeTrue();
             const again = await client.encodeScene({ splats: rows.slice(), worldMatrix, tileGaussians: 1000 });
-            expect(again.tiles).toBe(4);
+            expect(again.tiles).toBe(3);
         });
     });
 });
