@@ -691,7 +691,7 @@ export class SemanticSegmentationPipeline {
     /** True when the full model is loaded and the mesh has the K features it reads, from the encoder it was trained on. */
     private fullModelCanRun(): boolean {
         const k = this.mesh.featureDimension;
-        return this._model !== null && k >= 1 && this._model.k === k && this.mesh.featureTexture !== null && this.featureMismatch === null;
+        return this._model !== null && k >= 1 && this._model.k === k && this.mesh.featureTexture !== null && !this.featuresFromAnotherEncoder();
     }
 
     /**
@@ -702,10 +702,15 @@ export class SemanticSegmentationPipeline {
      * `segmentAsync` fails with `FEATURE_MISMATCH` and this text). null when they match or either side is unknown.
      */
     get featureMismatch(): string | null {
+        if (!this.featuresFromAnotherEncoder()) return null;
+        return `the mesh's features were made by encoder "${this.mesh.featureEncoderId}", the model "${this._model!.name}" was trained on features of "${this._model!.metadata.features_id}": encode the scene again with that encoder`;
+    }
+
+    /** featureMismatch's test without its message (it runs every frame). */
+    private featuresFromAnotherEncoder(): boolean {
         const trainedOn = this._model?.metadata.features_id;
         const madeBy = this.mesh.featureEncoderId;
-        if (!trainedOn || !madeBy || madeBy === trainedOn || !(this.mesh.featureDimension >= 1)) return null;
-        return `the mesh's features were made by encoder "${madeBy}", the model "${this._model!.name}" was trained on features of "${trainedOn}": encode the scene again with that encoder`;
+        return !!trainedOn && !!madeBy && madeBy !== trainedOn && this.mesh.featureDimension >= 1;
     }
 
     /** What a tick may run now, in order of preference: the full model, then the RGB-only fallback. */

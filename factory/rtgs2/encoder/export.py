@@ -57,9 +57,14 @@ def features_id(model: GaussianEncoder) -> str:
     return f"{ENCODER_ID}@{digest.hexdigest()[:12]}"
 
 
+def load_encoder(path: Path) -> GaussianEncoder:
+    """An exported fp32 encoder (.onnx, load_onnx_weights) or an encoder checkpoint (.pt, load_checkpoint)."""
+    return load_onnx_weights(path) if Path(path).suffix == ".onnx" else load_checkpoint(path)
+
+
 def features_id_of(source: Path) -> str:
     """features_id of an exported fp32 encoder (.onnx) or an encoder checkpoint (.pt)."""
-    return features_id(load_onnx_weights(source) if Path(source).suffix == ".onnx" else load_checkpoint(source))
+    return features_id(load_encoder(source))
 
 
 def metadata(config: EncoderConfig, extra: dict | None = None) -> dict[str, str]:
@@ -184,9 +189,12 @@ def load_onnx_weights(path: Path) -> GaussianEncoder:
     """An exported fp32 encoder back into a PyTorch model: its config from the file's metadata, every parameter from
     the initializer of the same name (the export keeps the state-dict names; a file that lacks one, or holds it in
     another shape or precision, is refused). For fine-tuning a shipped encoder on a machine without its checkpoint."""
+    return _encoder_from_proto(onnx.load(str(path)), path)
+
+
+def _encoder_from_proto(proto: onnx.ModelProto, path: Path) -> GaussianEncoder:
     from onnx import numpy_helper
 
-    proto = onnx.load(str(path))
     props = {p.key: p.value for p in proto.metadata_props}
     if props.get("kind") != "encoder" or "encoder_config" not in props:
         raise ValueError(f"{path}: not an exported Gaussian encoder (no kind=encoder / encoder_config metadata)")
@@ -215,7 +223,7 @@ def rewrite_onnx(source: Path, out: Path, channels: np.ndarray) -> tuple[bytes, 
     props = {p.key: p.value for p in proto.metadata_props}
     if "features_id" not in props and props.get("precision", "fp32") == "fp32" and props.get("kind") == "encoder":
         entry = proto.metadata_props.add()  # a file from before features_id: stamped from its own weights
-        entry.key, entry.value = "features_id", features_id_of(source)
+        entry.key, entry.value = "features_id", features_id(_encoder_from_proto(proto, source))
         props["features_id"] = entry.value
     onnx.checker.check_model(proto)
     data = proto.SerializeToString()

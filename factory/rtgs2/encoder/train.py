@@ -413,9 +413,9 @@ def main(argv=None) -> int:
         torch.set_rng_state(state["torch_rng"])
         print(f"resumed {last} at step {step}", flush=True)
     elif args.init is not None:
-        from .export import load_checkpoint, load_onnx_weights
+        from .export import load_encoder
 
-        start = load_onnx_weights(args.init) if args.init.suffix == ".onnx" else load_checkpoint(args.init)
+        start = load_encoder(args.init)
         if start.config.to_json() != config.to_json():
             raise SystemExit(f"--init {args.init}: its config differs from --config/--k")
         model.load_state_dict(start.state_dict())
