@@ -164,6 +164,13 @@ def test_init_from_an_exported_encoder_and_several_benchmarks(tmp_path):
     assert all(torch.equal(state["model"][k], v) for k, v in original.state_dict().items())
     with pytest.raises(SystemExit, match="config differs"):
         train.main(common + ["--run", str(tmp_path / "run8"), "--k", "8"])
+    # a missing file, and a file that is not an encoder: clear messages, no run started
+    with pytest.raises(SystemExit):
+        train.main(common[:-1] + [str(tmp_path / "missing.onnx"), "--run", str(tmp_path / "r1")])
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(SystemExit, match="--init .*junk.onnx"):
+        train.main(common[:-1] + [str(tmp_path / "junk.onnx"), "--run", str(tmp_path / "r2")])
+    assert not (tmp_path / "r2" / "last.pt").exists()
 
 
 def test_features_id_names_the_weights_in_every_export(tmp_path):
@@ -214,3 +221,11 @@ def test_features_id_names_the_weights_in_every_export(tmp_path):
     assert vdvi_export.main(["--checkpoint", str(tmp_path / "vdvi2.pt"), "--out", str(tmp_path / "v3.onnx"),
                              "--encoder", str(tmp_path / "enc.pt")]) == 0
     assert meta(tmp_path / "v3.onnx")["features_id"] == fid
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit, match="--encoder .*junk.pt"):
+        vdvi_export.main(["--checkpoint", str(tmp_path / "vdvi2.pt"), "--out", str(tmp_path / "v4.onnx"),
+                          "--encoder", str(tmp_path / "junk.pt")])
+    with pytest.raises(SystemExit):
+        vdvi_export.main(["--checkpoint", str(tmp_path / "vdvi2.pt"), "--out", str(tmp_path / "v5.onnx"),
+                          "--encoder", str(tmp_path / "missing.pt")])
+    assert not (tmp_path / "v4.onnx").exists() and not (tmp_path / "v5.onnx").exists()

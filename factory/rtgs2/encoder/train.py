@@ -373,6 +373,8 @@ def main(argv=None) -> int:
             ap.error(f"--data {data}: not a directory")
     if args.steps < 1:
         ap.error(f"--steps must be >= 1, got {args.steps}")
+    if args.init is not None and not args.init.is_file():
+        ap.error(f"--init {args.init}: no such file")
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     config = CONFIGS[args.config]
@@ -415,7 +417,10 @@ def main(argv=None) -> int:
     elif args.init is not None:
         from .export import load_encoder
 
-        start = load_encoder(args.init)
+        try:
+            start = load_encoder(args.init)
+        except Exception as e:  # not an encoder, damaged, fp16, another graph: say which and stop
+            raise SystemExit(f"--init {args.init}: {e}") from e
         if start.config.to_json() != config.to_json():
             raise SystemExit(f"--init {args.init}: its config differs from --config/--k")
         model.load_state_dict(start.state_dict())

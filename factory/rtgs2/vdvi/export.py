@@ -210,12 +210,17 @@ def main(argv=None) -> int:
     if not is_rgb_only(state["model_args"]):
         from ..encoder.export import features_id_of
 
+        if args.encoder is not None and not args.encoder.is_file():
+            parser.error(f"--encoder {args.encoder}: no such file")
         encoder = args.encoder or training_encoder(state)
         if encoder is None:
             print("note: the encoder of the training features was not found (--encoder): no features_id, the runtime "
                   "will feed this network any encoder's features", file=sys.stderr)
         else:
-            extra["features_id"] = features_id_of(encoder)
+            try:
+                extra["features_id"] = features_id_of(encoder)
+            except Exception as e:
+                raise SystemExit(f"--encoder {encoder}: {e}") from e
             print(f"features_id {extra['features_id']} (encoder {encoder})")
     data = export_onnx(model, state["model_args"], args.out, fp16=args.fp16, with_logits=args.logits,
                        extra_metadata=extra)
