@@ -120,7 +120,8 @@ class SegmentationMetrics:
             self.image_miou.append(scores(cm, self.average_over)["miou"])
 
     def summary(self) -> dict:
-        """JSON-ready: miou (global), miou_per_image, macc, oacc, per_class_iou (None = class not in the GT)."""
+        """JSON-ready: miou (global), miou_per_image, macc, oacc, per_class_iou (None = class not in the GT) and the
+        confusion counts (rows ground truth, columns prediction, last column none), to say what a class is taken for."""
         s = scores(self.confusion, "gt")
         present = self.confusion.sum(1) > 0
         return {
@@ -128,7 +129,7 @@ class SegmentationMetrics:
             "macc": s["macc"], "oacc": s["oacc"],
             "per_class_iou": [float(v) if p else None for v, p in zip(s["per_class_iou"], present)],
             "images": self.images, "images_with_labels": len(self.image_miou), "pixels": s["pixels"],
-            "per_image_average_over": self.average_over,
+            "per_image_average_over": self.average_over, "confusion": self.confusion.tolist(),
         }
 
 

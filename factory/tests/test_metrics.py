@@ -54,6 +54,8 @@ def test_global_and_per_image_protocols_differ_as_defined():
     assert s["oacc"] == pytest.approx(95 / 100) and s["macc"] == pytest.approx(0.5)
     assert s["images"] == 3 and s["images_with_labels"] == 2 and s["pixels"] == 100
     assert s["per_class_iou"] == [pytest.approx(0.95), 0.0]
+    # rows ground truth, columns prediction and none: the 5 class-1 pixels were called 0
+    assert s["confusion"] == [[95, 0, 0], [5, 0, 0]]
 
 
 def test_per_class_iou_is_none_for_classes_not_in_the_ground_truth():
