@@ -65,6 +65,18 @@ def test_bad_crops_are_refused_with_a_message(setup, crop, message):
                            "--resolution", "96x64", "--crop", crop, "--models", str(models), "--out", str(root / "x")])
 
 
+def test_features_of_another_k_than_the_models_are_refused(setup, tmp_path):
+    benchmark, features, models, root = setup
+    manifest = json.loads((models / "manifest.json").read_text())
+    manifest["models"][0]["k"] = 16
+    other = tmp_path / "models"
+    other.mkdir()
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SystemExit, match=r"has K = 8, the manifest's VDVI files take K = \[16\]"):
+        view_fixture.main(["--benchmark", str(benchmark), "--features", str(features), "--room", "3002", "--view", "0",
+                           "--resolution", "96x64", "--crop", "0,0,64x64", "--models", str(other), "--out", str(root / "y")])
+
+
 def test_pixel_accuracy_leaves_out_unlabelled_pixels():
     labels = np.array([[0, 1], [255, 2]], np.uint8)
     assert view_fixture.pixel_accuracy(np.array([[0, 0], [7, 2]], np.uint8), labels) == pytest.approx(2 / 3)

@@ -123,9 +123,10 @@ def main(argv=None) -> int:
         raise SystemExit(f"view_fixture: {e}") from None
     manifest = json.loads((args.models / "manifest.json").read_text())
     vdvi = [e for e in manifest["models"] if e["kind"] in ("vdvi", "vdvi-rgb")]
-    if crop["features"].shape[0] not in {e.get("k") for e in vdvi if e["kind"] == "vdvi"}:
+    ks = sorted({e.get("k") for e in vdvi if e["kind"] == "vdvi"})
+    if crop["features"].shape[0] not in ks:
         raise SystemExit(f"view_fixture: {args.features} has K = {crop['features'].shape[0]}, the manifest's VDVI "
-                         f"files another")
+                         f"files take K = {ks}")
     models = [(e, model_labels(args.models / e["file"], crop)) for e in vdvi]
     meta = {"room": args.room, "split": args.split, "view": args.view, "resolution": args.resolution,
             "crop": args.crop, "features_id": features_id_of_features(args.features),
