@@ -77,6 +77,13 @@ def test_features_of_another_k_than_the_models_are_refused(setup, tmp_path):
                            "--resolution", "96x64", "--crop", "0,0,64x64", "--models", str(other), "--out", str(root / "y")])
 
 
+def test_a_models_folder_without_a_manifest_is_refused(setup, tmp_path):
+    benchmark, features, models, root = setup
+    with pytest.raises(SystemExit, match="no manifest.json"):
+        view_fixture.main(["--benchmark", str(benchmark), "--features", str(features), "--room", "3002", "--view", "0",
+                           "--resolution", "96x64", "--crop", "0,0,64x64", "--models", str(tmp_path), "--out", str(root / "z")])
+
+
 def test_pixel_accuracy_leaves_out_unlabelled_pixels():
     labels = np.array([[0, 1], [255, 2]], np.uint8)
     assert view_fixture.pixel_accuracy(np.array([[0, 0], [7, 2]], np.uint8), labels) == pytest.approx(2 / 3)

@@ -177,11 +177,16 @@ def update_manifest(model_path: Path, model_args: dict, description: str, comman
 
 
 def training_encoder(state: dict) -> Path | None:
-    """The encoder whose features a VDVI checkpoint was trained on, from its --features directory's source.json
-    (`onnx:<file>` or `encoder:<checkpoint>`, as rtgs2.vdvi.data wrote it), when that file is still there."""
+    """The encoder whose features a VDVI checkpoint was trained on (its --features directory's, feature_cache_encoder)."""
     features = (state.get("args") or {}).get("features")
-    source_json = Path(str(features)) / "source.json" if features and features != "none" else None
-    if source_json is None or not source_json.is_file():
+    return feature_cache_encoder(Path(str(features))) if features and features != "none" else None
+
+
+def feature_cache_encoder(features: Path) -> Path | None:
+    """The encoder that rendered a feature cache, from its source.json (`onnx:<file>` or `encoder:<checkpoint>`, as
+    rtgs2.vdvi.data wrote it), when that file is still there; None for other sources (raw10, ...)."""
+    source_json = Path(features) / "source.json"
+    if not source_json.is_file():
         return None
     source = json.loads(source_json.read_text()).get("source", "")
     kind, _, path = source.partition(":")

@@ -23,7 +23,7 @@ import numpy as np
 from ..classes import NONE, class_names
 from ..synthrooms.benchmark import load_view, room_dir, views_dir
 from .evaluate import parse_size
-from .export import run_onnx
+from .export import feature_cache_encoder, run_onnx
 
 FORMAT = "rtgs2-view-fixture/1"
 
@@ -73,13 +73,11 @@ def model_labels(model: Path, crop: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def features_id_of_features(features: Path) -> str | None:
-    """The features_id of the encoder that rendered a feature cache (its source.json), when it is an encoder file."""
+    """The features_id of the encoder that rendered a feature cache, when that encoder's file is known."""
     from ..encoder.export import features_id_of
 
-    source = json.loads((Path(features) / "source.json").read_text())["source"]
-    if not source.startswith("onnx:"):
-        return None
-    return features_id_of(Path(source[len("onnx:"):]))
+    encoder = feature_cache_encoder(features)
+    return features_id_of(encoder) if encoder is not None else None
 
 
 def write_fixture(out: Path, crop: dict[str, np.ndarray], models: list[tuple[dict, np.ndarray]], meta: dict) -> dict:
@@ -121,6 +119,8 @@ def main(argv=None) -> int:
                          parse_size(args.resolution, "--resolution"), crop_box)
     except (ValueError, FileNotFoundError) as e:
         raise SystemExit(f"view_fixture: {e}") from None
+    if not (args.models / "manifest.json").is_file():
+        raise SystemExit(f"view_fixture: --models {args.models}: no manifest.json (the folder of the shipped models)")
     manifest = json.loads((args.models / "manifest.json").read_text())
     vdvi = [e for e in manifest["models"] if e["kind"] in ("vdvi", "vdvi-rgb")]
     ks = sorted({e.get("k") for e in vdvi if e["kind"] == "vdvi"})
