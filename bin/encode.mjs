@@ -56,8 +56,8 @@ options:
                         --tile-gaussians / --field-gaussians, not both
   --tile-gaussians <n>  most Gaussians per tile core instead (a scene of at most twice this is encoded whole);
                         "whole" never tiles (memory then grows with the scene). Larger cores are faster and take
-                        more memory (BENCHMARKS.md, 2 cores: 100000 encodes 3 M Gaussians in 31 s / 0.7 GB,
-                        400000 in 18 s / 1.1 GB)
+                        more memory (BENCHMARKS.md, "Curve-aligned tiles"; 2 cores, 3 M Gaussians: the default
+                        budget's 7 tiles of 0.42 M in 19 s / 1.05 GB)
   --field-gaussians <n> most Gaussians in one model call, a tile's core and its receptive field (default 3 times
                         --tile-gaussians): a tile whose field holds more is halved; the largest call sets the
                         peak memory (about 0.6 KB per Gaussian)

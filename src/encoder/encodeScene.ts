@@ -184,8 +184,8 @@ export async function encodeChannels(
         );
     }
     const origin = sceneOrigin(channels, count, config.gridSize);
-    let plan = planTiles(channels, count, tileGaussians);
     const skeleton = sceneSkeleton(channels, count, config, origin);
+    let plan = planTiles(skeleton, channels, tileGaussians);
     const store = hooks.storeTileFeatures;
     const features = store ? null : precision === "float16" ? new Uint16Array(count * k) : new Float32Array(count * k);
     let serializeMs = now() - t1, inferenceMs = 0, outputMs = 0;
@@ -208,7 +208,7 @@ export async function encodeChannels(
             const { members, isCore } = fieldMembers(channels, skeleton, plan, t, field.voxels, haloMetres);
             if (tileTooLarge(plan.coreCounts[t], members.length, tileGaussians, fieldGaussians)) {
                 // a model call this large would set the peak memory: halve the core and encode its halves instead
-                plan = splitTile(channels, plan, t);
+                plan = splitTile(skeleton, channels, plan, t);
                 serializeMs += now() - ts;
                 t--;
                 continue;

@@ -2,7 +2,7 @@
 // formats, without Babylon, comlink or onnxruntime-web. The command brings onnxruntime-node and Babylon's loaders.
 export { SemanticSplatError, isSemanticError } from "../errors";
 export { encodeSplatRows, encodeChannels, sceneChannels, type EncodeProgress, type EncodeSceneOptions, type EncodeSceneResult, type EncodeStage } from "./encodeScene";
-export { DEFAULT_TILE_GAUSSIANS, DEFAULT_HALO_METRES, NODE_MEMORY_MODEL, tilingForMemoryBudget, type TilingOptions } from "./tiling";
+export { DEFAULT_TILE_GAUSSIANS, DEFAULT_HALO_METRES, NODE_MEMORY_MODEL, BUDGET_FIELD_RATIO, tilingForMemoryBudget, type TilingOptions } from "./tiling";
 export { splatRowsToChannels, resolveSceneFrame, SPLAT_ROW_BYTES, type UpAxis, type SceneFrameOptions } from "./sceneChannels";
 export { encoderInfoFromMetadata, type EncoderModelInfo } from "./inputs";
 export { readOnnxModelHeader } from "../worker/onnxProto";

@@ -1,12 +1,12 @@
 // Tiled encoding (docs/ENCODER.md, "Large scenes: tiles"): a scene of millions of Gaussians goes through the encoder
 // one spatial tile at a time, so memory no longer grows with the scene beyond the per-Gaussian input and output
-// arrays and one tile's model call. Tiles come from a k-d split of the positions (each tile's core holds at most
-// `tileGaussians`). The whole scene's voxels, levels and curve orders are computed once (sceneSkeleton: integers
-// only); each tile then encodes its core plus the core's RECEPTIVE FIELD, followed backwards through the network's
+// arrays and one tile's model call. The whole scene's voxels, levels and curve orders are computed once (sceneSkeleton:
+// integers only); tiles are runs of its level-0 voxels along the Morton curve, cut where the curve leaves large aligned
+// cubes (planTiles; each tile's core holds at most `tileGaussians`); each tile then encodes its core plus the core's RECEPTIVE FIELD, followed backwards through the network's
 // attention patches, grid pooling and unpooling (receptiveField), laid out in the whole scene's own patches
 // (serializeTile). Its core's features are therefore the whole-scene encode's, up to float rounding (measured:
-// BENCHMARKS.md, "Tiled encoding"). The field is typically 1.5-2.6 times the core (the curves' patches reach far
-// at the coarse levels), which is the price of exactness; `haloMetres` clips it to a box around the core for speed,
+// BENCHMARKS.md, "Tiled encoding"). The field is typically 1.04-2.5 times the core (the curves' patches reach far
+// at the coarse levels; the more so the smaller the core), which is the price of exactness; `haloMetres` clips it to a box around the core for speed,
 // at the accuracy measured there. A scene of at most twice `tileGaussians` is encoded whole (one model call of that
 // size needs no more memory than a tile and its field).
 // Pure TypeScript (no onnxruntime, no Babylon): the worker and the Node command share it.
@@ -39,9 +39,8 @@ export const MIN_TILE_GAUSSIANS = 1000;
 /** A scene of at most this many times `tileGaussians` (and at most `fieldGaussians`) is encoded whole. */
 export const WHOLE_SCENE_FACTOR = 2;
 /** By default one model call holds at most this many times `tileGaussians` (a core and its receptive field): the
- *  largest call sets the encode's peak memory. At 6 M Gaussians with 100k cores the fields are 1.4-4 times their
- *  cores (BENCHMARKS.md, "Large scenes in Node"): capped at 3 times, 5 of 64 cores are halved, the largest call
- *  falls from 382k to 295k Gaussians, and the model's work grows by 3 %. */
+ *  largest call sets the encode's peak memory. At 6 M Gaussians with 100k cores the curve-aligned fields stay below
+ *  200k (docs/ENCODER.md, "Large scenes: tiles"); the k-d split used before needed the cap for 7 of 61 cores. */
 export const FIELD_FACTOR = 3;
 /** A core whose field is too large is halved only while it holds more than `tileGaussians` / this: a field that does
  *  not shrink with its core (a scene that is all one patch at the coarse levels) costs at most 3 halvings. */
@@ -102,13 +101,16 @@ export function resolveTilingOptions(options: TilingOptions = {}): { tileGaussia
  * holds (2026-12-07: 3 M peaked at 1.38 GB, 6 M at 1.32 GB under a 1.5 GB budget).
  */
 export const NODE_MEMORY_MODEL = { baseBytes: 0.29e9, bytesPerGaussian: 87, bytesPerCallGaussian: 1500 } as const;
+/** A memory budget's cores are its largest model call divided by this: the curve-aligned fields of cores of 100k or
+ *  more are 1.04-1.3 times their cores (BENCHMARKS.md, "Curve-aligned tiles"); a larger field is halved first. */
+export const BUDGET_FIELD_RATIO = 1.25;
 /** The smallest core a memory budget may ask for (below it the fields cost several times the cores' work). */
 export const MIN_BUDGET_TILE_GAUSSIANS = 25_000;
 
 /**
  * The largest tiles whose encode fits `budgetBytes` of peak memory (NODE_MEMORY_MODEL): the model call may hold what
- * is left after the base and the scene's per-Gaussian arrays (`fieldGaussians`), and cores are half of that (fields
- * are 1.3-2.6 times their cores; a larger one is halved first). A scene that fits one call is encoded whole
+ * is left after the base and the scene's per-Gaussian arrays (`fieldGaussians`), and cores are that divided by
+ * BUDGET_FIELD_RATIO (a larger field is halved first). A scene that fits one call is encoded whole
  * (`tileGaussians: Infinity`). `fits` is false when even the smallest tiles (MIN_BUDGET_TILE_GAUSSIANS) exceed the
  * budget: those are returned, and the caller says so. Larger cores do less halo work: at 3 M Gaussians on 2 cores,
  * 800k cores encode in 15 s where 100k take 31 s.
@@ -119,11 +121,11 @@ export function tilingForMemoryBudget(count: number, budgetBytes: number, model 
     }
     const callGaussians = Math.floor((budgetBytes - model.baseBytes - model.bytesPerGaussian * count) / model.bytesPerCallGaussian);
     if (callGaussians >= count) return { tileGaussians: Infinity, fieldGaussians: Infinity, fits: true };
-    const tileGaussians = Math.floor(callGaussians / 2);
+    const tileGaussians = Math.floor(callGaussians / BUDGET_FIELD_RATIO);
     if (tileGaussians < MIN_BUDGET_TILE_GAUSSIANS) {
-        return { tileGaussians: MIN_BUDGET_TILE_GAUSSIANS, fieldGaussians: 2 * MIN_BUDGET_TILE_GAUSSIANS, fits: false };
+        return { tileGaussians: MIN_BUDGET_TILE_GAUSSIANS, fieldGaussians: Math.floor(BUDGET_FIELD_RATIO * MIN_BUDGET_TILE_GAUSSIANS), fits: false };
     }
-    return { tileGaussians, fieldGaussians: 2 * tileGaussians, fits: true };
+    return { tileGaussians, fieldGaussians: callGaussians, fits: true };
 }
 
 /** Whether a tile whose core holds `core` Gaussians and whose model call would hold `field` is halved first. */
@@ -131,75 +133,92 @@ export function tileTooLarge(core: number, field: number, tileGaussians: number,
     return field > fieldGaussians && core > Math.max(tileGaussians / MAX_SPLIT_FACTOR, 2 * MIN_TILE_GAUSSIANS);
 }
 
+/** A cut may move from its even share by at most this fraction of a core to reach a larger aligned cube. */
+const CUT_WINDOW = 1 / 8;
+
 /**
- * Splits `count` Gaussians (10 channels each, positions first) into the fewest tiles of at most `tileGaussians`
- * (ceil(count / tileGaussians)) by recursive splitting along the longest axis of each part's bounding box, at the
- * quantile that leaves each side a whole number of those tiles (the median when the part needs an even number; 7
- * tiles, not 8, for 3 M Gaussians in 432k cores: each tile costs its halo). Deterministic. Memory: one Int32Array of
- * `count` indices besides the returned `tileOf`.
+ * Splits the scene into the fewest cores of at most `tileGaussians` as RANGES OF THE CURVE: the skeleton numbers
+ * level-0 voxels along their xyz Morton order, and each core is a run of consecutive voxels with all their Gaussians.
+ * Each cut sits at the voxel boundary, within CUT_WINDOW of a core of its even share, where the curve leaves the
+ * largest aligned cube (the highest bit in which the two voxels' coordinates differ). Why: an aligned cube is one
+ * contiguous run in EVERY axis order at every level (its voxels share the top bits of each coordinate), so a core made
+ * of large cubes is cut by only a few patches of each block's order, and its receptive field stays close to it; the
+ * k-d split used before cut straight through patches at the coarse levels (fields 1.2-3.6 times their cores where
+ * these are 1.04-2.5: BENCHMARKS.md, "Curve-aligned tiles"). When the even share leaves less than 1/16 of a core of
+ * room below `tileGaussians`, one more core is made so that the cuts can move. Deterministic; the plan's coreOrder is
+ * the skeleton's voxelGaussians (no copy), which later splits cut but never reorder.
  */
-export function planTiles(channels: Float32Array, count: number, tileGaussians: number): TilePlan {
-    const order = new Int32Array(count);
-    for (let i = 0; i < count; i++) order[i] = i;
-    const ranges: Array<[number, number]> = [];
-    const stack: Array<[number, number]> = [[0, count]];
-    while (stack.length > 0) {
-        const [lo, hi] = stack.pop()!;
-        if (hi - lo <= tileGaussians) {
-            ranges.push([lo, hi]);
-            continue;
-        }
-        const box = bounds(channels, order, lo, hi);
-        let axis = 0;
-        for (let a = 1; a < 3; a++) if (box[3 + a] - box[a] > box[3 + axis] - box[axis]) axis = a;
-        const parts = Math.ceil((hi - lo) / tileGaussians);
-        const mid = lo + Math.round(((hi - lo) * Math.floor(parts / 2)) / parts);
-        selectNth(channels, order, lo, hi, mid, axis);
-        // right first, so the left part is split (and numbered) first
-        stack.push([mid, hi], [lo, mid]);
+export function planTiles(skeleton: SceneSkeleton, channels: Float32Array, tileGaussians: number): TilePlan {
+    const count = skeleton.count;
+    let parts = Math.ceil(count / tileGaussians);
+    if (parts > 1 && tileGaussians - count / parts < count / parts / 16) parts++;
+    const share = count / parts;
+    const window = Math.floor(Math.min(share * CUT_WINDOW, (tileGaussians - share) / 2));
+    const coreStart = new Int32Array(parts + 1);
+    for (let p = 1; p < parts; p++) {
+        const target = Math.round(count * p / parts);
+        coreStart[p] = alignedCut(skeleton, target - window, target + window, target);
     }
-    ranges.sort((a, b) => a[0] - b[0]); // the stack numbered them left part first: keep that, in order positions
-    const tileOf = new Int32Array(count);
-    const coreCounts = new Int32Array(ranges.length);
-    const coreStart = new Int32Array(ranges.length + 1);
-    const boxes = new Float32Array(ranges.length * 6);
-    ranges.forEach(([lo, hi], t) => {
-        for (let j = lo; j < hi; j++) tileOf[order[j]] = t;
-        coreCounts[t] = hi - lo;
-        coreStart[t] = lo;
-        coreStart[t + 1] = hi;
-        boxes.set(bounds(channels, order, lo, hi), 6 * t);
-    });
-    return { count: ranges.length, tileOf, coreCounts, boxes, coreStart, coreOrder: order };
+    coreStart[parts] = count;
+    return planOf(skeleton, channels, coreStart);
 }
 
 /**
- * The plan with tile `tile`'s core halved at the median of its bounding box's longest axis (as planTiles splits):
- * tiles `tile` and `tile + 1` hold the halves, later tiles move up by one. For a core whose receptive field is too
- * large for one model call (encodeChannels' `fieldGaussians`): the halves' fields are smaller. O(count).
+ * The plan with tile `tile`'s core halved at the most aligned voxel boundary within CUT_WINDOW of its middle (as
+ * planTiles cuts): tiles `tile` and `tile + 1` hold the halves, later tiles move up by one. For a core whose receptive
+ * field is too large for one model call (encodeChannels' `fieldGaussians`): the halves' fields are smaller. O(count).
  */
-export function splitTile(channels: Float32Array, plan: TilePlan, tile: number): TilePlan {
-    const order = plan.coreOrder;
+export function splitTile(skeleton: SceneSkeleton, channels: Float32Array, plan: TilePlan, tile: number): TilePlan {
     const lo = plan.coreStart[tile], hi = plan.coreStart[tile + 1];
-    const box = plan.boxes.subarray(6 * tile, 6 * tile + 6);
-    let axis = 0;
-    for (let a = 1; a < 3; a++) if (box[3 + a] - box[a] > box[3 + axis] - box[axis]) axis = a;
-    const mid = lo + ((hi - lo) >> 1);
-    selectNth(channels, order, lo, hi, mid, axis);
-    const count = plan.count + 1;
-    const coreStart = new Int32Array(count + 1);
+    const mid = lo + ((hi - lo) >> 1), window = Math.floor((hi - lo) * CUT_WINDOW);
+    const coreStart = new Int32Array(plan.count + 2);
     coreStart.set(plan.coreStart.subarray(0, tile + 1));
-    coreStart[tile + 1] = mid;
+    coreStart[tile + 1] = alignedCut(skeleton, Math.max(lo + 1, mid - window), Math.min(hi - 1, mid + window), mid);
     coreStart.set(plan.coreStart.subarray(tile + 1), tile + 2);
+    releaseBuffers(plan.tileOf, plan.coreCounts, plan.boxes, plan.coreStart);
+    return planOf(skeleton, channels, coreStart);
+}
+
+/**
+ * The position in the skeleton's voxel-ordered Gaussians (voxelGaussians) in [lo, hi] to cut at: a voxel boundary
+ * whose two voxels differ in the highest coordinate bit (they lie in different aligned cubes of the largest side),
+ * the nearest to `target` among equals; `target` itself when no boundary lies in the range (a voxel holding more
+ * Gaussians than the range is wide is then cut inside).
+ */
+function alignedCut(skeleton: SceneSkeleton, lo: number, hi: number, target: number): number {
+    const start = skeleton.voxelStart, coords = skeleton.levels[0].coords;
+    const v0 = skeleton.levels[0].count;
+    // the first voxel starting at or after lo (binary search over the voxel starts)
+    let a = 1, b = v0;
+    while (a < b) {
+        const m = (a + b) >> 1;
+        if (start[m] < lo) a = m + 1;
+        else b = m;
+    }
+    let best = target, bestBit = -1, bestDistance = Infinity;
+    for (let v = a; v < v0 && start[v] <= hi; v++) {
+        const diff = (coords[3 * v - 3] ^ coords[3 * v]) | (coords[3 * v - 2] ^ coords[3 * v + 1]) | (coords[3 * v - 1] ^ coords[3 * v + 2]);
+        const bit = 31 - Math.clz32(diff), distance = Math.abs(start[v] - target);
+        if (bit > bestBit || (bit === bestBit && distance < bestDistance)) {
+            best = start[v];
+            bestBit = bit;
+            bestDistance = distance;
+        }
+    }
+    return best;
+}
+
+/** The plan of cores coreStart[t] .. coreStart[t + 1] of the skeleton's voxel-ordered Gaussians. */
+function planOf(skeleton: SceneSkeleton, channels: Float32Array, coreStart: Int32Array): TilePlan {
+    const order = skeleton.voxelGaussians, count = coreStart.length - 1;
+    const tileOf = new Int32Array(skeleton.count);
     const coreCounts = new Int32Array(count);
-    for (let t = 0; t < count; t++) coreCounts[t] = coreStart[t + 1] - coreStart[t];
     const boxes = new Float32Array(count * 6);
-    boxes.set(plan.boxes.subarray(0, 6 * tile));
-    boxes.set(bounds(channels, order, lo, mid), 6 * tile);
-    boxes.set(bounds(channels, order, mid, hi), 6 * (tile + 1));
-    boxes.set(plan.boxes.subarray(6 * (tile + 1)), 6 * (tile + 2));
-    const tileOf = plan.tileOf; // renumbered in place: the old plan is not used again
-    for (let t = tile + 1; t < count; t++) for (let j = coreStart[t]; j < coreStart[t + 1]; j++) tileOf[order[j]] = t;
+    for (let t = 0; t < count; t++) {
+        for (let j = coreStart[t]; j < coreStart[t + 1]; j++) tileOf[order[j]] = t;
+        coreCounts[t] = coreStart[t + 1] - coreStart[t];
+        boxes.set(bounds(channels, order, coreStart[t], coreStart[t + 1]), 6 * t);
+    }
     return { count, tileOf, coreCounts, boxes, coreStart, coreOrder: order };
 }
 
@@ -214,47 +233,6 @@ function bounds(channels: Float32Array, order: Int32Array, lo: number, hi: numbe
         }
     }
     return box;
-}
-
-/** Reorders order[lo, hi) so that order[n] holds the element of rank n - lo by coordinate `axis` (ties by index),
- *  everything before it is not greater and everything after not smaller (quickselect with a median-of-three
- *  pivot; the key includes the index, so equal coordinates cannot degrade it). */
-function selectNth(channels: Float32Array, order: Int32Array, lo: number, hi: number, n: number, axis: number): void {
-    const key = (i: number) => channels[i * INPUT_CHANNELS + axis];
-    const less = (i: number, j: number) => {
-        const a = key(i), b = key(j);
-        return a < b || (a === b && i < j);
-    };
-    let left = lo, right = hi - 1;
-    while (right > left) {
-        if (right - left === 1) {
-            if (less(order[right], order[left])) [order[left], order[right]] = [order[right], order[left]];
-            return;
-        }
-        const m = left + ((right - left) >> 1); // strictly between left and right
-        // median of three as the pivot, moved to `right`
-        let a = order[left], b = order[m], c = order[right];
-        if (less(b, a)) [a, b] = [b, a];
-        if (less(c, b)) {
-            [b, c] = [c, b];
-            if (less(b, a)) [a, b] = [b, a];
-        }
-        order[left] = a; order[m] = c; order[right] = b;
-        const pivot = b;
-        let store = left;
-        for (let j = left; j < right; j++) {
-            const v = order[j];
-            if (less(v, pivot)) {
-                order[j] = order[store];
-                order[store++] = v;
-            }
-        }
-        order[right] = order[store];
-        order[store] = pivot;
-        if (store === n) return;
-        if (n < store) right = store - 1;
-        else left = store + 1;
-    }
 }
 
 /** The channels of `members` (count x 10), gathered into one array. */
@@ -389,7 +367,7 @@ export function levelZeroVoxels(channels: Float32Array, count: number, gridSize:
  *  that they do not stay resident until a garbage collection (about 0.35 GB at 6 M Gaussians). Neither is usable
  *  afterwards. */
 export function releaseTileStructures(plan: TilePlan, skeleton: SceneSkeleton): void {
-    releaseBuffers(plan.tileOf, plan.coreCounts, plan.boxes, plan.coreStart, plan.coreOrder);
+    releaseBuffers(plan.tileOf, plan.coreCounts, plan.boxes, plan.coreStart); // coreOrder is voxelGaussians
     releaseBuffers(skeleton.voxelStart, skeleton.voxelGaussians, skeleton.gaussianVoxel);
     for (const l of skeleton.levels) releaseBuffers(l.childStart, l.children, l.voxelStamp, l.patchStamp, l.coords, l.parent, l.orders, l.ranks, l.localOf);
 }

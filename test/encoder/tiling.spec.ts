@@ -1,4 +1,4 @@
-// Tiled encoding (src/encoder/tiling.ts): the k-d plan partitions the scene; a tile holding every Gaussian serializes
+// Tiled encoding (src/encoder/tiling.ts): the plan partitions the scene into runs of the curve cut at aligned cubes; a tile holding every Gaussian serializes
 // exactly as the whole scene; the receptive field holds its core's patches; the worker's tiled encode of the golden
 // parity scene equals the Node command's whole-scene features, reports tile progress with the time left and stops
 // between tiles when cancelled; a model without its block counts refuses a tiled encode with MODEL_CONTRACT.
@@ -10,7 +10,7 @@ import { spillFiles } from "../support/spillFiles";
 import { encodeChannels, type EncodeProgress } from "../../src/encoder/encodeScene";
 import { encoderFeeds, encoderInfoFromMetadata, type EncoderModelInfo } from "../../src/encoder/inputs";
 import { DEFAULT_SERIALIZATION, INPUT_CHANNELS, sceneOrigin, serializeScene, uniqueVoxels, voxelCoordinates } from "../../src/encoder/serialization";
-import { coreVoxels, gatherChannels, levelZeroVoxels, planTiles, receptiveField, resolveTilingOptions, sceneSkeleton, serializeTile, splitTile, tileTooLarge } from "../../src/encoder/tiling";
+import { coreVoxels, gatherChannels, levelZeroVoxels, planTiles, receptiveField, resolveTilingOptions, sceneSkeleton, serializeTile, splitTile, tileTooLarge, type SceneSkeleton, type TilePlan } from "../../src/encoder/tiling";
 import { seededRandom } from "../support/seededRandom";
 
 const MODEL_URL = "/base/test/fixtures/encoder/tiny-encoder.onnx";
@@ -39,54 +39,84 @@ async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe("tiled encoding", () => {
-    it("plans tiles that partition the scene, each core at most tileGaussians, deterministically", () => {
-        const count = 20000;
-        const channels = roomChannels(count);
-        const plan = planTiles(channels, count, 3000);
-        expect(plan.count).toBe(7); // ceil(20000 / 3000): 3 + 4 tiles of about 2857
+    /** The plan's checks: the cores partition the scene, each core is a run of consecutive level-0 voxels along the
+     *  curve (the skeleton's voxel order) holding all their Gaussians, and the boxes hold their cores. */
+    function expectCurvePartition(plan: TilePlan, skeleton: SceneSkeleton, channels: Float32Array, count: number): void {
         const sizes = new Int32Array(plan.count);
         for (let i = 0; i < count; i++) sizes[plan.tileOf[i]]++;
         expect(Array.from(sizes)).toEqual(Array.from(plan.coreCounts));
-        expect(Math.max(...sizes)).toBeLessThanOrEqual(3000);
         expect(sizes.reduce((a, b) => a + b, 0)).toBe(count);
-        for (let i = 0; i < count; i++) {
-            const t = plan.tileOf[i];
-            for (let a = 0; a < 3; a++) {
-                const p = channels[i * INPUT_CHANNELS + a];
-                expect(p >= plan.boxes[6 * t + a] && p <= plan.boxes[6 * t + 3 + a]).toBeTrue();
+        let previousVoxel = -1;
+        for (let t = 0; t < plan.count; t++) {
+            expect(plan.coreStart[t + 1] - plan.coreStart[t]).toBe(plan.coreCounts[t]);
+            for (let j = plan.coreStart[t]; j < plan.coreStart[t + 1]; j++) {
+                const i = plan.coreOrder[j], v = skeleton.gaussianVoxel[i];
+                expect(plan.tileOf[i]).toBe(t);
+                expect(v >= previousVoxel).withContext(`voxel order at ${j}`).toBeTrue();
+                previousVoxel = v;
+                for (let a = 0; a < 3; a++) {
+                    const p = channels[i * INPUT_CHANNELS + a];
+                    expect(p >= plan.boxes[6 * t + a] && p <= plan.boxes[6 * t + 3 + a]).toBeTrue();
+                }
             }
+            // a cut between voxels, not inside one
+            if (t > 0) expect(skeleton.gaussianVoxel[plan.coreOrder[plan.coreStart[t] - 1]]).not.toBe(skeleton.gaussianVoxel[plan.coreOrder[plan.coreStart[t]]]);
         }
-        expect(Array.from(planTiles(channels, count, 3000).tileOf)).toEqual(Array.from(plan.tileOf));
-    });
+    }
 
-    it("splitTile halves one core (the plan still partitions the scene, in order); fields above fieldGaussians are halved, down to a limit", () => {
+    /** The highest coordinate bit in which the voxels on the two sides of a cut differ. */
+    function cutBit(skeleton: SceneSkeleton, plan: TilePlan, t: number): number {
+        const c = skeleton.levels[0].coords;
+        const u = skeleton.gaussianVoxel[plan.coreOrder[plan.coreStart[t] - 1]], v = skeleton.gaussianVoxel[plan.coreOrder[plan.coreStart[t]]];
+        return 31 - Math.clz32((c[3 * u] ^ c[3 * v]) | (c[3 * u + 1] ^ c[3 * v + 1]) | (c[3 * u + 2] ^ c[3 * v + 2]));
+    }
+
+    it("plans cores that are runs of the curve, each at most tileGaussians, cut at large aligned cubes, deterministically", () => {
         const count = 20000;
         const channels = roomChannels(count);
-        const plan = planTiles(channels, count, 3000);
-        const before = { counts: Array.from(plan.coreCounts), tileOf: Array.from(plan.tileOf), boxes: Array.from(plan.boxes) };
-        const split = splitTile(channels, plan, 2);
-        expect(split.count).toBe(8);
+        const config = DEFAULT_SERIALIZATION;
+        const skeleton = sceneSkeleton(channels, count, config, sceneOrigin(channels, count, config.gridSize));
+        const plan = planTiles(skeleton, channels, 3000);
+        // ceil(20000 / 3000) = 7 cores of 2857 would leave 143 of room below 3000, less than 1/16 of a core: 8 of 2500
+        expect(plan.count).toBe(8);
+        expect(Math.max(...plan.coreCounts)).toBeLessThanOrEqual(3000);
+        expectCurvePartition(plan, skeleton, channels, count);
+        // each cut: the highest-bit boundary within 1/8 of a core (312 Gaussians) of its even share
+        for (let t = 1; t < plan.count; t++) {
+            const target = Math.round((count * t) / plan.count);
+            expect(Math.abs(plan.coreStart[t] - target)).toBeLessThanOrEqual(312);
+            let best = -1;
+            for (let v = 1; v < skeleton.levels[0].count; v++) {
+                const s = skeleton.voxelStart[v];
+                if (s < target - 312 || s > target + 312) continue;
+                const c = skeleton.levels[0].coords;
+                best = Math.max(best, 31 - Math.clz32((c[3 * v - 3] ^ c[3 * v]) | (c[3 * v - 2] ^ c[3 * v + 1]) | (c[3 * v - 1] ^ c[3 * v + 2])));
+            }
+            expect(cutBit(skeleton, plan, t)).withContext(`cut ${t}`).toBe(best);
+        }
+        expect(Array.from(planTiles(skeleton, channels, 3000).tileOf)).toEqual(Array.from(plan.tileOf));
+        // with room to move the cuts, the fewest cores: ceil(20000 / 4500) = 5 of 4000; with none (4000), one more
+        expect(planTiles(skeleton, channels, 4500).count).toBe(5);
+        expect(planTiles(skeleton, channels, 4000).count).toBe(6);
+    });
+
+    it("splitTile halves one core at an aligned cut (the plan still partitions the scene along the curve); fields above fieldGaussians are halved, down to a limit", () => {
+        const count = 20000;
+        const channels = roomChannels(count);
+        const config = DEFAULT_SERIALIZATION;
+        const skeleton = sceneSkeleton(channels, count, config, sceneOrigin(channels, count, config.gridSize));
+        const plan = planTiles(skeleton, channels, 3000);
+        const before = { counts: Array.from(plan.coreCounts), boxes: Array.from(plan.boxes), start: Array.from(plan.coreStart) };
+        const split = splitTile(skeleton, channels, plan, 2);
+        expect(split.count).toBe(9);
         expect(split.coreCounts[2] + split.coreCounts[3]).toBe(before.counts[2]);
-        expect(Math.abs(split.coreCounts[2] - split.coreCounts[3])).toBeLessThanOrEqual(1);
+        expect(Math.abs(split.coreCounts[2] - split.coreCounts[3])).toBeLessThanOrEqual(before.counts[2] / 4);
         expect(Array.from(split.coreCounts.subarray(0, 2))).toEqual(before.counts.slice(0, 2));
         expect(Array.from(split.coreCounts.subarray(4))).toEqual(before.counts.slice(3));
         expect(Array.from(split.boxes.subarray(0, 12))).toEqual(before.boxes.slice(0, 12));
         expect(Array.from(split.boxes.subarray(24))).toEqual(before.boxes.slice(18));
-        const sizes = new Int32Array(split.count);
-        for (let i = 0; i < count; i++) {
-            const t = split.tileOf[i];
-            sizes[t]++;
-            const old = before.tileOf[i];
-            expect(t).toBe(old < 2 ? old : old > 2 ? old + 1 : t === 2 || t === 3 ? t : -1);
-            for (let a = 0; a < 3; a++) {
-                const p = channels[i * INPUT_CHANNELS + a];
-                expect(p >= split.boxes[6 * t + a] && p <= split.boxes[6 * t + 3 + a]).toBeTrue();
-            }
-        }
-        expect(Array.from(sizes)).toEqual(Array.from(split.coreCounts));
-        for (let t = 0; t < split.count; t++) {
-            for (let j = split.coreStart[t]; j < split.coreStart[t + 1]; j++) expect(split.tileOf[split.coreOrder[j]]).toBe(t);
-        }
+        expect(Array.from(split.coreStart)).toEqual([...before.start.slice(0, 3), split.coreStart[3], ...before.start.slice(3)]);
+        expectCurvePartition(split, skeleton, channels, count);
         // the options: fieldGaussians defaults to 3 x tileGaussians; a core is halved only above tileGaussians / 8
         expect(resolveTilingOptions({ tileGaussians: 40000 }).fieldGaussians).toBe(120000);
         expect(resolveTilingOptions({}).fieldGaussians).toBe(300000);
@@ -95,6 +125,17 @@ describe("tiled encoding", () => {
         expect(tileTooLarge(50000, 300000, 100000, 300000)).toBeFalse();
         expect(tileTooLarge(12500, 400000, 100000, 300000)).toBeFalse();
         expect(tileTooLarge(1500, 400000, 1000, 3000)).toBeFalse(); // never below 2 x MIN_TILE_GAUSSIANS
+    });
+
+    it("a scene that is one voxel is cut inside it (no boundary to move to)", () => {
+        const count = 5000;
+        const channels = new Float32Array(count * INPUT_CHANNELS);
+        for (let i = 0; i < count; i++) channels.set([0.01, 0.01, 0.01, 0.5, 0.5, 0.5, 1, -5, -5, -5], i * INPUT_CHANNELS);
+        const config = DEFAULT_SERIALIZATION;
+        const skeleton = sceneSkeleton(channels, count, config, sceneOrigin(channels, count, config.gridSize));
+        const plan = planTiles(skeleton, channels, 2000);
+        expect(plan.count).toBe(3);
+        expect(Array.from(plan.coreCounts)).toEqual([1667, 1666, 1667]);
     });
 
     it("a tile of every Gaussian serializes exactly as the whole scene; a core's field holds its whole patches", () => {
@@ -112,7 +153,7 @@ describe("tiled encoding", () => {
         }
         // the field of one tile's core: the core itself, and every level-0 patch-mate of a core voxel in the orders of
         // the level-0 blocks (block b uses order b mod 4: the level-0 encoder block is block 0, the last decoder block 5)
-        const plan = planTiles(channels, count, 1000);
+        const plan = planTiles(skeleton, channels, 1000);
         const core = coreVoxels(skeleton, plan, 0);
         const field = new Set(receptiveField(skeleton, core, { encoder: [1, 1, 2], decoder: [1, 1] }, config).voxels);
         expect(field.size).toBeLessThan(skeleton.levels[0].count);
