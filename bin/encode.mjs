@@ -544,9 +544,10 @@ async function main() {
         // onnxruntime's CPU arena on, its memory pattern off: within a call the arena hands freed buffers to later
         // operators, where without it every operator's output was fresh memory from the kernel (page faults and
         // zeroing: a third of the CPU time went to the system at 3 M Gaussians). The arena keeps what it grew to, and
-        // calls of other shapes grow it further, so each tile after the first gets a new session (its arena starts
-        // empty; creating one takes a few tens of ms): the peak is one call's, which the memory model the tiles are
-        // planned with counts (NODE_MEMORY_MODEL). BENCHMARKS.md, "Large scenes in Node".
+        // a larger call would grow it further, so a tile whose call is larger than every call of the session so far
+        // gets a new session (its arena starts empty; creating one takes a few tens of ms); a call no larger reuses
+        // the arena's pages instead of faulting new ones. The peak is one call's, which the memory model the tiles
+        // are planned with counts (NODE_MEMORY_MODEL). BENCHMARKS.md, "Large scenes in Node".
         const sessionOptions = { enableCpuMemArena: true, enableMemPattern: false, ...(args.threads ? { intraOpNumThreads: args.threads } : {}) };
         const createSession = async () => {
             try {
@@ -556,7 +557,7 @@ async function main() {
             }
         };
         let session = await createSession();
-        let sessionCalls = 0;
+        let sessionLargestCall = 0;
 
         // 4. encode; a tiled encode spills each tile's features to a file beside the output and they are gathered
         //    after it, when the channels and the tile structures are gone (no (count x K) array during the encode)
@@ -581,12 +582,15 @@ async function main() {
                 async (feeds) => {
                     const ortFeeds = {};
                     for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-                    if (sessionCalls++ > 0) {
-                        // the previous call's outputs have been consumed: its arena goes, the next call starts empty
+                    const callGaussians = feeds.gaussian_voxel.dims[0];
+                    if (sessionLargestCall > 0 && callGaussians > sessionLargestCall) {
+                        // the previous call's outputs have been consumed: its arena goes, this call starts empty
                         await session.release();
                         session = null;
                         session = await createSession();
+                        sessionLargestCall = 0;
                     }
+                    sessionLargestCall = Math.max(sessionLargestCall, callGaussians);
                     const outputs = await session.run(ortFeeds, ["features"]);
                     return { data: outputs.features.data, dims: outputs.features.dims };
                 },

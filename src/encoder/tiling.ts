@@ -95,10 +95,11 @@ export function resolveTilingOptions(options: TilingOptions = {}): { tileGaussia
  * K = 16 encoder, the encode command's malloc settings): a base (the runtime, onnxruntime, the model), the
  * per-Gaussian arrays (channels, plan, skeleton, spill bookkeeping: 0.26 GB more at 6 M than at 3 M Gaussians with
  * the same tiles, 87 B a Gaussian) and the largest model call. The command runs onnxruntime with its CPU arena (a new
- * session, so an empty arena, for each tile), which holds more than the live tensors, by an amount that jumps with the
+ * session, so an empty arena, for a call larger than the session's earlier ones), which holds more than the live tensors, by an amount that jumps with the
  * arena's growth steps: measured 1.03-1.49 KB per Gaussian of the call once base and arrays are taken off (a whole
  * 0.96 M encode: 1.37 GB; 6 M in calls of at most 596k: 1.70 GB). 1.5 KB is the top of that range, so the budget
- * holds (2026-12-07: 3 M peaked at 1.38 GB, 6 M at 1.32 GB under a 1.5 GB budget).
+ * holds (2026-12-07: 3 M peaked at 1.38 GB, 6 M at 1.32 GB under a 1.5 GB budget; with the curve-aligned tiles of
+ * call / BUDGET_FIELD_RATIO, 1.05 and 1.24 GiB).
  */
 export const NODE_MEMORY_MODEL = { baseBytes: 0.29e9, bytesPerGaussian: 87, bytesPerCallGaussian: 1500 } as const;
 /** A memory budget's cores are its largest model call divided by this: the curve-aligned fields of cores of 100k or
