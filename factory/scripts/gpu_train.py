@@ -657,6 +657,9 @@ def main(argv=None) -> int:
     ap.add_argument("--work", type=Path, default=None, help="scratch directory (default: <tmp>/rtgs2-gpu-work)")
     ap.add_argument("--preset", choices=sorted(PRESETS), default="gpu")
     ap.add_argument("--k", type=int, default=16, help="encoder output channels (16; 32 as an option)")
+    ap.add_argument("--encoder-config", default=None,
+                    help="rtgs2.encoder.train --config instead of the preset's: e.g. fast-grid7.5 or fast-narrow, the "
+                         "faster candidates of BENCHMARKS.md \"Encoder architectures: speed only\"")
     ap.add_argument("--train-rooms", type=int, default=None, help="override the preset's train room count")
     ap.add_argument("--realistic-rooms", type=int, default=None,
                     help="override the preset's realistic test room count (fewer leave the data stage more train rooms)")
@@ -685,6 +688,12 @@ def main(argv=None) -> int:
         preset["train_rooms"] = args.train_rooms
     if args.realistic_rooms is not None:
         preset["realistic_rooms"] = args.realistic_rooms
+    if args.encoder_config is not None:
+        from rtgs2.encoder.train import CONFIGS
+
+        if args.encoder_config not in CONFIGS:
+            ap.error(f"--encoder-config {args.encoder_config}: not one of {', '.join(sorted(CONFIGS))}")
+        preset["encoder_config"] = args.encoder_config
     work = args.work or Path(os.environ.get("TMPDIR", "/tmp")) / "rtgs2-gpu-work"
     run = Run(args.out.resolve(), work.resolve(), args.budget, preset.get("shares", STAGE_SHARES))
     from rtgs2.random_frames import frame_module_available

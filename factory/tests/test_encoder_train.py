@@ -229,3 +229,21 @@ def test_features_id_names_the_weights_in_every_export(tmp_path):
         vdvi_export.main(["--checkpoint", str(tmp_path / "vdvi2.pt"), "--out", str(tmp_path / "v5.onnx"),
                           "--encoder", str(tmp_path / "missing.pt")])
     assert not (tmp_path / "v4.onnx").exists() and not (tmp_path / "v5.onnx").exists()
+
+
+@pytest.mark.parametrize("name", ["fast-grid7.5", "fast-narrow"])
+def test_the_faster_candidate_configs_train_and_export_with_their_own_metadata(name, tmp_path):
+    """The configs gpu_train.py --encoder-config can name (issue 17): a step of training and an export whose
+    metadata carries the config the runtime reads (grid size, decoder blocks)."""
+    run = tmp_path / "run"
+    assert train.main(["--synthetic", "1", "--synthetic-density", "200", "--run", str(run), "--config", name,
+                       "--steps", "1", "--val-every", "1", "--val-pairs", "1"]) == 0
+    from rtgs2.encoder import export
+    import onnx
+    assert export.main(["--checkpoint", str(run / "best.pt"), "--out", str(tmp_path / "enc.onnx")]) == 0
+    props = {p.key: p.value for p in onnx.load(str(tmp_path / "enc.onnx")).metadata_props}
+    config = json.loads(props["encoder_config"])
+    expected = train.CONFIGS[name]
+    assert config["serialization"]["grid_size"] == expected.serialization.grid_size
+    assert tuple(config["decoder_blocks"]) == expected.decoder_blocks
+    assert float(props["grid_size"]) == expected.serialization.grid_size

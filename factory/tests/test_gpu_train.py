@@ -130,3 +130,9 @@ def test_shared_assets_can_travel_inside_the_repository(tmp_path, monkeypatch):
     monkeypatch.setattr(gltf, "REPO_ROOT", tmp_path / "repo")
     with pytest.raises(gltf.GltfError, match="factory/cache/assets"):
         gltf.assets_dir()
+
+
+def test_encoder_config_option_is_checked(gpu_train, tmp_path):
+    with pytest.raises(SystemExit) as refused:
+        gpu_train.main(["--out", str(tmp_path / "out"), "--encoder-config", "no-such-config"])
+    assert refused.value.code == 2

@@ -26,6 +26,7 @@ from ..ply import read_ply
 from .export import export_onnx
 from .model import EncoderConfig, GaussianEncoder
 from .serialization import serialize_scene
+from .train import CONFIGS as TRAIN_CONFIGS
 
 SHIPPED = EncoderConfig()
 
@@ -42,10 +43,9 @@ VARIANTS: dict[str, tuple[EncoderConfig, str]] = {
     "mlp1": (_variant(mlp_ratio=1.0), "MLP ratio 1"),
     "patch32": (_variant(serialization={"patch_size": 32}), "patches of 32 voxels"),
     "no-l0-decoder": (_variant(decoder_blocks=(1, 0)), "no attention block after the last unpooling (level 0)"),
-    "grid7.5": (_variant(serialization={"grid_size": 0.075}), "level-0 voxels of 7.5 cm"),
+    "grid7.5": (TRAIN_CONFIGS["fast-grid7.5"], "level-0 voxels of 7.5 cm (train.py's config fast-grid7.5)"),
     "grid10": (_variant(serialization={"grid_size": 0.10}), "level-0 voxels of 10 cm"),
-    "narrow+no-l0-decoder": (_variant(channels=(32, 64, 128), heads=(1, 2, 4), decoder_blocks=(1, 0)),
-                             "both"),
+    "narrow+no-l0-decoder": (TRAIN_CONFIGS["fast-narrow"], "both (train.py's config fast-narrow)"),
     "grid7.5+narrow": (_variant(channels=(32, 64, 128), heads=(1, 2, 4), serialization={"grid_size": 0.075}),
                        "7.5 cm voxels, channels 32/64/128"),
 }

@@ -42,6 +42,10 @@ CONFIGS = {
     # a few hundred KB: for the smoke test and the runtime's fixture
     "tiny": EncoderConfig(serialization=SerializationConfig(patch_size=16), channels=(16, 24, 32), heads=(1, 1, 2),
                           encoder_blocks=(1, 1, 1), decoder_blocks=(1, 1)),
+    # Faster candidates for issue 17's 5 us a Gaussian (BENCHMARKS.md, "Encoder architectures: speed only": 0.48 and
+    # 0.52 of the default's time, untrained); not trained or shipped yet: what they cost in accuracy is open.
+    "fast-grid7.5": EncoderConfig(serialization=SerializationConfig(grid_size=0.075)),
+    "fast-narrow": EncoderConfig(channels=(32, 64, 128), heads=(1, 2, 4), decoder_blocks=(1, 0)),
 }
 
 
