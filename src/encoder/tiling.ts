@@ -1,14 +1,15 @@
 // Tiled encoding (docs/ENCODER.md, "Large scenes: tiles"): a scene of millions of Gaussians goes through the encoder
 // one spatial tile at a time, so memory no longer grows with the scene beyond the per-Gaussian input and output
-// arrays and one tile's model call. The whole scene's voxels, levels and curve orders are computed once (sceneSkeleton:
-// integers only); tiles are runs of its level-0 voxels along the Morton curve, cut where the curve leaves large aligned
-// cubes (planTiles; each tile's core holds at most `tileGaussians`); each tile then encodes its core plus the core's RECEPTIVE FIELD, followed backwards through the network's
-// attention patches, grid pooling and unpooling (receptiveField), laid out in the whole scene's own patches
-// (serializeTile). Its core's features are therefore the whole-scene encode's, up to float rounding (measured:
-// BENCHMARKS.md, "Tiled encoding"). The field is typically 1.04-2.5 times the core (the curves' patches reach far
-// at the coarse levels; the more so the smaller the core), which is the price of exactness; `haloMetres` clips it to a box around the core for speed,
-// at the accuracy measured there. A scene of at most twice `tileGaussians` is encoded whole (one model call of that
-// size needs no more memory than a tile and its field).
+// arrays and one tile's model call. The whole scene's voxels, levels and curve orders are computed once
+// (sceneSkeleton: integers only); tiles are runs of its level-0 voxels along the Morton curve, cut where the curve
+// leaves large aligned cubes (planTiles; each tile's core holds at most `tileGaussians`); each tile then encodes its
+// core plus the core's RECEPTIVE FIELD, followed backwards through the network's attention patches, grid pooling and
+// unpooling (receptiveField), laid out in the whole scene's own patches (serializeTile). Its core's features are
+// therefore the whole-scene encode's, up to float rounding (measured: BENCHMARKS.md, "Tiled encoding"). The fields
+// hold 1.04-2.8 times their cores (the curves' patches reach far at the coarse levels; the more so the smaller the
+// core), which is the price of exactness; `haloMetres` clips them to a box around the core for speed, at the accuracy
+// measured there. A scene of at most twice `tileGaussians` is encoded whole (one model call of that size needs no
+// more memory than a tile and its field).
 // Pure TypeScript (no onnxruntime, no Babylon): the worker and the Node command share it.
 import { SemanticSplatError } from "../errors";
 import { releaseBuffers } from "../util/releaseBuffers";
@@ -95,8 +96,8 @@ export function resolveTilingOptions(options: TilingOptions = {}): { tileGaussia
  * K = 16 encoder, the encode command's malloc settings): a base (the runtime, onnxruntime, the model), the
  * per-Gaussian arrays (channels, plan, skeleton, spill bookkeeping: 0.26 GB more at 6 M than at 3 M Gaussians with
  * the same tiles, 87 B a Gaussian) and the largest model call. The command runs onnxruntime with its CPU arena (a new
- * session, so an empty arena, for a call larger than the session's earlier ones), which holds more than the live tensors, by an amount that jumps with the
- * arena's growth steps: measured 1.03-1.49 KB per Gaussian of the call once base and arrays are taken off (a whole
+ * session, so an empty arena, for a call larger than the session's earlier ones), which holds more than the live
+ * tensors, by an amount that jumps with the arena's growth steps: measured 1.03-1.49 KB per Gaussian of the call once base and arrays are taken off (a whole
  * 0.96 M encode: 1.37 GB; 6 M in calls of at most 596k: 1.70 GB). 1.5 KB is the top of that range, so the budget
  * holds (2026-12-07: 3 M peaked at 1.38 GB, 6 M at 1.32 GB under a 1.5 GB budget; with the curve-aligned tiles of
  * call / BUDGET_FIELD_RATIO, 1.05 and 1.24 GiB).
@@ -144,8 +145,8 @@ const CUT_WINDOW = 1 / 8;
  * largest aligned cube (the highest bit in which the two voxels' coordinates differ). Why: an aligned cube is one
  * contiguous run in EVERY axis order at every level (its voxels share the top bits of each coordinate), so a core made
  * of large cubes is cut by only a few patches of each block's order, and its receptive field stays close to it; the
- * k-d split used before cut straight through patches at the coarse levels (fields 1.2-3.6 times their cores where
- * these are 1.04-2.5: BENCHMARKS.md, "Curve-aligned tiles"). When the even share leaves less than 1/16 of a core of
+ * k-d split used before cut straight through patches at the coarse levels (fields 1.2-3.9 times their cores where
+ * these are 1.04-2.8: BENCHMARKS.md, "Curve-aligned tiles"). When the even share leaves less than 1/16 of a core of
  * room below `tileGaussians`, one more core is made so that the cuts can move. Deterministic; the plan's coreOrder is
  * the skeleton's voxelGaussians (no copy), which later splits cut but never reorder.
  */
