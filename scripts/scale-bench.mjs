@@ -56,7 +56,7 @@ for (const copies of values.copies.split(",").map(Number)) {
     process.stderr.write(`${copies} rooms: encode ...\n`);
     const encode = timed([...common, "--cache"]);
     const count = Number(encode.stderr.match(/: (\d+) Gaussians x K/)[1]);
-    const tiles = encode.stderr.match(/, (\d+) tiles\)/)?.[1] ?? "1";
+    const tiles = encode.stderr.match(/, (\d+) tiles[,)]/)?.[1] ?? "1";
     const model = Number(encode.stderr.match(/model (\d+) ms/)[1]) / 1000;
     const serialization = Number(encode.stderr.match(/serialization (\d+) ms/)[1]) / 1000;
     process.stderr.write(`${copies} rooms: reopen ...\n`);
