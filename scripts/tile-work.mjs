@@ -12,6 +12,7 @@
 import { readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { plyChannels } from "./plyChannels.mjs";
 
 const REPO = new URL("..", import.meta.url).pathname;
 const { values } = parseArgs({
@@ -24,24 +25,16 @@ const { values } = parseArgs({
     },
 });
 const lib = await import(resolve(values.lib));
-const { SPLATFileLoader } = await import("@babylonjs/loaders/SPLAT/splatFileLoader.pure.js");
 const modelBytes = new Uint8Array(readFileSync(values.model));
 const info = lib.encoderInfoFromMetadata(lib.readOnnxModelHeader(modelBytes, values.model).metadata, values.model);
 
-/** Babylon's rows of a PLY, in the frame the loader gives the mesh (as bin/encode.mjs does, without the frame estimate). */
-async function channelsOf(path) {
-    const bytes = readFileSync(path);
-    const parsed = await SPLATFileLoader._ConvertPLYToSplat(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    const flipY = parsed.chirality === "RightHanded" ? 1 : -1;
-    return lib.splatRowsToChannels(parsed.data, { worldMatrix: [1, 0, 0, 0, 0, flipY, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1] });
-}
 
 const fieldOption = values["field-gaussians"];
 console.log(`Command: \`node scripts/tile-work.mjs --scenes ${values.scenes.split(",").map((s) => basename(s)).join(",")} --tiles ${values.tiles} --field-gaussians ${fieldOption}\` (library ${values.lib === `${REPO}dist/node-encoder.js` ? "dist/" : values.lib})\n`);
 console.log("| scene | Gaussians | cores | field cap | tiles | largest call | model work (x scene) |");
 console.log("|---|---:|---:|---:|---:|---:|---:|");
 for (const path of values.scenes.split(",")) {
-    const { channels, count } = await channelsOf(path);
+    const { channels, count } = await plyChannels(lib, path);
     for (const tileGaussians of values.tiles.split(",").map(Number)) {
         const fieldGaussians = fieldOption === "none" ? Infinity : fieldOption === "3x" ? 3 * tileGaussians : Number(fieldOption);
         let rows = 0;

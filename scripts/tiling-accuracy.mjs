@@ -12,6 +12,7 @@
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { parseArgs } from "node:util";
+import { plyChannels } from "./plyChannels.mjs";
 import { cpus } from "node:os";
 
 const REPO = new URL("..", import.meta.url).pathname;
@@ -27,7 +28,6 @@ const { values } = parseArgs({
 
 const lib = await import(`${REPO}dist/node-encoder.js`);
 const ort = await import("onnxruntime-node");
-const { SPLATFileLoader } = await import("@babylonjs/loaders/SPLAT/splatFileLoader.pure.js");
 const modelBytes = readFileSync(values.model);
 const info = lib.encoderInfoFromMetadata(lib.readOnnxModelHeader(new Uint8Array(modelBytes), values.model).metadata, values.model);
 const session = await ort.InferenceSession.create(new Uint8Array(modelBytes), { intraOpNumThreads: Number(values.threads) });
@@ -38,13 +38,6 @@ const runModel = async (feeds) => {
     return { data: outputs.features.data, dims: outputs.features.dims };
 };
 
-/** Babylon's rows of a PLY, in the frame the loader gives the mesh (as bin/encode.mjs does). */
-async function channelsOf(path) {
-    const bytes = readFileSync(path);
-    const parsed = await SPLATFileLoader._ConvertPLYToSplat(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    const flipY = parsed.chirality === "RightHanded" ? 1 : -1;
-    return lib.splatRowsToChannels(parsed.data, { worldMatrix: [1, 0, 0, 0, 0, flipY, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1] });
-}
 
 function compare(a, b, count, k) {
     const cos = new Float64Array(count);
@@ -69,7 +62,7 @@ console.log(`Model: ${basename(values.model)} (K=${info.k}). Command: \`node scr
 console.log("| scene | Gaussians | tile core | halo m | tiles | mean cos | 1st pct | worst | < 0.99 | tiled s | whole s |");
 console.log("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const scene of values.scenes.split(",")) {
-    const { channels, count } = await channelsOf(scene);
+    const { channels, count } = await plyChannels(lib, scene);
     const t0 = performance.now();
     const whole = await lib.encodeChannels(channels, count, info, runModel, { tileGaussians: Infinity });
     const wholeS = (performance.now() - t0) / 1000;

@@ -162,23 +162,45 @@ export function planTiles(skeleton: SceneSkeleton, channels: Float32Array, tileG
         coreStart[p] = alignedCut(skeleton, target - window, target + window, target);
     }
     coreStart[parts] = count;
-    return planOf(skeleton, channels, coreStart);
+    const order = skeleton.voxelGaussians;
+    const tileOf = new Int32Array(count);
+    const coreCounts = new Int32Array(parts);
+    const boxes = new Float32Array(parts * 6);
+    for (let t = 0; t < parts; t++) {
+        for (let j = coreStart[t]; j < coreStart[t + 1]; j++) tileOf[order[j]] = t;
+        coreCounts[t] = coreStart[t + 1] - coreStart[t];
+        boxes.set(bounds(channels, order, coreStart[t], coreStart[t + 1]), 6 * t);
+    }
+    return { count: parts, tileOf, coreCounts, boxes, coreStart, coreOrder: order };
 }
 
 /**
  * The plan with tile `tile`'s core halved at the most aligned voxel boundary within CUT_WINDOW of its middle (as
  * planTiles cuts): tiles `tile` and `tile + 1` hold the halves, later tiles move up by one. For a core whose receptive
- * field is too large for one model call (encodeChannels' `fieldGaussians`): the halves' fields are smaller. O(count).
+ * field is too large for one model call (encodeChannels' `fieldGaussians`): the halves' fields are smaller. Only the
+ * halves' boxes are computed and only later tiles renumbered (in the old plan's tileOf: the old plan is not used
+ * again). O(count) at most.
  */
 export function splitTile(skeleton: SceneSkeleton, channels: Float32Array, plan: TilePlan, tile: number): TilePlan {
+    const order = plan.coreOrder;
     const lo = plan.coreStart[tile], hi = plan.coreStart[tile + 1];
     const mid = lo + ((hi - lo) >> 1), window = Math.floor((hi - lo) * CUT_WINDOW);
-    const coreStart = new Int32Array(plan.count + 2);
+    const cut = alignedCut(skeleton, Math.max(lo + 1, mid - window), Math.min(hi - 1, mid + window), mid);
+    const count = plan.count + 1;
+    const coreStart = new Int32Array(count + 1);
     coreStart.set(plan.coreStart.subarray(0, tile + 1));
-    coreStart[tile + 1] = alignedCut(skeleton, Math.max(lo + 1, mid - window), Math.min(hi - 1, mid + window), mid);
+    coreStart[tile + 1] = cut;
     coreStart.set(plan.coreStart.subarray(tile + 1), tile + 2);
-    releaseBuffers(plan.tileOf, plan.coreCounts, plan.boxes, plan.coreStart);
-    return planOf(skeleton, channels, coreStart);
+    const coreCounts = new Int32Array(count);
+    for (let t = 0; t < count; t++) coreCounts[t] = coreStart[t + 1] - coreStart[t];
+    const boxes = new Float32Array(count * 6);
+    boxes.set(plan.boxes.subarray(0, 6 * tile));
+    boxes.set(bounds(channels, order, lo, cut), 6 * tile);
+    boxes.set(bounds(channels, order, cut, hi), 6 * (tile + 1));
+    boxes.set(plan.boxes.subarray(6 * (tile + 1)), 6 * (tile + 2));
+    const tileOf = plan.tileOf;
+    for (let t = tile + 1; t < count; t++) for (let j = coreStart[t]; j < coreStart[t + 1]; j++) tileOf[order[j]] = t;
+    return { count, tileOf, coreCounts, boxes, coreStart, coreOrder: order };
 }
 
 /**
@@ -208,20 +230,6 @@ function alignedCut(skeleton: SceneSkeleton, lo: number, hi: number, target: num
         }
     }
     return best;
-}
-
-/** The plan of cores coreStart[t] .. coreStart[t + 1] of the skeleton's voxel-ordered Gaussians. */
-function planOf(skeleton: SceneSkeleton, channels: Float32Array, coreStart: Int32Array): TilePlan {
-    const order = skeleton.voxelGaussians, count = coreStart.length - 1;
-    const tileOf = new Int32Array(skeleton.count);
-    const coreCounts = new Int32Array(count);
-    const boxes = new Float32Array(count * 6);
-    for (let t = 0; t < count; t++) {
-        for (let j = coreStart[t]; j < coreStart[t + 1]; j++) tileOf[order[j]] = t;
-        coreCounts[t] = coreStart[t + 1] - coreStart[t];
-        boxes.set(bounds(channels, order, coreStart[t], coreStart[t + 1]), 6 * t);
-    }
-    return { count, tileOf, coreCounts, boxes, coreStart, coreOrder: order };
 }
 
 function bounds(channels: Float32Array, order: Int32Array, lo: number, hi: number): Float32Array {

@@ -64,18 +64,26 @@ describe("tiled encoding", () => {
         }
     }
 
+    /** The highest coordinate bit in which level-0 voxels u and v differ. */
+    function differingBit(skeleton: SceneSkeleton, u: number, v: number): number {
+        const c = skeleton.levels[0].coords;
+        return 31 - Math.clz32((c[3 * u] ^ c[3 * v]) | (c[3 * u + 1] ^ c[3 * v + 1]) | (c[3 * u + 2] ^ c[3 * v + 2]));
+    }
+
     /** The highest coordinate bit in which the voxels on the two sides of a cut differ. */
     function cutBit(skeleton: SceneSkeleton, plan: TilePlan, t: number): number {
-        const c = skeleton.levels[0].coords;
-        const u = skeleton.gaussianVoxel[plan.coreOrder[plan.coreStart[t] - 1]], v = skeleton.gaussianVoxel[plan.coreOrder[plan.coreStart[t]]];
-        return 31 - Math.clz32((c[3 * u] ^ c[3 * v]) | (c[3 * u + 1] ^ c[3 * v + 1]) | (c[3 * u + 2] ^ c[3 * v + 2]));
+        return differingBit(skeleton, skeleton.gaussianVoxel[plan.coreOrder[plan.coreStart[t] - 1]], skeleton.gaussianVoxel[plan.coreOrder[plan.coreStart[t]]]);
+    }
+
+    /** The default serialization's skeleton of `count` Gaussians. */
+    function skeletonOf(channels: Float32Array, count: number): SceneSkeleton {
+        return sceneSkeleton(channels, count, DEFAULT_SERIALIZATION, sceneOrigin(channels, count, DEFAULT_SERIALIZATION.gridSize));
     }
 
     it("plans cores that are runs of the curve, each at most tileGaussians, cut at large aligned cubes, deterministically", () => {
         const count = 20000;
         const channels = roomChannels(count);
-        const config = DEFAULT_SERIALIZATION;
-        const skeleton = sceneSkeleton(channels, count, config, sceneOrigin(channels, count, config.gridSize));
+        const skeleton = skeletonOf(channels, count);
         const plan = planTiles(skeleton, channels, 3000);
         // ceil(20000 / 3000) = 7 cores of 2857 would leave 143 of room below 3000, less than 1/16 of a core: 8 of 2500
         expect(plan.count).toBe(8);
@@ -89,8 +97,7 @@ describe("tiled encoding", () => {
             for (let v = 1; v < skeleton.levels[0].count; v++) {
                 const s = skeleton.voxelStart[v];
                 if (s < target - 312 || s > target + 312) continue;
-                const c = skeleton.levels[0].coords;
-                best = Math.max(best, 31 - Math.clz32((c[3 * v - 3] ^ c[3 * v]) | (c[3 * v - 2] ^ c[3 * v + 1]) | (c[3 * v - 1] ^ c[3 * v + 2])));
+                best = Math.max(best, differingBit(skeleton, v - 1, v));
             }
             expect(cutBit(skeleton, plan, t)).withContext(`cut ${t}`).toBe(best);
         }
@@ -103,8 +110,7 @@ describe("tiled encoding", () => {
     it("splitTile halves one core at an aligned cut (the plan still partitions the scene along the curve); fields above fieldGaussians are halved, down to a limit", () => {
         const count = 20000;
         const channels = roomChannels(count);
-        const config = DEFAULT_SERIALIZATION;
-        const skeleton = sceneSkeleton(channels, count, config, sceneOrigin(channels, count, config.gridSize));
+        const skeleton = skeletonOf(channels, count);
         const plan = planTiles(skeleton, channels, 3000);
         const before = { counts: Array.from(plan.coreCounts), boxes: Array.from(plan.boxes), start: Array.from(plan.coreStart) };
         const split = splitTile(skeleton, channels, plan, 2);
@@ -131,9 +137,7 @@ describe("tiled encoding", () => {
         const count = 5000;
         const channels = new Float32Array(count * INPUT_CHANNELS);
         for (let i = 0; i < count; i++) channels.set([0.01, 0.01, 0.01, 0.5, 0.5, 0.5, 1, -5, -5, -5], i * INPUT_CHANNELS);
-        const config = DEFAULT_SERIALIZATION;
-        const skeleton = sceneSkeleton(channels, count, config, sceneOrigin(channels, count, config.gridSize));
-        const plan = planTiles(skeleton, channels, 2000);
+        const plan = planTiles(skeletonOf(channels, count), channels, 2000);
         expect(plan.count).toBe(3);
         expect(Array.from(plan.coreCounts)).toEqual([1667, 1666, 1667]);
     });

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -105,14 +106,15 @@ def main(argv=None) -> int:
     channels = scene_channels(args.scene, args.copies)
     print(f"Scene: {args.scene.name} x {args.copies} = {len(channels):,} Gaussians; onnxruntime CPU, {args.threads} "
           f"threads; load average {os.getloadavg()[0]:.1f} at the start")
-    print("Command: `python3 -m rtgs2.encoder.arch_bench " + " ".join(argv if argv is not None else __import__("sys").argv[1:]) + "`\n")
+    print("Command: `python3 -m rtgs2.encoder.arch_bench " + " ".join(argv if argv is not None else sys.argv[1:]) + "`\n")
     print("| variant | what changes | parameters | ONNX MB | level-0 voxels | first call us / Gaussian | best later call us / Gaussian | best vs shipped |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     base = None
     for name in names:
         config, what = VARIANTS[name]
         r = time_variant(config, channels, args.threads, args.repeats)
-        base = base or (r["best_us"] if name == "shipped" else None)
+        if name == "shipped":
+            base = r["best_us"]
         ratio = f"{r['best_us'] / base:.2f}" if base else ""
         print(f"| {name} | {what} | {r['parameters']:,} | {r['bytes'] / 1e6:.1f} | {r['voxels_l0']:,} | "
               f"{r['first_us']:.2f} | {r['best_us']:.2f} | {ratio} |", flush=True)
