@@ -16,9 +16,10 @@ def test_variants_differ_from_the_shipped_encoder_only_where_they_say():
             assert changed == set()
         else:
             assert changed, name
-            assert changed <= {"channels", "heads", "mlp_ratio", "decoder_blocks", "serialization"}, (name, changed)
+            assert changed <= {"channels", "heads", "mlp_ratio", "encoder_blocks", "decoder_blocks", "serialization"}, (name, changed)
     assert VARIANTS["grid10"][0].serialization.grid_size == 0.10
     assert VARIANTS["grid10"][0].serialization.patch_size == SHIPPED.serialization.patch_size
+    assert VARIANTS["l0-free"][0].encoder_blocks[0] == 0 and VARIANTS["l0-free"][0].decoder_blocks[-1] == 0
 
 
 @pytest.mark.parametrize("name", ["shipped", "grid10", "narrow+no-l0-decoder"])
@@ -38,3 +39,18 @@ def test_time_variant_runs_the_exported_file(name, tmp_path):
         assert r["voxels_l0"] < 0.75 * shipped_voxels  # twice the voxel size: fewer voxels (0.57 here, sparse points)
     if name == "narrow+no-l0-decoder":
         assert r["parameters"] < 0.5 * 844_528
+
+
+def test_int8_times_the_quantized_file(tmp_path):
+    from rtgs2.synthrooms.generator import generate_room
+    from rtgs2.ply import write_ply
+
+    path = tmp_path / "room.ply"
+    write_ply(path, generate_room(6000).gaussians.subset(np.arange(3000)))
+    channels = scene_channels(path, 1)
+    plain = time_variant(SHIPPED, channels, threads=1, repeats=1)
+    int8 = time_variant(SHIPPED, channels, threads=1, repeats=1, int8=True)
+    assert int8["bytes"] < 0.5 * plain["bytes"]  # the MatMul/Gemm weights went from 4 bytes to 1
+    assert int8["parameters"] == plain["parameters"] and int8["best_us"] > 0
+    both = time_variant(SHIPPED, channels, threads=2, repeats=1, concurrent=2)
+    assert both["bytes"] == plain["bytes"] and both["best_us"] > 0

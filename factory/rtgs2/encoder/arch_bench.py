@@ -8,7 +8,7 @@ variant's features are worth nothing until it is trained (rtgs2.encoder.train) a
 row says what a retraining could buy, not what it would cost in accuracy.
 
     cd factory && python3 -m rtgs2.encoder.arch_bench [--scene ../demo/scenes/showcase/showcase.ply] [--copies 12]
-        [--threads 2] [--repeats 3] [--variants shipped,narrow,...]
+        [--threads 2] [--repeats 3] [--variants shipped,narrow,...] [--int8] [--concurrent 2]
 """
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ VARIANTS: dict[str, tuple[EncoderConfig, str]] = {
     "grid7.5": (TRAIN_CONFIGS["fast-grid7.5"], "level-0 voxels of 7.5 cm (train.py's config fast-grid7.5)"),
     "grid10": (_variant(serialization={"grid_size": 0.10}), "level-0 voxels of 10 cm"),
     "narrow+no-l0-decoder": (TRAIN_CONFIGS["fast-narrow"], "both (train.py's config fast-narrow)"),
+    "l0-free": (TRAIN_CONFIGS["fast-l0-free"], "no attention block at level 0 (train.py's config fast-l0-free)"),
     "grid7.5+narrow": (_variant(channels=(32, 64, 128), heads=(1, 2, 4), serialization={"grid_size": 0.075}),
                        "7.5 cm voxels, channels 32/64/128"),
 }
@@ -64,7 +65,14 @@ def scene_channels(path: Path, copies: int) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def time_variant(config: EncoderConfig, channels: np.ndarray, threads: int, repeats: int) -> dict:
+def time_variant(config: EncoderConfig, channels: np.ndarray, threads: int, repeats: int, int8: bool = False,
+                 concurrent: int = 1) -> dict:
+    """`int8`: the exported file through onnxruntime's dynamic quantization (MatMul and Gemm weights in int8,
+    activations quantized per call) before timing it. `concurrent` > 1: that many sessions of threads / concurrent
+    intra-op threads each run the call at the same time (two tiles at once instead of one tile on both threads);
+    the times are then the wall time of the round divided by `concurrent`, the throughput per call."""
+    import threading
+
     import onnxruntime as ort
 
     torch.manual_seed(0)
@@ -72,18 +80,31 @@ def time_variant(config: EncoderConfig, channels: np.ndarray, threads: int, repe
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "encoder.onnx"
         export_onnx(model, path, channels[:4096])
+        if int8:
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantized = Path(tmp) / "encoder-int8.onnx"
+            quantize_dynamic(path, quantized, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
+            path = quantized
         size = path.stat().st_size
         feeds = serialize_scene(channels, config.serialization).feeds()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
+        options.intra_op_num_threads = max(1, threads // concurrent)
         options.enable_mem_pattern = False  # as the encode command runs it
-        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        inputs = {i.name: feeds[i.name] for i in session.get_inputs()}
+        sessions = [ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"]) for _ in range(concurrent)]
+        inputs = {i.name: feeds[i.name] for i in sessions[0].get_inputs()}
         times = []
         for _ in range(repeats + 1):
             start = time.perf_counter()
-            session.run(None, inputs)
-            times.append(time.perf_counter() - start)
+            if concurrent == 1:
+                sessions[0].run(None, inputs)
+            else:  # onnxruntime releases the GIL while it runs
+                workers = [threading.Thread(target=s.run, args=(None, inputs)) for s in sessions]
+                for w in workers:
+                    w.start()
+                for w in workers:
+                    w.join()
+            times.append((time.perf_counter() - start) / concurrent)
     n = len(channels)
     return {"parameters": sum(p.numel() for p in model.parameters()), "bytes": size,
             "voxels_l0": int(feeds["voxel_features"].shape[0]), "first_us": times[0] / n * 1e6,
@@ -97,6 +118,9 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--int8", action="store_true", help="also time each variant after dynamic int8 quantization")
+    parser.add_argument("--concurrent", type=int, default=1,
+                        help="also time N calls at once, each with threads / N threads (per-call throughput)")
     args = parser.parse_args(argv)
     names = args.variants.split(",")
     unknown = [n for n in names if n not in VARIANTS]
@@ -112,12 +136,20 @@ def main(argv=None) -> int:
     base = None
     for name in names:
         config, what = VARIANTS[name]
-        r = time_variant(config, channels, args.threads, args.repeats)
-        if name == "shipped":
-            base = r["best_us"]
-        ratio = f"{r['best_us'] / base:.2f}" if base else ""
-        print(f"| {name} | {what} | {r['parameters']:,} | {r['bytes'] / 1e6:.1f} | {r['voxels_l0']:,} | "
-              f"{r['first_us']:.2f} | {r['best_us']:.2f} | {ratio} |", flush=True)
+        modes = [(False, 1)] + ([(True, 1)] if args.int8 else []) + ([(False, args.concurrent)] if args.concurrent > 1 else [])
+        for int8, concurrent in modes:
+            r = time_variant(config, channels, args.threads, args.repeats, int8=int8, concurrent=concurrent)
+            if name == "shipped" and not int8 and concurrent == 1:
+                base = r["best_us"]
+            ratio = f"{r['best_us'] / base:.2f}" if base else ""
+            label, change = name, what
+            if int8:
+                label, change = f"{name}, int8", f"{what}; MatMul/Gemm in int8 (dynamic quantization)"
+            if concurrent > 1:
+                label = f"{name}, {concurrent} calls at once"
+                change = f"{what}; {concurrent} sessions of {max(1, args.threads // concurrent)} thread(s) run the call together (time per call)"
+            print(f"| {label} | {change} | {r['parameters']:,} | {r['bytes'] / 1e6:.1f} | {r['voxels_l0']:,} | "
+                  f"{r['first_us']:.2f} | {r['best_us']:.2f} | {ratio} |", flush=True)
     return 0
 
 

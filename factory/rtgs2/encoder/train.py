@@ -43,9 +43,12 @@ CONFIGS = {
     "tiny": EncoderConfig(serialization=SerializationConfig(patch_size=16), channels=(16, 24, 32), heads=(1, 1, 2),
                           encoder_blocks=(1, 1, 1), decoder_blocks=(1, 1)),
     # Faster candidates for issue 17's 5 us a Gaussian (BENCHMARKS.md, "Encoder architectures: speed only": 0.48 and
-    # 0.52 of the default's time, untrained); not trained or shipped yet: what they cost in accuracy is open.
+    # 0.52 of the default's time, untrained); not shipped: what they cost in accuracy is open.
     "fast-grid7.5": EncoderConfig(serialization=SerializationConfig(grid_size=0.075)),
     "fast-narrow": EncoderConfig(channels=(32, 64, 128), heads=(1, 2, 4), decoder_blocks=(1, 0)),
+    # The default without its two level-0 attention blocks (0.65 of its time, untrained): every remaining tensor
+    # has the default's name and shape, so rtgs2.encoder.distill can start it from the shipped weights.
+    "fast-l0-free": EncoderConfig(encoder_blocks=(0, 1, 2), decoder_blocks=(1, 0)),
 }
 
 
