@@ -8,9 +8,11 @@
 import { readFileSync, renameSync, statSync, existsSync, rmSync, openSync, readSync, writeSync, closeSync, fstatSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
+import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { Worker } from "node:worker_threads";
 
 /** glibc malloc settings the command runs under (docs/ENCODER.md, "Memory"). Without them glibc keeps the freed
  *  buffers of onnxruntime's calls (it runs without its own arena) in its heaps, about 0.4 GB at 6 M Gaussians; with
@@ -42,7 +44,13 @@ options:
   --metres-per-unit <m> scene units in metres (0.01 for centimetres)
   --floor=<m>           floor height in metres after rotation and scale (the encoder input subtracts it;
                         write --floor=-1.4 for a negative height)
-  --threads <n>         onnxruntime intra-op threads (default: onnxruntime's choice)
+  --threads <n>         onnxruntime intra-op threads in all (default: onnxruntime's choice, or the machine's cores
+                        shared among --concurrent-calls)
+  --concurrent-calls <n>
+                        tiled encodes: model calls run at once, each in its own worker thread and onnxruntime
+                        session with threads / n intra-op threads, while the next tile is prepared (default 2 when
+                        there are 2 threads or more, else 1; 1 runs the calls in this thread). Same features; each
+                        call in flight takes its share of --memory-budget
   --invalid-gaussians <refuse|drop>
                         Gaussians with non-finite or degenerate values: refuse the file (default) or drop them
   --invalid-labels <refuse|none>
@@ -100,6 +108,7 @@ function parseCommandLine(argv) {
                 "metres-per-unit": { type: "string" },
                 floor: { type: "string" },
                 threads: { type: "string" },
+                "concurrent-calls": { type: "string" },
                 "tile-gaussians": { type: "string" },
                 "memory-budget": { type: "string" },
                 "field-gaussians": { type: "string" },
@@ -142,6 +151,11 @@ function parseCommandLine(argv) {
         threads = Number(values.threads);
         if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`--threads must be a positive integer, got "${values.threads}"`);
     }
+    let concurrentCalls;
+    if (values["concurrent-calls"] !== undefined) {
+        concurrentCalls = Number(values["concurrent-calls"]);
+        if (!Number.isInteger(concurrentCalls) || concurrentCalls < 1) throw new UsageError(`--concurrent-calls must be a positive integer, got "${values["concurrent-calls"]}"`);
+    }
     if (!["refuse", "drop"].includes(values["invalid-gaussians"])) throw new UsageError(`--invalid-gaussians must be refuse or drop, got "${values["invalid-gaussians"]}"`);
     if (!["refuse", "none"].includes(values["invalid-labels"])) throw new UsageError(`--invalid-labels must be refuse or none, got "${values["invalid-labels"]}"`);
     const positiveInteger = (flag) => {
@@ -181,7 +195,7 @@ function parseCommandLine(argv) {
         haloMetres = Number(values.halo);
         if (!(haloMetres >= 0) || !Number.isFinite(haloMetres)) throw new UsageError(`--halo must be a number of metres >= 0, got "${values.halo}"`);
     }
-    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, frame: values.frame, up: values.up, metresPerUnit, floorHeight, threads, tileGaussians, fieldGaussians, memoryBudgetBytes, haloMetres, cache: values.cache, clearCache: values["clear-cache"], quiet: values.quiet, systemMalloc: values["system-malloc"], read };
+    return { scene: positionals[0], model: values.model, out: values.out, sidecar: values.sidecar, frame: values.frame, up: values.up, metresPerUnit, floorHeight, threads, concurrentCalls, tileGaussians, fieldGaussians, memoryBudgetBytes, haloMetres, cache: values.cache, clearCache: values["clear-cache"], quiet: values.quiet, systemMalloc: values["system-malloc"], read };
 }
 
 /** A one-line progress bar on stderr (redrawn in place on a terminal; one line per stage otherwise). */
@@ -372,6 +386,129 @@ function bytesOf(array) {
  * At 6 M Gaussians x K = 16 the fp16 array is 193 MB that the encode's peak (inside the largest tile's model call)
  * no longer holds. close() deletes the file.
  */
+/**
+ * The encoder's model calls in this thread: one onnxruntime-node session with its CPU arena on and its memory
+ * pattern off. Within a call the arena hands freed buffers to later operators (without it every operator's output
+ * was fresh memory from the kernel: page faults and zeroing, a third of the CPU time at 3 M Gaussians). The arena
+ * keeps what it grew to, and a larger call would grow it further, so a call larger than every earlier call of the
+ * session gets a new session (its arena starts empty; creating one takes a few tens of ms); a call no larger reuses
+ * the arena's pages. The peak is one call's, which the memory model the tiles are planned with counts
+ * (NODE_MEMORY_MODEL). BENCHMARKS.md, "Large scenes in Node".
+ */
+async function inThreadModel(ort, modelBytes, sessionOptions, modelPath) {
+    const createSession = async () => {
+        try {
+            return await ort.InferenceSession.create(new Uint8Array(modelBytes), sessionOptions);
+        } catch (e) {
+            throw Object.assign(new Error(`${modelPath}: onnxruntime-node could not load the model: ${e.message}`), { code: "MODEL_INVALID" });
+        }
+    };
+    let session = await createSession();
+    let largestCall = 0;
+    return {
+        async run(feeds) {
+            const ortFeeds = {};
+            for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+            const callGaussians = feeds.gaussian_voxel.dims[0];
+            if (largestCall > 0 && callGaussians > largestCall) {
+                // the previous call's outputs have been consumed: its arena goes, this call starts empty
+                await session.release();
+                session = null;
+                session = await createSession();
+                largestCall = 0;
+            }
+            largestCall = Math.max(largestCall, callGaussians);
+            const outputs = await session.run(ortFeeds, ["features"]);
+            return { data: outputs.features.data, dims: outputs.features.dims };
+        },
+        async close() {
+            await session?.release();
+            session = null;
+        },
+    };
+}
+
+/**
+ * The encoder's model calls in `size` worker threads (bin/encodeWorker.mjs), each with its own session (the same
+ * options and arena rule as inThreadModel), so that `size` tiles run at once while this thread prepares the next:
+ * on 2 cores two calls of one thread each do a call's work in 0.85-0.87 of the time one call on both threads takes
+ * (onnxruntime's operators do not all split over threads), and the tile preparation no longer waits for the model
+ * (BENCHMARKS.md, "Large scenes in Node"). encodeChannels keeps at most `size` calls in flight. Each worker opens
+ * its session first, so a model onnxruntime refuses is reported before any tile is prepared. A worker that fails
+ * (its thread throws or exits) fails the calls it held with a message that says so.
+ */
+async function workerModel(modelBytes, sessionOptions, size, modelPath) {
+    let nextId = 1;
+    const workers = [];
+    const idle = [];
+    const fail = (message, code) => Object.assign(new Error(`${modelPath}: ${message}`), { code });
+    for (let i = 0; i < size; i++) {
+        const worker = new Worker(new URL("./encodeWorker.mjs", import.meta.url), { workerData: { modelBytes: new Uint8Array(modelBytes), sessionOptions } });
+        const pending = new Map();
+        const failAll = (error) => {
+            for (const { reject } of pending.values()) reject(error);
+            pending.clear();
+        };
+        worker.on("message", ({ id, data, dims, error, code }) => {
+            const call = pending.get(id);
+            if (!call) return;
+            pending.delete(id);
+            if (error !== undefined) call.reject(code === "MODEL_INVALID" ? fail(error, code) : fail(`the encoder failed in worker thread ${i}: ${error}`, code ?? "MODEL_RUN_FAILED"));
+            else call.resolve({ data, dims });
+        });
+        worker.on("error", (e) => failAll(fail(`the encoder's worker thread ${i} failed: ${e?.message ?? e}`, "WORKER_FAILED")));
+        let exited = false;
+        worker.on("exit", (exitCode) => {
+            exited = true;
+            failAll(fail(`the encoder's worker thread ${i} exited (code ${exitCode}) during a model call`, "WORKER_FAILED"));
+        });
+        const send = (feeds) =>
+            new Promise((resolve, reject) => {
+                if (exited) {
+                    reject(fail(`the encoder's worker thread ${i} has exited`, "WORKER_FAILED"));
+                    return;
+                }
+                const id = nextId++;
+                pending.set(id, { resolve, reject });
+                if (feeds === null || feeds === "close") {
+                    worker.postMessage({ id, feeds });
+                    return;
+                }
+                // the feeds' buffers move to the worker (encodeChannels drops them after the call)
+                const buffers = [...new Set(Object.values(feeds).map((t) => t.data.buffer))];
+                worker.postMessage({ id, feeds }, buffers);
+            });
+        workers.push({ worker, send });
+    }
+    // every worker's session opened, or every attempt ended before any worker is stopped: a thread stopped in the
+    // middle of onnxruntime's native work aborts the whole process
+    const opened = await Promise.allSettled(workers.map((w) => w.send(null)));
+    const failed = opened.find((o) => o.status === "rejected");
+    if (failed) {
+        await Promise.all(workers.map((w) => w.worker.terminate()));
+        throw failed.reason;
+    }
+    idle.push(...workers);
+    const waiting = [];
+    return {
+        async run(feeds) {
+            const w = idle.pop() ?? (await new Promise((resolve) => waiting.push(resolve)));
+            try {
+                return await w.send(feeds);
+            } finally {
+                const next = waiting.shift();
+                if (next) next(w);
+                else idle.push(w);
+            }
+        },
+        async close() {
+            // each worker releases its session first (no call is in flight: encodeChannels waits for them all)
+            await Promise.allSettled(workers.map((w) => w.send("close")));
+            await Promise.all(workers.map((w) => w.worker.terminate()));
+        },
+    };
+}
+
 function featureSpill(path) {
     let fd = null;
     let position = 0;
@@ -518,6 +655,7 @@ async function main() {
     }
 
     let result;
+    let model = null;
     let frame;
     let timings;
     if (cached) {
@@ -541,23 +679,12 @@ async function main() {
         sceneBytes = null;
         if (args.sidecar) scene = null;
 
-        // onnxruntime's CPU arena on, its memory pattern off: within a call the arena hands freed buffers to later
-        // operators, where without it every operator's output was fresh memory from the kernel (page faults and
-        // zeroing: a third of the CPU time went to the system at 3 M Gaussians). The arena keeps what it grew to, and
-        // a larger call would grow it further, so a tile whose call is larger than every call of the session so far
-        // gets a new session (its arena starts empty; creating one takes a few tens of ms); a call no larger reuses
-        // the arena's pages instead of faulting new ones. The peak is one call's, which the memory model the tiles
-        // are planned with counts (NODE_MEMORY_MODEL). BENCHMARKS.md, "Large scenes in Node".
-        const sessionOptions = { enableCpuMemArena: true, enableMemPattern: false, ...(args.threads ? { intraOpNumThreads: args.threads } : {}) };
-        const createSession = async () => {
-            try {
-                return await ort.InferenceSession.create(new Uint8Array(modelBytes), sessionOptions);
-            } catch (e) {
-                throw Object.assign(new Error(`${args.model}: onnxruntime-node could not load the model: ${e.message}`), { code: "MODEL_INVALID" });
-            }
-        };
-        let session = await createSession();
-        let sessionLargestCall = 0;
+        // the model calls: in this thread, or (--concurrent-calls) in worker threads, each with its own session
+        const totalThreads = args.threads ?? availableParallelism();
+        const calls = args.concurrentCalls ?? (totalThreads >= 2 ? 2 : 1);
+        const sessionThreads = calls > 1 ? Math.max(1, Math.floor(totalThreads / calls)) : args.threads;
+        const sessionOptions = { enableCpuMemArena: true, enableMemPattern: false, ...(sessionThreads ? { intraOpNumThreads: sessionThreads } : {}) };
+        model = calls > 1 ? await workerModel(modelBytes, sessionOptions, calls, args.model) : await inThreadModel(ort, modelBytes, sessionOptions, args.model);
 
         // 4. encode; a tiled encode spills each tile's features to a file beside the output and they are gathered
         //    after it, when the channels and the tile structures are gone (no (count x K) array during the encode)
@@ -566,7 +693,7 @@ async function main() {
         if (args.tileGaussians === undefined && args.fieldGaussians === undefined) {
             // a semantic PLY is written from the scene file's bytes, which stay held during the encode
             const held = args.sidecar ? 0 : statSync(args.scene).size;
-            const planned = lib.tilingForMemoryBudget(input.count, Math.max(1, args.memoryBudgetBytes - held));
+            const planned = lib.tilingForMemoryBudget(input.count, Math.max(1, args.memoryBudgetBytes - held), lib.NODE_MEMORY_MODEL, calls);
             tiling = { tileGaussians: planned.tileGaussians, fieldGaussians: planned.fieldGaussians };
             if (!planned.fits) {
                 process.stderr.write(`warning: ${input.count} Gaussians need more than the ${(args.memoryBudgetBytes / 1e9).toFixed(2)} GB memory budget even in the smallest tiles (${planned.tileGaussians}): encoding with those\n`);
@@ -579,27 +706,11 @@ async function main() {
                 input.channels,
                 input.count,
                 info,
-                async (feeds) => {
-                    const ortFeeds = {};
-                    for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-                    const callGaussians = feeds.gaussian_voxel.dims[0];
-                    if (sessionLargestCall > 0 && callGaussians > sessionLargestCall) {
-                        // the previous call's outputs have been consumed: its arena goes, this call starts empty
-                        await session.release();
-                        session = null;
-                        session = await createSession();
-                        sessionLargestCall = 0;
-                    }
-                    sessionLargestCall = Math.max(sessionLargestCall, callGaussians);
-                    const outputs = await session.run(ortFeeds, ["features"]);
-                    return { data: outputs.features.data, dims: outputs.features.dims };
-                },
-                { outputPrecision: args.sidecar ? "float16" : "float32", ...tiling, haloMetres: args.haloMetres },
+                model.run,
+                { outputPrecision: args.sidecar ? "float16" : "float32", ...tiling, haloMetres: args.haloMetres, concurrentCalls: calls },
                 { onProgress: (p) => bar.update(p), storeTileFeatures: spill.store }
             );
             bar.end();
-            await session.release();
-            session = null;
             frame = input.frame;
             timings = { ...result.timings, frameMs: input.frameMs, channelsMs: input.channelsMs };
             input = null; // the channels are not needed for writing
@@ -612,6 +723,8 @@ async function main() {
             throw e;
         } finally {
             spill.close();
+            await model.close();
+            model = null;
         }
         if (args.cache) {
             // header, then the fp16 features' own bytes: no copy of the features to write them

@@ -42,6 +42,11 @@ const TILED_OUTPUT = 0.99;
 export interface EncodeSceneOptions extends SceneFrameOptions, TilingOptions {
     /** "float32" (default) or "float16": fp16 bits in a Uint16Array (half the memory; what the mesh stores). */
     outputPrecision?: "float32" | "float16";
+    /** Tiled encodes: model calls in flight at once (default 1). With more, the next tile is prepared while earlier
+     *  ones run, and `runModel` is called again before an earlier call has resolved: only for a `runModel` that runs
+     *  its calls elsewhere (the Node command's worker threads, each with its own onnxruntime session). Each call in
+     *  flight holds its own memory, so plan the tiles for it. The features do not depend on it. */
+    concurrentCalls?: number;
 }
 
 export interface EncodeSceneResult {
@@ -76,7 +81,9 @@ export interface SceneChannels {
 
 /** Runs the model on named feeds and returns its `features` output as float32 with its dims. The feeds' arrays and
  *  the returned `data` belong to encodeChannels, which frees them (releaseBuffers) once read: keep neither. */
-export type RunEncoderModel = (feeds: Record<string, FeedTensor>) => Promise<{ data: Float32Array; dims: readonly number[] }>;
+/** One model call's output: (rows, K) features, row-major. */
+export type EncoderModelOutput = { data: Float32Array; dims: readonly number[] };
+export type RunEncoderModel = (feeds: Record<string, FeedTensor>) => Promise<EncoderModelOutput>;
 
 export interface EncodeHooks {
     onProgress?: (progress: EncodeProgress) => void;
@@ -146,6 +153,10 @@ export async function encodeChannels(
     checkPrecision(options.outputPrecision);
     const precision = options.outputPrecision ?? "float32";
     const { tileGaussians, fieldGaussians, haloMetres } = resolveTilingOptions(options);
+    const concurrent = options.concurrentCalls ?? 1;
+    if (!(Number.isInteger(concurrent) && concurrent >= 1)) {
+        throw new SemanticSplatError("INVALID_ARGUMENT", `concurrentCalls must be an integer >= 1, got ${String(options.concurrentCalls)}`);
+    }
     const step = (stage: EncodeStage) => {
         hooks.checkCancelled?.();
         hooks.onProgress?.({ stage, fraction: STAGE_START[stage] });
@@ -190,17 +201,55 @@ export async function encodeChannels(
     const features = store ? null : precision === "float16" ? new Uint16Array(count * k) : new Float32Array(count * k);
     let serializeMs = now() - t1, inferenceMs = 0, outputMs = 0;
     const started = now();
-    let coresDone = 0;
+    let coresDone = 0, tilesDone = 0;
     let tileMembersMax = 0;
+    // a finished call: its core's rows into the scene's array, or (storeTileFeatures) into the tile's own, row r for
+    // cores[r]
+    const finishTile = (output: EncoderModelOutput, members: Int32Array, isCore: Uint8Array, coreCount: number) => {
+        const to = now();
+        checkOutput(output, members.length, k, { members, isCore });
+        const data = output.data;
+        const cores = store ? new Int32Array(coreCount) : null;
+        const into = store ? (precision === "float16" ? new Uint16Array(coreCount * k) : new Float32Array(coreCount * k)) : features!;
+        for (let j = 0, r = 0; j < members.length; j++) {
+            if (!isCore[j]) continue;
+            const from = j * k;
+            let at = members[j] * k;
+            if (cores) {
+                cores[r] = members[j];
+                at = r++ * k;
+            }
+            if (precision === "float16") for (let c = 0; c < k; c++) (into as Uint16Array)[at + c] = float32ToHalfBits(data[from + c]);
+            else for (let c = 0; c < k; c++) into[at + c] = data[from + c];
+        }
+        if (store) store(cores!, into);
+        // this tile's arrays are done with: freed now, not at a garbage collection some tiles later
+        releaseBuffers(data, members, isCore);
+        outputMs += now() - to;
+        coresDone += coreCount;
+        tilesDone++;
+    };
+    // calls in flight (at most `concurrent`); the first failure is kept and thrown by the loop, and every call has
+    // ended before this function returns or throws (none is left running on tile structures that are gone)
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | null = null;
+    const waitForCalls = async (atMost: number) => {
+        while (inFlight.size > atMost) {
+            const waited = now(), output = outputMs;
+            await Promise.race(inFlight);
+            inferenceMs += now() - waited - (outputMs - output); // the wait for the model, less the rows written meanwhile
+        }
+        if (failure) throw failure.error;
+    };
     try {
         for (let t = 0; t < plan.count; t++) {
             const elapsed = (now() - started) / 1000;
             hooks.onProgress?.({
                 stage: "inference",
                 fraction: TILED_START + ((TILED_END - TILED_START) * coresDone) / count,
-                tile: t,
+                tile: tilesDone,
                 tiles: plan.count,
-                ...(t > 0 ? { secondsLeft: (elapsed / coresDone) * (count - coresDone) } : {}),
+                ...(coresDone > 0 ? { secondsLeft: (elapsed / coresDone) * (count - coresDone) } : {}),
             });
             hooks.checkCancelled?.(); // between tiles: a cancel asked for during the progress event stops here
             const ts = now();
@@ -217,35 +266,31 @@ export async function encodeChannels(
             const tileChannels = gatherChannels(channels, members);
             const feeds = encoderFeeds(serializeTile(tileChannels, members, skeleton, config), config);
             releaseBuffers(tileChannels, field.voxels);
-            const tr = now();
-            serializeMs += tr - ts;
-            const output = await runModel(feeds);
-            releaseFeeds(feeds);
-            const to = now();
-            inferenceMs += to - tr;
-            checkOutput(output, members.length, k, { members, isCore });
-            const data = output.data;
-            // the core's rows: into the scene's array, or (storeTileFeatures) into the tile's own, row r for cores[r]
-            const cores = store ? new Int32Array(plan.coreCounts[t]) : null;
-            const into = store ? (precision === "float16" ? new Uint16Array(cores!.length * k) : new Float32Array(cores!.length * k)) : features!;
-            for (let j = 0, r = 0; j < members.length; j++) {
-                if (!isCore[j]) continue;
-                const from = j * k;
-                let at = members[j] * k;
-                if (cores) {
-                    cores[r] = members[j];
-                    at = r++ * k;
-                }
-                if (precision === "float16") for (let c = 0; c < k; c++) (into as Uint16Array)[at + c] = float32ToHalfBits(data[from + c]);
-                else for (let c = 0; c < k; c++) into[at + c] = data[from + c];
-            }
-            if (store) store(cores!, into);
-            // this tile's arrays are done with: freed now, not at a garbage collection some tiles later
-            releaseBuffers(data, members, isCore);
-            outputMs += now() - to;
-            coresDone += plan.coreCounts[t];
+            serializeMs += now() - ts;
+            const coreCount = plan.coreCounts[t];
+            const call: Promise<void> = runModel(feeds)
+                .then(
+                    (output) => {
+                        releaseFeeds(feeds);
+                        if (!failure) finishTile(output, members, isCore, coreCount);
+                    },
+                    (error) => {
+                        releaseFeeds(feeds);
+                        throw error;
+                    }
+                )
+                .catch((error) => {
+                    failure ??= { error };
+                })
+                .then(() => {
+                    inFlight.delete(call);
+                });
+            inFlight.add(call);
+            await waitForCalls(concurrent - 1);
         }
+        await waitForCalls(0);
     } finally {
+        await Promise.allSettled([...inFlight]);
         releaseTileStructures(plan, skeleton);
     }
     hooks.checkCancelled?.();

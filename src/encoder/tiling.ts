@@ -102,7 +102,14 @@ export function resolveTilingOptions(options: TilingOptions = {}): { tileGaussia
  * holds (2026-12-07: 3 M peaked at 1.38 GB, 6 M at 1.32 GB under a 1.5 GB budget; with the curve-aligned tiles of
  * call / BUDGET_FIELD_RATIO, 1.05 and 1.24 GiB).
  */
-export const NODE_MEMORY_MODEL = { baseBytes: 0.29e9, bytesPerGaussian: 87, bytesPerCallGaussian: 1500 } as const;
+export const NODE_MEMORY_MODEL = { baseBytes: 0.29e9, bytesPerGaussian: 87, bytesPerCallGaussian: 1500, bytesPerExtraSession: 0.05e9 } as const;
+export interface NodeMemoryModel {
+    baseBytes: number;
+    bytesPerGaussian: number;
+    bytesPerCallGaussian: number;
+    /** A further onnxruntime session in its own worker thread (concurrent calls): its isolate, runtime and model. */
+    bytesPerExtraSession: number;
+}
 /** A memory budget's cores are its largest model call divided by this: the curve-aligned fields of cores of 100k or
  *  more are 1.04-1.3 times their cores (BENCHMARKS.md, "Curve-aligned tiles"); a larger field is halved first. */
 export const BUDGET_FIELD_RATIO = 1.25;
@@ -112,17 +119,24 @@ export const MIN_BUDGET_TILE_GAUSSIANS = 25_000;
 /**
  * The largest tiles whose encode fits `budgetBytes` of peak memory (NODE_MEMORY_MODEL): the model call may hold what
  * is left after the base and the scene's per-Gaussian arrays (`fieldGaussians`), and cores are that divided by
- * BUDGET_FIELD_RATIO (a larger field is halved first). A scene that fits one call is encoded whole
+ * BUDGET_FIELD_RATIO (a larger field is halved first); with `concurrentCalls` calls in flight at once, each gets
+ * its share (and each further session costs `bytesPerExtraSession`). A scene that fits one call is encoded whole
  * (`tileGaussians: Infinity`). `fits` is false when even the smallest tiles (MIN_BUDGET_TILE_GAUSSIANS) exceed the
  * budget: those are returned, and the caller says so. Larger cores do less halo work: at 3 M Gaussians on 2 cores,
  * 800k cores encode in 15 s where 100k take 31 s.
  */
-export function tilingForMemoryBudget(count: number, budgetBytes: number, model = NODE_MEMORY_MODEL): { tileGaussians: number; fieldGaussians: number; fits: boolean } {
+export function tilingForMemoryBudget(count: number, budgetBytes: number, model: NodeMemoryModel = NODE_MEMORY_MODEL, concurrentCalls = 1): { tileGaussians: number; fieldGaussians: number; fits: boolean } {
     if (!(budgetBytes > 0) || !Number.isFinite(budgetBytes)) {
         throw new SemanticSplatError("INVALID_ARGUMENT", `the memory budget must be a positive number of bytes, got ${String(budgetBytes)}`);
     }
-    const callGaussians = Math.floor((budgetBytes - model.baseBytes - model.bytesPerGaussian * count) / model.bytesPerCallGaussian);
-    if (callGaussians >= count) return { tileGaussians: Infinity, fieldGaussians: Infinity, fits: true };
+    if (!(Number.isInteger(concurrentCalls) && concurrentCalls >= 1)) {
+        throw new SemanticSplatError("INVALID_ARGUMENT", `concurrentCalls must be an integer >= 1, got ${String(concurrentCalls)}`);
+    }
+    const free = budgetBytes - model.baseBytes - model.bytesPerGaussian * count;
+    // a scene encoded whole is one call, whatever the concurrency
+    if (Math.floor(free / model.bytesPerCallGaussian) >= count) return { tileGaussians: Infinity, fieldGaussians: Infinity, fits: true };
+    // else every call in flight holds its own, and each further session its own runtime
+    const callGaussians = Math.floor((free - (concurrentCalls - 1) * model.bytesPerExtraSession) / (concurrentCalls * model.bytesPerCallGaussian));
     const tileGaussians = Math.floor(callGaussians / BUDGET_FIELD_RATIO);
     if (tileGaussians < MIN_BUDGET_TILE_GAUSSIANS) {
         return { tileGaussians: MIN_BUDGET_TILE_GAUSSIANS, fieldGaussians: Math.floor(BUDGET_FIELD_RATIO * MIN_BUDGET_TILE_GAUSSIANS), fits: false };

@@ -10,7 +10,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -151,6 +151,55 @@ test("cancellation between tiles stops the encode with CANCELLED", async () => {
     assert.ok(count > 2000);
 });
 
+test("concurrentCalls 2: calls that end out of order give the sequential features, never more than 2 at once; a failing call fails the encode only after every call has ended", async () => {
+    const { channels, count } = await channelsOf(SHOWCASE);
+    const { info, run, session } = await encoder(SHIPPED);
+    const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+    try {
+        const options = { tileGaussians: 20000, outputPrecision: "float16" };
+        const sequential = await lib.encodeChannels(channels, count, info, run, options);
+        let running = 0, most = 0, call = 0;
+        // the first call of each pair waits longest: the second ends first
+        const delayed = async (feeds) => {
+            const n = call++;
+            running++;
+            most = Math.max(most, running);
+            try {
+                await sleep(n % 2 === 0 ? 60 : 5);
+                return await run(feeds);
+            } finally {
+                running--;
+            }
+        };
+        const concurrent = await lib.encodeChannels(channels, count, info, delayed, { ...options, concurrentCalls: 2 });
+        assert.equal(concurrent.tiles, sequential.tiles);
+        assert.equal(most, 2, "two calls were in flight at once");
+        assert.ok(call === sequential.tiles);
+        assert.deepEqual(concurrent.features, sequential.features); // fp16 bits: identical
+        // the third call fails while the fourth is running: the encode rejects with its error once both have ended
+        call = 0;
+        running = 0;
+        const failing = async (feeds) => {
+            const n = call++;
+            running++;
+            try {
+                await sleep(n === 2 ? 5 : 40);
+                if (n === 2) throw new lib.SemanticSplatError("MODEL_RUN_FAILED", "tile 2 failed");
+                return await run(feeds);
+            } finally {
+                running--;
+            }
+        };
+        const error = await lib.encodeChannels(channels, count, info, failing, { ...options, concurrentCalls: 2 }).then(() => null, (e) => e);
+        assert.equal(error?.message, "tile 2 failed");
+        assert.equal(running, 0, "no call was still running when the encode failed");
+        assert.ok(call < sequential.tiles, `no tile was started after the failure (${call} of ${sequential.tiles})`);
+        await assert.rejects(lib.encodeChannels(channels, count, info, run, { ...options, concurrentCalls: 0 }), /concurrentCalls must be an integer >= 1/);
+    } finally {
+        await session.release();
+    }
+});
+
 function encode(args) {
     const r = spawnSync(process.execPath, [join(root, "bin/encode.mjs"), ...args], { encoding: "utf8" });
     return { status: r.status, stderr: r.stderr };
@@ -163,7 +212,7 @@ test("the command: --tile-gaussians gives the whole-scene sidecar, names the til
     const b = encode([PARITY, "--model", TINY, "--sidecar", "--out", tiled, "--tile-gaussians", "1000"]);
     assert.equal(b.status, 0, b.stderr);
     assert.match(b.stderr, /2025 Gaussians x K=16 \(rtgs2-gaussian-encoder, 3 tiles, largest call \d+\)/);
-    assert.match(b.stderr, /tile 1\/3, ~\d+ s left/);
+    assert.match(b.stderr, /tile [12]\/3, ~\d+ s left/); // the estimate once a tile has ended (2 calls at once by default)
     const x = lib.decodeFeatureSidecar(readFileSync(whole), whole), y = lib.decodeFeatureSidecar(readFileSync(tiled), tiled);
     const fx = lib.halfArrayToFloat32(x.halfFeatures), fy = lib.halfArrayToFloat32(y.halfFeatures);
     let worst = 0;
@@ -182,6 +231,34 @@ test("the command: --tile-gaussians gives the whole-scene sidecar, names the til
     const h = encode([PARITY, "--model", TINY, "--out", join(dir, "bad.ply"), "--halo=-1"]);
     assert.equal(h.status, 2);
     assert.match(h.stderr, /--halo must be a number of metres >= 0/);
+});
+
+test("the command's --concurrent-calls: worker threads give the same sidecar as calls in this thread; a model onnxruntime refuses fails in either; bad values refused", () => {
+    const outputs = ["1", "3"].map((calls) => {
+        const out = join(dir, `calls-${calls}.semf`);
+        const r = encode([PARITY, "--model", TINY, "--sidecar", "--quiet", "--out", out, "--tile-gaussians", "1000", "--threads", "2", "--concurrent-calls", calls]);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stderr, /3 tiles/);
+        return readFileSync(out);
+    });
+    assert.ok(outputs[0].equals(outputs[1]), "the same bytes from 1 and 3 calls at once");
+    // a model whose header reads but whose graph onnxruntime cannot run (an operator renamed to one that does not exist)
+    const bytes = Buffer.from(readFileSync(TINY));
+    const at = bytes.indexOf(Buffer.from("Gemm"));
+    assert.ok(at > 0);
+    bytes.write("Gexx", at);
+    const broken = join(dir, "broken-op.onnx");
+    writeFileSync(broken, bytes);
+    for (const calls of ["1", "2"]) {
+        const r = encode([PARITY, "--model", broken, "--sidecar", "--quiet", "--out", join(dir, "broken.semf"), "--tile-gaussians", "1000", "--concurrent-calls", calls]);
+        assert.equal(r.status, 1, r.stderr);
+        assert.match(r.stderr, /MODEL_INVALID: .*broken-op\.onnx: onnxruntime-node could not load the model/);
+    }
+    for (const bad of ["0", "1.5", "two"]) {
+        const r = encode([PARITY, "--model", TINY, "--out", join(dir, "bad.ply"), "--concurrent-calls", bad]);
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, /--concurrent-calls must be a positive integer/);
+    }
 });
 
 test("tilingForMemoryBudget: the largest tiles that fit, the whole scene when one call fits, and a flag when nothing fits", () => {
@@ -209,6 +286,14 @@ test("tilingForMemoryBudget: the largest tiles that fit, the whole scene when on
     assert.equal(tight.fits, false);
     assert.equal(tight.tileGaussians, 25_000);
     for (const bad of [0, -1, NaN, Infinity]) assert.throws(() => lib.tilingForMemoryBudget(1000, bad), /memory budget must be a positive number/);
+    // calls at once share the budget (and each further session costs its runtime); a scene encoded whole is one call
+    const one = lib.tilingForMemoryBudget(3_000_000, 1.5e9);
+    const two = lib.tilingForMemoryBudget(3_000_000, 1.5e9, lib.NODE_MEMORY_MODEL, 2);
+    const m = lib.NODE_MEMORY_MODEL;
+    assert.equal(two.fieldGaussians, Math.floor((1.5e9 - m.baseBytes - m.bytesPerGaussian * 3e6 - m.bytesPerExtraSession) / (2 * m.bytesPerCallGaussian)));
+    assert.ok(two.fieldGaussians < one.fieldGaussians / 2 && two.fieldGaussians > 0.4 * one.fieldGaussians, `${two.fieldGaussians} vs ${one.fieldGaussians}`);
+    assert.deepEqual(lib.tilingForMemoryBudget(600_000, 1.5e9, lib.NODE_MEMORY_MODEL, 2), { tileGaussians: Infinity, fieldGaussians: Infinity, fits: true });
+    for (const bad of [0, 1.5, NaN]) assert.throws(() => lib.tilingForMemoryBudget(1000, 1e9, lib.NODE_MEMORY_MODEL, bad), /concurrentCalls must be an integer >= 1/);
 });
 
 test("the command's --memory-budget: plans the tiles, warns when nothing fits, refuses bad values and a mix with --tile-gaussians", () => {
