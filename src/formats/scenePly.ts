@@ -3,7 +3,8 @@
 //
 // Babylon's PLY reader (core 9.35, GaussianSplattingMeshBase.ParseHeader / loaders' _ConvertPLYToSplat) reads
 // only binary little-endian files with LF line ends, a header in the first 10 KiB, property types float, double,
-// int, uint and uchar (it skips `short` and reads `ushort` as fp16), and no element other than `chunk` before
+// int, uint and uchar (it skips `short` and reads `ushort` as fp16: harmless only for a property it does not use),
+// and no element other than `chunk` before
 // `vertex`; anything else it misreads silently or throws inside an un-awaited promise. The formats module reads
 // every valid PLY, so a file Babylon cannot read, or one whose invalid Gaussians are dropped, is transcoded here
 // into the standard 3DGS properties as a plain float PLY first. The browser's loader and the encode command both
@@ -34,6 +35,11 @@ export interface PlySceneContent {
 
 /** Type names Babylon's PLY reader decodes correctly. */
 const BABYLON_TYPE_NAMES = new Set(["float", "double", "int", "uint", "uchar"]);
+/** Types Babylon steps over by their right size but decodes wrongly (`short` not at all, `ushort` as fp16): harmless
+ *  for a property it never uses (sem_instance, say), so such a file needs no transcoding. */
+const BABYLON_SIZED_TYPE_NAMES = new Set(["short", "ushort", "uint16"]);
+/** The vertex and chunk property names Babylon's reader uses (core 9.35, GaussianSplattingMeshBase._ValueNameToEnum). */
+const BABYLON_VALUE_NAME = /^(?:[xyz]|scale_[0-2]|rot_[0-3]|opacity|f_dc_[0-3]|f_rest_\d+|(?:diffuse_)?(?:red|green|blue)|(?:min|max)_(?:[xyzrgb]|scale_[xyz])|packed_(?:position|rotation|scale|color))$/;
 /** Babylon decodes the header from this many leading bytes. */
 const BABYLON_HEADER_BYTES = 10 * 1024;
 /** Properties without which a vertex is not a Gaussian (Babylon's loader makes a point cloud of it). */
@@ -164,7 +170,9 @@ function babylonCanRead(bytes: Uint8Array, header: PlyHeader): boolean {
     for (let e = 0; e < header.elements.length; e++) {
         const element = header.elements[e];
         if (e < header.vertexElementIndex && element.name !== "chunk") return false;
-        if (element.properties.some((p) => p.listCountType !== undefined || !BABYLON_TYPE_NAMES.has(p.typeName))) return false;
+        const misread = (p: PlyHeader["elements"][number]["properties"][number]) =>
+            p.listCountType !== undefined || !(BABYLON_TYPE_NAMES.has(p.typeName) || (BABYLON_SIZED_TYPE_NAMES.has(p.typeName) && !BABYLON_VALUE_NAME.test(p.name)));
+        if (element.properties.some(misread)) return false;
     }
     // Babylon finds the vertex count with /element vertex (\d+)\n/: one space, no padding.
     return new TextDecoder().decode(bytes.subarray(0, header.headerByteLength)).includes(`element vertex ${header.vertexCount}\n`);

@@ -59,6 +59,29 @@ test("the chunks' Babylon rows equal the whole file's, also with dropped Gaussia
     assert.deepEqual((await chunkedRows(ushort, 100)).rows, (await wholeRows(ushort)).rows);
 });
 
+test("a ushort or short property Babylon never uses (sem_instance) is not transcoded: Babylon gets the file's own bytes and the same rows", async () => {
+    const plain = gaussianPly(700);
+    const start = plain.indexOf("end_header\n");
+    const floats = new Float32Array(plain.buffer.slice(plain.byteOffset + start + 11, plain.byteOffset + plain.length));
+    const header = plain.subarray(0, start).toString("latin1") + "property ushort sem_instance\nproperty short extra_short\nend_header\n";
+    const body = new DataView(new ArrayBuffer(700 * (14 * 4 + 4)));
+    for (let i = 0, o = 0; i < 700; i++) {
+        for (let c = 0; c < 14; c++, o += 4) body.setFloat32(o, floats[i * 14 + c], true);
+        body.setUint16(o, 60000 - i, true); // large values: fp16 NaN / infinity patterns if they were ever decoded
+        body.setInt16(o + 2, -i, true);
+        o += 4;
+    }
+    const file = Buffer.concat([Buffer.from(header, "latin1"), new Uint8Array(body.buffer)]);
+    const opened = await lib.openPlySceneChunks(sourceOf(file), "extra.ply", {}, 350);
+    for await (const chunk of opened.chunks()) {
+        const text = Buffer.from(chunk.babylonBytes.subarray(0, 1000)).toString("latin1");
+        assert.match(text, /property ushort sem_instance\nproperty short extra_short\n/, "the chunk's own bytes go to Babylon, not a transcoded copy");
+        assert.equal(chunk.babylonBytes.length, text.indexOf("end_header\n") + 11 + 350 * 60);
+    }
+    assert.deepEqual((await wholeRows(file)).rows, (await wholeRows(plain)).rows);
+    assert.deepEqual((await chunkedRows(file, 100)).rows, (await wholeRows(plain)).rows);
+});
+
 test("errors name the file's Gaussian index; every Gaussian dropped is refused; ascii is left to the whole-file reader", async () => {
     const bad = gaussianPly(600, { tweak: (i, row) => { if (i === 333) row[1] = Infinity; } });
     await assert.rejects(chunkedRows(bad, 100), (e) => e.code === "INVALID_GAUSSIANS" && /Gaussian 333 is invalid: position y is Infinity/.test(e.message));
