@@ -54,3 +54,17 @@ def test_int8_times_the_quantized_file(tmp_path):
     assert int8["parameters"] == plain["parameters"] and int8["best_us"] > 0
     both = time_variant(SHIPPED, channels, threads=2, repeats=1, concurrent=2)
     assert both["bytes"] == plain["bytes"] and both["best_us"] > 0
+
+
+def test_int8_fidelity_compares_an_exported_encoder_with_its_quantized_self(tmp_path, monkeypatch):
+    from rtgs2.encoder import arch_bench, distill, train
+    from rtgs2.encoder.export import export_onnx
+
+    torch_model = train.GaussianEncoder(train.CONFIGS["tiny"]).eval()
+    path = tmp_path / "tiny.onnx"
+    export_onnx(torch_model, path, train.synthetic_room(1, gaussians_per_m2=200.0).input_channels())
+    small = distill.room_input
+    monkeypatch.setattr(distill, "room_input", lambda seed, realistic: small(seed, realistic, 3000))
+    (r,) = arch_bench.int8_fidelity(path, [(2003, True)])
+    assert 0 < r["gaussians"] < 20_000 and r["realistic"]  # capped (the realistic generator adds floaters after the cap)
+    assert 0.9 < r["min"] <= r["p1"] <= r["mean"] < 1.0  # close, not identical: the weights are int8

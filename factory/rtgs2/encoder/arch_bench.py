@@ -9,6 +9,7 @@ row says what a retraining could buy, not what it would cost in accuracy.
 
     cd factory && python3 -m rtgs2.encoder.arch_bench [--scene ../demo/scenes/showcase/showcase.ply] [--copies 12]
         [--threads 2] [--repeats 3] [--variants shipped,narrow,...] [--int8] [--concurrent 2]
+    cd factory && python3 -m rtgs2.encoder.arch_bench --int8-fidelity ../models/gaussian-encoder-k16.onnx
 """
 from __future__ import annotations
 
@@ -111,6 +112,32 @@ def time_variant(config: EncoderConfig, channels: np.ndarray, threads: int, repe
             "best_us": min(times[1:]) / n * 1e6}
 
 
+def int8_fidelity(model_path: Path, rooms: list[tuple[int, bool]]) -> list[dict]:
+    """Per-Gaussian cosine between an exported fp32 encoder's features and those of the same file after dynamic int8
+    quantization (as --int8 times it), on generated rooms through the runtime's frame path: (seed, realistic)."""
+    import json
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from .distill import room_input
+    from .export import run_onnx
+
+    props = {p.key: p.value for p in onnx.load(str(model_path), load_external_data=False).metadata_props}
+    config = EncoderConfig.from_json(json.loads(props["encoder_config"]))
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        quantized = Path(tmp) / "encoder-int8.onnx"
+        quantize_dynamic(model_path, quantized, weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gemm"])
+        for seed, realistic in rooms:
+            channels = room_input(seed, realistic)
+            a, b = run_onnx(model_path, channels, config), run_onnx(quantized, channels, config)
+            cos = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+            results.append({"seed": seed, "realistic": realistic, "gaussians": len(channels), "mean": float(cos.mean()),
+                            "p1": float(np.quantile(cos, 0.01)), "min": float(cos.min())})
+    return results
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scene", type=Path, default=Path(__file__).resolve().parents[3] / "demo/scenes/showcase/showcase.ply")
@@ -121,7 +148,16 @@ def main(argv=None) -> int:
     parser.add_argument("--int8", action="store_true", help="also time each variant after dynamic int8 quantization")
     parser.add_argument("--concurrent", type=int, default=1,
                         help="also time N calls at once, each with threads / N threads (per-call throughput)")
+    parser.add_argument("--int8-fidelity", type=Path, metavar="ENCODER.onnx",
+                        help="instead: how far dynamic int8 quantization moves this exported encoder's features "
+                             "(validation-seed rooms 2000-2003, two of them realistic)")
     args = parser.parse_args(argv)
+    if args.int8_fidelity:
+        print("| room | Gaussians | mean cosine fp32 vs int8 | 1st percentile | worst |\n|---|---:|---:|---:|---:|")
+        for r in int8_fidelity(args.int8_fidelity, [(2000, False), (2001, True), (2002, False), (2003, True)]):
+            print(f"| {r['seed']}{' (realistic)' if r['realistic'] else ''} | {r['gaussians']:,} | {r['mean']:.4f} | "
+                  f"{r['p1']:.4f} | {r['min']:.4f} |", flush=True)
+        return 0
     names = args.variants.split(",")
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
