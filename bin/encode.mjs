@@ -64,8 +64,8 @@ options:
                         --tile-gaussians / --field-gaussians, not both
   --tile-gaussians <n>  most Gaussians per tile core instead (a scene of at most twice this is encoded whole);
                         "whole" never tiles (memory then grows with the scene). Larger cores are faster and take
-                        more memory (BENCHMARKS.md, "Curve-aligned tiles"; 2 cores, 3 M Gaussians: the default
-                        budget's 7 tiles of 0.42 M in 19 s / 1.05 GB)
+                        more memory (BENCHMARKS.md, "Large scenes in Node"; 2 cores, 3 M Gaussians: the default
+                        budget's 14 tiles, two at once, in 18 s / 1.42 GiB)
   --field-gaussians <n> most Gaussians in one model call, a tile's core and its receptive field (default 3 times
                         --tile-gaussians): a tile whose field holds more is halved; the largest call sets the
                         peak memory (about 0.6 KB per Gaussian)
