@@ -13,6 +13,7 @@ import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
+import { openEncoderSession } from "./encoderSession.mjs";
 
 /** glibc malloc settings the command runs under (docs/ENCODER.md, "Memory"). Without them glibc keeps the freed
  *  buffers of onnxruntime's calls (it runs without its own arena) in its heaps, about 0.4 GB at 6 M Gaussians; with
@@ -387,50 +388,8 @@ function bytesOf(array) {
  * no longer holds. close() deletes the file.
  */
 /**
- * The encoder's model calls in this thread: one onnxruntime-node session with its CPU arena on and its memory
- * pattern off. Within a call the arena hands freed buffers to later operators (without it every operator's output
- * was fresh memory from the kernel: page faults and zeroing, a third of the CPU time at 3 M Gaussians). The arena
- * keeps what it grew to, and a larger call would grow it further, so a call larger than every earlier call of the
- * session gets a new session (its arena starts empty; creating one takes a few tens of ms); a call no larger reuses
- * the arena's pages. The peak is one call's, which the memory model the tiles are planned with counts
- * (NODE_MEMORY_MODEL). BENCHMARKS.md, "Large scenes in Node".
- */
-async function inThreadModel(ort, modelBytes, sessionOptions, modelPath) {
-    const createSession = async () => {
-        try {
-            return await ort.InferenceSession.create(new Uint8Array(modelBytes), sessionOptions);
-        } catch (e) {
-            throw Object.assign(new Error(`${modelPath}: onnxruntime-node could not load the model: ${e.message}`), { code: "MODEL_INVALID" });
-        }
-    };
-    let session = await createSession();
-    let largestCall = 0;
-    return {
-        async run(feeds) {
-            const ortFeeds = {};
-            for (const [name, t] of Object.entries(feeds)) ortFeeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-            const callGaussians = feeds.gaussian_voxel.dims[0];
-            if (largestCall > 0 && callGaussians > largestCall) {
-                // the previous call's outputs have been consumed: its arena goes, this call starts empty
-                await session.release();
-                session = null;
-                session = await createSession();
-                largestCall = 0;
-            }
-            largestCall = Math.max(largestCall, callGaussians);
-            const outputs = await session.run(ortFeeds, ["features"]);
-            return { data: outputs.features.data, dims: outputs.features.dims };
-        },
-        async close() {
-            await session?.release();
-            session = null;
-        },
-    };
-}
-
-/**
  * The encoder's model calls in `size` worker threads (bin/encodeWorker.mjs), each with its own session (the same
- * options and arena rule as inThreadModel), so that `size` tiles run at once while this thread prepares the next:
+ * options and arena rule: openEncoderSession), so that `size` tiles run at once while this thread prepares the next:
  * on 2 cores two calls of one thread each do a call's work in 0.85-0.87 of the time one call on both threads takes
  * (onnxruntime's operators do not all split over threads), and the tile preparation no longer waits for the model
  * (BENCHMARKS.md, "Large scenes in Node"). encodeChannels keeps at most `size` calls in flight. Each worker opens
@@ -443,7 +402,7 @@ async function workerModel(modelBytes, sessionOptions, size, modelPath) {
     const idle = [];
     const fail = (message, code) => Object.assign(new Error(`${modelPath}: ${message}`), { code });
     for (let i = 0; i < size; i++) {
-        const worker = new Worker(new URL("./encodeWorker.mjs", import.meta.url), { workerData: { modelBytes: new Uint8Array(modelBytes), sessionOptions } });
+        const worker = new Worker(new URL("./encodeWorker.mjs", import.meta.url), { workerData: { modelBytes: new Uint8Array(modelBytes), sessionOptions, modelPath } });
         const pending = new Map();
         const failAll = (error) => {
             for (const { reject } of pending.values()) reject(error);
@@ -453,7 +412,8 @@ async function workerModel(modelBytes, sessionOptions, size, modelPath) {
             const call = pending.get(id);
             if (!call) return;
             pending.delete(id);
-            if (error !== undefined) call.reject(code === "MODEL_INVALID" ? fail(error, code) : fail(`the encoder failed in worker thread ${i}: ${error}`, code ?? "MODEL_RUN_FAILED"));
+            // a model onnxruntime refuses: the session's own message (it names the file)
+            if (error !== undefined) call.reject(code === "MODEL_INVALID" ? Object.assign(new Error(error), { code }) : fail(`the encoder failed in worker thread ${i}: ${error}`, code ?? "MODEL_RUN_FAILED"));
             else call.resolve({ data, dims });
         });
         worker.on("error", (e) => failAll(fail(`the encoder's worker thread ${i} failed: ${e?.message ?? e}`, "WORKER_FAILED")));
@@ -684,7 +644,7 @@ async function main() {
         const calls = args.concurrentCalls ?? (totalThreads >= 2 ? 2 : 1);
         const sessionThreads = calls > 1 ? Math.max(1, Math.floor(totalThreads / calls)) : args.threads;
         const sessionOptions = { enableCpuMemArena: true, enableMemPattern: false, ...(sessionThreads ? { intraOpNumThreads: sessionThreads } : {}) };
-        model = calls > 1 ? await workerModel(modelBytes, sessionOptions, calls, args.model) : await inThreadModel(ort, modelBytes, sessionOptions, args.model);
+        model = calls > 1 ? await workerModel(modelBytes, sessionOptions, calls, args.model) : await openEncoderSession(ort, modelBytes, sessionOptions, args.model);
 
         // 4. encode; a tiled encode spills each tile's features to a file beside the output and they are gathered
         //    after it, when the channels and the tile structures are gone (no (count x K) array during the encode)

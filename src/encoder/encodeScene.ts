@@ -79,10 +79,10 @@ export interface SceneChannels {
     channelsMs: number;
 }
 
-/** Runs the model on named feeds and returns its `features` output as float32 with its dims. The feeds' arrays and
- *  the returned `data` belong to encodeChannels, which frees them (releaseBuffers) once read: keep neither. */
 /** One model call's output: (rows, K) features, row-major. */
 export type EncoderModelOutput = { data: Float32Array; dims: readonly number[] };
+/** Runs the model on named feeds and returns its `features` output as float32 with its dims. The feeds' arrays and
+ *  the returned `data` belong to encodeChannels, which frees them (releaseBuffers) once read: keep neither. */
 export type RunEncoderModel = (feeds: Record<string, FeedTensor>) => Promise<EncoderModelOutput>;
 
 export interface EncodeHooks {
