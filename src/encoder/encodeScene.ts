@@ -269,16 +269,10 @@ export async function encodeChannels(
             serializeMs += now() - ts;
             const coreCount = plan.coreCounts[t];
             const call: Promise<void> = runModel(feeds)
-                .then(
-                    (output) => {
-                        releaseFeeds(feeds);
-                        if (!failure) finishTile(output, members, isCore, coreCount);
-                    },
-                    (error) => {
-                        releaseFeeds(feeds);
-                        throw error;
-                    }
-                )
+                .finally(() => releaseFeeds(feeds))
+                .then((output) => {
+                    if (!failure) finishTile(output, members, isCore, coreCount);
+                })
                 .catch((error) => {
                     failure ??= { error };
                 })

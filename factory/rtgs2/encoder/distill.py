@@ -34,10 +34,8 @@ import torch
 from .export import export_onnx, features_id, load_encoder
 from .model import GaussianEncoder, feeds_to_torch
 from .serialization import serialize_scene
+from ..synthrooms.benchmark import REALISTIC_OPTIONS, TRAIN_SEEDS, VALIDATION_SEEDS
 from .train import CONFIGS, variety
-
-TRAIN_SEEDS = tuple(range(1000, 1060))  # rtgs2.synthrooms.benchmark.TRAIN_SEEDS
-VALIDATION_SEEDS = tuple(range(2000, 2010))  # rtgs2.synthrooms.benchmark.VALIDATION_SEEDS
 
 
 def student_from_teacher(teacher: GaussianEncoder, config) -> tuple[GaussianEncoder, int, int]:
@@ -59,7 +57,6 @@ def student_from_teacher(teacher: GaussianEncoder, config) -> tuple[GaussianEnco
 def room_input(seed: int, realistic: bool, max_gaussians: int | None = None) -> np.ndarray:
     """A generated room's (N, 10) encoder input through the runtime's frame path."""
     from ..random_frames import framed_input_channels
-    from ..synthrooms.benchmark import REALISTIC_OPTIONS
     from ..synthrooms.generator import generate_room
 
     options = dict(REALISTIC_OPTIONS) if realistic else {}
