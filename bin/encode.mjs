@@ -69,7 +69,8 @@ options:
                         budget's 14 tiles, two at once, in 18 s / 1.42 GiB)
   --field-gaussians <n> most Gaussians in one model call, a tile's core and its receptive field (default 3 times
                         --tile-gaussians): a tile whose field holds more is halved; the largest call sets the
-                        peak memory (about 0.6 KB per Gaussian)
+                        peak memory (about 0.6 KB per Gaussian, times --concurrent-calls: each call in flight
+                        holds its own tile)
   --halo <m>            clip each tile's receptive field to <m> metres around its core (faster, not exact;
                         default: the whole field, the same features as a whole-scene encode)
   --cache               read the features from <scene>.semcache when it was written for this scene, model and
