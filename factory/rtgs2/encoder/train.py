@@ -311,6 +311,15 @@ def pair_loss(model: GaussianEncoder, sample, device) -> tuple[torch.Tensor, tor
 # Loop
 # ---------------------------------------------------------------------------------------------------------------
 
+def validation_samples(rooms: list[Room], config: EncoderConfig, max_per_voxel: int, with_variety: bool,
+                       pairs_per_room: int) -> list:
+    """The fixed validation pairs and augmentations (seed 12345): the same for every run and every model, so that
+    validation losses compare across runs (and across files: rtgs2.encoder.validate)."""
+    rng = np.random.default_rng(12345)
+    return [make_sample(r, rng, config, max_per_voxel, with_variety=with_variety)
+            for r in rooms for _ in range(pairs_per_room)]
+
+
 def validate(model, samples, device) -> dict:
     model.eval()
     losses, accs = [], []
@@ -398,9 +407,7 @@ def main(argv=None) -> int:
     else:
         train_rooms = load_rooms(None, "train", args.synthetic, 10_000, args.synthetic_density)
         val_rooms = load_rooms(None, "val", max(1, args.synthetic // 4), 20_000, args.synthetic_density)
-    val_rng = np.random.default_rng(12345)  # fixed validation pairs and augmentations: comparable across runs
-    val_samples = [make_sample(r, val_rng, config, args.max_per_voxel, with_variety=args.variety)
-                   for r in val_rooms for _ in range(args.val_pairs)]
+    val_samples = validation_samples(val_rooms, config, args.max_per_voxel, args.variety, args.val_pairs)
 
     torch.manual_seed(args.seed)
     workers = None
