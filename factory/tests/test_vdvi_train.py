@@ -79,6 +79,23 @@ def test_framed_feature_source_reads_the_runtime_input(micro):
     assert np.allclose(got, raw10_features(framed_input_channels(scene, 1001)[0], 8))
 
 
+def test_a_temporary_file_left_by_an_interrupted_generation_is_not_a_view(micro):
+    """An interrupted atomic write leaves a hidden ".NNN.npz.<random>.tmp.npz" beside the views (pathlib's glob
+    matches hidden files): it is not a view, so training neither counts nor opens it (it did: FileNotFoundError
+    for a view index one past the room's last)."""
+    benchmark, features = micro
+    before = SynthRoomsViews(benchmark, features, "train", (96, 64))
+    views = before.items[0].room_path / "views_96x64"
+    leftover = views / ".000.npz.abc123.tmp.npz"
+    leftover.write_bytes(b"")
+    try:
+        after = SynthRoomsViews(benchmark, features, "train", (96, 64))
+        assert [(r.seed, r.index) for r in after.items] == [(r.seed, r.index) for r in before.items]
+        assert after.label_counts(21).sum() == before.label_counts(21).sum() > 0
+    finally:
+        leftover.unlink()
+
+
 def test_augmentations_are_random_per_sample(micro):
     benchmark, features = micro
     data = SynthRoomsViews(benchmark, features, "train", (96, 64), augment=Augment(crop=(64, 64)))

@@ -265,7 +265,9 @@ class SynthRoomsViews(Dataset):
             if fpath is not None and not (fpath / "complete.json").is_file():
                 continue  # features not rendered (yet) for this room
             vdir = views_dir(path, self.resolution)
-            count = len(list(vdir.glob("*.npz")))
+            # view files only: pathlib's glob also matches hidden files, such as the temporary file an
+            # interrupted atomic write leaves (".015.npz.<random>.tmp.npz")
+            count = len(list(vdir.glob("[0-9][0-9][0-9].npz")))
             for v in range(count):
                 if views is None or v in views:
                     self.items.append(ViewRef(s, seed, v, path, fpath))
