@@ -383,12 +383,6 @@ function bytesOf(array) {
 }
 
 /**
- * A tiled encode's features spilled to `path` while it runs (encodeChannels' storeTileFeatures: each tile's core
- * Gaussians, then their rows, in this machine's byte order) and gathered into one (count x K) array afterwards.
- * At 6 M Gaussians x K = 16 the fp16 array is 193 MB that the encode's peak (inside the largest tile's model call)
- * no longer holds. close() deletes the file.
- */
-/**
  * The encoder's model calls in `size` worker threads (bin/encodeWorker.mjs), each with its own session (the same
  * options and arena rule: openEncoderSession), so that `size` tiles run at once while this thread prepares the next:
  * on 2 cores two calls of one thread each do a call's work in 0.85-0.87 of the time one call on both threads takes
@@ -470,6 +464,12 @@ async function workerModel(modelBytes, sessionOptions, size, modelPath) {
     };
 }
 
+/**
+ * A tiled encode's features spilled to `path` while it runs (encodeChannels' storeTileFeatures: each tile's core
+ * Gaussians, then their rows, in this machine's byte order) and gathered into one (count x K) array afterwards.
+ * At 6 M Gaussians x K = 16 the fp16 array is 193 MB that the encode's peak (inside the largest tile's model call)
+ * no longer holds. close() deletes the file.
+ */
 function featureSpill(path) {
     let fd = null;
     let position = 0;

@@ -8,7 +8,7 @@ import { encoderFeeds, type EncoderModelInfo, type FeedTensor } from "./inputs";
 import { resolveSceneFrame, splatRowsToChannels, type SceneFrameOptions } from "./sceneChannels";
 import type { SceneFrame } from "../frame/sceneFrame";
 import { checkChannels, checkSerializationConfig, sceneOrigin, serializeScene } from "./serialization";
-import { coreVoxels, fieldMembers, gatherChannels, planTiles, receptiveField, releaseTileStructures, resolveTilingOptions, sceneSkeleton, serializeTile, splitTile, tileTooLarge, WHOLE_SCENE_FACTOR, type TilingOptions } from "./tiling";
+import { checkConcurrentCalls, coreVoxels, fieldMembers, gatherChannels, planTiles, receptiveField, releaseTileStructures, resolveTilingOptions, sceneSkeleton, serializeTile, splitTile, tileTooLarge, WHOLE_SCENE_FACTOR, type TilingOptions } from "./tiling";
 import { releaseBuffers } from "../util/releaseBuffers";
 
 /** The stages of an encode, in order. */
@@ -153,10 +153,7 @@ export async function encodeChannels(
     checkPrecision(options.outputPrecision);
     const precision = options.outputPrecision ?? "float32";
     const { tileGaussians, fieldGaussians, haloMetres } = resolveTilingOptions(options);
-    const concurrent = options.concurrentCalls ?? 1;
-    if (!(Number.isInteger(concurrent) && concurrent >= 1)) {
-        throw new SemanticSplatError("INVALID_ARGUMENT", `concurrentCalls must be an integer >= 1, got ${String(options.concurrentCalls)}`);
-    }
+    const concurrent = checkConcurrentCalls(options.concurrentCalls ?? 1);
     const step = (stage: EncodeStage) => {
         hooks.checkCancelled?.();
         hooks.onProgress?.({ stage, fraction: STAGE_START[stage] });

@@ -116,6 +116,14 @@ export const BUDGET_FIELD_RATIO = 1.25;
 /** The smallest core a memory budget may ask for (below it the fields cost several times the cores' work). */
 export const MIN_BUDGET_TILE_GAUSSIANS = 25_000;
 
+/** Model calls in flight at once (encodeChannels' `concurrentCalls`, the memory plan's share): an integer >= 1. */
+export function checkConcurrentCalls(calls: number): number {
+    if (!(Number.isInteger(calls) && calls >= 1)) {
+        throw new SemanticSplatError("INVALID_ARGUMENT", `concurrentCalls must be an integer >= 1, got ${String(calls)}`);
+    }
+    return calls;
+}
+
 /**
  * The largest tiles whose encode fits `budgetBytes` of peak memory (NODE_MEMORY_MODEL): the model call may hold what
  * is left after the base and the scene's per-Gaussian arrays (`fieldGaussians`), and cores are that divided by
@@ -129,9 +137,7 @@ export function tilingForMemoryBudget(count: number, budgetBytes: number, model:
     if (!(budgetBytes > 0) || !Number.isFinite(budgetBytes)) {
         throw new SemanticSplatError("INVALID_ARGUMENT", `the memory budget must be a positive number of bytes, got ${String(budgetBytes)}`);
     }
-    if (!(Number.isInteger(concurrentCalls) && concurrentCalls >= 1)) {
-        throw new SemanticSplatError("INVALID_ARGUMENT", `concurrentCalls must be an integer >= 1, got ${String(concurrentCalls)}`);
-    }
+    checkConcurrentCalls(concurrentCalls);
     const free = budgetBytes - model.baseBytes - model.bytesPerGaussian * count;
     // a scene encoded whole is one call, whatever the concurrency
     if (Math.floor(free / model.bytesPerCallGaussian) >= count) return { tileGaussians: Infinity, fieldGaussians: Infinity, fits: true };

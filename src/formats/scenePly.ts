@@ -163,6 +163,12 @@ function checkChunks(bytes: Uint8Array, header: PlyHeader, fileName: string): vo
     }
 }
 
+/** A property Babylon's reader decodes wrongly: a list, a type it cannot read, or a sized type it misreads
+ *  (BABYLON_SIZED_TYPE_NAMES) under a name it uses. */
+function babylonMisreads(p: PlyHeader["elements"][number]["properties"][number]): boolean {
+    return p.listCountType !== undefined || !(BABYLON_TYPE_NAMES.has(p.typeName) || (BABYLON_SIZED_TYPE_NAMES.has(p.typeName) && !BABYLON_VALUE_NAME.test(p.name)));
+}
+
 function babylonCanRead(bytes: Uint8Array, header: PlyHeader): boolean {
     if (header.encoding !== "binary_little_endian") return false;
     if (header.headerByteLength > BABYLON_HEADER_BYTES) return false;
@@ -170,9 +176,7 @@ function babylonCanRead(bytes: Uint8Array, header: PlyHeader): boolean {
     for (let e = 0; e < header.elements.length; e++) {
         const element = header.elements[e];
         if (e < header.vertexElementIndex && element.name !== "chunk") return false;
-        const misread = (p: PlyHeader["elements"][number]["properties"][number]) =>
-            p.listCountType !== undefined || !(BABYLON_TYPE_NAMES.has(p.typeName) || (BABYLON_SIZED_TYPE_NAMES.has(p.typeName) && !BABYLON_VALUE_NAME.test(p.name)));
-        if (element.properties.some(misread)) return false;
+        if (element.properties.some(babylonMisreads)) return false;
     }
     // Babylon finds the vertex count with /element vertex (\d+)\n/: one space, no padding.
     return new TextDecoder().decode(bytes.subarray(0, header.headerByteLength)).includes(`element vertex ${header.vertexCount}\n`);
