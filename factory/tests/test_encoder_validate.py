@@ -46,6 +46,9 @@ def test_encoders_of_different_configs_or_missing_files_are_refused(tmp_path):
                        str(run / "best.pt"), "--no-framed"])
     with pytest.raises(SystemExit):
         validate.main(["--data", str(tmp_path / "b"), "--model", str(tmp_path / "missing.onnx")])
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    with pytest.raises(SystemExit, match="--model .*junk.onnx: not an encoder"):
+        validate.main(["--data", str(tmp_path / "b"), "--model", str(tmp_path / "junk.onnx"), "--no-framed"])
 
 
 def _scene_channels():

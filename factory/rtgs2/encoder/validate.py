@@ -23,7 +23,12 @@ from .train import load_rooms, validate, validation_samples
 
 def compare(models: list[Path], data: list[Path], val_pairs: int = 8, max_per_voxel: int = 4, framed: bool = True,
             split: str = "val") -> list[dict]:
-    loaded = [(path, load_encoder(path)) for path in models]
+    loaded = []
+    for path in models:
+        try:
+            loaded.append((path, load_encoder(path)))
+        except Exception as e:  # not an encoder, a truncated file, another graph: say which file, no traceback
+            raise SystemExit(f"--model {path}: not an encoder this command can read ({e})") from e
     configs = {json.dumps(model.config.to_json(), sort_keys=True) for _, model in loaded}
     if len(configs) != 1:
         # the pairs are serialized with one config (grid, patch size); another config would see other samples
