@@ -3,7 +3,7 @@
 // (onnxruntime-node): splat rows -> contract-2 channels -> serialization (out-of-graph indices) -> the model -> a
 // checked (N, K) output. This module imports neither onnxruntime nor Babylon; the caller passes a `runModel`.
 import { SemanticSplatError } from "../errors";
-import { float32ArrayToHalf, float32ToHalfBits } from "../util/half";
+import { float32ArrayToHalf, float32BitsToHalfBits } from "../util/half";
 import { encoderFeeds, type EncoderModelInfo, type FeedTensor } from "./inputs";
 import { resolveSceneFrame, splatRowsToChannels, type SceneFrameOptions } from "./sceneChannels";
 import type { SceneFrame } from "../frame/sceneFrame";
@@ -206,6 +206,7 @@ export async function encodeChannels(
         const to = now();
         checkOutput(output, members.length, k, { members, isCore });
         const data = output.data;
+        const dataBits = precision === "float16" ? new Uint32Array(data.buffer, data.byteOffset, data.length) : null;
         const cores = store ? new Int32Array(coreCount) : null;
         const into = store ? (precision === "float16" ? new Uint16Array(coreCount * k) : new Float32Array(coreCount * k)) : features!;
         for (let j = 0, r = 0; j < members.length; j++) {
@@ -216,7 +217,7 @@ export async function encodeChannels(
                 cores[r] = members[j];
                 at = r++ * k;
             }
-            if (precision === "float16") for (let c = 0; c < k; c++) (into as Uint16Array)[at + c] = float32ToHalfBits(data[from + c]);
+            if (dataBits) for (let c = 0; c < k; c++) (into as Uint16Array)[at + c] = float32BitsToHalfBits(dataBits[from + c]);
             else for (let c = 0; c < k; c++) into[at + c] = data[from + c];
         }
         if (store) store(cores!, into);

@@ -14,7 +14,24 @@ export const HALF_EXPONENT_MASK = 0x7c00;
 /** Converts a number to the nearest fp16 value (ties to even) and returns its 16 bits. NaN stays NaN (quiet). */
 export function float32ToHalfBits(value: number): number {
     scratchFloat[0] = value;
-    const bits = scratchBits[0];
+    return float32BitsToHalfBits(scratchBits[0]);
+}
+
+/**
+ * The same conversion from the float32's bits (read through a Uint32Array view of float32 data, no scratch write):
+ * what bulk conversions use. The normal half range (2^-14 <= |x| < 2^16) is one expression: rebias the exponent,
+ * add 0xfff plus the kept mantissa's lowest bit (round to nearest, ties to even), drop the 13 low bits; a carry out
+ * of the mantissa bumps the exponent, up to Inf at 65520. Everything else takes the general path.
+ */
+export function float32BitsToHalfBits(bits: number): number {
+    const magnitude = bits & 0x7fffffff;
+    if (magnitude >= 0x38800000 && magnitude < 0x47800000) {
+        return ((bits >>> 16) & 0x8000) | ((magnitude - 0x38000000 + 0xfff + ((magnitude >>> 13) & 1)) >>> 13);
+    }
+    return generalHalfBits(bits);
+}
+
+function generalHalfBits(bits: number): number {
     const sign = (bits >>> 16) & 0x8000;
     const exponent = (bits >>> 23) & 0xff;
     const mantissa = bits & 0x7fffff;
@@ -77,7 +94,12 @@ export function float32ArrayToHalf(source: ArrayLike<number>, target?: Uint16Arr
     if (out.length !== source.length) {
         throw new RangeError(`float32ArrayToHalf: target has ${out.length} elements, source ${source.length}`);
     }
-    for (let i = 0; i < source.length; i++) out[i] = float32ToHalfBits(source[i]);
+    if (source instanceof Float32Array) {
+        const bits = new Uint32Array(source.buffer, source.byteOffset, source.length);
+        for (let i = 0; i < bits.length; i++) out[i] = float32BitsToHalfBits(bits[i]);
+    } else {
+        for (let i = 0; i < source.length; i++) out[i] = float32ToHalfBits(source[i]);
+    }
     return out;
 }
 

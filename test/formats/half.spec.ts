@@ -1,5 +1,5 @@
 // fp16 <-> fp32 conversion: exact on every half, round-to-nearest-even on floats.
-import { float32ToHalfBits, halfBitsToFloat32, float32ArrayToHalf, halfArrayToFloat32 } from "../../src/util/half";
+import { float32ToHalfBits, float32BitsToHalfBits, halfBitsToFloat32, float32ArrayToHalf, halfArrayToFloat32 } from "../../src/util/half";
 
 describe("fp16 conversion", () => {
     it("converts known values to the IEEE bits", () => {
@@ -56,10 +56,54 @@ describe("fp16 conversion", () => {
         }
     });
 
+    it("converts float32 bits (the bulk path) to the nearest half, ties to even, at every exponent", () => {
+        // Every sign and float exponent, with the mantissa endings where rounding decides (below, at and above the
+        // tie, odd and even kept bits, the carry into the exponent): the result must be the nearest half, an exact
+        // tie must land on the even one, and the bits path must agree with the number path.
+        const floats = new Float32Array(1);
+        const floatBits = new Uint32Array(floats.buffer);
+        const endings = [0, 1, 0xfff, 0x1000, 0x1001, 0x1fff, 0x2000, 0x3000, 0x5000, 0x7fe000, 0x7fefff, 0x7ff000, 0x7ff001, 0x7fffff, 0x400000, 0x123456];
+        let checked = 0, infinite = 0;
+        for (const sign of [0, 0x80000000]) {
+            for (let exponent = 0; exponent < 255; exponent++) {
+                for (const mantissa of endings) {
+                    const bits = (sign | (exponent << 23) | mantissa) >>> 0;
+                    floatBits[0] = bits;
+                    const value = floats[0];
+                    const half = float32BitsToHalfBits(bits);
+                    expect(half).toBe(float32ToHalfBits(value));
+                    if (!Number.isFinite(halfBitsToFloat32(half))) {
+                        // Inf only from at least the midpoint between the largest half and 2^16
+                        expect(Math.abs(value)).toBeGreaterThanOrEqual(65520);
+                        infinite++;
+                        continue;
+                    }
+                    const error = Math.abs(halfBitsToFloat32(half) - value);
+                    for (const neighbour of [half - 1, half + 1]) {
+                        if (neighbour < 0 || (neighbour & 0x8000) !== (half & 0x8000) || (neighbour & 0x7fff) > 0x7bff) continue;
+                        const other = Math.abs(halfBitsToFloat32(neighbour) - value);
+                        expect(error).toBeLessThanOrEqual(other);
+                        if (error === other && error > 0) expect(half & 1).toBe(0); // a tie goes to the even half
+                    }
+                    checked++;
+                }
+            }
+        }
+        // every pattern was one or the other; exponents 143 and up (|x| >= 2^16) and a few at 142 give Inf
+        expect(checked + infinite).toBe(2 * 255 * endings.length);
+        expect(infinite).toBeGreaterThanOrEqual(2 * 112 * endings.length);
+        expect(checked).toBeGreaterThan(4000);
+        // NaN stays a quiet NaN
+        expect(float32BitsToHalfBits(0x7f800001) & 0x7e00).toBe(0x7e00);
+    });
+
     it("converts arrays in bulk, into given targets too", () => {
         const values = new Float32Array([0, 1, -2, 0.1, 65504, 3e-6]);
         const half = float32ArrayToHalf(values);
         expect(Array.from(half)).toEqual(Array.from(values, (v) => float32ToHalfBits(v)));
+        // a Float32Array goes through its bits, a plain array through numbers: the same halves, also from a view
+        expect(Array.from(float32ArrayToHalf(Array.from(values)))).toEqual(Array.from(half));
+        expect(Array.from(float32ArrayToHalf(values.subarray(2)))).toEqual(Array.from(half.subarray(2)));
         const back = halfArrayToFloat32(half, new Float32Array(values.length));
         expect(Array.from(back)).toEqual(Array.from(half, (h) => halfBitsToFloat32(h)));
         expect(() => halfArrayToFloat32(half, new Float32Array(2))).toThrowError(RangeError);
