@@ -110,7 +110,7 @@ const RADIX_MASK = RADIX_BUCKETS - 1;
 
 /** Indices 0..n-1 sorted by code ascending, ties by index: an LSD radix sort over four 12-bit digits. Each pass is
  *  stable, so equal codes keep index order, the same total order as Python's stable argsort (no comparator sort:
- *  500k Gaussians sort in tens of milliseconds). */
+ *  500k Gaussians sort in tens of milliseconds). A digit that every key shares skips its scatter. */
 export function sortedIndices(keys: MortonKeys): Int32Array {
     const n = keys.lo.length;
     let from = new Int32Array(n);
@@ -120,6 +120,8 @@ export function sortedIndices(keys: MortonKeys): Int32Array {
     for (const [half, shift] of [[keys.lo, 0], [keys.lo, RADIX_BITS], [keys.hi, 0], [keys.hi, RADIX_BITS]] as const) {
         counts.fill(0);
         for (let i = 0; i < n; i++) counts[(half[i] >>> shift) & RADIX_MASK]++;
+        // every key has the same digit here (a scene's high bits are mostly zero): the pass would keep the order
+        if (n > 0 && counts[(half[0] >>> shift) & RADIX_MASK] === n) continue;
         let sum = 0;
         for (let b = 0; b < RADIX_BUCKETS; b++) {
             const c = counts[b];

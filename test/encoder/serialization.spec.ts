@@ -2,7 +2,7 @@
 // the Python implementation: every output must be identical (voxel features bit for bit), and bad inputs must fail
 // with the same code and wording.
 import { isSemanticError } from "../../src/errors";
-import { DEFAULT_SERIALIZATION, type AxisOrder, mortonCode, serializeScene } from "../../src/encoder/serialization";
+import { DEFAULT_SERIALIZATION, type AxisOrder, mortonCode, serializeScene, sortedIndices } from "../../src/encoder/serialization";
 import { encoderInfoFromMetadata, prepareEncoderInputs } from "../../src/encoder/inputs";
 
 interface VectorCase {
@@ -93,6 +93,28 @@ describe("encoder serialization (shared vectors with Python)", () => {
         expect(mortonCode(0, 0, 1)).toBe(1);
         expect(mortonCode(65535, 65535, 65535)).toBe(2 ** 48 - 1);
         expect(mortonCode(256, 0, 0)).toBe(2 ** 26); // bit 8 of the first axis -> bit 3 * 8 + 2
+    });
+
+    it("sorts indices by code, ties by index, whichever of the four digits the keys share", () => {
+        // keys whose high half is all zero (a small scene), whose low digits are all equal, all equal, and mixed:
+        // the radix sort skips a digit every key shares, and must give the stable argsort all the same
+        let seed = 11;
+        const random = (n: number) => (seed = (seed * 1103515245 + 12345) >>> 0) % n;
+        const cases: Array<(i: number) => [number, number]> = [
+            () => [0, random(1 << 24)],
+            () => [random(1 << 24), 0x345678],
+            () => [5, 7],
+            () => [random(4) << 12, random(3)],
+            () => [random(1 << 24), random(1 << 24)],
+        ];
+        for (const key of cases) {
+            const n = 3000;
+            const hi = new Uint32Array(n), lo = new Uint32Array(n);
+            for (let i = 0; i < n; i++) [hi[i], lo[i]] = key(i);
+            const expected = Array.from({ length: n }, (_, i) => i).sort((a, b) => hi[a] - hi[b] || lo[a] - lo[b] || a - b);
+            expect(Array.from(sortedIndices({ hi, lo }))).toEqual(expected);
+        }
+        expect(Array.from(sortedIndices({ hi: new Uint32Array(0), lo: new Uint32Array(0) }))).toEqual([]);
     });
 
     it("builds feeds with the graph's names, types and dims", () => {
