@@ -673,6 +673,13 @@ const CHUNK_VALUES = 65536;
 function readBinaryRows(view: DataView, littleEndian: boolean, start: number, stride: number, rows: number, offsets: Int32Array, codes: Uint8Array, out: Float64Array): void {
     const width = offsets.length;
     let o = 0;
+    if (littleEndian && codes.every((c) => c === 6)) {
+        // every property a little-endian float32 (most Gaussian Splatting files): no type switch per value
+        for (let v = 0, row = start; v < rows; v++, row += stride) {
+            for (let j = 0; j < width; j++, o++) out[o] = view.getFloat32(row + offsets[j], true);
+        }
+        return;
+    }
     for (let v = 0, row = start; v < rows; v++, row += stride) {
         for (let j = 0; j < width; j++, o++) {
             const at = row + offsets[j];
