@@ -5,7 +5,7 @@
 // readSceneFile, the reading path the browser's loader uses (budgets, validation policy, typed errors), and
 // Babylon's own parsers turn the checked bytes into 32-byte splat rows, so both see the same Gaussians in the
 // same frame.
-import { readFileSync, renameSync, statSync, existsSync, rmSync, openSync, readSync, writeSync, closeSync, fstatSync } from "node:fs";
+import { readFileSync, renameSync, statSync, existsSync, rmSync, openSync, readSync, writeSync, closeSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
@@ -14,6 +14,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { openEncoderSession } from "./encoderSession.mjs";
+import { checkConvertedPly, ownBuffer, readPlyRowsInChunks } from "./plyRows.mjs";
 
 /** glibc malloc settings the command runs under (docs/ENCODER.md, "Memory"). Without them glibc keeps the freed
  *  buffers of onnxruntime's calls (it runs without its own arena) in its heaps, about 0.4 GB at 6 M Gaussians; with
@@ -267,74 +268,6 @@ function readFile(path, what, maxBytes, budget) {
 /** A scene object for Babylon's SPZ parser, which asks the engine's maximum texture size only to lay out SH. */
 const HEADLESS_SCENE = { getEngine: () => ({ getCaps: () => ({ maxTextureSize: 4096 }) }) };
 
-/** An ArrayBuffer holding exactly the view's bytes: the view's own buffer when it spans all of it (a large file read
- *  by readFileSync has its own; no copy: a 6 M-Gaussian PLY is 430 MB), else a copy (Node's small Buffers share a
- *  pool). Nothing here writes to these bytes. */
-function ownBuffer(buffer) {
-    if (buffer.byteOffset === 0 && buffer.byteLength === buffer.buffer.byteLength) return buffer.buffer;
-    return buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength);
-}
-
-/** Checks Babylon's PLY conversion of `bytes` (mode Gaussian splat); returns its rows and the y flip its loader
- *  gives the mesh (-1, or 1 for a right-handed PLY). */
-async function convertPly(SPLATFileLoader, bytes, fileName) {
-    const parsed = await SPLATFileLoader._ConvertPLYToSplat(bytes);
-    if (parsed.mode !== 0) {
-        throw Object.assign(new Error(`${fileName}: not a Gaussian Splatting PLY (Babylon reads it as a ${parsed.mode === 1 ? "point cloud" : "mesh"})`), { code: "UNSUPPORTED_FORMAT" });
-    }
-    return { rows: parsed.data, flipY: parsed.chirality === "RightHanded" ? 1 : -1 };
-}
-
-/**
- * A PLY scene read and checked chunk by chunk (lib.openPlySceneChunks: readSceneFile's checks on each run of
- * vertex rows), each chunk turned into Babylon's 32-byte rows by Babylon's own PLY conversion (per vertex, so the
- * rows equal a whole-file conversion's): the file is never held whole. Returns null for a file that is not a PLY,
- * or whose layout needs the whole-file reader; else the scene fields the command uses, with `rows` and `flipY`.
- */
-async function readPlyRowsInChunks(path, readOptions, lib, SPLATFileLoader) {
-    let fd;
-    try {
-        fd = openSync(path, "r");
-    } catch (e) {
-        throw Object.assign(new Error(`${path}: cannot read the scene file (${e.code ?? e.message})`), { code: "INVALID_ARGUMENT" });
-    }
-    try {
-        const source = {
-            size: fstatSync(fd).size,
-            read(position, into) {
-                for (let done = 0; done < into.length; ) {
-                    const n = readSync(fd, into, done, into.length - done, position + done);
-                    if (n === 0) throw Object.assign(new Error(`${path}: the file ended at byte ${position + done} while reading it`), { code: "MALFORMED_FILE" });
-                    done += n;
-                }
-            },
-        };
-        const magic = new Uint8Array(Math.min(5, source.size));
-        source.read(0, magic);
-        if (!lib.isPly(magic)) return null;
-        const opened = await lib.openPlySceneChunks(source, path, readOptions);
-        if (!opened) return null;
-        let rows = new Uint8Array(opened.vertexCount * 32);
-        let count = 0, dropped = 0, labelsMapped = 0, flipY = null;
-        for await (const chunk of opened.chunks()) {
-            dropped += chunk.dropped;
-            labelsMapped += chunk.labelsMapped;
-            if (chunk.count === 0) continue;
-            const converted = await convertPly(SPLATFileLoader, ownBuffer(chunk.babylonBytes), path);
-            if (converted.rows.byteLength !== chunk.count * 32) {
-                throw Object.assign(new Error(`${path}: Babylon's parser read ${converted.rows.byteLength / 32} Gaussians of vertices ${chunk.first}..${chunk.first + chunk.rows - 1}, expected ${chunk.count}`), { code: "MALFORMED_FILE" });
-            }
-            flipY ??= converted.flipY;
-            rows.set(new Uint8Array(converted.rows), count * 32);
-            count += chunk.count;
-        }
-        if (count < opened.vertexCount) rows = rows.slice(0, count * 32);
-        return { format: "ply", count, rows: rows.buffer, flipY, dropped, labelsMapped, sourcePly: null };
-    } finally {
-        closeSync(fd);
-    }
-}
-
 /**
  * glibc reads its malloc tunables only when a process starts, so the command runs itself again with them (once; the
  * child's environment carries MALLOC_MARK) and exits as it did. Returns the malloc setting this process runs
@@ -536,7 +469,7 @@ async function main() {
     //    what the browser computes for the same file.
     //    A PLY encoded to a sidecar is read in chunks (readPlyRowsInChunks): the file is never held whole.
     let sceneBytes = null;
-    let scene = args.sidecar ? await readPlyRowsInChunks(args.scene, args.read, lib, SPLATFileLoader) : null;
+    let scene = args.sidecar ? await readPlyRowsInChunks(args.scene, args.read, lib, SPLATFileLoader, { threads: args.threads ?? availableParallelism() }) : null;
     if (!scene) {
         sceneBytes = readFile(args.scene, "scene file", budgets.maxFileBytes, "maxFileBytes");
         scene = await lib.readSceneFile(new Uint8Array(ownBuffer(sceneBytes)), args.scene, args.read);
@@ -548,12 +481,7 @@ async function main() {
         flipY = scene.flipY;
         scene.rows = null;
     } else if (scene.format === "ply") {
-        const parsed = await SPLATFileLoader._ConvertPLYToSplat(ownBuffer(scene.loaderBytes));
-        if (parsed.mode !== 0) {
-            throw Object.assign(new Error(`${args.scene}: not a Gaussian Splatting PLY (Babylon reads it as a ${parsed.mode === 1 ? "point cloud" : "mesh"})`), { code: "UNSUPPORTED_FORMAT" });
-        }
-        if (parsed.chirality === "RightHanded") flipY = 1;
-        rows = parsed.data;
+        ({ rows, flipY } = checkConvertedPly(await SPLATFileLoader._ConvertPLYToSplat(ownBuffer(scene.loaderBytes)), args.scene));
     } else if (scene.format === "splat") {
         rows = ownBuffer(scene.loaderBytes);
     } else if (scene.format === "spz" || scene.format === "spz-raw") {

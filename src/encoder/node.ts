@@ -19,6 +19,7 @@ export {
     halfArrayToFloat32,
     readSceneFile,
     openPlySceneChunks,
+    DEFAULT_PLY_CHUNK_ROWS,
     DEFAULT_BUDGETS,
     resolveBudgets,
     DEFAULT_CLASS_COUNT,

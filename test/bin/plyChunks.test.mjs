@@ -2,7 +2,8 @@
 // put together, equal Babylon's rows of the whole file read by readSceneFile (also with dropped Gaussians and a
 // property type Babylon misreads, which is transcoded per chunk); errors name the file's Gaussian index, not the
 // chunk's; a layout the chunks do not cover (ascii) is left to the whole-file reader. The command encodes a scene
-// through the chunks to the sidecar the whole-file path gives. Run by scripts/test-all.sh after the library build.
+// through the chunks to the sidecar the whole-file path gives, its chunk reader (bin/plyRows.mjs) converting chunks in
+// worker threads. Run by scripts/test-all.sh after the library build.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -10,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gaussianPly, gaussianPlyAs } from "./plyFiles.mjs";
+import { readPlyRowsInChunks } from "../../bin/plyRows.mjs";
 
 const root = new URL("../../", import.meta.url).pathname;
 const lib = await import(join(root, "dist/node-encoder.js"));
@@ -91,6 +93,33 @@ test("errors name the file's Gaussian index; every Gaussian dropped is refused; 
     await assert.rejects(lib.openPlySceneChunks(sourceOf(truncated), "t.ply", {}, 100), (e) => e.code === "MALFORMED_FILE" && /truncated vertex data/.test(e.message));
     await assert.rejects(lib.openPlySceneChunks(sourceOf(gaussianPly(300)), "b.ply", { budgets: { maxGaussians: 299 } }), (e) => e.code === "BUDGET_EXCEEDED");
     assert.equal(await lib.openPlySceneChunks(sourceOf(gaussianPlyAs(50, { encoding: "ascii" })), "a.ply"), null);
+});
+
+test("the command's chunk reader gives the whole file's rows with its conversions in worker threads, in this thread, and with dropped Gaussians", async () => {
+    // 40 chunks of 50 rows, converted by worker threads that finish in any order: every chunk's rows land at its
+    // own place; the same with the conversions in this thread (threads 1) and with whole chunks dropped
+    const bytes = gaussianPly(2000, { tweak: (i, row) => { if (i === 7 || (i >= 300 && i < 350) || i === 1999) row[0] = NaN; } });
+    const scene = join(dir, "pooled.ply");
+    writeFileSync(scene, bytes);
+    const options = { invalidGaussians: "drop" };
+    const whole = await wholeRows(bytes, options);
+    for (const threads of [1, 2, 3]) {
+        const read = await readPlyRowsInChunks(scene, options, lib, SPLATFileLoader, { threads, rowsPerChunk: 50 });
+        assert.equal(read.count, 2000 - 52, `threads ${threads}`);
+        assert.equal(read.dropped, 52);
+        assert.equal(read.flipY, -1);
+        assert.deepEqual(new Uint8Array(read.rows), whole.rows, `threads ${threads}`);
+    }
+    assert.equal(await readPlyRowsInChunks(MODEL, {}, lib, SPLATFileLoader, { threads: 2 }), null, "not a PLY: left to the whole-file reader");
+});
+
+test("a chunk the checks refuse stops the pooled reading with the file's message (its worker threads are stopped, or this file would not end)", async () => {
+    const scene = join(dir, "refused.ply");
+    writeFileSync(scene, gaussianPly(1000, { tweak: (i, row) => { if (i === 777) row[1] = Infinity; } }));
+    await assert.rejects(
+        readPlyRowsInChunks(scene, {}, lib, SPLATFileLoader, { threads: 2, rowsPerChunk: 100 }),
+        (e) => e.code === "INVALID_GAUSSIANS" && /777/.test(e.message)
+    );
 });
 
 test("the command's sidecar from the chunked reading equals the whole-file reading's (--out .semf vs a PLY written whole)", () => {
