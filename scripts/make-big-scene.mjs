@@ -5,17 +5,15 @@
 //
 //     node scripts/make-big-scene.mjs --copies 37 --out /tmp/rooms-3m.ply [--room demo/scenes/showcase/showcase.ply]
 import { openSync, readFileSync, writeSync, closeSync, renameSync } from "node:fs";
-import { parseArgs } from "node:util";
+import { parseScriptArgs } from "./scriptArgs.mjs";
 
 const REPO = new URL("..", import.meta.url).pathname;
-const { values } = parseArgs({
-    options: {
-        copies: { type: "string", default: "12" },
-        out: { type: "string" },
-        room: { type: "string", default: `${REPO}demo/scenes/showcase/showcase.ply` },
-        gap: { type: "string", default: "0.5" },
-    },
-});
+const values = parseScriptArgs({
+    copies: { type: "string", default: "12" },
+    out: { type: "string" },
+    room: { type: "string", default: `${REPO}demo/scenes/showcase/showcase.ply` },
+    gap: { type: "string", default: "0.5" },
+}, import.meta.url);
 const copies = Number(values.copies);
 if (!Number.isInteger(copies) || copies < 1 || !values.out) {
     console.error("usage: node scripts/make-big-scene.mjs --copies N --out scene.ply [--room room.ply] [--gap 0.5]");

@@ -14,20 +14,18 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
+import { parseScriptArgs } from "./scriptArgs.mjs";
 
 const REPO = new URL("..", import.meta.url).pathname;
-const { values } = parseArgs({
-    options: {
-        copies: { type: "string", default: "12,37,75" },
-        threads: { type: "string", default: "2" },
-        dir: { type: "string", default: "/tmp/scale-bench" },
-        model: { type: "string", default: join(REPO, "models/gaussian-encoder-k16.onnx") },
-        "tile-gaussians": { type: "string" },
-        keep: { type: "boolean", default: false },
-        "encode-args": { type: "string", default: "" },
-    },
-});
+const values = parseScriptArgs({
+    copies: { type: "string", default: "12,37,75" },
+    threads: { type: "string", default: "2" },
+    dir: { type: "string", default: "/tmp/scale-bench" },
+    model: { type: "string", default: join(REPO, "models/gaussian-encoder-k16.onnx") },
+    "tile-gaussians": { type: "string" },
+    keep: { type: "boolean", default: false },
+    "encode-args": { type: "string", default: "" },
+}, import.meta.url);
 if (!existsSync("/usr/bin/time")) {
     console.error("scale-bench: needs /usr/bin/time (GNU time) for the peak RSS: apt-get install time");
     process.exit(2);

@@ -23,26 +23,24 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join, relative } from "node:path";
-import { parseArgs } from "node:util";
 import { REPO, bundlePage, openPage, serveRepo } from "../bench/harness.mjs";
+import { parseScriptArgs } from "./scriptArgs.mjs";
 
-const { values } = parseArgs({
-    options: {
-        copies: { type: "string", default: "12,37,75" },
-        "encode-copies": { type: "string" },
-        "render-copies": { type: "string", default: "37,75" },
-        frames: { type: "string", default: "2" },
-        threads: { type: "string", default: "2" },
-        picks: { type: "string", default: "20" },
-        dir: { type: "string", default: "/tmp/scale-browser-bench" },
-        model: { type: "string", default: join(REPO, "models/gaussian-encoder-k16.onnx") },
-        "feature-dimensions": { type: "string", default: "16,32" },
-        "tile-gaussians": { type: "string" },
-        "do-not-handle-context-lost": { type: "boolean", default: false },
-        "source-in-memory": { type: "boolean", default: false },
-        keep: { type: "boolean", default: false },
-    },
-});
+const values = parseScriptArgs({
+    copies: { type: "string", default: "12,37,75" },
+    "encode-copies": { type: "string" },
+    "render-copies": { type: "string", default: "37,75" },
+    frames: { type: "string", default: "2" },
+    threads: { type: "string", default: "2" },
+    picks: { type: "string", default: "20" },
+    dir: { type: "string", default: "/tmp/scale-browser-bench" },
+    model: { type: "string", default: join(REPO, "models/gaussian-encoder-k16.onnx") },
+    "feature-dimensions": { type: "string", default: "16,32" },
+    "tile-gaussians": { type: "string" },
+    "do-not-handle-context-lost": { type: "boolean", default: false },
+    "source-in-memory": { type: "boolean", default: false },
+    keep: { type: "boolean", default: false },
+}, import.meta.url);
 const list = (s) => (s ? s.split(",").filter(Boolean).map(Number) : []);
 const COPIES = list(values.copies);
 const ENCODE = values["encode-copies"] === undefined ? COPIES : list(values["encode-copies"]);

@@ -22,8 +22,8 @@ echo "== demo smoke test (build/demo in Chromium + WebGPU; prints 'demo: N passe
 rm -f .demo-build.log
 echo "== python suites (pytest)"
 bash scripts/test-python.sh || status=1
-echo "== node commands (node --test test/bin/encode.test.mjs test/bin/readScene.test.mjs test/bin/tiling.test.mjs test/bin/plyChunks.test.mjs test/fuzz/hostileCorpus.test.mjs test/bin/package.test.mjs on the library build; test/bin/modelLatency.test.mjs; the scene frame: test/frame/*.test.mjs)"
-{ npm run --silent build && node --test --test-reporter=tap test/bin/encode.test.mjs test/bin/package.test.mjs test/bin/readScene.test.mjs test/bin/tiling.test.mjs test/bin/plyChunks.test.mjs test/fuzz/hostileCorpus.test.mjs test/bin/modelLatency.test.mjs test/frame/frame.test.mjs test/frame/frameEncode.test.mjs test/frame/showcaseFrame.test.mjs; } >.bin.log 2>&1 || { status=1; tail -n 40 .bin.log; }
+echo "== node commands (node --test test/bin/encode.test.mjs test/bin/readScene.test.mjs test/bin/tiling.test.mjs test/bin/plyChunks.test.mjs test/bin/scriptArgs.test.mjs test/fuzz/hostileCorpus.test.mjs test/bin/package.test.mjs on the library build; test/bin/modelLatency.test.mjs; the scene frame: test/frame/*.test.mjs)"
+{ npm run --silent build && node --test --test-reporter=tap test/bin/encode.test.mjs test/bin/package.test.mjs test/bin/readScene.test.mjs test/bin/tiling.test.mjs test/bin/plyChunks.test.mjs test/bin/scriptArgs.test.mjs test/fuzz/hostileCorpus.test.mjs test/bin/modelLatency.test.mjs test/frame/frame.test.mjs test/frame/frameEncode.test.mjs test/frame/showcaseFrame.test.mjs; } >.bin.log 2>&1 || { status=1; tail -n 40 .bin.log; }
 echo "bin: $(grep -c '^ok ' .bin.log) passed, $(grep -c '^not ok ' .bin.log) failed"
 echo "== examples (scripts/test-examples.mjs: examples/first-pick against the npm pack tarball: rollup, Vite, webpack, esbuild, in Chromium)"
 node scripts/test-examples.mjs || status=1

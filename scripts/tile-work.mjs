@@ -11,19 +11,17 @@
 //         [write_ply(f'/tmp/room{s}.ply', generate_room(s).gaussians) for s in (6000, 6001, 6002, 6005)]"
 import { readFileSync } from "node:fs";
 import { basename, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { plyChannels } from "./plyChannels.mjs";
+import { parseScriptArgs } from "./scriptArgs.mjs";
 
 const REPO = new URL("..", import.meta.url).pathname;
-const { values } = parseArgs({
-    options: {
-        scenes: { type: "string", default: `${REPO}demo/scenes/showcase/showcase.ply` },
-        tiles: { type: "string", default: "20000,22000,40000" },
-        "field-gaussians": { type: "string", default: "none" },
-        model: { type: "string", default: `${REPO}models/gaussian-encoder-k16.onnx` },
-        lib: { type: "string", default: `${REPO}dist/node-encoder.js` },
-    },
-});
+const values = parseScriptArgs({
+    scenes: { type: "string", default: `${REPO}demo/scenes/showcase/showcase.ply` },
+    tiles: { type: "string", default: "20000,22000,40000" },
+    "field-gaussians": { type: "string", default: "none" },
+    model: { type: "string", default: `${REPO}models/gaussian-encoder-k16.onnx` },
+    lib: { type: "string", default: `${REPO}dist/node-encoder.js` },
+}, import.meta.url);
 const lib = await import(resolve(values.lib));
 const modelBytes = new Uint8Array(readFileSync(values.model));
 const info = lib.encoderInfoFromMetadata(lib.readOnnxModelHeader(modelBytes, values.model).metadata, values.model);

@@ -11,20 +11,18 @@
 //         [write_ply(f'/tmp/room{s}.ply', generate_room(s).gaussians) for s in (6000, 6001, 6002, 6005)]"
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { parseArgs } from "node:util";
 import { plyChannels } from "./plyChannels.mjs";
 import { cpus } from "node:os";
+import { parseScriptArgs } from "./scriptArgs.mjs";
 
 const REPO = new URL("..", import.meta.url).pathname;
-const { values } = parseArgs({
-    options: {
-        model: { type: "string", default: `${REPO}models/gaussian-encoder-k16.onnx` },
-        scenes: { type: "string", default: `${REPO}demo/scenes/showcase/showcase.ply` },
-        tiles: { type: "string", default: "20000,40000" },
-        halos: { type: "string", default: "0,0.5,1,2" },
-        threads: { type: "string", default: "2" },
-    },
-});
+const values = parseScriptArgs({
+    model: { type: "string", default: `${REPO}models/gaussian-encoder-k16.onnx` },
+    scenes: { type: "string", default: `${REPO}demo/scenes/showcase/showcase.ply` },
+    tiles: { type: "string", default: "20000,40000" },
+    halos: { type: "string", default: "0,0.5,1,2" },
+    threads: { type: "string", default: "2" },
+}, import.meta.url);
 
 const lib = await import(`${REPO}dist/node-encoder.js`);
 const ort = await import("onnxruntime-node");
