@@ -155,33 +155,44 @@ export function tileTooLarge(core: number, field: number, tileGaussians: number,
     return field > fieldGaussians && core > Math.max(tileGaussians / MAX_SPLIT_FACTOR, 2 * MIN_TILE_GAUSSIANS);
 }
 
-/** A cut may move from its even share by at most this fraction of a core to reach a larger aligned cube. */
+/** A cut may move from its target by at most this fraction of the range it cuts to reach a larger aligned cube. */
 const CUT_WINDOW = 1 / 8;
 
 /**
- * Splits the scene into the fewest cores of at most `tileGaussians` as RANGES OF THE CURVE: the skeleton numbers
- * level-0 voxels along their xyz Morton order, and each core is a run of consecutive voxels with all their Gaussians.
- * Each cut sits at the voxel boundary, within CUT_WINDOW of a core of its even share, where the curve leaves the
- * largest aligned cube (the highest bit in which the two voxels' coordinates differ). Why: an aligned cube is one
- * contiguous run in EVERY axis order at every level (its voxels share the top bits of each coordinate), so a core made
- * of large cubes is cut by only a few patches of each block's order, and its receptive field stays close to it; the
- * k-d split used before cut straight through patches at the coarse levels (fields 1.2-3.9 times their cores where
- * these are 1.04-2.8: BENCHMARKS.md, "Curve-aligned tiles"). When the even share leaves less than 1/16 of a core of
- * room below `tileGaussians`, one more core is made so that the cuts can move. Deterministic; the plan's coreOrder is
- * the skeleton's voxelGaussians (no copy), which later splits cut but never reorder.
+ * Splits the scene into cores of at most `tileGaussians` as RANGES OF THE CURVE: the skeleton numbers level-0 voxels
+ * along their xyz Morton order, and each core is a run of consecutive voxels with all their Gaussians. The curve is
+ * cut in two recursively, each range that holds more than `tileGaussians` at the voxel boundary, within CUT_WINDOW of
+ * the range, where the curve leaves the largest aligned cube (the highest bit in which the two voxels' coordinates
+ * differ), nearest to where the range's n = ceil(range / tileGaussians) cores would split floor(n / 2) : ceil(n / 2).
+ * Why: an aligned cube is one contiguous run in EVERY axis order at every level (its voxels share the top bits of each
+ * coordinate), so a core made of large cubes is cut by only a few patches of each block's order, and its receptive
+ * field stays close to it; the first cuts, with a window of 1/8 of a large range, find the largest cubes (the k-d
+ * split used before cut straight through patches: fields 1.2-3.9 times their cores; cutting the curve into n even
+ * shares, each cut within 1/8 of a core, 1.17 times at 3 M Gaussians in 240k cores and 1.35 at 6 M in 170k ones, where
+ * this gives 1.14 and 1.19: BENCHMARKS.md, "Curve-aligned tiles" and "Bisected tiles"). A moved cut can leave a side
+ * one core more than n / 2 would, so a plan may have a few more cores than ceil(count / tileGaussians).
+ * Deterministic; the plan's coreOrder is the skeleton's voxelGaussians (no copy), which later splits cut but never
+ * reorder.
  */
 export function planTiles(skeleton: SceneSkeleton, channels: Float32Array, tileGaussians: number): TilePlan {
     const count = skeleton.count;
-    let parts = Math.ceil(count / tileGaussians);
-    if (parts > 1 && tileGaussians - count / parts < count / parts / 16) parts++;
-    const share = count / parts;
-    const window = Math.floor(Math.min(share * CUT_WINDOW, (tileGaussians - share) / 2));
-    const coreStart = new Int32Array(parts + 1);
-    for (let p = 1; p < parts; p++) {
-        const target = Math.round(count * p / parts);
-        coreStart[p] = alignedCut(skeleton, target - window, target + window, target);
+    const cuts = [0];
+    // an explicit stack (right side pushed first): the cuts come out in curve order without recursion
+    const ranges: Array<[number, number]> = [[0, count]];
+    while (ranges.length > 0) {
+        const [lo, hi] = ranges.pop()!;
+        if (hi - lo <= tileGaussians) {
+            cuts.push(hi);
+            continue;
+        }
+        const n = Math.ceil((hi - lo) / tileGaussians);
+        const target = lo + Math.round(((hi - lo) * Math.floor(n / 2)) / n);
+        const window = Math.floor((hi - lo) * CUT_WINDOW);
+        const cut = alignedCut(skeleton, Math.max(lo + 1, target - window), Math.min(hi - 1, target + window), target);
+        ranges.push([cut, hi], [lo, cut]);
     }
-    coreStart[parts] = count;
+    const parts = cuts.length - 1;
+    const coreStart = Int32Array.from(cuts);
     const order = skeleton.voxelGaussians;
     const tileOf = new Int32Array(count);
     const coreCounts = new Int32Array(parts);

@@ -80,31 +80,45 @@ describe("tiled encoding", () => {
         return sceneSkeleton(channels, count, DEFAULT_SERIALIZATION, sceneOrigin(channels, count, DEFAULT_SERIALIZATION.gridSize));
     }
 
-    it("plans cores that are runs of the curve, each at most tileGaussians, cut at large aligned cubes, deterministically", () => {
+    it("plans cores that are runs of the curve, each at most tileGaussians, bisected at large aligned cubes, deterministically", () => {
         const count = 20000;
         const channels = roomChannels(count);
         const skeleton = skeletonOf(channels, count);
-        const plan = planTiles(skeleton, channels, 3000);
-        // ceil(20000 / 3000) = 7 cores of 2857 would leave 143 of room below 3000, less than 1/16 of a core: 8 of 2500
-        expect(plan.count).toBe(8);
-        expect(Math.max(...plan.coreCounts)).toBeLessThanOrEqual(3000);
-        expectCurvePartition(plan, skeleton, channels, count);
-        // each cut: the highest-bit boundary within 1/8 of a core (312 Gaussians) of its even share
-        for (let t = 1; t < plan.count; t++) {
-            const target = Math.round((count * t) / plan.count);
-            expect(Math.abs(plan.coreStart[t] - target)).toBeLessThanOrEqual(312);
-            let best = -1;
-            for (let v = 1; v < skeleton.levels[0].count; v++) {
-                const s = skeleton.voxelStart[v];
-                if (s < target - 312 || s > target + 312) continue;
-                best = Math.max(best, differingBit(skeleton, v - 1, v));
-            }
-            expect(cutBit(skeleton, plan, t)).withContext(`cut ${t}`).toBe(best);
+        for (const tile of [3000, 4500]) {
+            const plan = planTiles(skeleton, channels, tile);
+            expect(Math.max(...plan.coreCounts)).toBeLessThanOrEqual(tile);
+            const fewest = Math.ceil(count / tile);
+            expect(plan.count).toBeGreaterThanOrEqual(fewest);
+            expect(plan.count).toBeLessThanOrEqual(2 * fewest);
+            expectCurvePartition(plan, skeleton, channels, count);
+            expect(Array.from(planTiles(skeleton, channels, tile).tileOf)).toEqual(Array.from(plan.tileOf));
+            // the bisection from the top: a range above `tile` is cut at the voxel boundary with the highest differing
+            // bit within 1/8 of the range around its target (where its n cores would split floor(n/2) : ceil(n/2)),
+            // the nearest to the target among equals; a range within `tile` is one core
+            const starts = Array.from(plan.coreStart);
+            const check = (lo: number, hi: number): void => {
+                const inside = starts.filter((c) => c > lo && c < hi);
+                if (hi - lo <= tile) {
+                    expect(inside).withContext(`core ${lo}..${hi}`).toEqual([]);
+                    return;
+                }
+                const n = Math.ceil((hi - lo) / tile);
+                const target = lo + Math.round(((hi - lo) * Math.floor(n / 2)) / n);
+                const window = Math.floor((hi - lo) / 8);
+                const from = Math.max(lo + 1, target - window), to = Math.min(hi - 1, target + window);
+                let best = -1;
+                for (let v = 1; v < skeleton.levels[0].count; v++) {
+                    const at = skeleton.voxelStart[v];
+                    if (at >= from && at <= to) best = Math.max(best, differingBit(skeleton, v - 1, v));
+                }
+                const candidates = inside.filter((c) => c >= from && c <= to && cutBit(skeleton, plan, starts.indexOf(c)) === best);
+                expect(candidates.length).withContext(`range ${lo}..${hi}: a cut at bit ${best} near ${target}`).toBeGreaterThan(0);
+                const cut = candidates.reduce((a, b) => (Math.abs(b - target) < Math.abs(a - target) ? b : a));
+                check(lo, cut);
+                check(cut, hi);
+            };
+            check(0, count);
         }
-        expect(Array.from(planTiles(skeleton, channels, 3000).tileOf)).toEqual(Array.from(plan.tileOf));
-        // with room to move the cuts, the fewest cores: ceil(20000 / 4500) = 5 of 4000; with none (4000), one more
-        expect(planTiles(skeleton, channels, 4500).count).toBe(5);
-        expect(planTiles(skeleton, channels, 4000).count).toBe(6);
     });
 
     it("splitTile halves one core at an aligned cut (the plan still partitions the scene along the curve); fields above fieldGaussians are halved, down to a limit", () => {
@@ -114,7 +128,7 @@ describe("tiled encoding", () => {
         const plan = planTiles(skeleton, channels, 3000);
         const before = { counts: Array.from(plan.coreCounts), boxes: Array.from(plan.boxes), start: Array.from(plan.coreStart) };
         const split = splitTile(skeleton, channels, plan, 2);
-        expect(split.count).toBe(9);
+        expect(split.count).toBe(plan.count + 1);
         expect(split.coreCounts[2] + split.coreCounts[3]).toBe(before.counts[2]);
         expect(Math.abs(split.coreCounts[2] - split.coreCounts[3])).toBeLessThanOrEqual(before.counts[2] / 4);
         expect(Array.from(split.coreCounts.subarray(0, 2))).toEqual(before.counts.slice(0, 2));
@@ -233,7 +247,7 @@ describe("tiled encoding", () => {
             const progress: EncodeProgress[] = [];
             const result = await client.encodeScene({ splats: rows.slice(), worldMatrix, tileGaussians: 1000 }, { onProgress: (p) => progress.push(p) });
             expect(result.count).toBe(2025);
-            expect(result.tiles).toBe(3); // ceil(2025 / 1000)
+            expect(result.tiles).toBe(3); // ceil(2025 / 1000), bisected 1 : 2
             let worst = 0;
             for (let i = 0; i < expected.length; i++) worst = Math.max(worst, Math.abs(result.features[i] - expected[i]));
             expect(worst).toBeLessThan(1e-4);
