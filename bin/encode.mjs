@@ -67,7 +67,7 @@ options:
   --tile-gaussians <n>  most Gaussians per tile core instead (a scene of at most twice this is encoded whole);
                         "whole" never tiles (memory then grows with the scene). Larger cores are faster and take
                         more memory (BENCHMARKS.md, "Large scenes in Node"; 2 cores, 3 M Gaussians: the default
-                        budget's 14 tiles, two at once, in 18 s / 1.42 GiB)
+                        budget's 19 tiles, two at once, in 15 s / 1.2 GiB)
   --field-gaussians <n> most Gaussians in one model call, a tile's core and its receptive field (default 3 times
                         --tile-gaussians): a tile whose field holds more is halved; the largest call sets the
                         peak memory (about 0.6 KB per Gaussian, times --concurrent-calls: each call in flight
