@@ -82,8 +82,8 @@ function plyConverter(SPLATFileLoader, size, fileName) {
  * vertex rows), each chunk turned into Babylon's 32-byte rows by Babylon's own PLY conversion (per vertex, so the
  * rows equal a whole-file conversion's): the file is never held whole. A file of POOLED_CONVERSION_CHUNKS chunks or
  * more has its chunks converted in `threads` - 1 worker threads while this thread reads and checks the next ones
- * (at most 2 chunks per converting thread in flight). Returns null for a file that is not a PLY, or whose layout needs the
- * whole-file reader; else the scene fields the command uses, with `rows` and `flipY`.
+ * (at most 2 chunks per converting thread in flight). Returns null for a file that is not a PLY, or whose layout
+ * needs the whole-file reader; else the scene fields the command uses, with `rows` and `flipY`.
  */
 export async function readPlyRowsInChunks(path, readOptions, lib, SPLATFileLoader, { threads = 1, rowsPerChunk = lib.DEFAULT_PLY_CHUNK_ROWS } = {}) {
     let fd;
