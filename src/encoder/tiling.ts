@@ -186,9 +186,7 @@ export function planTiles(skeleton: SceneSkeleton, channels: Float32Array, tileG
             continue;
         }
         const n = Math.ceil((hi - lo) / tileGaussians);
-        const target = lo + Math.round(((hi - lo) * Math.floor(n / 2)) / n);
-        const window = Math.floor((hi - lo) * CUT_WINDOW);
-        const cut = alignedCut(skeleton, Math.max(lo + 1, target - window), Math.min(hi - 1, target + window), target);
+        const cut = cutRange(skeleton, lo, hi, lo + Math.round(((hi - lo) * Math.floor(n / 2)) / n));
         ranges.push([cut, hi], [lo, cut]);
     }
     const parts = cuts.length - 1;
@@ -215,8 +213,7 @@ export function planTiles(skeleton: SceneSkeleton, channels: Float32Array, tileG
 export function splitTile(skeleton: SceneSkeleton, channels: Float32Array, plan: TilePlan, tile: number): TilePlan {
     const order = plan.coreOrder;
     const lo = plan.coreStart[tile], hi = plan.coreStart[tile + 1];
-    const mid = lo + ((hi - lo) >> 1), window = Math.floor((hi - lo) * CUT_WINDOW);
-    const cut = alignedCut(skeleton, Math.max(lo + 1, mid - window), Math.min(hi - 1, mid + window), mid);
+    const cut = cutRange(skeleton, lo, hi, lo + ((hi - lo) >> 1));
     const count = plan.count + 1;
     const coreStart = new Int32Array(count + 1);
     coreStart.set(plan.coreStart.subarray(0, tile + 1));
@@ -232,6 +229,13 @@ export function splitTile(skeleton: SceneSkeleton, channels: Float32Array, plan:
     const tileOf = plan.tileOf;
     for (let t = tile + 1; t < count; t++) for (let j = coreStart[t]; j < coreStart[t + 1]; j++) tileOf[order[j]] = t;
     return { count, tileOf, coreCounts, boxes, coreStart, coreOrder: order };
+}
+
+/** Where to cut the range [lo, hi) of the curve near `target`: alignedCut within CUT_WINDOW of the range, never at
+ *  either end. */
+function cutRange(skeleton: SceneSkeleton, lo: number, hi: number, target: number): number {
+    const window = Math.floor((hi - lo) * CUT_WINDOW);
+    return alignedCut(skeleton, Math.max(lo + 1, target - window), Math.min(hi - 1, target + window), target);
 }
 
 /**
