@@ -271,3 +271,18 @@ def test_committed_showcase_matches_its_description():
     # the label picture's colours are the class table's
     img = label_image(np.array([[0, 255]], np.uint8))
     assert img[0, 1].tolist() == [0, 0, 0] and img[0, 0].tolist() == [174, 199, 232]
+
+
+def test_the_furnished_train_rooms_are_new_kitchens_and_offices():
+    """The furnished subset (extra train rooms for refrigerators, chairs and desks): kitchens and offices only, of
+    seeds in no other split, the showcase or the GPU script's extra train seeds, made with random realism."""
+    from rtgs2.synthrooms.generator import ROOM_TYPES
+    (train,) = B.FURNISHED.splits
+    assert train.name == "train" and len(train.seeds) == 40
+    assert {ROOM_TYPES[s % len(ROOM_TYPES)] for s in train.seeds} == {"kitchen", "office"}
+    others = {s for d in (B.FULL, B.REALISTIC) for split in d.splits for s in split.seeds} | {B.SHOWCASE_SEED}
+    assert not others & set(train.seeds)
+    assert min(train.seeds) >= 12000  # the GPU script's extra train seeds are 11000 + n for n < 1000
+    assert train.generator_options == {"realism": "random", "shapes": True}
+    assert train.views_per_room == B.FULL.split("train").views_per_room
+    assert B.SUBSETS["furnished"] is B.FURNISHED

@@ -128,7 +128,19 @@ REALISTIC = BenchmarkDefinition(
             SplitSpec("train", TRAIN_SEEDS, 24, (TRAIN_RESOLUTION,), REALISTIC_OPTIONS)),
 )
 
-SUBSETS = {"full": FULL, "tiny": TINY, "realistic": REALISTIC}
+# Extra train rooms for the furniture classes the shipped models miss most (issue 14: chair, desk and refrigerator
+# under 40 IoU on the test split; refrigerators stand only in kitchens, desks only in offices, and the 60 train seeds
+# hold 12 of each). Kitchens and offices only (ROOM_TYPES[seed % 5] is "kitchen" for 2, "office" for 4), of seeds
+# outside every split, the showcase and the GPU script's extra train seeds (11000 on), drawn with the random realism
+# of the GPU script's train rooms (a fifth clean, the others a random mix; rtgs2.synthrooms.realism.Realism.random)
+# and the room shapes of the realistic subset. Trained on beside `full`'s train rooms (--extra-train).
+FURNISHED_SEEDS = tuple(s for s in range(12000, 12100) if s % 5 in (2, 4))
+FURNISHED = BenchmarkDefinition(
+    name="furnished",
+    splits=(SplitSpec("train", FURNISHED_SEEDS, 24, (TRAIN_RESOLUTION,), {"realism": "random", "shapes": True}),),
+)
+
+SUBSETS = {"full": FULL, "tiny": TINY, "realistic": REALISTIC, "furnished": FURNISHED}
 
 
 def check_definition(definition: BenchmarkDefinition) -> None:
@@ -144,7 +156,7 @@ def check_definition(definition: BenchmarkDefinition) -> None:
 
 for _d in SUBSETS.values():
     check_definition(_d)
-check_definition(BenchmarkDefinition("all", FULL.splits + (REALISTIC.split("realistic"),)))  # no seed in two of them
+check_definition(BenchmarkDefinition("all", FULL.splits + (REALISTIC.split("realistic"), FURNISHED.split("train"))))  # no seed in two of them
 if not set(REALISTIC.split("train").seeds) <= set(TRAIN_SEEDS):  # realistic train rooms: other versions of train rooms
     raise ValueError("the realistic subset's train split must use train seeds only")
 
