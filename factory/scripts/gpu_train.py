@@ -8,7 +8,8 @@
 Stages, each with its own deadline (a share of the budget; a stage that ends early leaves its time to the next):
 1. data      SynthRooms train/val/test rooms (the test split exactly as the benchmark's `full` one) and the
              "realistic" test split, generated on every CPU core (one process per core); train rooms use the
-             domain-randomised generator (realism "random"); each room's encoder input is computed through a random
+             domain-randomised generator (realism "random"); with --train-rooms over 60 the extra rooms are the 40
+             furnished kitchens and offices (docs/SYNTHROOMS.md) first, then fresh seeds; each room's encoder input is computed through a random
              similarity + the scene-frame estimator + normalisation (rtgs2.random_frames) and stored beside it.
 2. encoder   the Gaussian encoder retrained (PointInfoNCE) on the framed inputs with the real-capture variety, on
              CUDA when present, cut to its time budget (rtgs2.encoder.train --time-budget).
@@ -44,7 +45,7 @@ if str(FACTORY) not in sys.path:
 # Shares of the budget, in order; the rest is slack for start-up and the final files.
 STAGE_SHARES = (("data", 0.25), ("encoder", 0.13), ("features", 0.11), ("vdvi", 0.27), ("export", 0.07),
                 ("evaluate", 0.08), ("timing", 0.04))
-EXTRA_TRAIN_SEED_BASE = 11000  # train seeds beyond the benchmark's 60 (outside every split and the showcase)
+EXTRA_TRAIN_SEED_BASE = 11000  # train seeds beyond the benchmark's 60 and the furnished 40 (outside every split)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -141,11 +142,15 @@ class Run:
 # ---------------------------------------------------------------------------------------------------------------
 
 def make_definition(preset: dict, train_realism: str):
-    from rtgs2.synthrooms.benchmark import (REALISTIC_SEEDS, TEST_SEEDS, TRAIN_SEEDS, VALIDATION_SEEDS,
-                                            BenchmarkDefinition, SplitSpec, check_definition)
+    from rtgs2.synthrooms.benchmark import (FURNISHED_SEEDS, REALISTIC_SEEDS, TEST_SEEDS, TRAIN_SEEDS,
+                                            VALIDATION_SEEDS, BenchmarkDefinition, SplitSpec, check_definition)
 
+    # Train rooms past the benchmark's 60 are the furnished kitchens and offices first (the only rooms with a
+    # refrigerator or a desk; the CPU fine-tune of 2026-12-07/08 in MODEL_CARD.md lifted chair and refrigerator with
+    # them), then fresh seeds.
     n = preset["train_rooms"]
-    train_seeds = tuple(TRAIN_SEEDS[:n]) + tuple(range(EXTRA_TRAIN_SEED_BASE, EXTRA_TRAIN_SEED_BASE + max(0, n - len(TRAIN_SEEDS))))
+    extra = FURNISHED_SEEDS + tuple(range(EXTRA_TRAIN_SEED_BASE, EXTRA_TRAIN_SEED_BASE + max(0, n - len(TRAIN_SEEDS))))
+    train_seeds = tuple(TRAIN_SEEDS[:n]) + extra[:max(0, n - len(TRAIN_SEEDS))]
     eval_res = tuple(tuple(r) for r in preset["eval_res"])
     train_options = {} if train_realism == "none" else {"realism": train_realism, "shapes": True}
     options = {} if preset["max_gaussians"] is None else {"max_gaussians": preset["max_gaussians"]}

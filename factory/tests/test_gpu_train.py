@@ -36,9 +36,13 @@ def test_the_test_split_is_the_benchmarks_and_the_seeds_are_disjoint(gpu_train):
     assert d.split("realistic").seeds == B.REALISTIC_SEEDS
     assert d.split("realistic").generator_options == B.REALISTIC.split("realistic").generator_options
     assert d.split("train").generator_options == {"realism": "random", "shapes": True}
-    big = gpu_train.make_definition({**gpu_train.PRESETS["gpu"], "train_rooms": 75}, "none")
+    big = gpu_train.make_definition({**gpu_train.PRESETS["gpu"], "train_rooms": 110}, "none")
     seeds = big.split("train").seeds
-    assert len(seeds) == 75 and seeds[:60] == B.TRAIN_SEEDS and big.split("train").generator_options == {}
+    assert len(seeds) == 110 and seeds[:60] == B.TRAIN_SEEDS and big.split("train").generator_options == {}
+    # past the 60: the 40 furnished kitchens and offices first, then fresh seeds
+    assert seeds[60:100] == B.FURNISHED_SEEDS and seeds[100:] == tuple(range(11000, 11010))
+    assert gpu_train.make_definition({**gpu_train.PRESETS["gpu"], "train_rooms": 70}, "none").split("train").seeds[60:] \
+        == B.FURNISHED_SEEDS[:10]
     # no seed in two splits: the extra train seeds are outside val, test and realistic
     B.check_definition(B.BenchmarkDefinition("x", (big.split("train"),) + B.FULL.splits[1:] + (B.REALISTIC.split("realistic"),)))
     assert B.SHOWCASE_SEED not in seeds
