@@ -87,3 +87,21 @@ def test_the_command_writes_a_checkpoint_that_evaluate_loads(tmp_path, capsys):
                  "--out", str(tmp_path / "x.pt")]) == 2
     assert "no such file" in capsys.readouterr().err
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_an_exported_mix_names_its_sources(tmp_path, capsys):
+    import json
+
+    import onnx
+
+    from rtgs2.vdvi import export
+
+    start = checkpoint(0, scramble=False)
+    torch.save(start, tmp_path / "a.pt")
+    torch.save({**start, "step": 7}, tmp_path / "b.pt")
+    assert main(["--start", str(tmp_path / "a.pt"), "--end", str(tmp_path / "b.pt"), "--alpha", "0.5",
+                 "--out", str(tmp_path / "mix.pt")]) == 0
+    assert export.main(["--checkpoint", str(tmp_path / "mix.pt"), "--out", str(tmp_path / "mix.onnx")]) == 0
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / "mix.onnx")).metadata_props}
+    assert json.loads(meta["interpolated"]) == {"alpha": 0.5, "start": str(tmp_path / "a.pt"),
+                                                "end": str(tmp_path / "b.pt")}

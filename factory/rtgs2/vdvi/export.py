@@ -212,6 +212,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     model, state = load_model(args.checkpoint)
     extra = {"training_step": str(state.get("step"))}
+    if "interpolated" in state:  # rtgs2.vdvi.interpolate: which two checkpoints, in which shares
+        extra["interpolated"] = json.dumps(state["interpolated"], sort_keys=True)
     if not is_rgb_only(state["model_args"]):
         from ..encoder.export import features_id_of
 
