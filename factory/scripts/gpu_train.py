@@ -9,8 +9,9 @@ Stages, each with its own deadline (a share of the budget; a stage that ends ear
 1. data      SynthRooms train/val/test rooms (the test split exactly as the benchmark's `full` one) and the
              "realistic" test split, generated on every CPU core (one process per core); train rooms use the
              domain-randomised generator (realism "random"); with --train-rooms over 60 the extra rooms are the 40
-             furnished kitchens and offices (docs/SYNTHROOMS.md) first, then fresh seeds; each room's encoder input is computed through a random
-             similarity + the scene-frame estimator + normalisation (rtgs2.random_frames) and stored beside it.
+             furnished kitchens and offices (docs/SYNTHROOMS.md) first, then fresh seeds; each room's encoder input
+             is computed through a random similarity + the scene-frame estimator + normalisation
+             (rtgs2.random_frames) and stored beside it.
 2. encoder   the Gaussian encoder retrained (PointInfoNCE) on the framed inputs with the real-capture variety, on
              CUDA when present, cut to its time budget (rtgs2.encoder.train --time-budget).
 3. features  per-Gaussian features of every room (val, test, realistic first), splatted into every view.
@@ -149,8 +150,9 @@ def make_definition(preset: dict, train_realism: str):
     # refrigerator or a desk; the CPU fine-tune of 2026-12-07/08 in MODEL_CARD.md lifted chair and refrigerator with
     # them), then fresh seeds.
     n = preset["train_rooms"]
-    extra = FURNISHED_SEEDS + tuple(range(EXTRA_TRAIN_SEED_BASE, EXTRA_TRAIN_SEED_BASE + max(0, n - len(TRAIN_SEEDS))))
-    train_seeds = tuple(TRAIN_SEEDS[:n]) + extra[:max(0, n - len(TRAIN_SEEDS))]
+    n_extra = max(0, n - len(TRAIN_SEEDS))
+    fresh = tuple(range(EXTRA_TRAIN_SEED_BASE, EXTRA_TRAIN_SEED_BASE + max(0, n_extra - len(FURNISHED_SEEDS))))
+    train_seeds = tuple(TRAIN_SEEDS[:n]) + (FURNISHED_SEEDS + fresh)[:n_extra]
     eval_res = tuple(tuple(r) for r in preset["eval_res"])
     train_options = {} if train_realism == "none" else {"realism": train_realism, "shapes": True}
     options = {} if preset["max_gaussians"] is None else {"max_gaussians": preset["max_gaussians"]}

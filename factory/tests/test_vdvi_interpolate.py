@@ -86,6 +86,12 @@ def test_the_command_writes_a_checkpoint_that_evaluate_loads(tmp_path, capsys):
     assert main(["--start", str(tmp_path / "missing.pt"), "--end", str(tmp_path / "b.pt"), "--alpha", "0.5",
                  "--out", str(tmp_path / "x.pt")]) == 2
     assert "no such file" in capsys.readouterr().err
+    (tmp_path / "broken.pt").write_bytes(b"not a torch file")
+    torch.save({"weights": 1}, tmp_path / "other.pt")
+    for bad, message in (("broken.pt", "not a readable checkpoint"), ("other.pt", "not a VDVI training checkpoint")):
+        assert main(["--start", str(tmp_path / "a.pt"), "--end", str(tmp_path / bad), "--alpha", "0.5",
+                     "--out", str(tmp_path / "x.pt")]) == 2
+        assert message in capsys.readouterr().err
     assert not (tmp_path / "x.pt").exists()
 
 

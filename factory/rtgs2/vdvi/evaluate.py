@@ -118,17 +118,27 @@ class OnnxModel(torch.nn.Module):
         return F.one_hot(labels, self.num_classes).permute(0, 3, 1, 2).float().to(rgb.device)
 
 
+def read_checkpoint(checkpoint: Path, what: str = "--checkpoint") -> dict:
+    """The dict of a VDVI checkpoint (rtgs2.vdvi.train, import_onnx or interpolate), checked to hold `model` and
+    `model_args`; `what` names the option in the errors."""
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"{what} {checkpoint}: no such file")
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    except Exception as error:  # truncated or not a torch file at all
+        raise ValueError(f"{what} {checkpoint}: not a readable checkpoint ({error})") from error
+    for key in ("model", "model_args"):
+        if not isinstance(state, dict) or key not in state:
+            raise ValueError(f"{what} {checkpoint}: not a VDVI training checkpoint (no {key!r})")
+    return state
+
+
 def load_model(checkpoint: Path, device: torch.device | str = "cpu") -> tuple[torch.nn.Module, dict]:
     """The model stored in a training checkpoint (rtgs2.vdvi.train), on `device`, in eval mode."""
     from .model import build_model
 
-    checkpoint = Path(checkpoint)
-    if not checkpoint.is_file():
-        raise FileNotFoundError(f"--checkpoint {checkpoint}: no such file")
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-    for key in ("model", "model_args"):
-        if key not in state:
-            raise ValueError(f"--checkpoint {checkpoint}: not a VDVI training checkpoint (no {key!r})")
+    state = read_checkpoint(checkpoint)
     model = build_model(**state["model_args"])
     model.load_state_dict(state["model"])
     return model.to(device).eval(), state

@@ -23,15 +23,7 @@ from pathlib import Path
 
 import torch
 
-
-def _load(path: Path, what: str) -> dict:
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"{what} {path}: no such file")
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    for key in ("model", "model_args"):
-        if key not in state:
-            raise ValueError(f"{what} {path}: not a VDVI checkpoint (no {key!r})")
-    return state
+from .evaluate import read_checkpoint
 
 
 def interpolate(start: dict, end: dict, alpha: float) -> dict:
@@ -67,7 +59,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="checkpoint to write")
     args = ap.parse_args(argv)
     try:
-        mixed = interpolate(_load(args.start, "--start"), _load(args.end, "--end"), args.alpha)
+        mixed = interpolate(read_checkpoint(args.start, "--start"), read_checkpoint(args.end, "--end"), args.alpha)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
